@@ -1,0 +1,183 @@
+"""The `nexus` command."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Sequence
+
+from nexus import __version__
+
+DEFAULT_PORT = 7420
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nexus", description="A control center for your OpenCode coding agent.")
+    parser.add_argument("--version", action="version", version=f"nexus {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    def data_dir_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="where Nexus keeps its files (default: $NEXUS_HOME or the per-user "
+                                          "data folder)")
+
+    serve = sub.add_parser("serve", help="run headless: the web UI on localhost")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
+    data_dir_option(serve)
+
+    doctor = sub.add_parser("doctor", help="check this machine and say what is missing")
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    data_dir_option(doctor)
+
+    settings = sub.add_parser("settings", help="show or change settings")
+    data_dir_option(settings)
+    settings_sub = settings.add_subparsers(dest="action", required=True)
+    settings_sub.add_parser("list", help="every setting with its value")
+    get = settings_sub.add_parser("get", help="one setting's value")
+    get.add_argument("key")
+    set_ = settings_sub.add_parser("set", help="change a setting (VALUE is JSON, or plain text)")
+    set_.add_argument("key")
+    set_.add_argument("value")
+    reset = settings_sub.add_parser("reset", help="put a setting back to its default")
+    reset.add_argument("key")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        print("nexus: the desktop window is not built yet; running headless, like `nexus serve`.", file=sys.stderr)
+        args = _parser().parse_args(["serve"])
+    if args.command == "serve":
+        return serve(args.host, args.port, args.data_dir)
+    if args.command == "doctor":
+        return doctor(args.data_dir, as_json=args.json)
+    if args.command == "settings":
+        return settings_command(args)
+    return 2
+
+
+def _fail(message: str) -> int:
+    print(f"nexus: {message}", file=sys.stderr)
+    return 2
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str, port: int, data_dir: str | None) -> int:
+    if not _is_loopback(host):
+        return _fail(f"refusing to listen on {host}: Nexus serves this computer only (use 127.0.0.1). "
+                     "Reach it from other devices through its tunnel, which requires sign-in.")
+    from nexus.runtime import Runtime
+    from nexus.store import StoreError
+    from nexus.ui import create_app
+    from nexus.ui.http_server import PortInUse, WebServer
+
+    try:
+        rt = Runtime.open(data_dir)
+    except StoreError as exc:
+        return _fail(str(exc))
+    server = WebServer(create_app(rt), host, port)
+    try:
+        server.start()
+    except PortInUse as exc:
+        rt.stop()
+        return _fail(str(exc))
+
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    print(f"Nexus {__version__} is running at {server.url}  (data: {rt.data_dir}; Ctrl+C stops it)", flush=True)
+    rt.start()
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        print("nexus: shutting down", file=sys.stderr, flush=True)
+        server.stop()
+        rt.stop()
+        from nexus.logs import shutdown_logging
+
+        shutdown_logging()
+    return 0
+
+
+def doctor(data_dir: str | None, *, as_json: bool = False) -> int:
+    from nexus.doctor import Check, run_checks
+    from nexus.paths import DataPaths, resolve_data_dir
+    from nexus.store import Database, StoreError
+    from nexus.store.database import sqlite_url
+
+    paths = DataPaths(resolve_data_dir(data_dir))
+    settings = None
+    store_check: Check
+    try:
+        paths.ensure()
+        db = Database.open(os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database))
+        from nexus.settings import Settings
+        from nexus.store.repositories import SettingsRepository
+
+        settings = Settings(SettingsRepository(db))
+        store_check = Check("Store", True, db.url)
+    except (StoreError, OSError) as exc:
+        store_check = Check("Store", False, str(exc), "See the message; Nexus never overwrites a database.")
+    checks = run_checks(settings, paths) + [store_check]
+    if as_json:
+        print(json.dumps([c.to_json() for c in checks], indent=2))
+    else:
+        for check in checks:
+            mark = "ok  " if check.ok else ("MISS" if check.required else "warn")
+            print(f"[{mark}] {check.name}: {check.detail}")
+            if not check.ok and check.fix:
+                print(f"       fix: {check.fix}")
+    return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def settings_command(args: argparse.Namespace) -> int:
+    from nexus.paths import DataPaths, resolve_data_dir
+    from nexus.settings import Settings, SettingsError
+    from nexus.store import Database, StoreError
+    from nexus.store.database import sqlite_url
+    from nexus.store.repositories import SettingsRepository
+
+    paths = DataPaths(resolve_data_dir(args.data_dir)).ensure()
+    try:
+        db = Database.open(os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database))
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        settings = Settings(SettingsRepository(db))
+        if args.action == "list":
+            for spec in settings.specs():
+                print(f"{spec.key} = {json.dumps(settings[spec.key])}    # {spec.description}")
+        elif args.action == "get":
+            if args.key not in settings.all():
+                return _fail(f"no such setting: {args.key} (see `nexus settings list`)")
+            print(json.dumps(settings[args.key]))
+        elif args.action == "set":
+            try:
+                value = json.loads(args.value)
+            except json.JSONDecodeError:
+                value = args.value
+            settings.update({args.key: value})
+            print(f"{args.key} = {json.dumps(settings[args.key])}")
+        elif args.action == "reset":
+            settings.reset([args.key])
+            print(f"{args.key} = {json.dumps(settings[args.key])}")
+    except SettingsError as exc:
+        return _fail(str(exc))
+    finally:
+        db.close()
+    return 0

@@ -1,0 +1,101 @@
+"""Keep secrets out of log lines.
+
+Two layers: patterns that catch secrets by their shape (`password=...`, `Bearer ...`,
+`sk-ant-...`, `user:pass@host`, cookies), and the exact values Nexus itself generated or
+was handed (the OpenCode server password, API keys) which are registered at run time
+and replaced wherever they appear, whatever surrounds them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+MASK = "[REDACTED]"
+
+# A key is secret when it *ends* with one of these words: `auth_token` is, `max_tokens` is not.
+_SECRET_KEYS = r"(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|apikey|access[_-]?key|auth|authorization|cookie|credentials?)(?![\w-])"
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # Authorization: Bearer xyz / Basic xyz (header style or inline)
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 " + MASK),
+    # whole cookie headers: every value in them is a credential
+    (re.compile(r"(?i)\b(set-cookie|cookie)(\s*[:=]\s*)[^\r\n]+"), r"\1\2" + MASK),
+    # key=value, key: value, "key": "value" for secret-looking keys
+    (re.compile(r"(?i)([\"']?[\w-]*" + _SECRET_KEYS + r"[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"), r"\1" + MASK),
+    # credentials inside URLs: scheme://user:pass@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"), r"\1" + MASK + "@"),
+    # well-known key shapes: Anthropic, OpenAI-style, GitHub, Cloudflare tunnel tokens (base64 JSON)
+    (re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{12,}"), MASK),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), MASK),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{20,}={0,2}"), MASK),
+    (re.compile(r"\bnxk_[A-Za-z0-9_-]{8,}"), MASK),
+]
+
+_known_lock = threading.Lock()
+_known_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Make sure this exact value never appears in a log line. Short values are ignored
+    because masking e.g. "1" everywhere would wreck the logs and protect nothing."""
+    if value and len(value) >= 6:
+        with _known_lock:
+            _known_secrets.add(value)
+
+
+def forget_secret(value: str | None) -> None:
+    with _known_lock:
+        _known_secrets.discard(value or "")
+
+
+def redact(text: str) -> str:
+    with _known_lock:
+        known = sorted(_known_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: (MASK if re.fullmatch(r"(?i)[\w-]*" + _SECRET_KEYS, str(k)) else _redact_value(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
+class RedactionFilter(logging.Filter):
+    """Attached to every handler, so a record is cleaned whichever logger made it.
+
+    The message is rendered here (args merged in) so a secret passed as an argument is
+    caught too; exception text is rendered and cleaned as well.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        # Keep the traceback text but drop the live objects so no formatter re-renders them raw.
+        record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = _redact_value(fields)
+        return True

@@ -1,0 +1,86 @@
+"""The one HTTP client for every call Nexus makes to OpenCode.
+
+Every call has a timeout: OpenCode can accept a connection and never answer (during its
+boot, see the recipe's pitfall P1). Every call is counted, so the dashboard can show the
+requests and errors Nexus sent to the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx2 as httpx
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class OpenCodeError(RuntimeError):
+    """A call to OpenCode failed; `status` is the HTTP status, or None when no answer came."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class RequestCounters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.errors = 0
+
+    def count(self, *, error: bool) -> None:
+        with self._lock:
+            self.requests += 1
+            if error:
+                self.errors += 1
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.errors
+
+
+class OpenCodeClient:
+    def __init__(self, base_url: str, *, password: str | None = None, username: str = "opencode",
+                 counters: RequestCounters | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.counters = counters or RequestCounters()
+        auth = httpx.BasicAuth(username, password) if password else None
+        self._http = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout,
+                                  headers={"User-Agent": "nexus"}, trust_env=False)
+
+    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> httpx.Response:
+        try:
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            self.counters.count(error=True)
+            raise OpenCodeError(f"OpenCode did not answer {method} {path} in time") from exc
+        except httpx.HTTPError as exc:
+            self.counters.count(error=True)
+            raise OpenCodeError(f"Could not reach OpenCode for {method} {path}: {exc}") from exc
+        self.counters.count(error=response.status_code >= 500)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text[:500]
+        if response.status_code >= 400:
+            message = body.get("data", {}).get("message") if isinstance(body, dict) else None
+            raise OpenCodeError(f"OpenCode answered {response.status_code} to {method} {path}"
+                                + (f": {message}" if message else ""), response.status_code, body)
+        return body
+
+    def health(self, timeout: float = 2.0) -> dict[str, Any]:
+        body = self.json("GET", "/global/health", timeout=timeout)
+        if not isinstance(body, dict) or not body.get("healthy"):
+            raise OpenCodeError(f"OpenCode reports itself unhealthy: {body!r}")
+        return body
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,440 @@
+"""The supervisor: keeps the user's OpenCode server running, or says plainly why not.
+
+One monitor thread (`nexus-supervisor`) owns the watching: it notices a dead process
+within a tick, runs health checks, and carries out restarts with exponential backoff.
+Commands from the UI (start, stop, restart) and the monitor take the same lifecycle lock,
+so they never race each other; status reads never wait on that lock.
+
+States and what moves between them:
+
+    stopped --start--> starting --ready--> running <--healthy-- unhealthy
+    running --process died--> crashed --> backing-off --delay--> starting
+    running --N failed health checks--> unhealthy --> backing-off
+    backing-off --max attempts--> gave-up          any --stop--> stopping --> stopped
+
+Every change is published on the bus as `server.state`, and every restart is recorded in
+the store with its reason, exit code, attempt number and outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from nexus.bus import EventBus
+from nexus.logs.redact import register_secret
+from nexus.server.backoff import Backoff
+from nexus.server.binary import BinaryNotFound, find_opencode
+from nexus.server.client import OpenCodeClient, OpenCodeError, RequestCounters
+from nexus.server.process import OpenCodeProcess, StartError
+from nexus.server.state import ServerState
+from nexus.settings import Settings
+from nexus.store.repositories import RestartRepository
+
+log = logging.getLogger(__name__)
+
+TICK = 0.2
+# Settings whose change needs a restart of OpenCode to take effect.
+_SPAWN_SETTINGS = ("server.binary", "server.workspace", "server.url", "server.protect", "server.env")
+
+
+class ServerError(RuntimeError):
+    """A start, stop or restart the user asked for could not be done; the message says why."""
+
+
+class NotRunning(ServerError):
+    pass
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, bus: EventBus, restarts: RestartRepository, default_workspace: Path,
+                 *, clock: Callable[[], float] = time.monotonic,
+                 process_factory: Callable[..., OpenCodeProcess] = OpenCodeProcess) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._restarts = restarts
+        self._default_workspace = default_workspace
+        self._clock = clock
+        self._process_factory = process_factory
+        self.counters = RequestCounters()
+
+        self._lifecycle = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+        self._state = ServerState.STOPPED
+        self._want_running = False
+        self._process: OpenCodeProcess | None = None
+        self._client: OpenCodeClient | None = None
+        self._backoff = self._new_backoff()
+        self._next_attempt_at: float | None = None
+        self._pending_restart_id: int | None = None
+        self._started_at: float | None = None  # on self._clock
+        self._started_wall: float | None = None
+        self._next_health_at = 0.0
+        self._health_failures = 0
+        self._restart_count = 0
+        self._spawn_config: dict[str, Any] | None = None
+
+        self._status_lock = threading.Lock()
+        self._info: dict[str, Any] = {"url": None, "pid": None, "version": None, "binary": None,
+                                      "last_error": None, "last_exit_code": None, "mode": "managed"}
+
+    # ----- lifecycle of the supervisor itself -------------------------------------------
+
+    def start_background(self) -> None:
+        """Start the monitor thread; with `server.autostart` it brings OpenCode up too."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        if self._settings["server.autostart"]:
+            self._want_running = True
+        self._thread = threading.Thread(target=self._monitor, name="nexus-supervisor", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop OpenCode and the monitor thread. Safe to call twice."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        with self._lifecycle:
+            self._want_running = False
+            self._terminate()
+            self._set_state(ServerState.STOPPED, reason="Nexus is shutting down")
+
+    # ----- commands ----------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        with self._lifecycle:
+            if self._state in (ServerState.RUNNING, ServerState.UNHEALTHY, ServerState.STARTING):
+                return self.status()
+            self._cancel_pending_restart("superseded by a manual start")
+            self._backoff = self._new_backoff()
+            self._terminate()
+            try:
+                self._bring_up()
+            except (BinaryNotFound, StartError, OpenCodeError) as exc:
+                self._want_running = False
+                self._fail(ServerState.STOPPED, str(exc))
+                raise ServerError(str(exc)) from exc
+            self._want_running = True
+            return self.status()
+
+    def stop(self) -> dict[str, Any]:
+        with self._lifecycle:
+            self._want_running = False
+            self._cancel_pending_restart("cancelled by stop")
+            if self._state != ServerState.STOPPED:
+                self._set_state(ServerState.STOPPING, reason="stop requested")
+            self._terminate()
+            self._set_state(ServerState.STOPPED, reason="stopped by the user")
+            return self.status()
+
+    def restart(self, reason: str = "manual") -> dict[str, Any]:
+        with self._lifecycle:
+            self._cancel_pending_restart("superseded by a manual restart")
+            self._backoff = self._new_backoff()
+            restart_id = self._restarts.add(reason=reason, detail="restart requested")
+            self._terminate()
+            try:
+                self._bring_up()
+            except (BinaryNotFound, StartError, OpenCodeError) as exc:
+                self._restarts.set_outcome(restart_id, "failed", str(exc))
+                self._want_running = False
+                self._fail(ServerState.STOPPED, str(exc))
+                raise ServerError(str(exc)) from exc
+            self._restarts.set_outcome(restart_id, "ok")
+            self._restart_count += 1
+            self._want_running = True
+            return self.status()
+
+    # ----- what others read ----------------------------------------------------------------
+
+    @property
+    def state(self) -> ServerState:
+        return self._state
+
+    @property
+    def client(self) -> OpenCodeClient:
+        client = self._client
+        if client is None or self._state not in (ServerState.RUNNING, ServerState.UNHEALTHY):
+            raise NotRunning(f"The OpenCode server is {self._state.value}.")
+        return client
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    @property
+    def restart_count(self) -> int:
+        return self._restart_count
+
+    def uptime(self) -> float:
+        started = self._started_at
+        if started is None or self._state not in (ServerState.RUNNING, ServerState.UNHEALTHY):
+            return 0.0
+        return max(0.0, self._clock() - started)
+
+    def status(self) -> dict[str, Any]:
+        with self._status_lock:
+            info = dict(self._info)
+        next_at = self._next_attempt_at
+        info.update(
+            state=self._state.value,
+            uptime=round(self.uptime(), 1),
+            started_at=self._started_wall if self._state in (ServerState.RUNNING, ServerState.UNHEALTHY) else None,
+            restarts=self._restart_count,
+            attempt=self._backoff.attempts,
+            max_attempts=self._backoff.max_attempts,
+            next_attempt_in=round(max(0.0, next_at - self._clock()), 1) if next_at is not None else None,
+            health_failures=self._health_failures,
+            protected=bool(self._spawn_config and self._spawn_config.get("protected")),
+            restart_required=self._restart_required(),
+        )
+        return info
+
+    def history(self, limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self._restarts.recent(limit, before_id)]
+
+    # ----- the monitor -------------------------------------------------------------------------
+
+    def _monitor(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(TICK)
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                with self._lifecycle:
+                    self._tick()
+            except Exception:  # the monitor must outlive any one bad tick
+                log.exception("supervisor tick failed")
+
+    def _tick(self) -> None:
+        state = self._state
+        if state in (ServerState.RUNNING, ServerState.UNHEALTHY):
+            process = self._process
+            if process is not None and (code := process.poll()) is not None:
+                self._on_exit(code)
+                return
+            if self._clock() >= self._next_health_at:
+                self._check_health()
+            if self._started_at is not None:
+                self._backoff.note_running_since(self._started_at)
+        elif state == ServerState.BACKING_OFF:
+            if self._next_attempt_at is not None and self._clock() >= self._next_attempt_at:
+                self._attempt_restart()
+        elif state in (ServerState.STOPPED, ServerState.CRASHED) and self._want_running:
+            self._first_start()
+
+    def _first_start(self) -> None:
+        """Autostart at launch. A failure here is handled like a crash (retry with backoff),
+        except a missing binary, which no retry can fix."""
+        try:
+            self._bring_up()
+        except BinaryNotFound as exc:
+            self._want_running = False
+            self._fail(ServerState.STOPPED, str(exc))
+        except (StartError, OpenCodeError) as exc:
+            self._fail(ServerState.CRASHED, str(exc))
+            self._schedule_restart("start-failed", str(exc), None)
+
+    def _on_exit(self, code: int) -> None:
+        process = self._process
+        tail = process.last_output(3) if process else ""
+        log.warning("OpenCode exited unexpectedly with code %s", code)
+        self._terminate()  # reaps what the dead server left behind
+        with self._status_lock:
+            self._info["last_exit_code"] = code
+        detail = f"exited with code {code}" + (f"; last output: {tail}" if tail else "")
+        self._fail(ServerState.CRASHED, detail)
+        self._schedule_restart("crashed", detail, code)
+
+    def _check_health(self) -> None:
+        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        client = self._client
+        if client is None:
+            return
+        try:
+            body = client.health(timeout=self._settings["server.health_timeout"])
+        except OpenCodeError as exc:
+            self._health_failures += 1
+            limit = self._settings["server.health_failures"]
+            log.warning("OpenCode health check failed (%d of %d): %s", self._health_failures, limit, exc)
+            if self._state != ServerState.UNHEALTHY:
+                self._set_state(ServerState.UNHEALTHY, reason=str(exc))
+            if self._health_failures >= limit and self._info["mode"] == "managed":
+                detail = f"{self._health_failures} health checks failed in a row; last: {exc}"
+                self._terminate()
+                self._fail(ServerState.UNHEALTHY, detail)
+                self._schedule_restart("unhealthy", detail, None)
+            return
+        self._health_failures = 0
+        with self._status_lock:
+            self._info["version"] = body.get("version") or self._info["version"]
+        if self._state == ServerState.UNHEALTHY:
+            self._set_state(ServerState.RUNNING, reason="health checks pass again")
+
+    def _schedule_restart(self, reason: str, detail: str, exit_code: int | None) -> None:
+        if not self._settings["restart.enabled"]:
+            self._want_running = False
+            log.warning("automatic restart is off; OpenCode stays down")
+            return
+        self._backoff = self._refresh_backoff()
+        delay = self._backoff.next_delay()
+        if delay is None:
+            self._restarts.add(reason=reason, detail=detail, exit_code=exit_code,
+                               attempt=self._backoff.attempts, outcome="gave-up")
+            self._want_running = False
+            self._next_attempt_at = None
+            log.error("OpenCode failed %d times in a row; giving up until you start it again", self._backoff.attempts)
+            self._set_state(ServerState.GAVE_UP, reason=f"gave up after {self._backoff.attempts} attempts: {detail}")
+            return
+        self._pending_restart_id = self._restarts.add(reason=reason, detail=detail, exit_code=exit_code,
+                                                      attempt=self._backoff.attempts, delay=delay)
+        self._next_attempt_at = self._clock() + delay
+        log.info("restarting OpenCode in %.1f s (attempt %d of %d)", delay, self._backoff.attempts,
+                 self._backoff.max_attempts)
+        self._set_state(ServerState.BACKING_OFF, reason=detail, delay=delay, attempt=self._backoff.attempts)
+
+    def _attempt_restart(self) -> None:
+        self._next_attempt_at = None
+        restart_id, self._pending_restart_id = self._pending_restart_id, None
+        try:
+            self._bring_up()
+        except BinaryNotFound as exc:
+            if restart_id is not None:
+                self._restarts.set_outcome(restart_id, "failed", str(exc))
+            self._want_running = False
+            self._fail(ServerState.STOPPED, str(exc))
+            return
+        except (StartError, OpenCodeError) as exc:
+            if restart_id is not None:
+                self._restarts.set_outcome(restart_id, "failed", str(exc))
+            self._fail(ServerState.CRASHED, str(exc))
+            self._schedule_restart("start-failed", str(exc), None)
+            return
+        if restart_id is not None:
+            self._restarts.set_outcome(restart_id, "ok")
+        self._restart_count += 1
+
+    # ----- bringing the server up and down -----------------------------------------------------
+
+    def _bring_up(self) -> None:
+        """Spawn (or attach to) OpenCode and wait until it answers. Lifecycle lock held."""
+        config = self._current_spawn_config()
+        self._set_state(ServerState.STARTING)
+        self._health_failures = 0
+        timeout = self._settings["server.start_timeout"]
+        if config["url"]:
+            password = os.environ.get("OPENCODE_SERVER_PASSWORD") or None
+            register_secret(password)
+            client = OpenCodeClient(config["url"], password=password, counters=self.counters)
+            process = None
+            mode, binary = "attached", None
+        else:
+            binary, _source = find_opencode(config["binary"])
+            password = secrets.token_urlsafe(32) if config["protected"] else None
+            register_secret(password)
+            process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
+            self._process = process
+            url = process.start(timeout)
+            client = OpenCodeClient(url, password=password, counters=self.counters)
+            mode = "managed"
+        self._client = client
+        try:
+            body = self._wait_healthy(client, process, timeout)
+        except (OpenCodeError, StartError):
+            self._terminate()
+            raise
+        self._spawn_config = config
+        self._started_at = self._clock()
+        self._started_wall = time.time()
+        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        with self._status_lock:
+            self._info.update(url=client.base_url, pid=process.pid if process else None, mode=mode,
+                              version=body.get("version"), binary=binary, last_error=None)
+        log.info("OpenCode %s is running at %s%s", body.get("version") or "", client.base_url,
+                 f" (pid {process.pid})" if process else " (attached)")
+        self._set_state(ServerState.RUNNING, reason="ready")
+
+    def _wait_healthy(self, client: OpenCodeClient, process: OpenCodeProcess | None, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return client.health(timeout=min(2.0, timeout))
+            except OpenCodeError as exc:
+                if process is not None and (code := process.poll()) is not None:
+                    raise StartError(f"OpenCode exited with code {code} during start-up. "
+                                     f"Last output: {process.last_output() or '(none)'}") from exc
+                if time.monotonic() > deadline:
+                    raise OpenCodeError(f"OpenCode did not become healthy within {timeout:g} s: {exc}") from exc
+                time.sleep(0.2)
+
+    def _terminate(self) -> None:
+        """Stop the process (if any) and drop the client. Lifecycle lock held."""
+        process, self._process = self._process, None
+        client, self._client = self._client, None
+        self._started_at = None
+        if client is not None:
+            client.close()
+        if process is not None:
+            code = process.stop(self._settings["server.stop_timeout"])
+            with self._status_lock:
+                self._info["pid"] = None
+                if code is not None:
+                    self._info["last_exit_code"] = code
+
+    def _cancel_pending_restart(self, why: str) -> None:
+        if self._pending_restart_id is not None:
+            self._restarts.set_outcome(self._pending_restart_id, "cancelled", why)
+            self._pending_restart_id = None
+        self._next_attempt_at = None
+
+    # ----- helpers ------------------------------------------------------------------------------
+
+    def _current_spawn_config(self) -> dict[str, Any]:
+        workspace = self._settings["server.workspace"] or str(self._default_workspace)
+        return {"binary": self._settings["server.binary"], "workspace": str(Path(workspace).expanduser()),
+                "url": self._settings["server.url"], "protected": self._settings["server.protect"],
+                "env": dict(self._settings["server.env"])}
+
+    def _restart_required(self) -> bool:
+        if self._spawn_config is None or self._state not in (ServerState.RUNNING, ServerState.UNHEALTHY):
+            return False
+        return self._spawn_config != self._current_spawn_config()
+
+    def _new_backoff(self) -> Backoff:
+        s = self._settings
+        return Backoff(s["restart.initial_delay"], s["restart.factor"], s["restart.max_delay"],
+                       s["restart.max_attempts"], s["restart.reset_after"], clock=self._clock)
+
+    def _refresh_backoff(self) -> Backoff:
+        """Apply changed restart settings without forgetting how many attempts were made."""
+        fresh = self._new_backoff()
+        fresh.attempts = self._backoff.attempts
+        return fresh
+
+    def _fail(self, state: ServerState, error: str) -> None:
+        with self._status_lock:
+            self._info["last_error"] = error
+        self._set_state(state, reason=error)
+
+    def _set_state(self, state: ServerState, reason: str = "", **extra: Any) -> None:
+        previous = self._state
+        if previous == state and not reason:
+            return
+        self._state = state
+        if previous != state:
+            log.info("OpenCode server: %s -> %s%s", previous.value, state.value, f" ({reason})" if reason else "")
+        self._bus.publish("server.state", state=state.value, previous=previous.value, reason=reason,
+                          status=self.status(), **extra)

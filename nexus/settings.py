@@ -1,0 +1,188 @@
+"""User settings: declared once with their type, default and limits, stored in the store.
+
+Every change is validated as a whole before anything is saved, so a bad request changes
+nothing; each error names the setting and what is allowed. Services read settings when
+they need them, so most changes apply without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from nexus.bus import EventBus
+from nexus.store.repositories import SettingsRepository
+
+log = logging.getLogger(__name__)
+
+
+class SettingsError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None  # returns an error message or None
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def validate(self, value: Any) -> Any:
+        kind = self.kind
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"must be {_KIND_NAMES[kind]}")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"must be at least {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"must be at most {self.maximum:g}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}")
+        if self.check is not None:
+            problem = self.check(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "type": _KIND_NAMES[self.kind], "default": self.default,
+                               "description": self.description}
+        for name in ("minimum", "maximum", "choices"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text", dict: "an object"}
+
+_SECRET_NAME = re.compile(r"(?i)(key|token|secret|password|passwd|credential)")
+
+
+def _check_env(env: dict[str, Any]) -> str | None:
+    for name, value in env.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            return f"{name!r} is not a valid environment variable name"
+        if not isinstance(value, str):
+            return f"the value of {name} must be text"
+        if _SECRET_NAME.search(name):
+            return (f"{name} looks like a secret; Nexus does not keep secrets in its settings "
+                    "(OpenCode stores provider keys itself: `opencode auth login`)")
+    return None
+
+
+def _check_url(url: str) -> str | None:
+    if url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+        return "must be an http:// or https:// URL, or empty to let Nexus start OpenCode itself"
+    return None
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("server.binary", "", "Path to the opencode binary; empty searches PATH and npm's usual folders."),
+    SettingSpec("server.workspace", "", "Folder OpenCode works in; empty uses the data dir's workspace folder."),
+    SettingSpec("server.url", "", "URL of an OpenCode server to attach to instead of starting one.", check=_check_url),
+    SettingSpec("server.autostart", True, "Start OpenCode when Nexus starts."),
+    SettingSpec("server.protect", True, "Protect the OpenCode server with a random password only Nexus knows."),
+    SettingSpec("server.env", {}, "Extra environment variables for OpenCode (no secrets).", check=_check_env),
+    SettingSpec("server.start_timeout", 30.0, "Seconds to wait for OpenCode to come up.", 2, 600),
+    SettingSpec("server.stop_timeout", 5.0, "Seconds to wait after asking OpenCode to stop before killing it.", 0.5, 60),
+    SettingSpec("server.health_interval", 5.0, "Seconds between health checks.", 0.2, 300),
+    SettingSpec("server.health_timeout", 2.0, "Seconds a health check may take.", 0.1, 60),
+    SettingSpec("server.health_failures", 3, "Failed health checks in a row before a restart.", 1, 100),
+    SettingSpec("restart.enabled", True, "Restart OpenCode when it crashes or stops answering."),
+    SettingSpec("restart.initial_delay", 1.0, "Seconds before the first restart attempt.", 0, 3600),
+    SettingSpec("restart.factor", 2.0, "Each further attempt waits this many times longer.", 1, 10),
+    SettingSpec("restart.max_delay", 60.0, "Longest wait between attempts, in seconds.", 0, 86400),
+    SettingSpec("restart.max_attempts", 5, "Attempts in a row before giving up.", 1, 1000),
+    SettingSpec("restart.reset_after", 60.0, "Seconds of stable running that forget earlier crashes.", 1, 86400),
+    SettingSpec("metrics.history_seconds", 900, "Seconds of per-second metrics kept in memory.", 60, 86400),
+    SettingSpec("metrics.store_every", 60, "Seconds per downsampled metrics row in the store.", 5, 3600),
+    SettingSpec("metrics.retention_days", 30, "Days of downsampled metrics kept in the store.", 1, 3650),
+    SettingSpec("logs.level", "INFO", "Lowest level written to the log.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    SettingSpec("logs.max_bytes", 10 * 1024 * 1024, "Size at which the log file rotates, in bytes.", 64 * 1024, 1024**3),
+    SettingSpec("logs.backup_count", 5, "Rotated log files kept.", 1, 100),
+)
+
+
+class Settings:
+    def __init__(self, repo: SettingsRepository, bus: EventBus | None = None,
+                 specs: tuple[SettingSpec, ...] = SPECS) -> None:
+        self._repo = repo
+        self._bus = bus
+        self._specs = {s.key: s for s in specs}
+        self._lock = threading.Lock()
+        self._values = {key: spec.default for key, spec in self._specs.items()}
+        self._load()
+
+    def _load(self) -> None:
+        for key, raw in self._repo.load_raw().items():
+            spec = self._specs.get(key)
+            if spec is None:
+                continue  # a setting of a newer or older Nexus: kept in the store, unused here
+            try:
+                self._values[key] = spec.validate(json.loads(raw))
+            except (ValueError, TypeError) as exc:
+                # Keep the stored row as it is (nothing is lost) and run on the default.
+                log.warning("setting %s in the store is invalid (%s); using the default", key, exc)
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._values[key]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.get(key)
+
+    def all(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._values)
+
+    def specs(self) -> list[SettingSpec]:
+        return list(self._specs.values())
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, str] = {}
+        clean: dict[str, Any] = {}
+        for key, value in changes.items():
+            spec = self._specs.get(key)
+            if spec is None:
+                errors[key] = "no such setting"
+                continue
+            try:
+                clean[key] = spec.validate(value)
+            except ValueError as exc:
+                errors[key] = str(exc)
+        if errors:
+            raise SettingsError(errors)
+        with self._lock:
+            changed = {k: v for k, v in clean.items() if self._values[k] != v}
+            if changed:
+                self._repo.save(changed)
+                self._values.update(changed)
+        if changed and self._bus is not None:
+            self._bus.publish("settings.changed", keys=sorted(changed))
+        return self.all()
+
+    def reset(self, keys: list[str]) -> dict[str, Any]:
+        unknown = [k for k in keys if k not in self._specs]
+        if unknown:
+            raise SettingsError({k: "no such setting" for k in unknown})
+        with self._lock:
+            self._repo.delete(keys)
+            for key in keys:
+                self._values[key] = self._specs[key].default
+        if self._bus is not None:
+            self._bus.publish("settings.changed", keys=sorted(keys))
+        return self.all()

@@ -1,0 +1,14 @@
+"""Alembic environment: Nexus always runs migrations in-process with a live connection."""
+
+from alembic import context
+
+from nexus.store.schema import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite can't ALTER most things
+)
+with context.begin_transaction():
+    context.run_migrations()

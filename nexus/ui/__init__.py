@@ -1,0 +1,45 @@
+"""The Flask app: a thin layer that turns HTTP into calls on the Runtime's services."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask
+from flask_sock import Sock
+
+from nexus.runtime import Runtime
+from nexus.ui.errors import install_error_handlers
+from nexus.ui.openapi import build_document
+from nexus.ui.routes import ROUTES
+from nexus.ui.security import install_security
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        JSON_SORT_KEYS=False,
+        # Cloudflare drops WebSockets that are idle for ~100 s.
+        SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": MAX_REQUEST_BYTES},
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if config:
+        app.config.update(config)
+    app.extensions["nexus.runtime"] = rt
+    app.extensions["nexus.closing"] = threading.Event()
+    app.extensions["nexus.openapi"] = build_document(ROUTES)
+
+    sock = Sock(app)
+    for route in ROUTES:
+        if route.websocket:
+            sock.route(route.rule, endpoint=route.endpoint)(route.view)
+        else:
+            app.add_url_rule(route.rule, endpoint=f"{route.endpoint}", view_func=route.view,
+                             methods=list(route.methods))
+    install_security(app)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,30 @@
+"""REST for settings: read all with their descriptions, change several at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from nexus.settings import SettingsError
+from nexus.ui.context import json_body, runtime
+from nexus.ui.errors import ApiError
+
+
+def settings_get() -> Any:
+    settings = runtime().settings
+    return jsonify({"values": settings.all(), "specs": [s.to_json() for s in settings.specs()]})
+
+
+def settings_update() -> Any:
+    body = json_body()
+    values = body.get("values", body)
+    if not isinstance(values, dict) or not values:
+        raise ApiError(400, "Send the settings to change as a JSON object, e.g. {\"server.autostart\": false}.",
+                       "bad_request")
+    try:
+        updated = runtime().settings.update(values)
+    except SettingsError as exc:
+        raise ApiError(422, "Some settings were not valid; nothing was changed.", "invalid_settings",
+                       fields=exc.errors) from exc
+    return jsonify({"values": updated})

@@ -1,0 +1,50 @@
+// One live connection to Nexus: WebSocket first, Server-Sent Events when WebSockets fail
+// (some proxies block them). Reconnects with a short backoff and reports its state.
+
+export function connectLive(path, { onMessage, onState }) {
+  let ws = null;
+  let es = null;
+  let delay = 250;
+  let wsFailures = 0;
+  let stopped = false;
+
+  const schedule = () => {
+    if (stopped) return;
+    onState("offline");
+    setTimeout(open, delay);
+    delay = Math.min(delay * 2, 5000);
+  };
+
+  const useSse = () => {
+    es = new EventSource(`${path}/sse`);
+    es.onopen = () => { delay = 250; onState("live"); };
+    es.onmessage = (e) => onMessage(JSON.parse(e.data));
+    es.onerror = () => { es.close(); es = null; schedule(); };
+  };
+
+  const useWs = () => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    ws = new WebSocket(`${scheme}://${location.host}${path}`);
+    let opened = false;
+    ws.onopen = () => { opened = true; wsFailures = 0; delay = 250; onState("live"); };
+    ws.onmessage = (e) => onMessage(JSON.parse(e.data));
+    ws.onclose = () => {
+      ws = null;
+      if (!opened) wsFailures += 1;
+      schedule();
+    };
+  };
+
+  function open() {
+    if (stopped) return;
+    onState("connecting");
+    if (wsFailures >= 2 || !("WebSocket" in window)) useSse();
+    else useWs();
+  }
+
+  open();
+  return {
+    close() { stopped = true; ws?.close(); es?.close(); },
+    get transport() { return es ? "sse" : "ws"; },
+  };
+}
