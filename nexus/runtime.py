@@ -67,14 +67,13 @@ class Runtime:
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
     def stop(self) -> None:
-        if not self.started:
-            self.db.close()
-            return
-        self.started = False
+        """Stop everything, including a server started by hand before `start()`. Idempotent."""
+        was_started, self.started = self.started, False
         self.metrics.stop()
         self.supervisor.shutdown()
         self.db.close()
-        log.info("Nexus services stopped")
+        if was_started:
+            log.info("Nexus services stopped")
 
     @property
     def data_dir(self) -> Path:

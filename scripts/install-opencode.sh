@@ -44,7 +44,7 @@ fi
 
 # OpenCode's text search shells out to rg and would try to download it from GitHub otherwise.
 if ! [[ -x "$ROOT/.venv/bin/rg" ]] && ! command -v rg >/dev/null; then
-    log "warning: ripgrep not found; run: .venv/bin/pip install ripgrep"
+    log "warning: rg not found; run: .venv/bin/pip install 'ripgrep==14.1.0' (the newest, 15.x, has no wheel)"
 fi
 
 echo "$BIN"

@@ -25,6 +25,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(set-cookie|cookie)(\s*[:=]\s*)[^\r\n]+"), r"\1\2" + MASK),
     # key=value, key: value, "key": "value" for secret-looking keys
     (re.compile(r"(?i)([\"']?[\w-]*" + _SECRET_KEYS + r"[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"), r"\1" + MASK),
+    # prose: "password is X", "api key was X"
+    (re.compile(r"(?i)\b((?:password|passphrase|secret|token|api[ _-]?key)\s+(?:is|was)\s+)([\"']?)[^\s\"']+"),
+     r"\1\2" + MASK),
     # credentials inside URLs: scheme://user:pass@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"), r"\1" + MASK + "@"),
     # well-known key shapes: Anthropic, OpenAI-style, GitHub, Cloudflare tunnel tokens (base64 JSON)

@@ -21,7 +21,7 @@ def closing() -> threading.Event:
 
 
 def json_body() -> dict[str, Any]:
-    if not request.data:
+    if not request.content_length and not request.data:
         return {}
     if not request.is_json:
         raise ApiError(415, "Send the body as JSON (Content-Type: application/json).", "unsupported_media_type")

@@ -1,0 +1,82 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright, offline, and a real Nexus.
+
+Never run `playwright install`: these tests use the system Chromium
+(`apt-get install -y chromium fonts-dejavu-core fonts-liberation`) through
+`executable_path`, the only hook Playwright has for it (see
+/work/shared/recipes/browser-tests.md). Set CHROMIUM_PATH to use another build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from nexus.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+HERE = Path(__file__).resolve().parent
+
+
+def find_chromium() -> str:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/lib/chromium/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise pytest.UsageError("No Chromium found: apt-get install -y chromium fonts-dejavu-core fonts-liberation, "
+                            "or set CHROMIUM_PATH. Do not run `playwright install`.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test in this folder drives a browser: mark it `browser` (select with -m browser)."""
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return {
+        **browser_type_launch_args,  # keeps --headed / --slowmo
+        "executable_path": find_chromium(),
+        "env": {**os.environ,  # keeps ~/.config/chromium and ~/.cache clean
+                "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("xdg-config")),
+                "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("xdg-cache"))},
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-sync", "--disable-extensions",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update"],
+    }
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@dataclass
+class LiveNexus:
+    url: str
+    runtime: Runtime
+    server: Any
+
+
+@pytest.fixture
+def live_nexus(tmp_path: Path) -> Iterator[LiveNexus]:
+    """A real Nexus (runtime, services, threaded web server on a free loopback port); OpenCode not started."""
+    from nexus.ui import create_app
+    from nexus.ui.http_server import WebServer
+
+    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt.settings.update({"server.autostart": False})
+    rt.start()
+    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    try:
+        yield LiveNexus(server.url, rt, server)
+    finally:
+        server.stop()
+        rt.stop()

@@ -1,0 +1,309 @@
+"""The server page `/` in a real Chromium, against a real Nexus (OpenCode is never started).
+
+What is checked: a clean load (no console errors, nothing fetched from any host but
+127.0.0.1), the live indicator, the error shown when OpenCode cannot start, metrics that
+update from the stream, the SSE fallback, axe-core in light and dark, no horizontal scroll
+on phones, and screenshots (desktop and phone, light and dark) in test-results/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+from nexus.server.supervisor import ServerError
+
+from .conftest import SCREENSHOTS, LiveNexus
+
+RESULTS = SCREENSHOTS.parent
+
+MISSING_BINARY = "/nonexistent/nexus-browser-test/a-rather-long-folder-name-to-stress-wrapping/opencode"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+STREAM_TIMEOUT = 10_000  # ms; the sampler publishes once a second
+
+
+class Watch:
+    """Console errors, uncaught page errors and every host the page talks to (HTTP and WebSocket)."""
+
+    def __init__(self, page: Page) -> None:
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.urls: list[str] = []
+        self.websockets: list[str] = []
+        self.eventsources: list[str] = []
+        self.ws_frames: list[str] = []
+        page.on("console", lambda m: self.console_errors.append(f"{m.text} @ {m.location}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("request", self._request)
+        page.on("websocket", self._websocket)
+
+    def _request(self, request: Any) -> None:
+        self.urls.append(request.url)
+        if request.resource_type == "eventsource":
+            self.eventsources.append(request.url)
+
+    def _websocket(self, ws: Any) -> None:
+        self.urls.append(ws.url)
+        self.websockets.append(ws.url)
+        ws.on("framereceived", lambda payload: self.ws_frames.append(
+            payload if isinstance(payload, str) else payload.decode("utf-8", "replace")))
+
+    @property
+    def hosts(self) -> set[str]:
+        return {urlsplit(u).hostname or f"<{urlsplit(u).scheme}>" for u in self.urls
+                if urlsplit(u).scheme not in ("data", "blob", "about")}
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_nexus: LiveNexus) -> Iterator[Any]:
+    """open_page(**context_options) -> (page, watch), in a fresh context closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def _open(path: str = "/", init_script: str | None = None, **options: Any) -> tuple[Page, Watch]:
+        context = browser.new_context(base_url=live_nexus.url, **options)
+        contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
+        page = context.new_page()
+        watch = Watch(page)
+        page.goto(path)
+        return page, watch
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def wait_live(page: Page) -> None:
+    expect(page.locator("#conn")).to_have_text("Live", timeout=STREAM_TIMEOUT)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def wait_metrics(page: Page) -> str:
+    age = page.locator("#metrics-age")
+    expect(age).to_have_text(re.compile(r"^updated "), timeout=STREAM_TIMEOUT)
+    return age.inner_text()
+
+
+def add_failed_restart(live: LiveNexus) -> None:
+    """Puts the server into the 'could not start' state with one failed restart in the history."""
+    live.runtime.settings.update({"server.binary": MISSING_BINARY})
+    with pytest.raises(ServerError):
+        live.runtime.supervisor.restart("manual")
+
+
+def no_horizontal_scroll(page: Page) -> dict[str, int]:
+    dims = page.evaluate("""() => ({
+        inner: window.innerWidth,
+        doc: document.documentElement.scrollWidth,
+        body: document.body.scrollWidth,
+        widest: Math.max(...[...document.querySelectorAll('body *')].map(e => e.getBoundingClientRect().right)),
+    })""")
+    assert dims["doc"] <= dims["inner"] and dims["body"] <= dims["inner"], f"horizontal scroll: {dims}"
+    assert dims["widest"] <= dims["inner"] + 0.5, f"an element sticks out to the right: {dims}"
+    return dims
+
+
+# ----- loading and the live connection ----------------------------------------------------------
+
+def test_page_loads_clean_and_offline(open_page: Any) -> None:
+    page, watch = open_page()
+    expect(page).to_have_title("Nexus")
+    expect(page.get_by_role("heading", level=1)).to_have_text("OpenCode server")
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_enabled()
+    expect(page.locator("#server-state")).to_have_text("stopped")
+    expect(page.locator("#history-empty")).to_be_visible()
+    wait_live(page)
+    wait_metrics(page)
+    page.wait_for_load_state("load")
+    assert watch.console_errors == [], watch.console_errors
+    assert watch.page_errors == [], watch.page_errors
+    assert watch.hosts == {"127.0.0.1"}, sorted(set(watch.urls))
+    # The stylesheet, the module scripts and the icon all loaded (CSP allows them).
+    loaded = {urlsplit(u).path for u in watch.urls}
+    assert {"/static/css/app.css", "/static/js/server-page.js", "/static/js/live.js", "/static/js/api.js",
+            "/static/js/format.js"} <= loaded, sorted(loaded)
+
+
+def test_live_indicator_uses_websocket(open_page: Any) -> None:
+    page, watch = open_page()
+    wait_live(page)
+    assert [urlsplit(u).path for u in watch.websockets] == ["/api/stream"]
+    assert watch.eventsources == []
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+
+
+def test_live_indicator_goes_offline_when_nexus_stops(open_page: Any, live_nexus: LiveNexus) -> None:
+    page, _ = open_page()
+    wait_live(page)
+    live_nexus.server.stop()  # ends the stream (close 1001) and the listener; teardown's stop is a no-op
+    expect(page.locator("#conn")).to_have_text("Offline — reconnecting", timeout=STREAM_TIMEOUT)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+
+
+# ----- controls ---------------------------------------------------------------------------------
+
+def test_start_without_opencode_shows_the_reason(open_page: Any, live_nexus: LiveNexus) -> None:
+    live_nexus.runtime.settings.update({"server.binary": MISSING_BINARY})
+    page, watch = open_page()
+    wait_live(page)
+    reason = page.locator("#server-reason")
+    expect(reason).to_be_hidden()  # empty until something happens (.reason:empty)
+
+    with page.expect_response("**/api/server/start") as info:
+        page.get_by_role("button", name="Start", exact=True).click()
+    response = info.value
+    assert response.status == 503
+    message = response.json()["error"]["message"]
+    assert "does not exist or is not executable" in message and MISSING_BINARY in message
+
+    expect(reason).to_be_visible()
+    expect(reason).to_contain_text("does not exist or is not executable")
+    expect(reason).to_contain_text(MISSING_BINARY)
+    expect(page.locator("#server-state")).to_have_text("stopped")
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_enabled()  # can try again
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    # The only console error is the browser's own note about the 503 response.
+    assert all("503" in e for e in watch.console_errors), watch.console_errors
+    assert watch.page_errors == []
+
+
+def test_restart_history_lists_a_failed_restart(open_page: Any, live_nexus: LiveNexus) -> None:
+    add_failed_restart(live_nexus)
+    page, _ = open_page()
+    items = page.locator("#history li")
+    expect(items).to_have_count(1)
+    expect(items.first.locator(".outcome")).to_have_text("failed")
+    expect(items.first.locator(".what")).to_contain_text("manual")
+    expect(page.locator("#history-empty")).to_be_hidden()
+
+
+# ----- the stream -------------------------------------------------------------------------------
+
+def test_metrics_update_from_the_websocket(open_page: Any) -> None:
+    page, watch = open_page()
+    wait_live(page)
+    first = wait_metrics(page)
+    expect(page.locator("#metrics-age")).not_to_have_text(first, timeout=STREAM_TIMEOUT)
+    # Stopped server: the sampler still reports zeros every second.
+    expect(page.locator("#m-cpu")).to_have_text("0.0 %")
+    expect(page.locator("#m-rss")).to_have_text("0 B")
+    kinds = [json.loads(f).get("type") for f in watch.ws_frames]
+    assert kinds[0] == "hello", kinds[:5]
+    assert kinds.count("server.metrics") >= 1, kinds
+
+
+# How a browser ends up without WebSockets: a proxy that refuses the upgrade (here: every
+# WebSocket is pointed at a closed port, so it fails before opening, twice, as behind such a
+# proxy), or no WebSocket support at all.
+NO_WS_SCRIPTS = {
+    "ws-refused": """(() => {
+        const Real = window.WebSocket;
+        window.WebSocket = function (url, protocols) {
+            const u = new URL(url); u.port = "1";  // nothing listens there: refused, never opens
+            return new Real(u.href, protocols);
+        };
+        window.WebSocket.prototype = Real.prototype;
+    })();""",
+    "ws-absent": "delete window.WebSocket;",
+}
+
+
+@pytest.mark.parametrize("how", sorted(NO_WS_SCRIPTS))
+def test_sse_fallback_when_websocket_is_unavailable(open_page: Any, how: str) -> None:
+    page, watch = open_page(init_script=NO_WS_SCRIPTS[how])
+    wait_live(page)
+    first = wait_metrics(page)
+    expect(page.locator("#metrics-age")).not_to_have_text(first, timeout=STREAM_TIMEOUT)
+    assert [urlsplit(u).path for u in watch.eventsources] == ["/api/stream/sse"], watch.eventsources
+    if how == "ws-absent":
+        assert watch.websockets == []
+    else:
+        assert len(watch.websockets) == 2 and all(urlsplit(u).port == 1 for u in watch.websockets)
+    assert watch.page_errors == []
+    assert watch.hosts == {"127.0.0.1"}
+
+
+# ----- accessibility ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violations(open_page: Any, live_nexus: LiveNexus, scheme: str) -> None:
+    add_failed_restart(live_nexus)  # error text, a history row: more for axe to check
+    page, _ = open_page(color_scheme=scheme)
+    assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
+    wait_live(page)
+    wait_metrics(page)
+    expect(page.locator("#history li")).to_have_count(1)
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    assert results.response.get("testEngine", {}).get("name") == "axe-core", "axe did not run"
+    violations = results.response["violations"]
+    report = RESULTS / f"axe-{scheme}.json"  # every violation, any impact, for reading
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(violations, indent=2))
+    serious = [v for v in violations if v.get("impact") in ("serious", "critical")]
+    assert not serious, results.generate_report()
+
+
+def test_axe_catches_a_bad_page(page: Page) -> None:
+    """Guards against a silent no-op: axe must report obvious problems."""
+    page.set_content("<html><body><img src='x.png'><button></button></body></html>")
+    ids = {v["id"] for v in Axe().run(page).response["violations"]}
+    assert {"image-alt", "button-name", "html-has-lang"} <= ids, ids
+
+
+# ----- phones and screenshots -------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", ["iPhone 13", "375x812"])
+def test_no_horizontal_scroll_on_phones(open_page: Any, live_nexus: LiveNexus, playwright: Playwright,
+                                        screenshot_dir: Path, device: str) -> None:
+    add_failed_restart(live_nexus)  # the long error text and a history row are the risky parts
+    if device == "375x812":
+        options: dict[str, Any] = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2,
+                                   "is_mobile": True, "has_touch": True}
+    else:
+        options = dict(playwright.devices[device])
+        options.pop("default_browser_type", None)
+    page, _ = open_page(**options)
+    wait_live(page)
+    wait_metrics(page)
+    expect(page.locator("#history li")).to_have_count(1)
+    dims = no_horizontal_scroll(page)
+    assert dims["inner"] == options["viewport"]["width"], dims
+    if device == "iPhone 13":
+        page.screenshot(path=screenshot_dir / "phone-iphone13-light.png", full_page=True)
+
+
+SHOTS = {
+    "desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
+    "desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
+    "phone-light": {"viewport": {"width": 375, "height": 812}, "color_scheme": "light", "device_scale_factor": 2,
+                    "is_mobile": True, "has_touch": True},
+    "phone-dark": {"viewport": {"width": 375, "height": 812}, "color_scheme": "dark", "device_scale_factor": 2,
+                   "is_mobile": True, "has_touch": True},
+}
+
+
+@pytest.mark.parametrize("name", list(SHOTS))
+def test_screenshots(open_page: Any, live_nexus: LiveNexus, screenshot_dir: Path, name: str) -> None:
+    # First the page as a new user sees it, then after a failed restart (reason + history row).
+    page, _ = open_page(**SHOTS[name])
+    wait_live(page)
+    wait_metrics(page)
+    page.screenshot(path=screenshot_dir / f"{name}-fresh.png", full_page=True)
+
+    add_failed_restart(live_nexus)
+    page.reload()
+    wait_live(page)
+    wait_metrics(page)
+    expect(page.locator("#history li")).to_have_count(1)
+    no_horizontal_scroll(page)
+    page.screenshot(path=screenshot_dir / f"{name}-error.png", full_page=True)

@@ -1,0 +1,60 @@
+import json
+import logging
+
+import pytest
+
+from nexus.logs import configure_logging, register_secret, shutdown_logging
+from nexus.logs.redact import MASK, redact
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("login with password=hunter2!", "hunter2!"),
+    ('{"api_key": "abc123def", "max_tokens": 5}', "abc123def"),
+    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "eyJhbGciOiJIUzI1NiJ9"),
+    ("GET http://opencode:s3cr3t-pw@127.0.0.1:4096/session", "s3cr3t-pw"),
+    ("Cookie: nexus_session=abcdef123456; theme=dark", "abcdef123456"),
+    ("using key sk-ant-api03-abcdefghijklmnopqrstuv", "sk-ant-api03-abcdefghijklmnopqrstuv"),
+    ("TUNNEL_TOKEN=eyJhIjoiMTIzNDU2Nzg5MCIsInQiOiJhYmMifQ==", "eyJhIjoiMTIzNDU2Nzg5MCIsInQiOiJhYmMifQ"),
+    ("Set-Cookie: sid=zzz-very-secret; HttpOnly", "zzz-very-secret"),
+    ("token: ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ123456", "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ123456"),
+])
+def test_secret_shapes_are_masked(text: str, secret: str) -> None:
+    cleaned = redact(text)
+    assert secret not in cleaned
+    assert MASK in cleaned
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    text = "session ses_123 used tokens=12 max_tokens=4096; author: bob; 5 passed"
+    assert redact(text) == text
+
+
+def test_registered_values_are_masked_wherever_they_appear() -> None:
+    register_secret("Zq9-plain-looking-value")
+    assert "Zq9-plain-looking-value" not in redact("spawned with xZq9-plain-looking-valuex in env")
+
+
+def test_log_file_never_gets_the_secret(tmp_path) -> None:
+    log_file = tmp_path / "nexus.jsonl"
+    configure_logging(log_file, console=False)
+    try:
+        log = logging.getLogger("nexus.test")
+        register_secret("registered-secret-42")
+        log.info("password is %s", "pa55word-in-args")
+        log.warning("env has %s", "registered-secret-42")
+        log.info("structured", extra={"fields": {"api_key": "in-fields-key", "count": 3}})
+        try:
+            raise RuntimeError("failed with token=in-exception-token")
+        except RuntimeError:
+            log.exception("boom")
+        logging.getLogger("werkzeug").error("Authorization: Basic b3BlbmNvZGU6c2VjcmV0")
+    finally:
+        shutdown_logging()
+    content = log_file.read_text()
+    for secret in ("pa55word-in-args", "registered-secret-42", "in-fields-key", "in-exception-token",
+                   "b3BlbmNvZGU6c2VjcmV0"):
+        assert secret not in content
+    lines = [json.loads(line) for line in content.splitlines()]
+    assert len(lines) == 5
+    assert lines[2]["fields"] == {"api_key": MASK, "count": 3}
+    assert "RuntimeError" in lines[3]["exception"]
