@@ -89,7 +89,8 @@ def run_child(python: str, data_dir: Path, env: dict[str, str], importtime: bool
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=data_dir.parent)
     lines = [l for l in done.stdout.splitlines() if l.startswith("PHASES ")]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"start-up probe failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        errors = "\n".join(l for l in done.stderr.splitlines() if not l.startswith("import time:"))
+        raise RuntimeError(f"start-up probe failed ({done.returncode}):\n{errors[-3000:]}")
     return json.loads(lines[-1].removeprefix("PHASES ")), done.stderr
 
 

@@ -283,6 +283,7 @@ def bench_cold_start(scratch: Path, runs: int) -> dict[str, Any]:
     fresh_s: list[float] = []
     later_s: list[float] = []
     stops: list[dict[str, Any]] = []
+    nexus_stops: list[dict[str, Any]] = []
     children_fresh: set[str] = set()
     children_later: set[str] = set()
     for i in range(runs):
@@ -295,12 +296,14 @@ def bench_cold_start(scratch: Path, runs: int) -> dict[str, Any]:
         s, st = launch_once("nexus (fresh data dir)", lambda p: nexus_cmd(p, data_dir), env, logs / f"nexus-fresh-{i}.log")
         fresh_s.append(s)
         stops.append(st)
+        nexus_stops.append(st)
         children_fresh.update(st["children_seen"])
 
         nexus_settings(data_dir, env, "server.autostart", "false")
         s, st = launch_once("nexus (existing data dir)", lambda p: nexus_cmd(p, data_dir), env, logs / f"nexus-later-{i}.log")
         later_s.append(s)
         stops.append(st)
+        nexus_stops.append(st)
         children_later.update(st["children_seen"])
         print(f"  run {i + 1}/{runs}: flask {flask_s[-1]:.3f} s   nexus fresh {fresh_s[-1]:.3f} s   "
               f"nexus later {later_s[-1]:.3f} s", flush=True)
@@ -317,7 +320,8 @@ def bench_cold_start(scratch: Path, runs: int) -> dict[str, Any]:
         "nexus_later_launch_s": {"median": med["later"], "all": later_s, "ratio_to_flask": med["later"] / med["flask"],
                                  "note": "existing data dir, server.autostart false",
                                  "children_seen": sorted(children_later)},
-        "shutdown_s_median": statistics.median([s["stop_s"] for s in stops if "stop_s" in s]),
+        "nexus_shutdown_s_median": statistics.median([s["stop_s"] for s in nexus_stops if "stop_s" in s]),
+        "exit_codes": sorted({s["exit_code"] for s in stops}),
         "leftover_processes": [l for s in stops for l in s["leftovers"]],
     }
 
@@ -487,12 +491,14 @@ def table(results: dict[str, Any]) -> str:
         for key, label in (("nexus_first_launch_s", "Cold start, first launch (fresh data dir)"),
                            ("nexus_later_launch_s", "Cold start, later launch (existing data dir)")):
             v = cs[key]["median"]
-            rows.append((label, f"{v:.3f} s", f"< {TARGETS['cold_start_s']:g} s",
+            spread = f"{min(cs[key]['all']):.2f}-{max(cs[key]['all']):.2f}"
+            rows.append((label, f"{v:.3f} s ({spread})", f"< {TARGETS['cold_start_s']:g} s",
                          verdict(v, TARGETS["cold_start_s"]), f"{v / f:.2f}x flask"))
             rows.append(("  ratio to bare Flask hello", f"{v / f:.2f}", f"< {TARGETS['cold_start_ratio']:g}",
                          verdict(v / f, TARGETS["cold_start_ratio"]), ""))
-        rows.append(("Cold start, bare Flask hello (comparison)", f"{f:.3f} s", "-", "-", "1.00x"))
-        rows.append(("Shutdown on SIGTERM (median, all launches)", f"{cs['shutdown_s_median']:.3f} s", "-", "-", ""))
+        spread = f"{min(cs['flask_hello_s']['all']):.2f}-{max(cs['flask_hello_s']['all']):.2f}"
+        rows.append(("Cold start, bare Flask hello (comparison)", f"{f:.3f} s ({spread})", "-", "-", "1.00x"))
+        rows.append(("Nexus SIGTERM to exit (median)", f"{cs['nexus_shutdown_s_median']:.3f} s", "-", "-", ""))
     rss = results.get("idle_rss")
     if rss:
         n = rss["nexus"]
@@ -508,7 +514,7 @@ def table(results: dict[str, Any]) -> str:
         if "opencode_child" in rss:
             rows.append(("Idle RSS, OpenCode child (info only)", f"{rss['opencode_child']['rss_mb']:.1f} MB", "-", "-", ""))
             rows.append(("Nexus launch to OpenCode running", f"{rss['opencode_ready_s']:.2f} s", "-", "-", ""))
-    header = ("Figure", "Measured", "Target", "Result", "vs comparison")
+    header = ("Figure (cold start: median, min-max)", "Measured", "Target", "Result", "vs comparison")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     line = "  ".join("-" * w for w in widths)
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), line]
@@ -521,7 +527,7 @@ def profile_summary(profile: dict[str, Any]) -> str:
         return f"start-up profile failed: {profile['error']}"
     out = ["Where a later launch's start-up time goes (in-process, median of runs):"]
     for name, seconds in profile["phases_existing"].items():
-        out.append(f"  {name:<40} {seconds * 1000:7.0f} ms")
+        out.append(f"  {name:<58} {seconds * 1000:7.0f} ms")
     out.append(f"  (fresh data dir: Runtime.open takes {profile['phases_fresh']['Runtime.open'] * 1000:.0f} ms)")
     out.append("Costliest imports (cumulative, -X importtime, imported by `nexus serve`):")
     for row in profile["top_imports"][:12]:
@@ -548,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpus": os.cpu_count(), "memory_mb": round(psutil.virtual_memory().total / MB)},
         "targets": TARGETS,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
@@ -590,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         verdicts[f"idle_rss.nexus.rss_mb < {TARGETS['idle_rss_mb']}"] = (
             results["idle_rss"]["nexus"]["rss_mb"] < TARGETS["idle_rss_mb"])
     results["verdicts"] = verdicts
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 
     print()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
+import sys
 import threading
 
 from flask import Flask
@@ -32,7 +34,7 @@ class WebServer:
     @property
     def port(self) -> int:
         assert self._server is not None, "not started"
-        return self._server.server_port
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -40,13 +42,25 @@ class WebServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> "WebServer":
+        # Bind here rather than in Werkzeug, which answers a taken port with sys.exit(1).
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
         try:
-            self._server = make_server(self.host, self.requested_port, self.app, threaded=True)
+            if sys.platform != "win32":  # on Windows this flag would allow stealing a live port
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self.requested_port))
+            listener.listen(128)
         except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc).lower():
+            listener.close()
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise PortInUse(f"Port {self.requested_port} on {self.host} is already in use (is Nexus already "
                                 "running?). Choose another with --port.") from exc
             raise
+        try:
+            port = listener.getsockname()[1]
+            self._server = make_server(self.host, port, self.app, threaded=True, fd=listener.fileno())
+        finally:
+            listener.close()  # Werkzeug holds its own duplicate of the socket
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="nexus-http", daemon=True)
         self._thread.start()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, WebSocketRoute, expect
 
 from nexus.server.supervisor import ServerError
 
@@ -64,14 +64,18 @@ class Watch:
 
 @pytest.fixture
 def open_page(browser: Browser, live_nexus: LiveNexus) -> Iterator[Any]:
-    """open_page(**context_options) -> (page, watch), in a fresh context closed after the test."""
+    """open_page(path, init_script=, ws_route=, **context_options) -> (page, watch), in a fresh
+    context (closed after the test) whose base_url is the live Nexus."""
     contexts: list[BrowserContext] = []
 
-    def _open(path: str = "/", init_script: str | None = None, **options: Any) -> tuple[Page, Watch]:
+    def _open(path: str = "/", init_script: str | None = None, ws_route: Any = None,
+              **options: Any) -> tuple[Page, Watch]:
         context = browser.new_context(base_url=live_nexus.url, **options)
         contexts.append(context)
         if init_script:
             context.add_init_script(init_script)
+        if ws_route:
+            context.route_web_socket("**/api/stream", ws_route)
         page = context.new_page()
         watch = Watch(page)
         page.goto(path)
@@ -201,35 +205,51 @@ def test_metrics_update_from_the_websocket(open_page: Any) -> None:
     assert kinds.count("server.metrics") >= 1, kinds
 
 
-# How a browser ends up without WebSockets: a proxy that refuses the upgrade (here: every
-# WebSocket is pointed at a closed port, so it fails before opening, twice, as behind such a
-# proxy), or no WebSocket support at all.
-NO_WS_SCRIPTS = {
-    "ws-refused": """(() => {
-        const Real = window.WebSocket;
-        window.WebSocket = function (url, protocols) {
-            const u = new URL(url); u.port = "1";  // nothing listens there: refused, never opens
-            return new Real(u.href, protocols);
-        };
-        window.WebSocket.prototype = Real.prototype;
-    })();""",
-    "ws-absent": "delete window.WebSocket;",
-}
-
-
-@pytest.mark.parametrize("how", sorted(NO_WS_SCRIPTS))
+@pytest.mark.parametrize("how", ["ws-blocked", "ws-absent"])
 def test_sse_fallback_when_websocket_is_unavailable(open_page: Any, how: str) -> None:
-    page, watch = open_page(init_script=NO_WS_SCRIPTS[how])
+    refused: list[str] = []
+
+    def refuse(ws: WebSocketRoute) -> None:
+        """Like a proxy that refuses the upgrade: the socket closes without ever opening."""
+        refused.append(ws.url)
+        ws.close(code=1011, reason="WebSockets are blocked here")
+
+    if how == "ws-blocked":  # Playwright's own WebSocket routing; the page's CSP still applies
+        page, watch = open_page(ws_route=refuse)
+    else:  # a browser (or embedded web view) without WebSocket support
+        page, watch = open_page(init_script="delete window.WebSocket;")
     wait_live(page)
     first = wait_metrics(page)
     expect(page.locator("#metrics-age")).not_to_have_text(first, timeout=STREAM_TIMEOUT)
     assert [urlsplit(u).path for u in watch.eventsources] == ["/api/stream/sse"], watch.eventsources
-    if how == "ws-absent":
-        assert watch.websockets == []
-    else:
-        assert len(watch.websockets) == 2 and all(urlsplit(u).port == 1 for u in watch.websockets)
+    assert watch.websockets == []  # none reached the server (routed ones are not reported here)
+    if how == "ws-blocked":  # live.js gives WebSockets two tries before it falls back
+        assert [urlsplit(u).path for u in refused] == ["/api/stream"] * 2, refused
     assert watch.page_errors == []
     assert watch.hosts == {"127.0.0.1"}
+
+
+# A WebSocket that fails with an `error` event but no `close` event. Chromium does exactly
+# that when the connection is blocked (here: by the page's own CSP, connect-src 'self', because
+# the socket is pointed at another port). live.js only reacts to `close` and has no connect
+# timeout, so the page says "Connecting…" forever and never falls back to SSE. The same happens
+# for a proxy that accepts the connection but never answers the upgrade.
+POINT_WS_ELSEWHERE = """(() => {
+    const Real = window.WebSocket;
+    window.WebSocket = function (url, protocols) {
+        const u = new URL(url); u.port = "9";  // not 'self': CSP blocks it -> error, never close
+        return new Real(u.href, protocols);
+    };
+    window.WebSocket.prototype = Real.prototype;
+})();"""
+
+
+@pytest.mark.xfail(strict=True, reason="live.js ignores a WebSocket `error` without `close` and has no "
+                                       "connect timeout, so it never falls back to SSE (see the report)")
+def test_sse_fallback_when_websocket_errors_without_closing(open_page: Any) -> None:
+    page, watch = open_page(init_script=POINT_WS_ELSEWHERE)
+    expect(page.locator("#conn")).to_have_text("Live", timeout=15_000)
+    assert watch.eventsources
 
 
 # ----- accessibility ----------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""The live stream over real sockets: WebSocket, SSE fallback, origin check, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx2
+import pytest
+import simple_websocket
+
+from nexus.ui import create_app
+from nexus.ui.http_server import WebServer
+
+
+@pytest.fixture
+def live(runtime):
+    runtime.start()
+    server = WebServer(create_app(runtime), "127.0.0.1", 0).start()
+    yield server
+    server.stop()
+
+
+def _ws_url(server: WebServer) -> str:
+    return server.url.replace("http://", "ws://") + "/api/stream"
+
+
+def test_websocket_sends_hello_then_live_metrics_and_state(live, runtime) -> None:
+    ws = simple_websocket.Client.connect(_ws_url(live))
+    try:
+        hello = json.loads(ws.receive(timeout=5))
+        assert hello["type"] == "hello"
+        assert hello["data"]["status"]["state"] == "stopped"
+        seen = set()
+        runtime.bus.publish("server.state", state="starting", previous="stopped", reason="test", status={})
+        deadline = time.monotonic() + 5
+        while {"server.metrics", "server.state"} - seen and time.monotonic() < deadline:
+            message = json.loads(ws.receive(timeout=5))
+            seen.add(message["type"])
+        assert {"server.metrics", "server.state"} <= seen
+    finally:
+        ws.close()
+
+
+def test_sse_fallback_carries_the_same_messages(live) -> None:
+    with httpx2.stream("GET", f"{live.url}/api/stream/sse", timeout=10) as res:
+        assert res.headers["content-type"].startswith("text/event-stream")
+        types = []
+        for line in res.iter_lines():
+            if line.startswith("data: "):
+                types.append(json.loads(line[6:])["type"])
+            if "server.metrics" in types:
+                break
+    assert types[0] == "hello"
+    assert "server.metrics" in types
+
+
+def test_websocket_from_a_foreign_origin_is_refused(live) -> None:
+    with pytest.raises(simple_websocket.ConnectionError):
+        simple_websocket.Client.connect(_ws_url(live), headers={"Origin": "https://evil.example"})
+
+
+def test_stopping_the_server_ends_open_streams(runtime) -> None:
+    runtime.start()
+    server = WebServer(create_app(runtime), "127.0.0.1", 0).start()
+    ws = simple_websocket.Client.connect(_ws_url(server))
+    ws.receive(timeout=5)
+    sse_done = threading.Event()
+
+    def read_sse() -> None:
+        try:
+            with httpx2.stream("GET", f"{server.url}/api/stream/sse", timeout=10) as res:
+                for _ in res.iter_lines():
+                    pass
+        except httpx2.HTTPError:
+            pass
+        sse_done.set()
+
+    reader = threading.Thread(target=read_sse, daemon=True)
+    reader.start()
+    time.sleep(0.5)
+    handler_threads = {t for t in threading.enumerate() if "process_request_thread" in t.name}
+    assert len(handler_threads) == 2
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 3
+    assert sse_done.wait(5), "the SSE response ended"
+    deadline = time.monotonic() + 5
+    while any(t.is_alive() for t in handler_threads) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t for t in handler_threads if t.is_alive()], "stream handler threads ended"
+    assert not ws.connected, "the server closed the WebSocket"
