@@ -8,11 +8,19 @@ requests and errors Nexus sent to the server.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2 as httpx
+if TYPE_CHECKING:
+    import httpx2
 
 DEFAULT_TIMEOUT = 10.0
+
+
+def _httpx():  # noqa: ANN202
+    # httpx2 costs ~0.1 s to import; Nexus answers its first request before it is needed.
+    import httpx2
+
+    return httpx2
 
 
 class OpenCodeError(RuntimeError):
@@ -46,11 +54,13 @@ class OpenCodeClient:
                  counters: RequestCounters | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.base_url = base_url.rstrip("/")
         self.counters = counters or RequestCounters()
+        httpx = _httpx()
         auth = httpx.BasicAuth(username, password) if password else None
         self._http = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout,
                                   headers={"User-Agent": "nexus"}, trust_env=False)
 
-    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> "httpx2.Response":
+        httpx = _httpx()
         try:
             if timeout is not None:
                 kwargs["timeout"] = timeout

@@ -17,8 +17,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 log = logging.getLogger("nexus.opencode")
 
@@ -119,7 +121,9 @@ class OpenCodeProcess:
         for pump in self._pumps:
             pump.join(timeout)
 
-    def _descendants(self) -> list[psutil.Process]:
+    def _descendants(self) -> list["psutil.Process"]:
+        import psutil
+
         if not self._popen:
             return []
         try:
@@ -144,7 +148,7 @@ class OpenCodeProcess:
         self._join_pumps(2.0)
         return self._popen.returncode
 
-    def reap_leftovers(self, known: list[psutil.Process] | None = None) -> None:
+    def reap_leftovers(self, known: list["psutil.Process"] | None = None) -> None:
         """Kill whatever the server started that outlived it (its process group, and any
         descendant that left the group)."""
         if not self._popen:
@@ -157,7 +161,7 @@ class OpenCodeProcess:
         for proc in known or []:
             try:
                 proc.kill()
-            except psutil.Error:
+            except Exception:  # psutil.NoSuchProcess / AccessDenied: gone, or not ours
                 pass
         if self._popen.poll() is None:
             return

@@ -52,8 +52,11 @@ def browser_type_launch_args(browser_type_launch_args: dict, tmp_path_factory: p
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def screenshot_dir() -> Path:
+    """test-results/screenshots/. Made per test: pytest-playwright's autouse `delete_output_dir`
+    wipes its --output folder (default test-results/) at the start of every pytest session,
+    including sessions running in parallel in the same checkout."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, WebSocketRoute, expect
@@ -273,10 +274,12 @@ def test_axe_finds_no_serious_violations(open_page: Any, live_nexus: LiveNexus, 
     assert not serious, results.generate_report()
 
 
-def test_axe_catches_a_bad_page(page: Page) -> None:
+def test_axe_catches_a_bad_page(browser: Browser) -> None:
     """Guards against a silent no-op: axe must report obvious problems."""
+    page = browser.new_page()
     page.set_content("<html><body><img src='x.png'><button></button></body></html>")
     ids = {v["id"] for v in Axe().run(page).response["violations"]}
+    page.close()
     assert {"image-alt", "button-name", "html-has-lang"} <= ids, ids
 
 
@@ -327,3 +330,45 @@ def test_screenshots(open_page: Any, live_nexus: LiveNexus, screenshot_dir: Path
     expect(page.locator("#history li")).to_have_count(1)
     no_horizontal_scroll(page)
     page.screenshot(path=screenshot_dir / f"{name}-error.png", full_page=True)
+
+
+# ----- with the real OpenCode (skipped when scripts/install-opencode.sh has not run) ------------
+
+@pytest.mark.opencode
+@pytest.mark.slow
+def test_running_server_page(open_page: Any, live_nexus: LiveNexus, screenshot_dir: Path,
+                             request: pytest.FixtureRequest) -> None:
+    from tests.conftest import OPENCODE_BIN
+
+    if not OPENCODE_BIN.exists():
+        pytest.skip(f"no OpenCode binary at {OPENCODE_BIN} (scripts/install-opencode.sh)")
+    live_nexus.runtime.settings.update(request.getfixturevalue("opencode_settings"))
+    page, watch = open_page(viewport={"width": 1440, "height": 900}, color_scheme="light")
+    wait_live(page)
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.locator("#server-state")).to_have_text("running", timeout=60_000)
+    expect(page.locator("#server-url")).to_contain_text("http://127.0.0.1:")
+    expect(page.locator("#server-pid")).to_have_text(re.compile(r"^\d+$"))
+    pid = int(page.locator("#server-pid").inner_text())
+    expect(page.locator("#m-rss")).not_to_have_text(re.compile(r"^(—|0 B)$"), timeout=STREAM_TIMEOUT)
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+    no_horizontal_scroll(page)
+    page.screenshot(path=screenshot_dir / "desktop-light-running.png", full_page=True)
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    serious = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not serious, results.generate_report()
+
+    phone, _ = open_page(viewport={"width": 375, "height": 812}, color_scheme="dark", device_scale_factor=2,
+                         is_mobile=True, has_touch=True)
+    wait_live(phone)
+    expect(phone.locator("#server-state")).to_have_text("running")
+    expect(phone.locator("#m-rss")).not_to_have_text(re.compile(r"^(—|0 B)$"), timeout=STREAM_TIMEOUT)
+    no_horizontal_scroll(phone)
+    phone.screenshot(path=screenshot_dir / "phone-dark-running.png", full_page=True)
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.locator("#server-state")).to_have_text("stopped", timeout=30_000)
+    expect(page.locator("#server-reason")).to_be_hidden()  # no error to show
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert watch.page_errors == [] and watch.console_errors == [], watch.console_errors
