@@ -47,3 +47,74 @@ class MetricSample(Base):
     requests: Mapped[int] = mapped_column(Integer, nullable=False)
     errors: Mapped[int] = mapped_column(Integer, nullable=False)
     restarts: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+# ----- security (migration 0002_security) -------------------------------------------------
+
+class AuthOwner(Base):
+    """The single owner account (id 1). Lockout counters live here: there is one account."""
+
+    __tablename__ = "auth_owner"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), nullable=False)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)  # Argon2id, PHC string
+    hash_params: Mapped[str] = mapped_column(Text, nullable=False)  # JSON: the parameters it was made with
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    password_changed_at: Mapped[float] = mapped_column(Float, nullable=False)
+    failed_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    failed_since: Mapped[float | None] = mapped_column(Float, nullable=True)
+    locked_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuthSession(Base):
+    """A signed-in browser. The id is the SHA-256 of the cookie value, never the value itself."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # password, desktop
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    last_seen_at: Mapped[float] = mapped_column(Float, nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False)  # absolute expiry
+    ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    via: Mapped[str] = mapped_column(String(20), nullable=False, default="local")  # local, tunnel
+    client: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class ApiKey(Base):
+    """A key for scripts. Only its SHA-256 is kept; the prefix lets the owner recognise it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(20), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditEvent(Base):
+    """One security event: sign-ins, failures, lockouts, keys, tunnel start/stop."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+    event: Mapped[str] = mapped_column(String(40), nullable=False)
+    ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    via: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class SetupProgress(Base):
+    """Where the first-run wizard is (id 1), so a crash mid-setup resumes at the same step."""
+
+    __tablename__ = "setup_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step: Mapped[str] = mapped_column(String(20), nullable=False)
+    completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float, nullable=False)
