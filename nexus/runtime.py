@@ -12,14 +12,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus.auth import AuditLog, AuthRepository, AuthService
 from nexus.bus import EventBus
+from nexus.chat.engines.opencode import OpenCodeEngine
+from nexus.chat.repository import ChatRepository
+from nexus.chat.service import ChatService
 from nexus.logs import configure_logging
 from nexus.paths import DataPaths, resolve_data_dir
+from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
 from nexus.server.supervisor import Supervisor
 from nexus.settings import Settings
+from nexus.setup import SetupWizard
 from nexus.store.database import Database, sqlite_url
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
+from nexus.tunnel import TunnelError, TunnelManager
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,12 @@ class Runtime:
     settings: Settings
     supervisor: Supervisor
     metrics: MetricsSampler
+    chat: ChatService
+    secrets: SecretStore
+    audit: AuditLog
+    auth: AuthService
+    setup: SetupWizard
+    tunnel: TunnelManager
     started: bool = False
 
     @classmethod
@@ -56,24 +69,48 @@ class Runtime:
         bus.listen(apply_log_settings, topics=["settings.changed"])
         supervisor = Supervisor(settings, bus, RestartRepository(db), paths.default_workspace)
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
-        return cls(paths, db, bus, settings, supervisor, metrics)
+        chat = ChatService(ChatRepository(db), bus)
+        chat.add_engine(OpenCodeEngine(supervisor, chat))
+        secrets = SecretStore.open(paths.root)
+        auth_repo = AuthRepository(db)
+        audit = AuditLog(auth_repo, bus)
+        auth = AuthService(auth_repo, settings, audit)
+        setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
+        tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
+        return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
+                   setup=setup, tunnel=tunnel)
 
-    def start(self) -> None:
+    def start(self, web_url: str | None = None) -> None:
+        """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
+        if web_url:
+            self.tunnel.set_origin(web_url)
         if self.started:
             return
         self.started = True
         self.supervisor.start_background()
         self.metrics.start()
+        self.chat.start()
+        self._autostart_tunnel()
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
     def stop(self) -> None:
         """Stop everything, including a server started by hand before `start()`. Idempotent."""
         was_started, self.started = self.started, False
+        self.tunnel.stop()
+        self.chat.stop()
         self.metrics.stop()
         self.supervisor.shutdown()
         self.db.close()
         if was_started:
             log.info("Nexus services stopped")
+
+    def _autostart_tunnel(self) -> None:
+        if not (self.setup.completed and self.settings["tunnel.autostart"] and self.settings["tunnel.mode"] != "off"):
+            return
+        try:
+            self.tunnel.start()
+        except TunnelError as exc:  # shown as the tunnel's error state; Nexus itself runs on
+            log.warning("the tunnel did not start: %s", exc)
 
     @property
     def data_dir(self) -> Path:

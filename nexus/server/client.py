@@ -7,8 +7,9 @@ requests and errors Nexus sent to the server.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     import httpx2
@@ -85,6 +86,26 @@ class OpenCodeClient:
             raise OpenCodeError(f"OpenCode answered {response.status_code} to {method} {path}"
                                 + (f": {message}" if message else ""), response.status_code, body)
         return body
+
+    @contextlib.contextmanager
+    def stream(self, method: str, path: str, *, read_timeout: float, **kwargs: Any) -> Iterator["httpx2.Response"]:
+        """A streamed response (server-sent events). `read_timeout` bounds the silence
+        between two chunks, so a stream that stops without closing is noticed."""
+        httpx = _httpx()
+        timeout = httpx.Timeout(connect=5.0, read=read_timeout, write=10.0, pool=5.0)
+        counted = False
+        try:
+            with self._http.stream(method, path, timeout=timeout, **kwargs) as response:
+                self.counters.count(error=response.status_code >= 500)
+                counted = True
+                if response.status_code >= 400:
+                    raise OpenCodeError(f"OpenCode answered {response.status_code} to {method} {path}",
+                                        response.status_code)
+                yield response
+        except httpx.HTTPError as exc:
+            if not counted:
+                self.counters.count(error=True)
+            raise OpenCodeError(f"The stream {path} from OpenCode broke off: {exc!r}") from exc
 
     def health(self, timeout: float = 2.0) -> dict[str, Any]:
         body = self.json("GET", "/global/health", timeout=timeout)

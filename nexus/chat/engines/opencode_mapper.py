@@ -1,0 +1,285 @@
+"""OpenCode's wire format -> Nexus's normalized chat events (see nexus/chat/events.py).
+
+Pure translation with a little memory per session (which messages and parts it has seen,
+what kind each part is, which permissions are pending), so it can be tested against
+recorded OpenCode events without a server. Full part updates are authoritative; deltas
+are passed on in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nexus.chat import events as ev
+
+Emitted = tuple[str, str, dict[str, Any]]  # (OpenCode session id, event type, data)
+
+_ERROR_WORDS = {
+    "ProviderAuthError": "The model provider refused the credentials. Check the provider's API key in OpenCode.",
+    "MessageOutputLengthError": "The reply hit the model's output limit and was cut short.",
+    "ContextOverflowError": "The conversation is too long for the model's context window.",
+}
+
+
+def seconds(ms: Any) -> float | None:
+    return ms / 1000.0 if isinstance(ms, (int, float)) else None
+
+
+def error_of(error: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not error:
+        return None
+    name = error.get("name") or "Error"
+    data = error.get("data") or {}
+    if name == "MessageAbortedError":
+        return {"name": "aborted", "message": "Stopped."}
+    message = _ERROR_WORDS.get(name) or data.get("message") or name
+    return {"name": name, "message": message}
+
+
+def tokens_of(tokens: dict[str, Any] | None) -> dict[str, int]:
+    tokens = tokens or {}
+    cache = tokens.get("cache") or {}
+    return {"input": int(tokens.get("input") or 0), "output": int(tokens.get("output") or 0),
+            "reasoning": int(tokens.get("reasoning") or 0), "cache_read": int(cache.get("read") or 0),
+            "cache_write": int(cache.get("write") or 0)}
+
+
+def model_of(info: dict[str, Any]) -> str | None:
+    model = info.get("model")
+    if isinstance(model, dict):
+        provider, name = model.get("providerID"), model.get("modelID") or model.get("id")
+    else:
+        provider, name = info.get("providerID"), info.get("modelID")
+    return f"{provider}/{name}" if provider and name else None
+
+
+def message_of(info: dict[str, Any]) -> dict[str, Any]:
+    time_ = info.get("time") or {}
+    return {"id": info["id"], "role": info.get("role", "assistant"), "created_at": seconds(time_.get("created")),
+            "agent": info.get("agent") or info.get("mode"), "model": model_of(info),
+            "parent_id": info.get("parentID")}
+
+
+def part_of(part: dict[str, Any]) -> dict[str, Any] | None:
+    """A normalized part, or None for bookkeeping parts (steps, snapshots) the UI has no use for."""
+    kind = part.get("type")
+    base = {"id": part["id"]}
+    if kind in ("text", "reasoning"):
+        out = {**base, "kind": kind, "text": part.get("text") or ""}
+        if part.get("synthetic"):
+            out["synthetic"] = True
+        return out
+    if kind == "tool":
+        state = part.get("state") or {}
+        metadata = dict(state.get("metadata") or {})
+        partial = metadata.pop("output", None)
+        times = state.get("time") or {}
+        status = state.get("status") or "pending"
+        return {**base, "kind": "tool", "tool": part.get("tool"), "call_id": part.get("callID"), "status": status,
+                "input": state.get("input") or {},
+                "output": state.get("output") if status == "completed" else partial,
+                "error": state.get("error"), "title": state.get("title"), "metadata": metadata,
+                "started_at": seconds(times.get("start")), "ended_at": seconds(times.get("end"))}
+    if kind == "file":
+        return {**base, "kind": "file", "mime": part.get("mime"), "filename": part.get("filename"),
+                "url": part.get("url")}
+    if kind == "patch":
+        return {**base, "kind": "patch", "files": part.get("files") or [], "hash": part.get("hash")}
+    return None
+
+
+def permission_of(props: dict[str, Any]) -> dict[str, Any]:
+    tool = props.get("tool") or {}
+    metadata = props.get("metadata") or {}
+    patterns = props.get("patterns") or []
+    title = metadata.get("command") or metadata.get("filePath") or ", ".join(patterns) or props.get("permission")
+    return {"id": props["id"], "tool": props.get("permission"), "title": title, "patterns": patterns,
+            "always": props.get("always") or [], "metadata": metadata, "call_id": tool.get("callID"),
+            "message_id": tool.get("messageID")}
+
+
+@dataclass
+class _SessionMemory:
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"ended", "tokens", "cost"}
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> last normalized part
+    permissions: set[str] = field(default_factory=set)
+    status: str = "idle"
+    title: str | None = None
+
+
+class OpenCodeMapper:
+    def __init__(self) -> None:
+        self._sessions: dict[str, _SessionMemory] = {}
+
+    def _memory(self, session_ref: str) -> _SessionMemory:
+        return self._sessions.setdefault(session_ref, _SessionMemory())
+
+    def forget(self, session_ref: str) -> None:
+        self._sessions.pop(session_ref, None)
+
+    def seed(self, session_ref: str, state: dict[str, Any]) -> None:
+        """Start from what Nexus already holds (after a restart), so nothing is re-announced."""
+        memory = self._memory(session_ref)
+        for message in state.get("messages", []):
+            memory.messages[message["id"]] = {"ended": bool(message.get("completed_at")),
+                                              "tokens": message.get("tokens"), "cost": message.get("cost")}
+            for part in message.get("parts", []):
+                memory.parts[part["id"]] = {k: v for k, v in part.items() if k != "message_id"}
+        memory.permissions = {p["id"] for p in state.get("permissions", [])}
+        memory.status = (state.get("status") or {}).get("status", "idle")
+        memory.title = (state.get("session") or {}).get("title")
+
+    # ----- the event stream ---------------------------------------------------------------------
+
+    def on_event(self, payload: dict[str, Any]) -> list[Emitted]:
+        type_ = payload.get("type")
+        props = payload.get("properties") or {}
+        handler = getattr(self, "_on_" + str(type_).replace(".", "_"), None)
+        return handler(props) if handler else []
+
+    def _on_message_updated(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.message(props["sessionID"], props["info"])
+
+    def _on_message_part_updated(self, props: dict[str, Any]) -> list[Emitted]:
+        part = props["part"]
+        return self.part(props["sessionID"], part["messageID"], part)
+
+    def _on_message_part_delta(self, props: dict[str, Any]) -> list[Emitted]:
+        if props.get("field") != "text":
+            return []
+        ref, part_id = props["sessionID"], props["partID"]
+        memory = self._memory(ref)
+        known = memory.parts.get(part_id)
+        kind = known["kind"] if known else "text"
+        if known is not None:
+            known["text"] = (known.get("text") or "") + props["delta"]
+        else:
+            memory.parts[part_id] = {"id": part_id, "kind": kind, "text": props["delta"]}
+        type_ = ev.REASONING_DELTA if kind == "reasoning" else ev.TEXT_DELTA
+        return [(ref, type_, {"message_id": props["messageID"], "part_id": part_id, "delta": props["delta"]})]
+
+    def _on_session_status(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.status(props["sessionID"], props.get("status") or {})
+
+    def _on_session_idle(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.status(props["sessionID"], {"type": "idle"})
+
+    def _on_session_error(self, props: dict[str, Any]) -> list[Emitted]:
+        error = error_of(props.get("error"))
+        if not props.get("sessionID") or error is None or error["name"] == "aborted":
+            return []  # an abort shows on the message itself
+        return [(props["sessionID"], ev.ERROR, {"message": error["message"], "code": error["name"]})]
+
+    def _on_session_updated(self, props: dict[str, Any]) -> list[Emitted]:
+        info = props.get("info") or {}
+        ref = props.get("sessionID") or info.get("id")
+        memory = self._memory(ref)
+        title = info.get("title")
+        if not title or title == memory.title:
+            return []
+        memory.title = title
+        return [(ref, ev.SESSION_UPDATED, {"session": {"title": title}})]
+
+    def _on_permission_asked(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.permission_asked(props)
+
+    def _on_permission_replied(self, props: dict[str, Any]) -> list[Emitted]:
+        ref = props["sessionID"]
+        memory = self._memory(ref)
+        if props["requestID"] not in memory.permissions:
+            return []
+        memory.permissions.discard(props["requestID"])
+        out: list[Emitted] = [(ref, ev.PERMISSION_ANSWERED, {"permission_id": props["requestID"],
+                                                              "reply": props.get("reply")})]
+        if not memory.permissions and memory.status == "waiting":
+            memory.status = "busy"
+            out.append((ref, ev.SESSION_STATUS, {"status": "busy"}))
+        return out
+
+    # ----- shared by the stream and reconciliation ----------------------------------------------
+
+    def message(self, ref: str, info: dict[str, Any]) -> list[Emitted]:
+        memory = self._memory(ref)
+        out: list[Emitted] = []
+        seen = memory.messages.get(info["id"])
+        if seen is None:
+            seen = memory.messages[info["id"]] = {"ended": False, "tokens": None, "cost": None}
+            out.append((ref, ev.MESSAGE_START, {"message": message_of(info)}))
+        if info.get("role") == "assistant":
+            tokens, cost = tokens_of(info.get("tokens")), float(info.get("cost") or 0.0)
+            if tokens != seen["tokens"] or cost != seen["cost"]:
+                seen["tokens"], seen["cost"] = tokens, cost
+                if any(tokens.values()) or cost:
+                    out.append((ref, ev.USAGE, {"message_id": info["id"], "tokens": tokens, "cost": cost}))
+        completed = seconds((info.get("time") or {}).get("completed"))
+        if info.get("role") == "user" and not seen["ended"]:
+            completed = completed or seconds((info.get("time") or {}).get("created"))
+        if completed and not seen["ended"]:
+            seen["ended"] = True
+            out.append((ref, ev.MESSAGE_END, {"message_id": info["id"], "finish": info.get("finish"),
+                                              "error": error_of(info.get("error")), "completed_at": completed}))
+        return out
+
+    def part(self, ref: str, message_id: str, raw: dict[str, Any]) -> list[Emitted]:
+        part = part_of(raw)
+        if part is None:
+            return []
+        memory = self._memory(ref)
+        previous = memory.parts.get(part["id"])
+        if previous == part:
+            return []
+        memory.parts[part["id"]] = dict(part)
+        data = {"message_id": message_id, "part": part}
+        if part["kind"] != "tool":
+            return [(ref, ev.PART_UPDATE, data)]
+        if part["status"] in ("completed", "error"):
+            return [(ref, ev.TOOL_END, data)]
+        return [(ref, ev.TOOL_START if previous is None else ev.TOOL_UPDATE, data)]
+
+    def status(self, ref: str, status: dict[str, Any]) -> list[Emitted]:
+        memory = self._memory(ref)
+        kind = status.get("type") or "idle"
+        if kind == "busy" and memory.permissions:
+            kind = "waiting"
+        data: dict[str, Any] = {"status": kind}
+        if kind == "retry":
+            data.update(attempt=status.get("attempt"), message=status.get("message"),
+                        next_at=seconds(status.get("next")))
+        elif kind == memory.status:
+            return []  # OpenCode repeats "busy" several times per turn
+        memory.status = kind
+        return [(ref, ev.SESSION_STATUS, data)]
+
+    def permission_asked(self, props: dict[str, Any]) -> list[Emitted]:
+        ref = props["sessionID"]
+        memory = self._memory(ref)
+        if props["id"] in memory.permissions:
+            return []
+        memory.permissions.add(props["id"])
+        out: list[Emitted] = [(ref, ev.PERMISSION_ASKED, {"permission": permission_of(props)})]
+        if memory.status != "waiting":
+            memory.status = "waiting"
+            out.append((ref, ev.SESSION_STATUS, {"status": "waiting"}))
+        return out
+
+    def reconcile(self, ref: str, messages: list[dict[str, Any]], busy: dict[str, Any] | None,
+                  pending: list[dict[str, Any]]) -> list[Emitted]:
+        """Bring a session up to date from OpenCode's REST answers after a (re)connect:
+        its messages, its entry in /session/status (None when idle), its pending permissions."""
+        out: list[Emitted] = []
+        for entry in messages:
+            info = entry["info"]
+            out += self.message(ref, {**info, "time": {**(info.get("time") or {}), "completed": None}})
+            for raw in entry.get("parts") or []:
+                out += self.part(ref, info["id"], raw)
+            out += self.message(ref, info)
+        memory = self._memory(ref)
+        pending_ids = {p["id"] for p in pending}
+        for stale in sorted(memory.permissions - pending_ids):
+            memory.permissions.discard(stale)
+            out.append((ref, ev.PERMISSION_ANSWERED, {"permission_id": stale, "reply": None}))
+        for props in pending:
+            out += self.permission_asked(props)
+        out += self.status(ref, busy or {"type": "idle"})
+        return out

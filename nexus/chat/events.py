@@ -1,0 +1,82 @@
+"""The normalized chat event model: the only language between engines and the UI.
+
+Engines (OpenCode, Anthropic) translate their own wire formats into these events; the UI,
+the transcript store, search, analytics and exports know nothing else. Every event gets a
+per-session sequence number when it enters the hub, so a client that reconnects with the
+last number it saw receives exactly what it missed.
+
+Event types and their `data`:
+
+  session.updated     {session}                      title, agent, model, state, totals changed
+  session.status      {status, attempt?, message?, next_at?}
+                      status: idle | busy | retry | waiting (for a permission answer)
+  message.start       {message}                      a user or assistant message begins
+  part.update         {message_id, part}             a part's complete current state (authoritative)
+  text.delta          {message_id, part_id, delta}   streamed text appended to a text part
+  reasoning.delta     {message_id, part_id, delta}   streamed text appended to a reasoning part
+  tool.start          {message_id, part}             a tool call appeared (part.kind == "tool")
+  tool.update         {message_id, part}             its input or partial output changed
+  tool.end            {message_id, part}             completed or error
+  permission.asked    {permission}                   the agent waits for allow once / always / deny
+  permission.answered {permission_id, reply}         reply: once | always | reject
+  usage               {message_id, tokens, cost}     a message's token and cost counters
+  message.end         {message_id, finish, error?, completed_at}
+  error               {message, code, message_id?}   something failed; `message` is for people
+  snapshot            {session, messages, permissions, status, has_more}
+                      sent instead of a replay when a client is too far behind
+
+A message: {id, role, created_at, completed_at, agent, model, finish, error, tokens, cost, parts}
+A part has `id` and `kind` plus, by kind:
+  text / reasoning  {text, synthetic?}
+  tool              {tool, call_id, status (pending|running|completed|error), input, output,
+                     error, title, metadata, started_at, ended_at}
+  file              {mime, filename, url}
+  patch             {files, hash}
+Tokens: {input, output, reasoning, cache_read, cache_write}. Times: UNIX seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+SESSION_UPDATED = "session.updated"
+SESSION_STATUS = "session.status"
+MESSAGE_START = "message.start"
+PART_UPDATE = "part.update"
+TEXT_DELTA = "text.delta"
+REASONING_DELTA = "reasoning.delta"
+TOOL_START = "tool.start"
+TOOL_UPDATE = "tool.update"
+TOOL_END = "tool.end"
+PERMISSION_ASKED = "permission.asked"
+PERMISSION_ANSWERED = "permission.answered"
+USAGE = "usage"
+MESSAGE_END = "message.end"
+ERROR = "error"
+SNAPSHOT = "snapshot"
+
+EVENT_TYPES = frozenset({SESSION_UPDATED, SESSION_STATUS, MESSAGE_START, PART_UPDATE, TEXT_DELTA, REASONING_DELTA,
+                         TOOL_START, TOOL_UPDATE, TOOL_END, PERMISSION_ASKED, PERMISSION_ANSWERED, USAGE,
+                         MESSAGE_END, ERROR, SNAPSHOT})
+
+STATUSES = ("idle", "busy", "retry", "waiting")
+PERMISSION_REPLIES = ("once", "always", "reject")
+
+
+def empty_tokens() -> dict[str, int]:
+    return {"input": 0, "output": 0, "reasoning": 0, "cache_read": 0, "cache_write": 0}
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    session_id: str
+    seq: int
+    type: str
+    data: dict[str, Any]
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"session": self.session_id, "seq": self.seq, "type": self.type, "at": round(self.at, 3),
+                "data": self.data}

@@ -1,0 +1,144 @@
+"""The live hub: numbers every chat event, keeps recent ones for replay, and fans them out.
+
+One `SessionStream` per session holds a sequence counter, the transcript state and a ring
+buffer of recent events, all under one lock, so the number an event gets, its effect on
+the transcript and its delivery to every listener happen in one order. A client that
+(re)subscribes with the last number it holds gets the buffered events after it; if it is
+too far behind, or holds numbers from an earlier run of Nexus (another `epoch`), it gets
+one `snapshot` of the transcript instead. Either way: no gap, no duplicate.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from nexus.chat import events as ev
+from nexus.chat.events import ChatEvent
+from nexus.chat.transcript import Transcript
+
+REPLAY_BUFFER = 5000
+SNAPSHOT_MESSAGES = 200
+
+
+class ClientStream:
+    """What one connected browser receives: events of the sessions it follows, in order.
+
+    A client that falls more than `maxsize` events behind is cut off (`overflowed`); it
+    reconnects with its last number and catches up from the buffer or a snapshot."""
+
+    def __init__(self, hub: "ChatHub", maxsize: int = 20_000) -> None:
+        self._hub = hub
+        self._queue: queue.Queue[ChatEvent] = queue.Queue(maxsize=maxsize)
+        self.sessions: set[str] = set()
+        self.overflowed = False
+
+    def offer(self, event: ChatEvent) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.overflowed = True
+
+    def get(self, timeout: float | None = None) -> ChatEvent | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def follow(self, session_id: str, after: int | None, epoch: str | None) -> None:
+        self._hub.stream(session_id).attach(self, after, epoch)
+        self.sessions.add(session_id)
+
+    def unfollow(self, session_id: str) -> None:
+        stream = self._hub.existing(session_id)
+        if stream is not None:
+            stream.detach(self)
+        self.sessions.discard(session_id)
+
+    def close(self) -> None:
+        for session_id in list(self.sessions):
+            self.unfollow(session_id)
+
+
+class SessionStream:
+    def __init__(self, session_id: str, transcript: Transcript, last_seq: int, epoch: str) -> None:
+        self.session_id = session_id
+        self.transcript = transcript
+        self.seq = last_seq
+        self.epoch = epoch
+        self.lock = threading.RLock()
+        self._buffer: collections.deque[ChatEvent] = collections.deque(maxlen=REPLAY_BUFFER)
+        self._clients: set[ClientStream] = set()
+        self.persisted_seq = last_seq
+
+    def emit(self, type_: str, data: dict[str, Any]) -> ChatEvent:
+        with self.lock:
+            self.seq += 1
+            event = ChatEvent(self.session_id, self.seq, type_, data)
+            self.transcript.apply(type_, data)
+            self._buffer.append(event)
+            for client in self._clients:
+                client.offer(event)
+        return event
+
+    def attach(self, client: ClientStream, after: int | None, epoch: str | None) -> None:
+        with self.lock:
+            if after is not None and epoch == self.epoch and after <= self.seq and (
+                    after >= self.seq or (self._buffer and after >= self._buffer[0].seq - 1)):
+                backlog = [e for e in self._buffer if e.seq > after]
+            else:
+                backlog = [ChatEvent(self.session_id, self.seq, ev.SNAPSHOT,
+                                     self.transcript.snapshot(SNAPSHOT_MESSAGES))]
+            for event in backlog:
+                client.offer(event)
+            self._clients.add(client)
+
+    def detach(self, client: ClientStream) -> None:
+        with self.lock:
+            self._clients.discard(client)
+
+    @property
+    def client_count(self) -> int:
+        with self.lock:
+            return len(self._clients)
+
+
+class ChatHub:
+    def __init__(self, loader: Callable[[str], tuple[Transcript, int]]) -> None:
+        """`loader(session_id)` builds a session's transcript and last sequence number from
+        the store; it raises KeyError for an unknown session."""
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._streams: dict[str, SessionStream] = {}
+        # Numbers restart with each run of Nexus; the epoch tells a client its numbers are stale.
+        self.epoch = f"{int(time.time() * 1000):x}"
+
+    def stream(self, session_id: str) -> SessionStream:
+        with self._lock:
+            stream = self._streams.get(session_id)
+            if stream is None:
+                transcript, last_seq = self._loader(session_id)
+                stream = SessionStream(session_id, transcript, last_seq, self.epoch)
+                self._streams[session_id] = stream
+            return stream
+
+    def existing(self, session_id: str) -> SessionStream | None:
+        with self._lock:
+            return self._streams.get(session_id)
+
+    def streams(self) -> list[SessionStream]:
+        with self._lock:
+            return list(self._streams.values())
+
+    def emit(self, session_id: str, type_: str, data: dict[str, Any]) -> ChatEvent:
+        return self.stream(session_id).emit(type_, data)
+
+    def drop(self, session_id: str) -> None:
+        with self._lock:
+            self._streams.pop(session_id, None)
+
+    def client(self) -> ClientStream:
+        return ClientStream(self)

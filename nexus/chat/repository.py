@@ -1,0 +1,245 @@
+"""Chat transcripts in the store: the only place with SQL for sessions, messages and parts.
+
+Writes are upserts of whole messages and parts (the hub's transcript state is the truth
+while a session is live). Search uses SQLite's FTS5 where it exists and LIKE elsewhere,
+so the store stays portable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
+
+from nexus.chat import events as ev
+from nexus.store.database import Database
+from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
+
+S = ChatSessionRow.__table__
+M = ChatMessageRow.__table__
+P = ChatPartRow.__table__
+
+_TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
+_SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref")
+_PART_COLUMNS = {"id", "kind", "text", "message_id"}
+
+
+def _tokens_from_row(row: Any) -> dict[str, int]:
+    return {k: int(getattr(row, f"tokens_{k}") or 0) for k in _TOKEN_KEYS}
+
+
+def _token_columns(tokens: dict[str, Any] | None) -> dict[str, int]:
+    tokens = tokens or {}
+    return {f"tokens_{k}": int(tokens.get(k) or 0) for k in _TOKEN_KEYS}
+
+
+def session_from_row(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "engine": row.engine, "engine_ref": row.engine_ref, "title": row.title,
+            "agent": row.agent, "model": row.model, "directory": row.directory, "state": row.state,
+            "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
+            "tokens": _tokens_from_row(row), "cost": row.cost, "last_seq": row.last_seq}
+
+
+def message_from_row(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "role": row.role, "created_at": row.created_at, "completed_at": row.completed_at,
+            "agent": row.agent, "model": row.model, "finish": row.finish,
+            "error": json.loads(row.error) if row.error else None, "tokens": _tokens_from_row(row),
+            "cost": row.cost, "parts": []}
+
+
+def part_from_row(row: Any) -> dict[str, Any]:
+    part = json.loads(row.data or "{}")
+    part.update(id=row.id, kind=row.kind, message_id=row.message_id)
+    if row.text is not None:
+        part["text"] = row.text
+    return part
+
+
+class ChatRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.fts = db.is_sqlite and self._has_fts()
+
+    def _has_fts(self) -> bool:
+        with self._db.engine.connect() as conn:
+            return bool(conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'chat_search'")).scalar())
+
+    # ----- sessions ---------------------------------------------------------------------------
+
+    def create_session(self, session: dict[str, Any]) -> None:
+        now = time.time()
+        with self._db.engine.begin() as conn:
+            conn.execute(insert(S).values(
+                id=session["id"], engine=session["engine"], engine_ref=session.get("engine_ref"),
+                title=session.get("title") or "", agent=session.get("agent"), model=session.get("model"),
+                directory=session.get("directory"), state=session.get("state", "active"),
+                status=session.get("status", "idle"), created_at=session.get("created_at", now),
+                updated_at=session.get("updated_at", now), last_seq=0, cost=0.0,
+                **_token_columns(session.get("tokens"))))
+
+    def get_session(self, session_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
+        query = select(S).where(S.c.id == session_id)
+        if not include_deleted:
+            query = query.where(S.c.deleted_at.is_(None))
+        with self._db.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return session_from_row(row) if row else None
+
+    def find_by_engine_ref(self, engine: str, ref: str) -> dict[str, Any] | None:
+        with self._db.engine.connect() as conn:
+            row = conn.execute(select(S).where(S.c.engine == engine, S.c.engine_ref == ref,
+                                               S.c.deleted_at.is_(None))).first()
+        return session_from_row(row) if row else None
+
+    def list_sessions(self, *, state: str | None = "active", limit: int = 50, offset: int = 0,
+                      query: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        conditions = [S.c.deleted_at.is_(None)]
+        if state:
+            conditions.append(S.c.state == state)
+        if query:
+            conditions.append(S.c.id.in_(self._matching_session_ids(query)))
+        where = and_(*conditions)
+        with self._db.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(S).where(where)).scalar() or 0
+            rows = conn.execute(select(S).where(where).order_by(S.c.updated_at.desc(), S.c.id)
+                                .limit(limit).offset(offset)).all()
+        return [session_from_row(r) for r in rows], total
+
+    def count_active(self) -> int:
+        with self._db.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(S).where(
+                S.c.state == "active", S.c.deleted_at.is_(None))).scalar() or 0
+
+    def update_session(self, session_id: str, **fields: Any) -> None:
+        values: dict[str, Any] = {k: v for k, v in fields.items() if k in _SESSION_FIELDS or k in
+                                  ("deleted_at", "last_seq", "cost", "updated_at")}
+        if "tokens" in fields:
+            values.update(_token_columns(fields["tokens"]))
+        values.setdefault("updated_at", time.time())
+        with self._db.engine.begin() as conn:
+            conn.execute(update(S).where(S.c.id == session_id).values(**values))
+
+    def purge_session(self, session_id: str) -> None:
+        with self._db.engine.begin() as conn:
+            if self.fts:
+                conn.execute(text("DELETE FROM chat_search WHERE session_id = :s"), {"s": session_id})
+            conn.execute(delete(P).where(P.c.session_id == session_id))
+            conn.execute(delete(M).where(M.c.session_id == session_id))
+            conn.execute(delete(S).where(S.c.id == session_id))
+
+    # ----- messages and parts -------------------------------------------------------------------
+
+    def load_messages(self, session_id: str, *, limit: int | None = None,
+                      before: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """The newest `limit` messages (older than message `before`), oldest first, and
+        whether older ones exist."""
+        order = (M.c.created_at.desc(), M.c.id.desc())
+        query = select(M).where(M.c.session_id == session_id)
+        with self._db.engine.connect() as conn:
+            if before is not None:
+                anchor = conn.execute(select(M.c.created_at, M.c.id).where(M.c.id == before)).first()
+                if anchor is not None:
+                    query = query.where(or_(M.c.created_at < anchor.created_at,
+                                            and_(M.c.created_at == anchor.created_at, M.c.id < anchor.id)))
+            rows = conn.execute(query.order_by(*order).limit((limit + 1) if limit else None)).all()
+            has_more = bool(limit) and len(rows) > (limit or 0)
+            rows = list(reversed(rows[:limit] if limit else rows))
+            messages = [message_from_row(r) for r in rows]
+            by_id = {m["id"]: m for m in messages}
+            if by_id:
+                for prow in conn.execute(select(P).where(P.c.message_id.in_(list(by_id)))
+                                         .order_by(P.c.message_id, P.c.position)):
+                    by_id[prow.message_id]["parts"].append(part_from_row(prow))
+        return messages, has_more
+
+    def save(self, session: dict[str, Any] | None, last_seq: int | None, messages: Iterable[dict[str, Any]],
+             parts: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        """Upsert messages and (position, part) pairs and the session's counters, in one transaction."""
+        now = time.time()
+        with self._db.engine.begin() as conn:
+            for message in messages:
+                self._upsert_message(conn, message)
+            for position, part in parts:
+                self._upsert_part(conn, part, position, now)
+            if session is not None:
+                values = {k: session.get(k) for k in ("title", "agent", "model", "status", "state")
+                          if k in session}
+                values.update(_token_columns(session.get("tokens")), cost=float(session.get("cost") or 0.0),
+                              updated_at=now)
+                if last_seq is not None:
+                    values["last_seq"] = last_seq
+                conn.execute(update(S).where(S.c.id == session["id"]).values(**values))
+
+    def _upsert_message(self, conn: Connection, message: dict[str, Any]) -> None:
+        values = {"role": message.get("role") or "assistant", "created_at": message.get("created_at"),
+                  "completed_at": message.get("completed_at"), "agent": message.get("agent"),
+                  "model": message.get("model"), "finish": message.get("finish"),
+                  "error": json.dumps(message["error"]) if message.get("error") else None,
+                  "cost": float(message.get("cost") or 0.0), **_token_columns(message.get("tokens"))}
+        done = conn.execute(update(M).where(M.c.id == message["id"]).values(**values)).rowcount
+        if not done:
+            conn.execute(insert(M).values(id=message["id"], session_id=message["session_id"], **values))
+
+    def _upsert_part(self, conn: Connection, part: dict[str, Any], position: int, now: float) -> None:
+        data = {k: v for k, v in part.items() if k not in _PART_COLUMNS}
+        text_value = part.get("text") if part.get("kind") in ("text", "reasoning") else None
+        values = {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
+                  "position": position, "updated_at": now}
+        done = conn.execute(update(P).where(P.c.id == part["id"]).values(**values)).rowcount
+        if not done:
+            conn.execute(insert(P).values(id=part["id"], message_id=part["message_id"],
+                                          session_id=part["session_id"], **values))
+        if self.fts and part.get("kind") == "text":
+            conn.execute(text("DELETE FROM chat_search WHERE part_id = :p"), {"p": part["id"]})
+            if text_value:
+                conn.execute(text("INSERT INTO chat_search (text, part_id, session_id) VALUES (:t, :p, :s)"),
+                             {"t": text_value, "p": part["id"], "s": part["session_id"]})
+
+    # ----- search --------------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Sessions whose message text matches, best first, with a snippet."""
+        terms = _terms(query)
+        if not terms:
+            return []
+        with self._db.engine.connect() as conn:
+            if self.fts:
+                rows = conn.execute(text(
+                    "SELECT session_id, part_id, snippet(chat_search, 0, '[', ']', '…', 12) AS snippet "
+                    "FROM chat_search WHERE chat_search MATCH :q ORDER BY rank LIMIT :n"),
+                    {"q": " ".join(f'"{t}"' for t in terms), "n": limit * 5}).all()
+            else:
+                like = [P.c.text.ilike(f"%{t}%") for t in terms]
+                rows = conn.execute(select(P.c.session_id, P.c.id.label("part_id"),
+                                           func.substr(P.c.text, 1, 160).label("snippet"))
+                                    .where(P.c.kind == "text", *like).limit(limit * 5)).all()
+            hits: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                if row.session_id not in hits:
+                    hits[row.session_id] = {"session_id": row.session_id, "part_id": row.part_id,
+                                            "snippet": row.snippet}
+            if not hits:
+                return []
+            live = {r.id: session_from_row(r) for r in conn.execute(
+                select(S).where(S.c.id.in_(list(hits)), S.c.deleted_at.is_(None)))}
+        return [{**hit, "session": live[sid]} for sid, hit in hits.items() if sid in live][:limit]
+
+    def _matching_session_ids(self, query: str) -> list[str]:
+        return [hit["session_id"] for hit in self.search(query, limit=500)]
+
+
+def _terms(query: str) -> list[str]:
+    # Quoted words only: FTS5 syntax in user input (AND, NEAR, *, ") must not be interpreted.
+    return [t for t in re.findall(r"\w+", query, flags=re.UNICODE)][:12]
+
+
+def tokens_sum(messages: Iterable[dict[str, Any]]) -> dict[str, int]:
+    total = ev.empty_tokens()
+    for message in messages:
+        for key in total:
+            total[key] += int((message.get("tokens") or {}).get(key, 0))
+    return total

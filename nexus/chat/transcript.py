@@ -1,0 +1,162 @@
+"""A session's transcript as state: applying events to it gives what the UI shows.
+
+The hub applies every event here before relaying it, so a snapshot is always exactly the
+sum of the events a client would have seen; the transcript writer persists the messages
+and parts this marks dirty.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from nexus.chat import events as ev
+
+
+class Transcript:
+    def __init__(self, session: dict[str, Any], messages: list[dict[str, Any]] | None = None,
+                 has_more: bool = False) -> None:
+        self.session = session
+        self.messages: dict[str, dict[str, Any]] = {}
+        self._parts: dict[str, dict[str, Any]] = {}  # part id -> part (also inside its message)
+        for message in messages or []:
+            self._add_message(message)
+        self.has_more = has_more
+        self.status: dict[str, Any] = {"status": session.get("status") or "idle"}
+        self.permissions: dict[str, dict[str, Any]] = {}
+        self.dirty_messages: set[str] = set()
+        self.dirty_parts: set[str] = set()
+        self.session_dirty = False
+
+    # ----- reading --------------------------------------------------------------------------
+
+    def part(self, part_id: str) -> dict[str, Any] | None:
+        return self._parts.get(part_id)
+
+    def snapshot(self, limit: int | None = None) -> dict[str, Any]:
+        messages = list(self.messages.values())
+        has_more = self.has_more
+        if limit is not None and len(messages) > limit:
+            messages, has_more = messages[-limit:], True
+        return {"session": copy.deepcopy(self.session), "messages": copy.deepcopy(messages),
+                "permissions": list(copy.deepcopy(self.permissions).values()), "status": dict(self.status),
+                "has_more": has_more}
+
+    # ----- applying events ------------------------------------------------------------------
+
+    def apply(self, type_: str, data: dict[str, Any]) -> None:
+        handler = _HANDLERS.get(type_)
+        if handler is not None:
+            handler(self, data)
+
+    def _add_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        message = {**_blank_message(message["id"]), **message}
+        message["parts"] = list(message.get("parts") or [])
+        self.messages[message["id"]] = message
+        for part in message["parts"]:
+            self._parts[part["id"]] = part
+        return message
+
+    def _message(self, message_id: str) -> dict[str, Any]:
+        message = self.messages.get(message_id)
+        if message is None:  # a part can arrive before its message on a reconnect
+            message = self._add_message({"id": message_id, "role": "assistant", "created_at": time.time()})
+            self.dirty_messages.add(message_id)
+        return message
+
+    def _on_session_updated(self, data: dict[str, Any]) -> None:
+        self.session.update(data["session"])
+        self.session_dirty = True
+
+    def _on_status(self, data: dict[str, Any]) -> None:
+        self.status = dict(data)
+        self.session["status"] = data["status"]
+        self.session_dirty = True
+
+    def _on_message_start(self, data: dict[str, Any]) -> None:
+        incoming = data["message"]
+        existing = self.messages.get(incoming["id"])
+        if existing is None:
+            self._add_message({**incoming, "parts": []})
+        else:
+            existing.update({k: v for k, v in incoming.items() if k != "parts"})
+        self.dirty_messages.add(incoming["id"])
+
+    def _on_part(self, data: dict[str, Any]) -> None:
+        part = dict(data["part"])
+        message = self._message(data["message_id"])
+        current = self._parts.get(part["id"])
+        if current is None:
+            message["parts"].append(part)
+        else:
+            current.clear()
+            current.update(part)
+            part = current
+        self._parts[part["id"]] = part
+        part["message_id"] = data["message_id"]
+        self.dirty_parts.add(part["id"])
+
+    def _on_delta(self, data: dict[str, Any], kind: str) -> None:
+        part = self._parts.get(data["part_id"])
+        if part is None:
+            self._on_part({"message_id": data["message_id"], "part": {"id": data["part_id"], "kind": kind, "text": ""}})
+            part = self._parts[data["part_id"]]
+        part["text"] = (part.get("text") or "") + data["delta"]
+        self.dirty_parts.add(part["id"])
+
+    def _on_usage(self, data: dict[str, Any]) -> None:
+        message = self._message(data["message_id"])
+        message["tokens"] = dict(data["tokens"])
+        message["cost"] = data["cost"]
+        self.dirty_messages.add(message["id"])
+        totals = ev.empty_tokens()
+        cost = 0.0
+        for m in self.messages.values():
+            for key in totals:
+                totals[key] += int((m.get("tokens") or {}).get(key, 0))
+            cost += float(m.get("cost") or 0.0)
+        if not self.has_more:  # with older messages unloaded, keep the stored totals
+            self.session["tokens"] = totals
+            self.session["cost"] = round(cost, 6)
+            self.session_dirty = True
+
+    def _on_message_end(self, data: dict[str, Any]) -> None:
+        message = self._message(data["message_id"])
+        message["finish"] = data.get("finish")
+        message["error"] = data.get("error")
+        message["completed_at"] = data.get("completed_at") or time.time()
+        self.dirty_messages.add(message["id"])
+
+    def _on_permission_asked(self, data: dict[str, Any]) -> None:
+        permission = data["permission"]
+        self.permissions[permission["id"]] = permission
+
+    def _on_permission_answered(self, data: dict[str, Any]) -> None:
+        self.permissions.pop(data["permission_id"], None)
+
+    def _on_snapshot(self, data: dict[str, Any]) -> None:
+        pass  # snapshots are derived from this state, never applied to it
+
+
+def _blank_message(message_id: str) -> dict[str, Any]:
+    return {"id": message_id, "role": "assistant", "created_at": None, "completed_at": None, "agent": None,
+            "model": None, "finish": None, "error": None, "tokens": ev.empty_tokens(), "cost": 0.0, "parts": []}
+
+
+_HANDLERS = {
+    ev.SESSION_UPDATED: Transcript._on_session_updated,
+    ev.SESSION_STATUS: Transcript._on_status,
+    ev.MESSAGE_START: Transcript._on_message_start,
+    ev.PART_UPDATE: Transcript._on_part,
+    ev.TOOL_START: Transcript._on_part,
+    ev.TOOL_UPDATE: Transcript._on_part,
+    ev.TOOL_END: Transcript._on_part,
+    ev.TEXT_DELTA: lambda t, d: t._on_delta(d, "text"),
+    ev.REASONING_DELTA: lambda t, d: t._on_delta(d, "reasoning"),
+    ev.USAGE: Transcript._on_usage,
+    ev.MESSAGE_END: Transcript._on_message_end,
+    ev.PERMISSION_ASKED: Transcript._on_permission_asked,
+    ev.PERMISSION_ANSWERED: Transcript._on_permission_answered,
+    ev.SNAPSHOT: Transcript._on_snapshot,
+}

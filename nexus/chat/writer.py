@@ -1,0 +1,98 @@
+"""Writes live transcripts to the store in small batches.
+
+Streaming text changes a part dozens of times a second; writing each change would make the
+database the bottleneck. The writer thread (`nexus-transcript-writer`) saves what changed
+every `interval` seconds, so a hard kill loses at most that much streamed text; a finished
+message is saved at once by `flush(session_id)` from the event that finishes it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from typing import Any
+
+from nexus.chat.hub import ChatHub, SessionStream
+from nexus.chat.repository import ChatRepository
+
+log = logging.getLogger(__name__)
+
+
+class TranscriptWriter:
+    def __init__(self, hub: ChatHub, repo: ChatRepository, interval: float = 0.5) -> None:
+        self._hub = hub
+        self._repo = repo
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._write_lock = threading.Lock()  # one writer at a time keeps upserts in order
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="nexus-transcript-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.flush_all()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush_all()
+            except Exception:
+                log.exception("could not save transcripts; will retry")
+
+    def flush_all(self) -> None:
+        for stream in self._hub.streams():
+            self._flush_stream(stream)
+
+    def flush(self, session_id: str) -> None:
+        stream = self._hub.existing(session_id)
+        if stream is not None:
+            self._flush_stream(stream)
+
+    def _flush_stream(self, stream: SessionStream) -> None:
+        with self._write_lock:
+            with stream.lock:
+                t = stream.transcript
+                if not (t.dirty_messages or t.dirty_parts or t.session_dirty or stream.persisted_seq != stream.seq):
+                    return
+                sid = stream.session_id
+                messages = [{**copy.deepcopy({k: v for k, v in t.messages[m].items() if k != "parts"}),
+                             "session_id": sid} for m in t.dirty_messages if m in t.messages]
+                parts: list[tuple[int, dict[str, Any]]] = []
+                for part_id in t.dirty_parts:
+                    part = t.part(part_id)
+                    if part is None:
+                        continue
+                    owner = t.messages.get(part["message_id"])
+                    position = next((i for i, p in enumerate(owner["parts"]) if p["id"] == part_id), 0) if owner else 0
+                    parts.append((position, {**copy.deepcopy(part), "session_id": sid}))
+                # A part's message must exist first (foreign key): save its message too.
+                known = {m["id"] for m in messages}
+                for _, part in parts:
+                    if part["message_id"] not in known and part["message_id"] in t.messages:
+                        known.add(part["message_id"])
+                        messages.append({**copy.deepcopy({k: v for k, v in t.messages[part["message_id"]].items()
+                                                          if k != "parts"}), "session_id": sid})
+                session = copy.deepcopy(t.session)
+                seq = stream.seq
+                t.dirty_messages.clear()
+                t.dirty_parts.clear()
+                t.session_dirty = False
+            try:
+                self._repo.save(session, seq, messages, parts)
+            except Exception:
+                # Put the work back so the next flush retries it; nothing is dropped.
+                with stream.lock:
+                    t.dirty_messages.update(m["id"] for m in messages)
+                    t.dirty_parts.update(p["id"] for _, p in parts)
+                    t.session_dirty = True
+                raise
+            stream.persisted_seq = seq
