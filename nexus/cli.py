@@ -100,7 +100,7 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     print(f"Nexus {__version__} is running at {server.url}  (data: {rt.data_dir}; Ctrl+C stops it)", flush=True)
-    rt.start()
+    rt.start(web_url=server.url)  # the tunnel forwards there
     try:
         while not done.wait(0.5):
             pass

@@ -90,6 +90,12 @@ def _check_url(url: str) -> str | None:
     return None
 
 
+def _check_hostname(host: str) -> str | None:
+    if host and not re.fullmatch(r"(?i)(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", host):
+        return "must be a host name like nexus.example.com (no scheme, no path), or empty"
+    return None
+
+
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("server.binary", "", "Path to the opencode binary; empty searches PATH and npm's usual folders."),
     SettingSpec("server.workspace", "", "Folder OpenCode works in; empty uses the data dir's workspace folder."),
@@ -114,6 +120,32 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("logs.level", "INFO", "Lowest level written to the log.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     SettingSpec("logs.max_bytes", 10 * 1024 * 1024, "Size at which the log file rotates, in bytes.", 64 * 1024, 1024**3),
     SettingSpec("logs.backup_count", 5, "Rotated log files kept.", 1, 100),
+    # Security (nexus/auth). Requests through the tunnel always need sign-in, whatever these say.
+    SettingSpec("security.require_login_locally", True,
+                "Ask for the password on this computer too (the desktop window signs itself in)."),
+    SettingSpec("security.session_idle_minutes", 1440, "Sign out a browser after this many minutes unused.", 5, 43200),
+    SettingSpec("security.session_max_days", 30, "Sign out a browser this many days after sign-in, used or not.", 1, 365),
+    SettingSpec("security.lockout_failures", 5, "Failed sign-ins within the window that lock sign-in.", 1, 100),
+    SettingSpec("security.lockout_window_minutes", 15, "Window in which failed sign-ins are counted, in minutes.", 1, 1440),
+    SettingSpec("security.lockout_minutes", 15, "How long sign-in stays locked after too many failures.", 1, 1440),
+    SettingSpec("security.login_rate_per_minute", 10, "Sign-in attempts allowed per minute from one address.", 1, 1000),
+    SettingSpec("security.write_rate_per_minute", 300, "Changes (POST, PATCH, DELETE) allowed per minute per client.",
+                10, 100000),
+    SettingSpec("security.argon2_time_cost", 3, "Argon2id passes (the password is rehashed when this changes).", 1, 20),
+    SettingSpec("security.argon2_memory_kib", 65536, "Argon2id memory in KiB (rehashed when this changes).",
+                1024, 4 * 1024 * 1024),
+    SettingSpec("security.argon2_parallelism", 4, "Argon2id lanes (rehashed when this changes).", 1, 64),
+    # Tunnel (nexus/tunnel). The named tunnel's token is a secret: it lives in the secret store.
+    SettingSpec("tunnel.mode", "off", "Remote access: off, a quick tunnel (random trycloudflare.com address) or "
+                "a named tunnel (your domain, with a token).", choices=("off", "quick", "named")),
+    SettingSpec("tunnel.autostart", True, "Start the tunnel when Nexus starts (when a mode is chosen)."),
+    SettingSpec("tunnel.binary", "", "Path to cloudflared; empty searches PATH, then Nexus's own copy."),
+    SettingSpec("tunnel.hostname", "", "Public hostname of the named tunnel, e.g. nexus.example.com.",
+                check=_check_hostname),
+    SettingSpec("tunnel.protocol", "auto", "Tunnel protocol; http2 works on networks that block UDP.",
+                choices=("auto", "quic", "http2")),
+    SettingSpec("tunnel.start_timeout", 30.0, "Seconds to wait for the tunnel to connect.", 2, 600),
+    SettingSpec("tunnel.restart_max_attempts", 5, "Restarts in a row after cloudflared dies before giving up.", 0, 1000),
 )
 
 

@@ -78,17 +78,17 @@ def test_settings_round_trip(client) -> None:
     assert client.get("/api/settings").json["values"]["restart.max_attempts"] == 7
 
 
-@pytest.mark.parametrize("headers", [
-    {"Cf-Connecting-Ip": "203.0.113.9"},
-    {"X-Forwarded-For": "203.0.113.9"},
-    {"Host": "nexus.example.com"},
-    {"Host": "attacker.test:7420"},  # DNS rebinding
+@pytest.mark.parametrize("headers, status, code", [
+    ({"Cf-Connecting-Ip": "203.0.113.9"}, 401, "login_required"),  # through the tunnel: sign-in first
+    ({"X-Forwarded-For": "203.0.113.9"}, 401, "login_required"),
+    ({"Host": "nexus.example.com"}, 421, "unknown_host"),  # not the tunnel's name
+    ({"Host": "attacker.test:7420"}, 421, "unknown_host"),  # DNS rebinding
 ])
-def test_requests_from_outside_this_computer_are_refused(client, headers) -> None:
+def test_requests_from_outside_this_computer_are_refused(client, headers, status, code) -> None:
     for path in ("/", "/api/server", "/api/settings", "/healthz"):
         res = client.get(path, headers=headers)
-        assert res.status_code == 401, path
-        assert res.json["error"]["code"] == "remote_not_allowed"
+        assert res.status_code == status, path
+        assert res.json["error"]["code"] == code
 
 
 def test_state_changes_from_another_origin_are_refused(client) -> None:

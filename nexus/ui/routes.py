@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from nexus.ui import api_server, api_settings, api_system, pages, stream
+from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ _SINCE = {"name": "since", "in": "query", "schema": {"type": "number"},
 ROUTES: tuple[Route, ...] = (
     # Pages
     Route("/", pages.index, page=True),
+    Route("/login", pages_auth.login_page, page=True),
+    Route("/setup", pages_auth.setup_page, page=True),
+    Route("/security", pages_auth.security_page, page=True),
+    Route("/auth/desktop", pages_auth.desktop_signin, page=True),
     # Nexus itself
     Route("/healthz", api_system.healthz, summary="Liveness of Nexus itself", tag="system"),
     Route("/api/openapi.json", pages.openapi_document, summary="This document", tag="system"),
@@ -63,6 +68,51 @@ ROUTES: tuple[Route, ...] = (
           "settings", body={"type": "object", "additionalProperties": True,
                             "description": "Setting keys and their new values"},
           responses={"422": "A value was not valid; nothing changed"}),
+    # Signing in, API keys, the audit log (nexus/auth)
+    Route("/api/auth/session", api_auth.auth_session, summary="Who is asking, and whether sign-in is needed",
+          tag="auth"),
+    Route("/api/auth/login", api_auth.auth_login, ("POST",), "Sign in with the owner password", "auth",
+          body={"type": "object", "required": ["username", "password"],
+                "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+          responses={"401": "Wrong user name or password", "423": "Locked after too many failures",
+                     "429": "Too many attempts"}),
+    Route("/api/auth/logout", api_auth.auth_logout, ("POST",), "Sign this browser out", "auth"),
+    Route("/api/auth/logout-all", api_auth.auth_logout_all, ("POST",), "Sign every device out", "auth"),
+    Route("/api/auth/password", api_auth.auth_password_change, ("POST",),
+          "Change the owner password (other sessions end)", "auth",
+          body={"type": "object", "required": ["current_password", "new_password"],
+                "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string"}}},
+          responses={"403": "The current password is wrong", "422": "The new password is too weak"}),
+    Route("/api/auth/password-strength", api_auth.auth_password_strength, ("POST",),
+          "How strong a candidate password is", "auth",
+          body={"type": "object", "properties": {"password": {"type": "string"}, "username": {"type": "string"}}}),
+    Route("/api/auth/keys", api_auth.auth_keys_list, summary="API keys (prefix, created, last used)", tag="auth"),
+    Route("/api/auth/keys", api_auth.auth_keys_create, ("POST",), "Create an API key (shown once)", "auth",
+          body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}),
+    Route("/api/auth/keys/<int:key_id>", api_auth.auth_keys_revoke, ("DELETE",), "Revoke an API key", "auth"),
+    Route("/api/audit", api_auth.audit_list, summary="Security events, newest first", tag="auth",
+          params=({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "before", "in": "query", "schema": {"type": "integer"}})),
+    # First-run setup wizard (nexus/setup)
+    Route("/api/setup", api_setup.setup_state, summary="Where the setup wizard is, with its answers so far",
+          tag="setup"),
+    Route("/api/setup/restart", api_setup.setup_restart, ("POST",), "Run the setup wizard again", "setup"),
+    Route("/api/setup/<step>", api_setup.setup_submit, ("POST",), "Answer one step of the setup wizard", "setup",
+          body={"type": "object", "additionalProperties": True},
+          responses={"409": "An earlier step comes first", "422": "An answer was not valid"}),
+    # Cloudflare tunnel (nexus/tunnel)
+    Route("/api/tunnel", api_tunnel.tunnel_status, summary="Tunnel state, public URL, reason of an error",
+          tag="tunnel"),
+    Route("/api/tunnel/start", api_tunnel.tunnel_start, ("POST",), "Start the tunnel", "tunnel",
+          body={"type": "object", "properties": {"mode": {"enum": ["quick", "named"]}}},
+          responses={"503": "It cannot start; the message says why"}),
+    Route("/api/tunnel/stop", api_tunnel.tunnel_stop, ("POST",), "Stop the tunnel", "tunnel"),
+    Route("/api/tunnel/qr.svg", api_tunnel.tunnel_qr, summary="QR code of the public URL (SVG)", tag="tunnel",
+          responses={"404": "Not connected"}),
+    Route("/api/tunnel/token", api_tunnel.tunnel_token_set, ("PUT",), "Store the named tunnel's token", "tunnel",
+          body={"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
+    Route("/api/tunnel/token", api_tunnel.tunnel_token_delete, ("DELETE",), "Forget the named tunnel's token",
+          "tunnel"),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True),

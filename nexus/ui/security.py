@@ -1,22 +1,55 @@
-"""Request checks and response headers that every route gets.
+"""The request guard and the response headers every route gets.
 
-Until sign-in exists, Nexus serves only this computer: requests that come through a
-proxy or tunnel (forwarding headers, or a Host that is not loopback) are refused, which
-also defeats DNS rebinding. State changes from a browser must come from Nexus's own
-origin, and JSON bodies force a CORS preflight that foreign pages cannot pass.
+Who is asking (`g.caller`):
+- `via` is "tunnel" when the request came through cloudflared (it adds `Cf-Connecting-IP`
+  and friends) or names a Host that is not loopback; otherwise "local".
+- a signed-in browser (session cookie), a script (`Authorization: Bearer nxk_...`), or
+  nobody.
+
+Rules, in order:
+1. The Host must be loopback or the tunnel's public name (DNS rebinding gets 421).
+2. Static files and the sign-in routes are open; everything else through the tunnel needs
+   sign-in, always. Locally it needs sign-in once an owner password exists, unless the
+   owner turned `security.require_login_locally` off. Pages redirect to /login, the API
+   answers 401.
+3. Until the setup wizard is finished, pages lead to it; it only runs from this computer.
+4. State changes need the CSRF token (header `X-CSRF-Token`) that goes with the session
+   cookie (or with the anonymous `nexus_csrf` cookie before sign-in). Scripts using an API
+   key carry no ambient credential, so they need none. WebSocket handshakes and state
+   changes must come from Nexus's own Origin.
+5. Every write route is rate limited per client; sign-in has its own, lower limit.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, redirect, request
 
+from nexus.auth.repository import KeyRecord
+from nexus.auth.service import Session, csrf_for
+from nexus.logs.redact import register_secret
 from nexus.ui.errors import error_response
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FORWARDING_HEADERS = ("Cf-Connecting-Ip", "Cf-Ray", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+SESSION_COOKIE = "nexus_session"
+ANON_COOKIE = "nexus_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+# Open without sign-in: what it takes to sign in, and nothing else.
+PUBLIC_ENDPOINTS = {"static", "login_page", "auth_login", "auth_session", "auth_logout", "desktop_signin"}
+# The wizard: before setup is finished it is open to this computer only (there is no password yet).
+SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
+# Scripts with an API key may not manage security itself: that needs the owner in a browser.
+SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -32,16 +65,55 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass
+class Caller:
+    via: str  # local, tunnel
+    ip: str
+    session: Session | None = None
+    key: KeyRecord | None = None
+    anon: str | None = None  # the anonymous CSRF cookie value
+    new_anon: bool = False
+
+    @property
+    def signed_in(self) -> bool:
+        return self.session is not None or self.key is not None
+
+    def csrf_token(self) -> str:
+        if self.session is not None:
+            return self.session.csrf
+        if self.anon is None:
+            self.anon, self.new_anon = secrets.token_urlsafe(32), True
+        return csrf_for(self.anon)
+
+
 def host_name(host_header: str) -> str:
     return (urlsplit(f"//{host_header}").hostname or "").lower()
 
 
+def _forwarded() -> bool:
+    return any(h in request.headers for h in FORWARDING_HEADERS)
+
+
 def is_local_request() -> bool:
-    if any(h in request.headers for h in FORWARDING_HEADERS):
-        return False
-    if host_name(request.host) not in LOOPBACK_HOSTS:
+    if _forwarded() or host_name(request.host) not in LOOPBACK_HOSTS:
         return False
     return (request.remote_addr or "") in {"127.0.0.1", "::1"} or (request.remote_addr or "").startswith("127.")
+
+
+def client_ip() -> str:
+    # Nexus listens on loopback only, so the peer is this computer (cloudflared included):
+    # the forwarded address it reports is the real client.
+    forwarded = request.headers.get("Cf-Connecting-Ip") or request.headers.get("X-Forwarded-For", "").split(",")[0]
+    return (forwarded.strip() or request.remote_addr or "")[:64]
+
+
+def is_https() -> bool:
+    if request.is_secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https":
+        return True
+    try:
+        return json.loads(request.headers.get("Cf-Visitor", "{}")).get("scheme") == "https"
+    except (ValueError, AttributeError):
+        return False
 
 
 def origin_allowed() -> bool:
@@ -53,21 +125,128 @@ def origin_allowed() -> bool:
     return parts.netloc.lower() == request.host.lower() and parts.scheme in ("http", "https")
 
 
+def caller() -> Caller:
+    return g.caller
+
+
+def set_session_cookie(response: Response, session: Session) -> Response:
+    response.set_cookie(SESSION_COOKIE, session.token, max_age=max(0, int(session.record.expires_at - time.time())),
+                        path="/", httponly=True, samesite="Lax", secure=is_https())
+    return response
+
+
+def clear_session_cookie(response: Response) -> Response:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=is_https())
+    return response
+
+
+def _runtime() -> Any:
+    from nexus.ui.context import runtime
+
+    return runtime()
+
+
+def _browser_like() -> bool:
+    """Browsers say where a request comes from; curl and scripts send none of these."""
+    return any(h in request.headers for h in ("Origin", "Sec-Fetch-Site", "Cookie", "Referer"))
+
+
+def _wants_page(page_endpoints: set[str]) -> bool:
+    return request.endpoint in page_endpoints or (
+        not request.path.startswith("/api") and request.accept_mimetypes.accept_html
+        and request.method == "GET" and "Upgrade" not in request.headers)
+
+
+def _login_redirect() -> Response:
+    target = request.full_path.rstrip("?") if request.query_string else request.path
+    return redirect(f"/login?next={quote(target, safe='/')}", code=303)
+
+
 def install_security(app: Flask) -> None:
+    from nexus.ui.routes import ROUTES
+
+    page_endpoints = {r.endpoint for r in ROUTES if r.page}
+
     @app.before_request
     def guard() -> Response | None:
-        if not is_local_request():
-            return error_response(401, "Remote access needs sign-in, which this version of Nexus does not "
-                                       "offer yet. Open Nexus on the computer it runs on.", "remote_not_allowed")
-        if (request.method in STATE_CHANGING or request.headers.get("Upgrade", "").lower() == "websocket") \
-                and not origin_allowed():
+        rt = _runtime()
+        host = host_name(request.host)
+        if host not in LOOPBACK_HOSTS and host not in rt.tunnel.allowed_hosts():
+            return error_response(421, "Nexus does not answer to this address. Open it at http://127.0.0.1 on "
+                                       "this computer, or at its tunnel address.", "unknown_host")
+        local = is_local_request()
+        g.caller = who = Caller("local" if local else "tunnel", client_ip())
+        who.anon = request.cookies.get(ANON_COOKIE) or None
+        endpoint = request.endpoint or ""
+        if endpoint == "static":
+            return None
+
+        bearer = request.headers.get("Authorization", "")
+        if bearer.lower().startswith("bearer "):
+            presented = bearer[7:].strip()
+            register_secret(presented)
+            who.key = rt.auth.key_for(presented)
+            if who.key is None:
+                return error_response(401, "This API key is not valid (unknown or revoked).", "bad_api_key")
+            if request.path.startswith(SESSION_ONLY_PREFIXES):
+                return error_response(403, "API keys cannot manage security; sign in with the owner password in a "
+                                           "browser.", "needs_session")
+        else:
+            who.session = rt.auth.session(request.cookies.get(SESSION_COOKIE))
+
+        setup_done = rt.setup.completed
+        if endpoint in SETUP_ENDPOINTS and not setup_done and not local:
+            return error_response(403, "Nexus is set up from the computer it runs on.", "setup_local_only")
+        if endpoint not in PUBLIC_ENDPOINTS and not who.signed_in:
+            needs_login = not local or (rt.auth.has_owner() and rt.settings["security.require_login_locally"])
+            if needs_login:
+                if not rt.auth.has_owner() and not local:
+                    return error_response(401, "Nexus is not set up yet; finish the setup on its computer.",
+                                          "login_required")
+                if _wants_page(page_endpoints):
+                    return _login_redirect()
+                return error_response(401, "Sign in first.", "login_required")
+        if not setup_done and local and endpoint in page_endpoints and endpoint not in SETUP_ENDPOINTS \
+                and endpoint not in PUBLIC_ENDPOINTS:
+            return redirect("/setup", code=303)
+
+        websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        if (request.method in STATE_CHANGING or websocket) and not origin_allowed():
             return error_response(403, "This request came from another web site and was refused.", "bad_origin")
+        if request.method in STATE_CHANGING:
+            if who.key is None and (who.session is not None or _browser_like() or not local):
+                presented = request.headers.get(CSRF_HEADER, "")
+                if not presented and request.mimetype == "application/x-www-form-urlencoded":
+                    presented = request.form.get("csrf_token", "")
+                expected = who.session.csrf if who.session else (csrf_for(who.anon) if who.anon else None)
+                if not presented or not expected or not hmac.compare_digest(presented, expected):
+                    return error_response(403, "This change was refused: the page is out of date or the request "
+                                               "did not come from Nexus. Reload the page and try again.",
+                                          "csrf_failed")
+            client = f"key:{who.key.id}" if who.key else f"ip:{who.ip}"
+            wait = rt.auth.limiter.hit(f"write:{client}", rt.settings["security.write_rate_per_minute"])
+            if wait:
+                response = error_response(429, f"Too many changes in a minute. Try again in {int(wait) + 1} s.",
+                                          "rate_limited", retry_after=int(wait) + 1)
+                response.headers["Retry-After"] = str(int(wait) + 1)
+                return response
         return None
 
     @app.after_request
     def headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.path.startswith("/api") and "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = "no-store"
+        if is_https():
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.path.startswith("/api") or response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        who = g.get("caller")
+        if who is not None and who.new_anon and who.anon:
+            response.set_cookie(ANON_COOKIE, who.anon, path="/", httponly=True, samesite="Strict", secure=is_https())
         return response
+
+    @app.context_processor
+    def security_context() -> dict[str, Any]:
+        who = g.get("caller")
+        return {"csrf_token": (who.csrf_token if who else (lambda: "")),
+                "signed_in": bool(who and who.session is not None)}

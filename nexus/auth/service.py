@@ -1,0 +1,279 @@
+"""The owner account, sign-in sessions, lockout, CSRF tokens, API keys and the desktop
+window's one-time token. Plain Python: the Flask layer only carries cookies and headers.
+
+Secrets are never stored as they are: session cookies and API keys are random 256-bit
+values kept as their SHA-256 (a fast hash is right for values that cannot be guessed),
+the password as Argon2id. CSRF tokens are derived from the session value, so a stolen
+database yields neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from nexus.auth.audit import AuditLog
+from nexus.auth.passwords import HashParams, hash_password, needs_rehash, password_strength, verify_password
+from nexus.auth.ratelimit import RateLimiter
+from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
+from nexus.logs.redact import register_secret
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "nxk_"
+DESKTOP_TOKEN_SECONDS = 120.0
+TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session
+
+
+class AuthError(Exception):
+    def __init__(self, status: int, message: str, code: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.details = status, message, code, details
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str  # the cookie value: only in memory, for this request
+    record: SessionRecord
+
+    @property
+    def csrf(self) -> str:
+        return csrf_for(self.token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_for(value: str) -> str:
+    """The CSRF token that goes with a session (or anonymous) cookie value."""
+    return hmac.new(value.encode(), b"nexus-csrf-v1", hashlib.sha256).hexdigest()
+
+
+def minutes_text(seconds: float) -> str:
+    minutes = int((seconds + 59) // 60)
+    return "1 minute" if minutes <= 1 else f"{minutes} minutes"
+
+
+class AuthService:
+    def __init__(self, repo: AuthRepository, settings: Any, audit: AuditLog,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._repo = repo
+        self._settings = settings
+        self.audit = audit
+        self._clock = clock
+        self._lock = threading.Lock()  # login attempts are judged one at a time (the counters must not race)
+        self.limiter = RateLimiter()
+        self._desktop_tokens: dict[str, float] = {}  # hash -> expiry; memory only, one process
+        self._dummy: tuple[HashParams, str] | None = None
+
+    # --- the owner ------------------------------------------------------------------------
+    def has_owner(self) -> bool:
+        return self._repo.owner() is not None
+
+    def username(self) -> str | None:
+        owner = self._repo.owner()
+        return owner.username if owner else None
+
+    def set_owner(self, username: str, password: str, *, current_password: str | None = None,
+                  ip: str = "", via: str = "local") -> None:
+        """Create the owner (setup), or replace the credentials given the current password."""
+        username = username.strip()
+        if not 1 <= len(username) <= 100:
+            raise AuthError(422, "Choose a user name of 1 to 100 characters.", "bad_username", field="username")
+        strength = password_strength(password, [username])
+        if not strength.acceptable:
+            raise AuthError(422, f"That password is too weak: {strength.warning}", "weak_password",
+                            field="password", strength=strength.to_json())
+        owner = self._repo.owner()
+        if owner is not None:
+            if current_password is None or not verify_password(owner.password_hash, current_password,
+                                                               HashParams(**_params(owner.hash_params))):
+                raise AuthError(403, "The current password is not correct.", "wrong_password",
+                                field="current_password")
+        params = HashParams.from_settings(self._settings)
+        register_secret(password)
+        self._repo.save_owner(username, hash_password(password, params), params.to_json())
+        self.audit.record("owner-created" if owner is None else "password-changed", ip=ip, via=via,
+                          detail=f"user {username}")
+
+    # --- signing in -------------------------------------------------------------------------
+    def lockout_remaining(self) -> float:
+        owner = self._repo.owner()
+        if owner is None or owner.locked_until is None:
+            return 0.0
+        return max(0.0, owner.locked_until - self._clock())
+
+    def login(self, username: str, password: str, *, ip: str, via: str, client: str = "") -> Session:
+        """A new session, or AuthError (401 wrong credentials, 423 locked, 429 rate limited)."""
+        register_secret(password)
+        wait = self.limiter.hit(f"login:{ip}", self._settings["security.login_rate_per_minute"])
+        if wait:
+            raise AuthError(429, f"Too many sign-in attempts from this address. Try again in {int(wait) + 1} s.",
+                            "rate_limited", retry_after=int(wait) + 1)
+        with self._lock:
+            owner = self._repo.owner()
+            now = self._clock()
+            if owner is not None and owner.locked_until and owner.locked_until > now:
+                remaining = owner.locked_until - now
+                self.audit.record("login-failed", ip=ip, via=via, detail="refused while locked")
+                raise AuthError(423, f"Sign-in is locked after too many failed attempts. Try again in "
+                                     f"{minutes_text(remaining)}.", "locked", retry_after=int(remaining) + 1)
+            # Always one full Argon2 verification, whichever part is wrong: a wrong user name
+            # must take as long as a wrong password (no early return).
+            if owner is None:
+                params, stored = self._dummy_hash()
+                ok_user = False
+            else:
+                params, stored = HashParams(**_params(owner.hash_params)), owner.password_hash
+                ok_user = hmac.compare_digest(owner.username.encode(), username.strip().encode())
+            ok_password = verify_password(stored, password, params)
+            if not (ok_user and ok_password) or owner is None:
+                self._failed(owner, now, ip, via)
+                raise AuthError(401, "The user name or password is not correct.", "bad_credentials")
+            self._repo.set_failures(0, None, None)
+            current = HashParams.from_settings(self._settings)
+            if needs_rehash(owner.password_hash, current):
+                self._repo.rehash_owner(hash_password(password, current), current.to_json())
+                log.info("owner password rehashed with the new Argon2 parameters")
+        session = self._new_session("password", ip, via, client)
+        self.audit.record("login", ip=ip, via=via, detail=client[:120])
+        return session
+
+    def _failed(self, owner: Any, now: float, ip: str, via: str) -> None:
+        self.audit.record("login-failed", ip=ip, via=via)
+        if owner is None:
+            return
+        window = self._settings["security.lockout_window_minutes"] * 60
+        if owner.failed_since is None or now - owner.failed_since > window:
+            count, since = 1, now
+        else:
+            count, since = owner.failed_count + 1, owner.failed_since
+        locked_until = None
+        if count >= self._settings["security.lockout_failures"]:
+            locked_until = now + self._settings["security.lockout_minutes"] * 60
+            self.audit.record("lockout", ip=ip, via=via,
+                              detail=f"{count} failed sign-ins; locked for {minutes_text(locked_until - now)}")
+            count, since = 0, None
+        self._repo.set_failures(count, since, locked_until)
+
+    def _dummy_hash(self) -> tuple[HashParams, str]:
+        params = HashParams.from_settings(self._settings)
+        if self._dummy is None or self._dummy[0] != params:
+            self._dummy = (params, hash_password(secrets.token_urlsafe(16), params))
+        return self._dummy
+
+    def _new_session(self, kind: str, ip: str, via: str, client: str) -> Session:
+        token = secrets.token_urlsafe(32)
+        register_secret(token)
+        now = self._clock()
+        record = SessionRecord(token_hash(token), kind, now, now,
+                               now + self._settings["security.session_max_days"] * 86400, ip[:64], via, client[:200])
+        self._repo.add_session(record)
+        return Session(token, record)
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session for a cookie value; expired ones (idle or absolute) are deleted."""
+        if not token or len(token) > 200:
+            return None
+        record = self._repo.session(token_hash(token))
+        if record is None:
+            return None
+        now = self._clock()
+        idle = self._settings["security.session_idle_minutes"] * 60
+        if record.expires_at <= now or record.last_seen_at + idle <= now:
+            self._repo.delete_session(record.id)
+            return None
+        register_secret(token)
+        if now - record.last_seen_at >= TOUCH_EVERY:
+            self._repo.touch_session(record.id, now)
+        return Session(token, record)
+
+    def logout(self, session: Session, *, ip: str = "", via: str = "") -> None:
+        self._repo.delete_session(session.record.id)
+        self.audit.record("logout", ip=ip, via=via)
+
+    def logout_all(self, *, ip: str = "", via: str = "", keep: Session | None = None) -> int:
+        ended = self._repo.delete_sessions_except(keep.record.id if keep else None)
+        self.audit.record("logout-all", ip=ip, via=via, detail=f"{ended} sessions ended")
+        return ended
+
+    def change_password(self, session: Session | None, current: str, new: str, *, ip: str = "",
+                        via: str = "") -> int:
+        """Change the password; every other session ends. Returns how many ended."""
+        username = self.username()
+        if username is None:
+            raise AuthError(409, "There is no owner account yet: finish the setup first.", "no_owner")
+        register_secret(current)
+        self.set_owner(username, new, current_password=current, ip=ip, via=via)
+        return self._repo.delete_sessions_except(session.record.id if session else None)
+
+    def session_count(self) -> int:
+        return self._repo.count_sessions()
+
+    # --- the desktop window's one-time token ------------------------------------------------
+    def issue_desktop_token(self, ttl: float = DESKTOP_TOKEN_SECONDS) -> str:
+        """For the launcher to hand to the window it opens (`/auth/desktop?token=...`)."""
+        token = secrets.token_urlsafe(32)
+        register_secret(token)
+        now = self._clock()
+        with self._lock:
+            self._desktop_tokens = {h: t for h, t in self._desktop_tokens.items() if t > now}
+            self._desktop_tokens[token_hash(token)] = now + ttl
+        return token
+
+    def redeem_desktop_token(self, token: str, *, ip: str, client: str = "") -> Session:
+        """Only ever called for loopback requests (the UI layer checks); works once."""
+        with self._lock:
+            expiry = self._desktop_tokens.pop(token_hash(token or ""), None)
+        if expiry is None or expiry <= self._clock():
+            raise AuthError(401, "This sign-in link has expired or was already used. Sign in with your "
+                                 "password, or reopen the Nexus window.", "bad_desktop_token")
+        session = self._new_session("desktop", ip, "local", client)
+        self.audit.record("desktop-login", ip=ip, via="local")
+        return session
+
+    # --- API keys -----------------------------------------------------------------------------
+    def create_key(self, name: str, *, ip: str = "", via: str = "") -> tuple[KeyRecord, str]:
+        name = name.strip()
+        if not 1 <= len(name) <= 100:
+            raise AuthError(422, "Give the key a name of 1 to 100 characters (what will use it?).", "bad_name",
+                            field="name")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        register_secret(key)
+        record = self._repo.add_key(name, key[:12], token_hash(key))
+        self.audit.record("key-created", ip=ip, via=via, detail=f"{record.prefix}… “{name}”")
+        return record, key
+
+    def keys(self) -> list[KeyRecord]:
+        return self._repo.keys()
+
+    def revoke_key(self, key_id: int, *, ip: str = "", via: str = "") -> KeyRecord:
+        record = self._repo.revoke_key(key_id)
+        if record is None:
+            raise AuthError(404, f"There is no API key with id {key_id}.", "no_such_key")
+        self.audit.record("key-revoked", ip=ip, via=via, detail=f"{record.prefix}… “{record.name}”")
+        return record
+
+    def key_for(self, presented: str) -> KeyRecord | None:
+        if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
+            return None
+        record = self._repo.key_by_hash(token_hash(presented))
+        if record is None or record.revoked_at is not None:
+            return None
+        register_secret(presented)
+        now = self._clock()
+        if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
+            self._repo.touch_key(record.id, now)
+        return record
+
+
+def _params(recorded: dict[str, Any]) -> dict[str, int]:
+    return {"time_cost": recorded["time_cost"], "memory_kib": recorded["memory_kib"],
+            "parallelism": recorded["parallelism"]}

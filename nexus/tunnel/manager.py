@@ -1,0 +1,366 @@
+"""The Cloudflare tunnel: one cloudflared child that Nexus starts, watches and stops itself.
+
+Why not pycloudflared's `try_cloudflare`: it reads at most 50 stderr lines and then never
+again (the pipe fills up and blocks cloudflared on a long-running tunnel) and has no
+timeout. Here stderr is pumped into the log for the whole life of the process, the metrics
+port is pinned (`--metrics 127.0.0.1:PORT`) and asked for the quick tunnel's hostname
+(`/quicktunnel`) and readiness (`/ready`), with the log line as the fallback for the URL.
+
+Threads (all owned here, all joined by `stop()`): `nexus-tunnel` runs the state machine,
+`cloudflared-stderr-PID` pumps the child's output. States: off, starting, connected, error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from nexus.server.backoff import Backoff
+from nexus.tunnel.binary import CloudflaredNotFound, find_cloudflared
+from nexus.tunnel.qr import qr_svg
+
+log = logging.getLogger("nexus.tunnel")
+child_log = logging.getLogger("nexus.cloudflared")
+
+TOKEN_SECRET = "tunnel.token"
+QUICK_URL = re.compile(r"https://[a-z0-9-]+\.trycloudflare\.com")
+METRICS_LINE = re.compile(r"Starting metrics server on (127\.0\.0\.1:\d+)/metrics")
+INGRESS_HOST = re.compile(r'\\?"hostname\\?"\s*:\s*\\?"([A-Za-z0-9.-]+)\\?"')
+POLL_SECONDS = 0.25
+WATCH_SECONDS = 2.0
+
+
+class TunnelError(RuntimeError):
+    """The tunnel cannot be started; the message says why in plain words."""
+
+
+def plain_reason(lines: list[str], exit_code: int | None) -> str:
+    """cloudflared's last words, said so that a person knows what to do."""
+    text = "\n".join(lines[-15:])
+    if "Provided Tunnel token is not valid" in text or "tunnel token" in text.lower() and "invalid" in text.lower():
+        return "The tunnel token is not valid. Copy it again from the Cloudflare dashboard (Networking > Tunnels)."
+    if "429" in text or "Too Many Requests" in text:
+        return "Cloudflare is limiting quick tunnels right now. Try again in a few minutes, or use a named tunnel."
+    if "failed to request quick Tunnel" in text or "dial tcp" in text or "no such host" in text:
+        return ("cloudflared could not reach Cloudflare (no internet connection, DNS failure or a firewall). "
+                "Check the connection; on networks that block UDP choose the HTTP/2 protocol.")
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    code = f" (exit code {exit_code})" if exit_code is not None else ""
+    return f"cloudflared stopped{code}" + (f": {last.strip()[:300]}" if last else ".")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TunnelManager:
+    def __init__(self, settings: Any, secrets: Any, data_dir: Path, *, bus: Any = None, audit: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._data_dir = data_dir
+        self._bus = bus
+        self._audit = audit
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._origin: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pump: threading.Thread | None = None
+        self._lines: deque[str] = deque(maxlen=60)
+        self._state = "off"
+        self._reason = ""
+        self._url: str | None = None
+        self._observed_host: str | None = None
+        self._log_url: str | None = None
+        self._metrics: str | None = None
+        self._mode = "off"
+        self._restarts = 0
+        self._connected_at: float | None = None
+        self._binary: str | None = None
+
+    # --- configuration -------------------------------------------------------------------
+    def set_origin(self, url: str) -> None:
+        """Where Nexus's web server listens (http://127.0.0.1:PORT): what the tunnel forwards to."""
+        self._origin = url
+
+    def allowed_hosts(self) -> set[str]:
+        """Host headers Nexus answers besides loopback: the tunnel's public name(s)."""
+        hosts = {h.lower() for h in (self._settings["tunnel.hostname"], self._observed_host) if h}
+        if self._url:
+            hosts.add((urlsplit(self._url).hostname or "").lower())
+        return hosts - {""}
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "state": self._state, "reason": self._reason, "mode": self._mode if self._state != "off"
+                else self._settings["tunnel.mode"], "url": self._url, "pid": self._proc.pid if self._proc else None,
+                "metrics": self._metrics, "restarts": self._restarts, "binary": self._binary,
+                "protocol": self._settings["tunnel.protocol"],
+                "connected_since": time.time() - (self._clock() - self._connected_at)
+                if self._connected_at is not None and self._state == "connected" else None,
+                "has_token": self._has_token(),
+            }
+
+    def _has_token(self) -> bool:
+        try:
+            return self._secrets.get(TOKEN_SECRET) is not None
+        except Exception:
+            return False
+
+    def qr_svg(self) -> str | None:
+        url = self._url
+        return qr_svg(url) if url else None
+
+    # --- start / stop ----------------------------------------------------------------------
+    def check(self, mode: str | None = None) -> tuple[str, str, str | None]:
+        """What a start would run: (mode, binary, token) or TunnelError with the reason."""
+        mode = mode or self._settings["tunnel.mode"]
+        if mode not in ("quick", "named"):
+            raise TunnelError("Remote access is off. Choose a quick or a named tunnel first.")
+        if not self._origin:
+            raise TunnelError("Nexus's web server is not running, so there is nothing to forward to.")
+        try:
+            binary, _source = find_cloudflared(self._settings["tunnel.binary"], self._data_dir)
+        except CloudflaredNotFound as exc:
+            raise TunnelError(str(exc)) from exc
+        token = None
+        if mode == "named":
+            token = self._secrets.get(TOKEN_SECRET)
+            if not token:
+                raise TunnelError("A named tunnel needs its token: paste it in the tunnel settings.")
+            if not self._settings["tunnel.hostname"]:
+                raise TunnelError("A named tunnel needs its public hostname (e.g. nexus.example.com).")
+        return mode, binary, token
+
+    def start(self, mode: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return self.status()
+            try:
+                mode, binary, token = self.check(mode)
+            except TunnelError as exc:
+                self._set("error", str(exc))
+                raise
+            self._mode, self._binary = mode, binary
+            self._stop.clear()
+            self._restarts = 0
+            self._url = self._observed_host = self._log_url = None
+            self._set("starting", "")
+            self._thread = threading.Thread(target=self._run, args=(mode, binary, token), name="nexus-tunnel",
+                                            daemon=True)
+            self._thread.start()
+        return self.status()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            thread = self._thread
+            was_running = thread is not None and thread.is_alive()
+            self._stop.set()
+        self._kill_child()
+        if thread is not None:
+            thread.join(timeout)
+        with self._lock:
+            self._thread = None
+            self._url = None
+            self._connected_at = None
+            self._set("off", "")
+        if was_running and self._audit is not None:
+            self._audit.record("tunnel-stopped", detail=self._mode)
+
+    def wait_for(self, states: set[str], timeout: float) -> str:
+        deadline = self._clock() + timeout
+        while self._state not in states and self._clock() < deadline:
+            time.sleep(0.05)
+        return self._state
+
+    # --- the state machine (thread nexus-tunnel) --------------------------------------------
+    def _run(self, mode: str, binary: str, token: str | None) -> None:
+        backoff = Backoff(1.0, 2.0, 60.0, self._settings["tunnel.restart_max_attempts"], 120.0, self._clock)
+        while not self._stop.is_set():
+            started = self._clock()
+            connected = False
+            try:
+                connected = self._spawn_and_watch(mode, binary, token, backoff)
+            except Exception as exc:  # a bug here must show up as an error state, not a dead thread
+                log.exception("tunnel failed")
+                self._set("error", f"The tunnel failed: {exc}")
+            self._kill_child()
+            if self._stop.is_set():
+                return
+            if connected:
+                backoff.note_running_since(started)
+            delay = backoff.next_delay()
+            if delay is None:
+                self._set("error", f"{self._reason} Gave up after {self._restarts} restarts; start it again "
+                                   "when the problem is fixed.".strip())
+                if self._audit is not None:
+                    self._audit.record("tunnel-error", detail=self._reason)
+                return
+            log.warning("cloudflared restarts in %.1f s (%s)", delay, self._reason)
+            if self._stop.wait(delay):
+                return
+            self._restarts += 1
+            self._set("starting", f"Restarting (attempt {self._restarts}) after: {self._reason}")
+
+    def _spawn_and_watch(self, mode: str, binary: str, token: str | None, backoff: Backoff) -> bool:
+        metrics_port = free_port()
+        self._metrics = f"127.0.0.1:{metrics_port}"
+        args = [binary, "tunnel", "--no-autoupdate", "--metrics", self._metrics]
+        if self._settings["tunnel.protocol"] != "auto":
+            args += ["--protocol", self._settings["tunnel.protocol"]]
+        env = dict(os.environ)
+        env.pop("TUNNEL_TOKEN", None)
+        if mode == "quick":
+            args += ["--url", self._origin or ""]
+        else:
+            args += ["run"]
+            env["TUNNEL_TOKEN"] = token or ""  # by environment: a command line is visible to every user in `ps`
+        self._lines.clear()
+        kwargs: dict[str, Any] = {}
+        if sys.platform == "win32":
+            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        else:
+            kwargs["start_new_session"] = True
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env, **kwargs)
+        with self._lock:
+            self._proc = proc
+        log.info("cloudflared started (pid %s, %s tunnel, metrics %s)", proc.pid, mode, self._metrics)
+        self._pump = threading.Thread(target=self._pump_stderr, args=(proc,), name=f"cloudflared-stderr-{proc.pid}",
+                                      daemon=True)
+        self._pump.start()
+
+        deadline = self._clock() + self._settings["tunnel.start_timeout"]
+        connected = False
+        next_check = 0.0
+        while not self._stop.is_set():
+            code = proc.poll()
+            if code is not None:
+                self._pump.join(2)
+                self._connected_at = None
+                self._set("error", plain_reason(list(self._lines), code))
+                return connected
+            now = self._clock()
+            if now >= next_check:
+                ready = self._get("/ready") is not None
+                if not connected:
+                    url = self._public_url(mode)
+                    if ready and url:
+                        connected = True
+                        self._url = url
+                        self._connected_at = now
+                        self._set("connected", "")
+                        if self._restarts == 0 and self._audit is not None:
+                            self._audit.record("tunnel-started", detail=f"{mode} {url}")
+                    elif now >= deadline:
+                        self._set("error", f"cloudflared did not connect within "
+                                           f"{self._settings['tunnel.start_timeout']:g} s. "
+                                  + (plain_reason(list(self._lines), None) if self._lines else ""))
+                        return False
+                else:
+                    backoff.note_running_since(self._connected_at or now)
+                    if not ready and self._state == "connected":
+                        self._set("starting", "Reconnecting to Cloudflare…")
+                    elif ready and self._state != "connected":
+                        self._set("connected", "")
+                next_check = now + (POLL_SECONDS if not connected else WATCH_SECONDS)
+            self._stop.wait(0.05)
+        return connected
+
+    def _public_url(self, mode: str) -> str | None:
+        if mode == "quick":
+            info = self._get("/quicktunnel")
+            if info:
+                try:
+                    host = json.loads(info).get("hostname")
+                except ValueError:
+                    host = None
+                if host:
+                    return f"https://{host}"
+            return self._log_url  # fallback: the URL in cloudflared's banner
+        host = self._settings["tunnel.hostname"] or self._observed_host
+        return f"https://{host}" if host else None
+
+    def _get(self, path: str) -> str | None:
+        """GET on cloudflared's metrics server: the body on 200, else None."""
+        try:
+            with urllib.request.urlopen(f"http://{self._metrics}{path}", timeout=1) as res:  # noqa: S310
+                return res.read(64 * 1024).decode("utf-8", "replace") if res.status == 200 else None
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def _pump_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:  # until the child closes it: the pipe never fills up
+            line = raw.decode("utf-8", "replace").rstrip()
+            if not line:
+                continue
+            self._lines.append(line)
+            level = logging.WARNING if " ERR " in line or " WRN " in line else logging.INFO
+            child_log.log(level, "%s", line, extra={"source": "cloudflared"})
+            match = QUICK_URL.search(line)
+            if match and "api.trycloudflare.com" not in match.group(0):
+                self._log_url = match.group(0)
+            match = METRICS_LINE.search(line)
+            if match:
+                self._metrics = match.group(1)
+            if "Updated to new configuration" in line:
+                match = INGRESS_HOST.search(line)
+                if match:
+                    self._observed_host = match.group(1).lower()
+        proc.stderr.close()
+
+    def _kill_child(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                if sys.platform == "win32":
+                    proc.terminate()
+                else:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(5)
+            except (subprocess.TimeoutExpired, ProcessLookupError, PermissionError):
+                try:
+                    if sys.platform == "win32":
+                        proc.kill()
+                    else:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait(5)
+        if self._pump is not None:
+            self._pump.join(5)
+            self._pump = None
+        log.info("cloudflared stopped (pid %s, exit code %s)", proc.pid, proc.returncode)
+
+    def _set(self, state: str, reason: str) -> None:
+        with self._lock:
+            changed = (state, reason) != (self._state, self._reason)
+            self._state, self._reason = state, reason
+        if changed:
+            if state == "error":
+                log.warning("tunnel: %s", reason)
+            if self._bus is not None:
+                self._bus.publish("tunnel.state", **self.status())
