@@ -9,6 +9,7 @@ from flask import Flask
 from flask_sock import Sock
 
 from nexus.runtime import Runtime
+from nexus.ui.api_chat import session_prompt_limit
 from nexus.ui.errors import install_error_handlers
 from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
@@ -40,6 +41,7 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
         else:
             app.add_url_rule(route.rule, endpoint=f"{route.endpoint}", view_func=route.view,
                              methods=list(route.methods))
+    app.before_request(session_prompt_limit)  # before anything reads the body
     install_security(app)
     install_error_handlers(app)
     return app

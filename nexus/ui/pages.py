@@ -10,8 +10,13 @@ from nexus.ui.context import runtime
 
 
 def index() -> Any:
+    # The session cards replace this once the chat page lands; until then, the server page.
+    return dashboard()
+
+
+def dashboard() -> Any:
     rt = runtime()
-    return render_template("index.html", status=rt.supervisor.status())
+    return render_template("dashboard.html", status=rt.supervisor.status())
 
 
 def openapi_document() -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from nexus.ui import api_server, api_settings, api_system, pages, stream
+from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream, pages, stream
 from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
 
 
@@ -37,6 +37,7 @@ _SINCE = {"name": "since", "in": "query", "schema": {"type": "number"},
 ROUTES: tuple[Route, ...] = (
     # Pages
     Route("/", pages.index, page=True),
+    Route("/dashboard", pages.dashboard, page=True),
     Route("/login", pages_auth.login_page, page=True),
     Route("/setup", pages_auth.setup_page, page=True),
     Route("/security", pages_auth.security_page, page=True),
@@ -113,6 +114,55 @@ ROUTES: tuple[Route, ...] = (
           body={"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
     Route("/api/tunnel/token", api_tunnel.tunnel_token_delete, ("DELETE",), "Forget the named tunnel's token",
           "tunnel"),
+    # Chat sessions (nexus/chat)
+    Route("/api/sessions", api_chat.sessions_list, summary="Sessions, newest first", tag="chat",
+          params=({"name": "state", "in": "query", "schema": {"enum": ["active", "archived", "all"]}},
+                  {"name": "q", "in": "query", "schema": {"type": "string"},
+                   "description": "Only sessions whose messages contain these words."},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}})),
+    Route("/api/sessions", api_chat.sessions_create, ("POST",), "Start a session", "chat",
+          body={"type": "object", "properties": {"title": {"type": "string"}, "engine": {"type": "string"},
+                                                 "agent": {"type": "string"}, "model": {"type": "string"}}},
+          responses={"201": "Created", "409": "Ten sessions are active already"}),
+    Route("/api/sessions/<session_id>", api_chat.session_get, summary="One session", tag="chat"),
+    Route("/api/sessions/<session_id>", api_chat.session_update, ("PATCH",), "Rename, archive or reopen", "chat",
+          body={"type": "object", "properties": {"title": {"type": "string"},
+                                                 "state": {"enum": ["active", "archived"]}}}),
+    Route("/api/sessions/<session_id>", api_chat.session_delete, ("DELETE",), "Delete (restorable)", "chat",
+          responses={"204": "Deleted"}),
+    Route("/api/sessions/<session_id>/restore", api_chat.session_restore, ("POST",), "Undo a delete", "chat"),
+    Route("/api/sessions/<session_id>/prompt", api_chat.session_prompt, ("POST",), "Send a message", "chat",
+          body={"type": "object", "properties": {
+              "text": {"type": "string"}, "agent": {"type": "string"}, "model": {"type": "string"},
+              "files": {"type": "array", "items": {"type": "object", "required": ["name", "data"], "properties": {
+                  "name": {"type": "string"}, "mime": {"type": "string"},
+                  "data": {"type": "string", "description": "base64"}}}}}},
+          responses={"202": "Accepted; the reply streams on /api/chat/stream", "409": "The agent is busy"}),
+    Route("/api/sessions/<session_id>/abort", api_chat.session_abort, ("POST",), "Stop the running reply", "chat",
+          responses={"202": "Accepted"}),
+    Route("/api/sessions/<session_id>/permissions/<permission_id>", api_chat.session_permission, ("POST",),
+          "Answer a permission request", "chat",
+          body={"type": "object", "required": ["reply"], "properties": {
+              "reply": {"enum": ["once", "always", "reject"]}, "message": {"type": "string"}}},
+          responses={"409": "Not pending any more"}),
+    Route("/api/sessions/<session_id>/messages", api_chat.session_messages, summary="Messages, oldest first",
+          tag="chat", params=({"name": "before", "in": "query", "schema": {"type": "string"},
+                               "description": "Only messages older than this message id (paging back)."},
+                              {"name": "limit", "in": "query", "schema": {"type": "integer"}})),
+    Route("/api/sessions/<session_id>/export", api_chat.session_export, summary="Download as JSON or Markdown",
+          tag="chat", params=({"name": "format", "in": "query", "schema": {"enum": ["json", "md"]}},)),
+    Route("/api/search", api_chat.search, summary="Search all message text", tag="chat",
+          params=({"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer"}})),
+    Route("/api/models", api_chat.models, summary="Models the OpenCode server offers", tag="chat"),
+    Route("/api/agents", api_chat.agents, summary="Agents the OpenCode server offers", tag="chat"),
+    Route("/api/chat/stream", chat_stream.chat_stream_ws, summary="Live chat events (WebSocket)", tag="chat",
+          websocket=True),
+    Route("/api/chat/stream/sse", chat_stream.chat_stream_sse, summary="Live chat events (Server-Sent Events)",
+          tag="chat", params=({"name": "follow", "in": "query", "schema": {"type": "string"},
+                               "description": "SESSION:EPOCH:SEQ, comma separated"},),
+          responses={"200": "text/event-stream"}),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True),

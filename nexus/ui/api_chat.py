@@ -1,0 +1,146 @@
+"""REST for chat sessions: create, prompt, stop, answer permissions, rename, archive,
+delete (with restore), history, search and export."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from nexus.chat.engines.base import EngineError
+from nexus.chat.service import ChatError, to_markdown
+from nexus.ui.context import int_arg, json_body, runtime
+from nexus.ui.errors import ApiError
+
+# Prompts may carry attachments (base64 in JSON); everything else keeps the small default limit.
+MAX_PROMPT_BYTES = 40 * 1024 * 1024
+
+
+def _chat():  # noqa: ANN202
+    return runtime().chat
+
+
+def _guard(call, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except ChatError as exc:
+        raise ApiError(exc.status, str(exc), exc.code, **exc.details) from exc
+    except EngineError as exc:
+        raise ApiError(exc.status, str(exc), exc.code) from exc
+
+
+def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"{name!r} must be text.", "bad_request")
+    return value
+
+
+def sessions_list() -> Any:
+    state = request.args.get("state", "active")
+    if state not in ("active", "archived", "all"):
+        raise ApiError(400, "state must be active, archived or all.", "bad_parameter")
+    limit = int_arg("limit", 50, 1, 200) or 50
+    offset = int_arg("offset", 0, 0, 10**9) or 0
+    sessions, total = _guard(_chat().list, None if state == "all" else state, limit, offset,
+                             request.args.get("q") or None)
+    return jsonify({"sessions": sessions, "total": total, "limit": limit, "offset": offset})
+
+
+def sessions_create() -> Any:
+    body = json_body()
+    session = _guard(_chat().create, title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    return jsonify(session), 201
+
+
+def session_get(session_id: str) -> Any:
+    return jsonify(_guard(_chat().get, session_id))
+
+
+def session_update(session_id: str) -> Any:
+    body = json_body()
+    chat = _chat()
+    if "title" in body:
+        _guard(chat.rename, session_id, _text_field(body, "title", required=True))
+    if "state" in body:
+        state = body["state"]
+        if state not in ("active", "archived"):
+            raise ApiError(400, "state must be active or archived.", "bad_request")
+        _guard(chat.archive if state == "archived" else chat.unarchive, session_id)
+    if not {"title", "state"} & set(body):
+        raise ApiError(400, "Send a new title or state.", "bad_request")
+    return jsonify(_guard(chat.get, session_id))
+
+
+def session_delete(session_id: str) -> Any:
+    _guard(_chat().delete, session_id)
+    return Response(status=204)
+
+
+def session_restore(session_id: str) -> Any:
+    return jsonify(_guard(_chat().restore, session_id))
+
+
+def session_prompt(session_id: str) -> Any:
+    body = json_body()
+    files = body.get("files") or []
+    _guard(_chat().prompt, session_id, text=_text_field(body, "text") or "", files=files,
+           agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    return jsonify({"accepted": True}), 202
+
+
+def session_prompt_limit() -> None:
+    """Raise the body size limit for the prompt route before Flask reads the body."""
+    if request.endpoint == "session_prompt":
+        request.max_content_length = MAX_PROMPT_BYTES
+
+
+def session_abort(session_id: str) -> Any:
+    _guard(_chat().abort, session_id)
+    return jsonify({"accepted": True}), 202
+
+
+def session_permission(session_id: str, permission_id: str) -> Any:
+    body = json_body()
+    reply = _text_field(body, "reply", required=True)
+    _guard(_chat().reply_permission, session_id, permission_id, reply, _text_field(body, "message"))
+    return jsonify({"ok": True})
+
+
+def session_messages(session_id: str) -> Any:
+    limit = int_arg("limit", 100, 1, 500) or 100
+    return jsonify(_guard(_chat().messages, session_id, before=request.args.get("before") or None, limit=limit))
+
+
+def session_export(session_id: str) -> Any:
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "md"):
+        raise ApiError(400, "format must be json or md.", "bad_parameter")
+    export = _guard(_chat().export, session_id)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", export["session"]["title"]).strip("-")[:60] or session_id
+    if fmt == "md":
+        response = Response(to_markdown(export), mimetype="text/markdown")
+    else:
+        response = jsonify(export)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def search() -> Any:
+    query = (request.args.get("q") or "").strip()
+    if not query:
+        raise ApiError(400, "Give something to search for: ?q=words", "bad_parameter")
+    limit = int_arg("limit", 20, 1, 100) or 20
+    return jsonify({"results": _guard(_chat().search, query, limit)})
+
+
+def models() -> Any:
+    return jsonify({"models": _guard(_chat().models)})
+
+
+def agents() -> Any:
+    return jsonify({"agents": _guard(_chat().agents)})

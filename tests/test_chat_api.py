@@ -1,0 +1,244 @@
+"""Chat over HTTP as a browser or script sees it: REST, the WebSocket stream with replay,
+the SSE fallback, several clients in step. Real OpenCode, real sockets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx2
+import pytest
+import simple_websocket
+
+from nexus.runtime import Runtime
+from nexus.server import ServerState
+from nexus.ui import create_app
+from nexus.ui.http_server import WebServer
+
+pytestmark = pytest.mark.opencode
+
+
+@pytest.fixture
+def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
+    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt.settings.update({**opencode_settings, "server.autostart": True})
+    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    rt.start()
+    deadline = time.monotonic() + 40
+    while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
+        assert time.monotonic() < deadline, "OpenCode came up"
+        time.sleep(0.1)
+    http = httpx2.Client(base_url=server.url, timeout=10, trust_env=False)
+    yield server, rt, http
+    http.close()
+    server.stop()
+    rt.stop()
+
+
+class WsReader:
+    def __init__(self, url: str) -> None:
+        self.ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+        hello = json.loads(self.ws.receive(timeout=5))
+        assert hello["type"] == "hello"
+        self.epoch = hello["epoch"]
+
+    def follow(self, session: str, after: int | None = None, epoch: str | None = None) -> None:
+        self.ws.send(json.dumps({"op": "follow", "session": session, "after": after, "epoch": epoch or self.epoch}))
+
+    def until(self, check: Callable[[dict[str, Any]], bool], timeout: float = 30) -> list[dict[str, Any]]:
+        out = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            raw = self.ws.receive(timeout=0.5)
+            if raw is None:
+                continue
+            message = json.loads(raw)
+            out.append(message)
+            if check(message):
+                return out
+        raise AssertionError(f"timed out; got {[m['type'] for m in out][-10:]}")
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def reply_done(message: dict[str, Any]) -> bool:
+    return message["type"] == "message.end" and message["data"].get("finish") == "stop"
+
+
+def deltas(messages: list[dict[str, Any]]) -> str:
+    return "".join(m["data"]["delta"] for m in messages if m["type"] == "text.delta")
+
+
+def test_session_lifecycle_over_rest_and_websocket(live) -> None:
+    server, rt, http = live
+    res = http.post("/api/sessions", json={"title": "  Fix   the build  "})
+    assert res.status_code == 201
+    session = res.json()
+    assert session["title"] == "Fix the build" and session["status"] == "idle"
+    sid = session["id"]
+
+    reader = WsReader(server.url)
+    try:
+        reader.follow(sid)
+        first = reader.until(lambda m: True)
+        assert first[0]["type"] == "snapshot" and first[0]["data"]["messages"] == []
+        assert http.post(f"/api/sessions/{sid}/prompt", json={"text": "hello there"}).status_code == 202
+        streamed = reader.until(reply_done)
+        assert deltas(streamed) == "Hello from fake LLM. You said: hello there"
+        assert all(m["session"] == sid for m in streamed)
+    finally:
+        reader.close()
+
+    listed = http.get("/api/sessions").json()
+    assert [s["id"] for s in listed["sessions"]] == [sid] and listed["total"] == 1
+    history = http.get(f"/api/sessions/{sid}/messages").json()
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+
+    assert http.patch(f"/api/sessions/{sid}", json={"title": "Renamed"}).json()["title"] == "Renamed"
+    assert http.get("/api/search", params={"q": "hello"}).json()["results"][0]["session_id"] == sid
+
+    export = http.get(f"/api/sessions/{sid}/export")
+    assert "attachment" in export.headers["content-disposition"]
+    body = export.json()
+    assert body["format"] == "nexus.session.v1" and len(body["messages"]) == 2
+    markdown = http.get(f"/api/sessions/{sid}/export", params={"format": "md"}).text
+    assert markdown.startswith("# Renamed") and "Hello from fake LLM. You said: hello there" in markdown
+
+    assert http.patch(f"/api/sessions/{sid}", json={"state": "archived"}).json()["state"] == "archived"
+    assert http.get("/api/sessions").json()["total"] == 0
+    assert http.get("/api/sessions", params={"state": "archived"}).json()["total"] == 1
+    assert http.delete(f"/api/sessions/{sid}").status_code == 204
+    assert http.get(f"/api/sessions/{sid}").status_code == 404
+    assert http.post(f"/api/sessions/{sid}/restore").json()["id"] == sid
+    # Sending to an archived session reopens it.
+    assert http.post(f"/api/sessions/{sid}/prompt", json={"text": "back again"}).status_code == 202
+    assert http.get(f"/api/sessions/{sid}").json()["state"] == "active"
+
+
+def test_reconnect_gets_exactly_what_was_missed(live) -> None:
+    server, rt, http = live
+    sid = http.post("/api/sessions", json={"title": "flaky phone"}).json()["id"]
+    first = WsReader(server.url)
+    first.follow(sid)
+    first.until(lambda m: m["type"] == "snapshot")
+    http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"})
+    seen = first.until(lambda m: m["type"] == "text.delta" and "word4 " in m["data"]["delta"])
+    last_seq = seen[-1]["seq"]
+    first.close()  # the connection drops mid-stream
+    time.sleep(0.8)  # more events happen while it is away
+
+    again = WsReader(server.url)
+    try:
+        assert again.epoch == first.epoch
+        again.follow(sid, after=last_seq)
+        resumed = again.until(lambda m: m["type"] == "text.delta" and "word15 " in m["data"]["delta"])
+        assert resumed[0]["seq"] == last_seq + 1, "the very next event, no gap"
+        seqs = [m["seq"] for m in resumed]
+        assert seqs == list(range(last_seq + 1, last_seq + 1 + len(seqs))), "no gap, no duplicate"
+        text = deltas(seen) + deltas(resumed)
+        words = text.split()
+        assert words == [f"word{i}" for i in range(len(words))], "the text reads on without a hole"
+    finally:
+        http.post(f"/api/sessions/{sid}/abort")
+        again.close()
+
+
+def test_two_clients_stay_in_step_and_sse_fallback_matches(live) -> None:
+    server, rt, http = live
+    sid = http.post("/api/sessions", json={"title": "shared"}).json()["id"]
+    a, b = WsReader(server.url), WsReader(server.url)
+    try:
+        for reader in (a, b):
+            reader.follow(sid)
+            reader.until(lambda m: m["type"] == "snapshot")
+        with httpx2.stream("GET", f"{server.url}/api/chat/stream/sse", params={"follow": f"{sid}::"},
+                           timeout=30, trust_env=False) as sse:
+            http.post(f"/api/sessions/{sid}/prompt", json={"text": "to everyone"})
+            got_a, got_b = a.until(reply_done), b.until(reply_done)
+            assert [(m["seq"], m["type"]) for m in got_a] == [(m["seq"], m["type"]) for m in got_b]
+            sse_messages = []
+            for line in sse.iter_lines():
+                if line.startswith("data: "):
+                    message = json.loads(line[6:])
+                    sse_messages.append(message)
+                    if reply_done(message):
+                        break
+        assert sse_messages[0]["type"] == "hello" and sse_messages[1]["type"] == "snapshot"
+        assert [(m["seq"], m["type"]) for m in sse_messages[2:]] == [(m["seq"], m["type"]) for m in got_a]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_permission_answered_over_rest(live) -> None:
+    server, rt, http = live
+    sid = http.post("/api/sessions", json={"title": "tools"}).json()["id"]
+    reader = WsReader(server.url)
+    try:
+        reader.follow(sid)
+        http.post(f"/api/sessions/{sid}/prompt", json={"text": "TOOL:echo via-rest"})
+        asked = reader.until(lambda m: m["type"] == "permission.asked")[-1]["data"]["permission"]
+        assert http.get(f"/api/sessions/{sid}").json()["status"] in ("waiting", "busy")
+        res = http.post(f"/api/sessions/{sid}/permissions/{asked['id']}", json={"reply": "sometimes"})
+        assert res.status_code == 400
+        res = http.post(f"/api/sessions/{sid}/permissions/{asked['id']}", json={"reply": "once"})
+        assert res.status_code == 200
+        done = reader.until(lambda m: m["type"] == "tool.end")
+        assert done[-1]["data"]["part"]["output"].strip() == "via-rest"
+    finally:
+        reader.close()
+
+
+def test_bad_input_gets_clear_errors_and_changes_nothing(live) -> None:
+    server, rt, http = live
+    sid = http.post("/api/sessions", json={"title": "errors"}).json()["id"]
+    cases = [
+        (http.post(f"/api/sessions/{sid}/prompt", json={"text": "   "}), 400, "empty_prompt"),
+        (http.post(f"/api/sessions/{sid}/prompt", json={"text": 5}), 400, "bad_request"),
+        (http.post(f"/api/sessions/{sid}/prompt", json={"text": "x", "files": [{"name": "a", "data": "%%%"}]}),
+         400, "bad_file"),
+        (http.post("/api/sessions/s_nope/prompt", json={"text": "x"}), 404, "not_found"),
+        (http.patch(f"/api/sessions/{sid}", json={"state": "gone"}), 400, "bad_request"),
+        (http.patch(f"/api/sessions/{sid}", json={"title": ""}), 400, "bad_title"),
+        (http.get("/api/search"), 400, "bad_parameter"),
+        (http.post(f"/api/sessions/{sid}/permissions/per_nope", json={"reply": "once"}), 409, "not_pending"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+    assert http.get(f"/api/sessions/{sid}/messages").json()["messages"] == []
+
+    reader = WsReader(server.url)
+    try:
+        reader.ws.send("not json")
+        assert reader.until(lambda m: True)[0]["type"] == "error"
+        reader.follow("s_unknown")
+        error = reader.until(lambda m: True)[0]
+        assert error["type"] == "error" and "no such session" in error["data"]["message"]
+    finally:
+        reader.close()
+
+
+def test_attachments_reach_opencode_as_file_parts(live, fake_llm) -> None:
+    server, rt, http = live
+    sid = http.post("/api/sessions", json={"title": "files"}).json()["id"]
+    data = base64.b64encode(b"print('attached')\n").decode()
+    before = len(fake_llm.requests)
+    res = http.post(f"/api/sessions/{sid}/prompt",
+                    json={"text": "see file", "files": [{"name": "snippet.py", "mime": "text/plain", "data": data}]})
+    assert res.status_code == 202
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        messages = http.get(f"/api/sessions/{sid}/messages").json()["messages"]
+        parts = [p for m in messages for p in m["parts"]]
+        if any(p["kind"] == "file" for p in parts) and any(m["completed_at"] for m in messages[1:]):
+            break
+        time.sleep(0.2)
+    file_part = next(p for p in parts if p["kind"] == "file")
+    assert file_part["filename"] == "snippet.py"
+    sent = json.dumps(fake_llm.requests[before:])
+    assert "attached" in sent, "the file's content reached the model"
