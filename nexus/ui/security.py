@@ -152,8 +152,9 @@ def _browser_like() -> bool:
 
 
 def _wants_page(page_endpoints: set[str]) -> bool:
+    accept = request.accept_mimetypes  # a browser prefers HTML; scripts send */* or JSON
     return request.endpoint in page_endpoints or (
-        not request.path.startswith("/api") and request.accept_mimetypes.accept_html
+        not request.path.startswith("/api") and accept["text/html"] > accept["application/json"]
         and request.method == "GET" and "Upgrade" not in request.headers)
 
 
