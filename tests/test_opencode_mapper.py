@@ -67,7 +67,7 @@ def test_abort_and_retry() -> None:
     assert [e["code"] for e in errors] == ["UnknownError"], "an abort is not an error; a bad model is"
     assert errors[0]["message"].startswith("Model not found: nope/nope")
     retries = [d for _, t, d in events if t == "session.status" and d["status"] == "retry"]
-    assert [r["attempt"] for r in retries] == [1, 2, 3]
+    assert [r["attempt"] for r in retries] == [1, 2, 3, 4, 5]
     assert retries[0]["message"] == "fake failure" and retries[0]["next_at"] > 1.7e9
 
 
