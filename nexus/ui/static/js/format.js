@@ -5,8 +5,8 @@ export function bytes(n) {
   return `${(n / 1024 ** i).toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
-export function duration(seconds) {
-  if (!seconds) return "—";
+export function duration(seconds, zero = "—") {
+  if (!seconds) return zero;
   const s = Math.floor(seconds);
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
   if (d) return `${d}d ${h}h`;

@@ -26,13 +26,23 @@ export function connectLive(path, { onMessage, onState }) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     ws = new WebSocket(`${scheme}://${location.host}${path}`);
     let opened = false;
-    ws.onopen = () => { opened = true; wsFailures = 0; delay = 250; onState("live"); };
-    ws.onmessage = (e) => onMessage(JSON.parse(e.data));
-    ws.onclose = () => {
+    let done = false;
+    // A blocked or unanswered upgrade may fire "error" without "close", or nothing at all.
+    const timer = setTimeout(() => { if (!opened) fail(); }, 5000);
+    function fail() {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const dead = ws;
       ws = null;
+      dead?.close();
       if (!opened) wsFailures += 1;
       schedule();
-    };
+    }
+    ws.onopen = () => { opened = true; clearTimeout(timer); wsFailures = 0; delay = 250; onState("live"); };
+    ws.onmessage = (e) => onMessage(JSON.parse(e.data));
+    ws.onerror = () => { if (!opened) fail(); };
+    ws.onclose = fail;
   };
 
   function open() {

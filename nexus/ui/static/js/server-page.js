@@ -19,10 +19,11 @@ function renderStatus(s) {
     reason = `Restarting (attempt ${s.attempt} of ${s.max_attempts})… ${reason}`;
   }
   $("server-reason").textContent = reason;
+  $("server-reason").dataset.kind = s.last_error ? "error" : "info";
   $("server-version").textContent = s.version || "—";
   $("server-url").textContent = s.url || "—";
   $("server-pid").textContent = s.pid || (s.mode === "attached" ? "attached" : "—");
-  $("server-uptime").textContent = duration(s.uptime);
+  $("server-uptime").textContent = ["running", "unhealthy"].includes(s.state) ? duration(s.uptime, "0s") : "—";
   $("server-restarts").textContent = s.restarts;
   $("server-protected").textContent = s.protected ? "yes" : "no";
   $("restart-required").hidden = !s.restart_required;
@@ -75,10 +76,12 @@ for (const b of buttons) {
     busy = true;
     updateButtons();
     $("server-reason").textContent = `${b.textContent}…`;
+    $("server-reason").dataset.kind = "info";
     try {
       renderStatus(await api(`/api/server/${b.dataset.action}`, { method: "POST" }));
     } catch (err) {
       $("server-reason").textContent = err.message;
+      $("server-reason").dataset.kind = "error";
     } finally {
       busy = false;
       updateButtons();
