@@ -37,6 +37,7 @@ class OpenCodeEngine:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
         self.reconnects = 0
+        self._response: Any = None
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -48,6 +49,14 @@ class OpenCodeEngine:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        # The reader blocks until OpenCode's next heartbeat (10 s); closing the response
+        # wakes it now, and lets OpenCode shut down without waiting for this connection.
+        response = self._response
+        if response is not None:
+            try:
+                response.close()
+            except Exception:  # closing from another thread may race the reader; either way it ends
+                pass
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -89,6 +98,7 @@ class OpenCodeEngine:
 
     def _consume(self, client: OpenCodeClient) -> None:
         with client.stream("GET", "/global/event", read_timeout=SILENCE_LIMIT) as response:
+            self._response = response
             buffer: list[str] = []
             for line in response.iter_lines():
                 if self._stop.is_set() or self._current_client() is not client:
