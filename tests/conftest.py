@@ -143,7 +143,9 @@ def no_leftover_processes() -> Iterator[None]:
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
     yield
-    leftovers = [p for p in me.children(recursive=True) if p.pid not in before]
+    # Only processes this test started: a new grandchild of a process that already ran (the
+    # session's Chromium starting a utility process, say) belongs to that older owner.
+    leftovers = [p for p in me.children(recursive=True) if p.pid not in before and not _has_ancestor(p, before)]
     alive = []
     for proc in leftovers:
         try:
@@ -153,3 +155,10 @@ def no_leftover_processes() -> Iterator[None]:
         except psutil.Error:
             pass
     assert not alive, f"processes left behind: {alive}"
+
+
+def _has_ancestor(proc: psutil.Process, pids: set[int]) -> bool:
+    try:
+        return any(parent.pid in pids for parent in proc.parents())
+    except psutil.Error:
+        return False

@@ -143,7 +143,7 @@ class AuthService:
                 self._repo.rehash_owner(hash_password(password, current), current.to_json())
                 log.info("owner password rehashed with the new Argon2 parameters")
         session = self._new_session("password", ip, via, client)
-        self.audit.record("login", ip=ip, via=via, detail=client[:120])
+        self.audit.record("login", ip=ip, via=via)
         return session
 
     def _failed(self, owner: Any, now: float, ip: str, via: str) -> None:
