@@ -21,7 +21,7 @@ from nexus.logs import configure_logging
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
-from nexus.server.supervisor import Supervisor
+from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
 from nexus.store.database import Database, sqlite_url
@@ -67,11 +67,12 @@ class Runtime:
                                   max_bytes=settings["logs.max_bytes"], backup_count=settings["logs.backup_count"])
 
         bus.listen(apply_log_settings, topics=["settings.changed"])
-        supervisor = Supervisor(settings, bus, RestartRepository(db), paths.default_workspace)
+        secrets = SecretStore.open(paths.root)
+        supervisor = Supervisor(settings, bus, RestartRepository(db), paths.default_workspace,
+                                attach_password=lambda: secrets.get(ATTACH_PASSWORD_SECRET))
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
-        secrets = SecretStore.open(paths.root)
         auth_repo = AuthRepository(db)
         audit = AuditLog(auth_repo, bus)
         auth = AuthService(auth_repo, settings, audit)

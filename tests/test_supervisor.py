@@ -16,6 +16,7 @@ import pytest
 
 from nexus.runtime import Runtime
 from nexus.server import ServerState
+from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, ServerError
 
 pytestmark = pytest.mark.opencode
 
@@ -170,9 +171,15 @@ def test_attaches_to_a_server_it_did_not_start(server_runtime: Runtime, opencode
                                opencode_settings["server.env"], password="external-pass-123")
     url = external.start(timeout=30)
     try:
-        monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", "external-pass-123")
         rt = server_runtime
         rt.settings.update({"server.url": url})
+        with pytest.raises(ServerError, match="401"):
+            rt.supervisor.start()  # no password yet: OpenCode turns Nexus away
+        from nexus.ui import create_app
+
+        client = create_app(rt).test_client()
+        assert client.put("/api/server/password", json={"password": "external-pass-123"}).status_code == 200
+        assert rt.secrets.get(ATTACH_PASSWORD_SECRET) == "external-pass-123"
         status = rt.supervisor.start()
         assert status["state"] == "running" and status["mode"] == "attached"
         assert status["pid"] is None and status["url"] == url

@@ -39,6 +39,10 @@ from nexus.store.repositories import RestartRepository
 log = logging.getLogger(__name__)
 
 TICK = 0.2
+# The password of an OpenCode server Nexus attaches to (set by the user) lives in the secret
+# store. A server Nexus starts gets a fresh random password per start, held only in memory:
+# nothing to store, nothing to leak.
+ATTACH_PASSWORD_SECRET = "opencode.attach_password"
 # Settings whose change needs a restart of OpenCode to take effect.
 _SPAWN_SETTINGS = ("server.binary", "server.workspace", "server.url", "server.protect", "server.env")
 
@@ -54,13 +58,15 @@ class NotRunning(ServerError):
 class Supervisor:
     def __init__(self, settings: Settings, bus: EventBus, restarts: RestartRepository, default_workspace: Path,
                  *, clock: Callable[[], float] = time.monotonic,
-                 process_factory: Callable[..., OpenCodeProcess] = OpenCodeProcess) -> None:
+                 process_factory: Callable[..., OpenCodeProcess] = OpenCodeProcess,
+                 attach_password: Callable[[], str | None] = lambda: None) -> None:
         self._settings = settings
         self._bus = bus
         self._restarts = restarts
         self._default_workspace = default_workspace
         self._clock = clock
         self._process_factory = process_factory
+        self._attach_password = attach_password
         self.counters = RequestCounters()
 
         self._lifecycle = threading.RLock()
@@ -336,7 +342,7 @@ class Supervisor:
         self._health_failures = 0
         timeout = self._settings["server.start_timeout"]
         if config["url"]:
-            password = os.environ.get("OPENCODE_SERVER_PASSWORD") or None
+            password = self._attach_password() or os.environ.get("OPENCODE_SERVER_PASSWORD") or None
             register_secret(password)
             client = OpenCodeClient(config["url"], password=password, counters=self.counters)
             process = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import jsonify
+from flask import Response, jsonify
 
-from nexus.server.supervisor import ServerError
-from nexus.ui.context import float_arg, int_arg, runtime
+from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, ServerError
+from nexus.ui.context import float_arg, int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
 
 
@@ -52,3 +52,18 @@ def server_restarts() -> Any:
     limit = int_arg("limit", 50, 1, 500)
     before = int_arg("before", None, 1, 2**62)
     return jsonify({"restarts": runtime().supervisor.history(limit or 50, before)})
+
+
+def server_attach_password_set() -> Any:
+    """The password of an OpenCode server Nexus attaches to (`server.url`), kept in the secret store."""
+    body = json_body()
+    password = body.get("password")
+    if not isinstance(password, str) or not password:
+        raise ApiError(400, "Send the server's password as {\"password\": \"...\"}.", "bad_request")
+    runtime().secrets.set(ATTACH_PASSWORD_SECRET, password)
+    return jsonify({"stored": True, "store": runtime().secrets.label})
+
+
+def server_attach_password_delete() -> Any:
+    runtime().secrets.delete(ATTACH_PASSWORD_SECRET)
+    return Response(status=204)

@@ -49,7 +49,7 @@ PUBLIC_ENDPOINTS = {"static", "login_page", "auth_login", "auth_session", "auth_
 # The wizard: before setup is finished it is open to this computer only (there is no password yet).
 SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
 # Scripts with an API key may not manage security itself: that needs the owner in a browser.
-SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit")
+SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
