@@ -13,7 +13,6 @@ import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.request
 from pathlib import Path
 
 EXE = "cloudflared.exe" if sys.platform == "win32" else "cloudflared"
@@ -64,6 +63,8 @@ def download_cloudflared(data_dir: Path, url: str | None = None, timeout: float 
     fd, tmp_name = tempfile.mkstemp(prefix=".cloudflared-", dir=target.parent)
     tmp = Path(tmp_name)
     try:
+        import urllib.request  # only for the one-time download; it costs start-up time otherwise
+
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as res:  # noqa: S310
             shutil.copyfileobj(res, out)
         if url.endswith(".tgz"):  # macOS builds come as an archive holding `cloudflared`
