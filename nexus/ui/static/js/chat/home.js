@@ -1,0 +1,245 @@
+// The main page: a grid of session cards (at most 10 active), a new-session dialog with agent
+// and model choice, search, and the archived sessions (reopen, delete).
+import { api } from "../api.js";
+import { startChat } from "./page.js";
+import { STATUS_WORDS, el, nextId, toast } from "./ui.js";
+import { SessionView } from "./view.js";
+
+const MAX_ACTIVE = 10;
+const $ = (id) => document.getElementById(id);
+const grid = $("cards");
+const emptyState = $("empty");
+const cards = new Map();  // session id -> SessionView
+
+const { store, connection } = startChat({ onMissing: (id) => removeCard(id) });
+
+// ----- cards ---------------------------------------------------------------------------------
+
+function addCard(session, { first = false } = {}) {
+  if (cards.has(session.id)) return cards.get(session.id);
+  store.seed(session);
+  const view = new SessionView(store, connection, session.id, {
+    mode: "card",
+    onRemoved: (v, how) => {
+      removeCard(v.id);
+      if (how === "deleted") {
+        toast(`Deleted “${v.state.session.title}”.`, { action: "Undo", onAction: () => restore(v.id, true) });
+      } else {
+        toast(`Archived “${v.state.session.title}”.`, { action: "Undo", onAction: () => reopen(v.id) });
+      }
+      refreshArchived();
+    },
+    onStatus: () => updateTitle(),
+  });
+  cards.set(session.id, view);
+  if (first) grid.prepend(view.root); else grid.append(view.root);
+  updateEmpty();
+  return view;
+}
+
+function removeCard(id) {
+  const view = cards.get(id);
+  if (!view) return;
+  view.destroy();
+  cards.delete(id);
+  store.forget(id);
+  updateEmpty();
+  updateTitle();
+}
+
+function updateEmpty() {
+  emptyState.hidden = cards.size > 0;
+  grid.hidden = cards.size === 0;
+  $("active-count").textContent = cards.size ? `${cards.size} of ${MAX_ACTIVE} open` : "";
+}
+
+// The page title says when an agent waits for an answer.
+function updateTitle() {
+  const waiting = [...cards.values()].filter((v) => v.status === "waiting").length;
+  document.title = waiting ? `(${waiting}) Needs you · Sessions · Nexus` : "Sessions · Nexus";
+}
+
+async function loadActive() {
+  try {
+    const data = await api("/api/sessions?state=active&limit=50");
+    for (const s of data.sessions) addCard(s);
+  } catch (err) {
+    toast(`Could not load sessions: ${err.message}`);
+  } finally {
+    updateEmpty();
+    document.body.dataset.ready = "1";
+  }
+}
+
+// ----- new session ---------------------------------------------------------------------------
+
+let choices = null;
+async function loadChoices() {
+  if (choices) return choices;
+  const [agents, models] = await Promise.all([
+    api("/api/agents").then((d) => d.agents).catch(() => []),
+    api("/api/models").then((d) => d.models).catch(() => []),
+  ]);
+  choices = { agents, models };
+  return choices;
+}
+
+async function newSession() {
+  if (cards.size >= MAX_ACTIVE) { limitDialog(); return; }
+  const dialog = $("new-dialog");
+  const agent = $("new-agent");
+  const model = $("new-model");
+  $("new-title").value = "";
+  $("new-error").textContent = "";
+  if (!choices) {
+    agent.replaceChildren(el("option", { value: "", text: "Default agent" }));
+    model.replaceChildren(el("option", { value: "", text: "Default model" }));
+  }
+  dialog.showModal();
+  $("new-title").focus();
+  if (choices) return;
+  const { agents, models } = await loadChoices();
+  agent.append(...agents.filter((a) => a.mode !== "subagent").map((a) => el("option", { value: a.name,
+    text: a.description ? `${a.name} — ${a.description}` : a.name })));
+  model.append(...models.map((m) => el("option", { value: m.id, text: m.name ? `${m.name} (${m.id})` : m.id })));
+}
+
+async function createSession(e) {
+  e.preventDefault();
+  const button = $("new-create");
+  button.disabled = true;
+  $("new-error").textContent = "";
+  try {
+    const session = await api("/api/sessions", { method: "POST", body: {
+      title: $("new-title").value.trim() || undefined,
+      agent: $("new-agent").value || undefined,
+      model: $("new-model").value || undefined,
+    } });
+    $("new-dialog").close();
+    const view = addCard(session, { first: true });
+    if (matchMedia("(max-width: 640px)").matches) location.assign(`/s/${encodeURIComponent(session.id)}`);
+    else view.input.focus();
+  } catch (err) {
+    if (err.code === "too_many_active") { $("new-dialog").close(); limitDialog(); }
+    else $("new-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// The 11th session: choose one to archive (it stays readable and can be reopened).
+function limitDialog() {
+  const titleId = nextId("limit");
+  const list = el("ul", { class: "limit-list" });
+  const dialog = el("dialog", { class: "dialog", "aria-labelledby": titleId },
+    el("h2", { id: titleId, text: "Ten sessions are open" }),
+    el("p", { text: "Archive one to start another. Archived sessions keep their transcript and can be reopened." }),
+    list,
+    el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "btn", text: "Cancel", onclick: () => dialog.close() })));
+  for (const view of cards.values()) {
+    const s = view.state.session;
+    list.append(el("li", {},
+      el("span", { class: "limit-title", text: s.title }),
+      el("span", { class: "badge status", dataset: { status: view.status }, text: STATUS_WORDS[view.status] || view.status }),
+      el("button", { type: "button", class: "btn", text: "Archive", "aria-label": `Archive ${s.title}`, onclick: async () => {
+        await view.setArchived(true);
+        dialog.close();
+        newSession();
+      } })));
+  }
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+// ----- archived, restore ---------------------------------------------------------------------
+
+async function reopen(id) {
+  try {
+    const session = await api(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: { state: "active" } });
+    store.forget(id);
+    addCard(session, { first: true });
+    refreshArchived();
+  } catch (err) {
+    if (err.code === "too_many_active") limitDialog(); else toast(err.message);
+  }
+}
+
+// Undo a delete. Deleting archives too, so a card that was open is reopened.
+async function restore(id, reopenIt = false) {
+  try {
+    const session = await api(`/api/sessions/${encodeURIComponent(id)}/restore`, { method: "POST" });
+    if (reopenIt && session.state !== "active") await reopen(id);
+    else if (session.state === "active") addCard(session, { first: true });
+    refreshArchived();
+  } catch (err) { toast(err.message); }
+}
+
+async function refreshArchived() {
+  const details = $("archived");
+  if (!details.open) return;
+  const list = $("archived-list");
+  try {
+    const data = await api("/api/sessions?state=archived&limit=100");
+    $("archived-empty").hidden = data.sessions.length > 0;
+    list.replaceChildren(...data.sessions.map((s) => el("li", { class: "archived-item" },
+      el("a", { href: `/s/${encodeURIComponent(s.id)}`, text: s.title }),
+      el("span", { class: "muted small", text: new Date((s.updated_at || s.created_at) * 1000).toLocaleDateString() }),
+      el("span", { class: "archived-actions" },
+        el("button", { type: "button", class: "btn", text: "Reopen", "aria-label": `Reopen ${s.title}`, onclick: () => reopen(s.id) }),
+        el("button", { type: "button", class: "btn danger", text: "Delete", "aria-label": `Delete ${s.title}`, onclick: async () => {
+          try {
+            await api(`/api/sessions/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+            toast(`Deleted “${s.title}”.`, { action: "Undo", onAction: () => restore(s.id) });
+            refreshArchived();
+          } catch (err) { toast(err.message); }
+        } })))));
+  } catch (err) {
+    toast(`Could not load archived sessions: ${err.message}`);
+  }
+}
+
+// ----- search --------------------------------------------------------------------------------
+
+async function search(e) {
+  e.preventDefault();
+  const q = $("search-q").value.trim();
+  const box = $("search-results");
+  if (!q) { box.hidden = true; box.replaceChildren(); return; }
+  try {
+    const data = await api(`/api/search?q=${encodeURIComponent(q)}&limit=20`);
+    const heading = el("h2", { class: "section-title", text: data.results.length ? `Found in ${data.results.length} session${data.results.length === 1 ? "" : "s"}` : `Nothing found for “${q}”` });
+    const list = el("ol", { class: "search-list" }, ...data.results.map((r) => el("li", {},
+      el("a", { href: `/s/${encodeURIComponent(r.session_id)}`, text: r.session.title }),
+      r.session.state === "archived" ? el("span", { class: "muted small", text: " (archived)" }) : null,
+      el("p", { class: "snippet" }, ...snippet(r.snippet)))));
+    box.replaceChildren(heading, list, el("button", { type: "button", class: "btn link", text: "Clear search", onclick: () => {
+      $("search-q").value = ""; box.hidden = true; box.replaceChildren(); $("search-q").focus();
+    } }));
+    box.hidden = false;
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+// The store marks matches with [ and ]; show them as <mark> without parsing any HTML.
+function snippet(text) {
+  const out = [];
+  const re = /\[([^\]]*)\]/g;
+  let last = 0, m;
+  while ((m = re.exec(text || ""))) {
+    out.push(text.slice(last, m.index), el("mark", { text: m[1] }));
+    last = re.lastIndex;
+  }
+  out.push((text || "").slice(last));
+  return out;
+}
+
+// ----- wiring --------------------------------------------------------------------------------
+
+for (const b of document.querySelectorAll("[data-action=new-session]")) b.addEventListener("click", newSession);
+$("new-form").addEventListener("submit", createSession);
+$("new-cancel").addEventListener("click", () => $("new-dialog").close());
+$("search").addEventListener("submit", search);
+$("archived").addEventListener("toggle", refreshArchived);
+loadActive();
