@@ -1,0 +1,117 @@
+"""Page weight and first paint of the main page `/`, in headless Chromium (Debian's build).
+
+    .venv/bin/python bench/page_weight.py [--runs 7] [--sessions 2]
+
+Starts an in-process Nexus on a scratch data dir (OpenCode not started; `--sessions N` seeds N
+stored sessions so cards are drawn), then loads `/` N times, each in a fresh browser context
+(cold cache), and reports:
+
+  * JS and CSS bytes: as transferred (Nexus serves static files uncompressed today), decoded,
+    and gzip -9 of the same bytes (what they would weigh if Nexus compressed static files);
+  * time to first paint and first contentful paint (Paint Timing), median of the runs.
+
+Targets: JS + CSS under 200 KB compressed; first paint under 150 ms on localhost.
+Prints JSON; exit code 0 when both targets are met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BUDGET_BYTES = 200 * 1024
+BUDGET_PAINT_MS = 150.0
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
+
+
+def measure(url: str, runs: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    paints, fcps, dcls = [], [], []
+    resources: dict[str, dict] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for _ in range(runs + 1):  # the first run warms the server (templates, imports) and is not counted
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            bodies: dict[str, bytes] = {}
+
+            def keep(response, bodies=bodies) -> None:
+                if response.request.resource_type in ("script", "stylesheet"):
+                    try:
+                        bodies[response.url] = response.body()
+                    except Exception:  # noqa: BLE001 - a body that cannot be read is not counted
+                        pass
+
+            page.on("response", keep)
+            page.goto(url, wait_until="load")
+            page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=10_000)
+            timing = page.evaluate("""() => {
+              const paint = Object.fromEntries(performance.getEntriesByType('paint').map(e => [e.name, e.startTime]));
+              const nav = performance.getEntriesByType('navigation')[0];
+              const res = performance.getEntriesByType('resource').map(r => ({name: r.name,
+                transfer: r.transferSize, encoded: r.encodedBodySize, decoded: r.decodedBodySize}));
+              return {fp: paint['first-paint'], fcp: paint['first-contentful-paint'],
+                      dcl: nav.domContentLoadedEventEnd, res};
+            }""")
+            paints.append(timing["fp"])
+            fcps.append(timing["fcp"])
+            dcls.append(timing["dcl"])
+            for r in timing["res"]:
+                body = bodies.get(r["name"])
+                kind = "css" if r["name"].split("?")[0].endswith(".css") else \
+                    "js" if r["name"].split("?")[0].endswith((".js", ".mjs")) else None
+                if kind and body is not None:
+                    resources[r["name"]] = {"kind": kind, "transfer": r["transfer"], "decoded": len(body),
+                                            "gzip": len(gzip.compress(body, 9))}
+            context.close()
+        browser.close()
+    paints, fcps, dcls = paints[1:], fcps[1:], dcls[1:]
+    totals = {k: sum(r[k] for r in resources.values()) for k in ("transfer", "decoded", "gzip")}
+    return {
+        "runs": runs,
+        "first_paint_ms_median": round(statistics.median(paints), 1),
+        "first_contentful_paint_ms_median": round(statistics.median(fcps), 1),
+        "dom_content_loaded_ms_median": round(statistics.median(dcls), 1),
+        "first_paint_ms_all": [round(x, 1) for x in paints],
+        "js_css_bytes": totals,
+        "by_kind": {kind: {k: sum(r[k] for r in resources.values() if r["kind"] == kind)
+                           for k in ("transfer", "decoded", "gzip")} for kind in ("js", "css")},
+        "files": {name.split("/static/", 1)[-1]: r for name, r in sorted(resources.items())},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--sessions", type=int, default=2, help="stored sessions drawn as cards")
+    args = parser.parse_args(argv)
+
+    from tests.browser.chat_fixtures import chat_nexus, seed_long_session
+
+    with tempfile.TemporaryDirectory(prefix="nexus-bench-page-") as scratch:
+        os.environ["NEXUS_HOME"] = str(Path(scratch) / "home")
+        with chat_nexus(Path(scratch), opencode=False) as nx:
+            for i in range(args.sessions):
+                sid = seed_long_session(nx.runtime, 40, title=f"Bench card {i + 1}")
+                nx.runtime.chat.repo.update_session(sid, state="active")
+            result = measure(nx.url + "/", args.runs)
+    result["targets"] = {"js_css_gzip_bytes_max": BUDGET_BYTES, "first_paint_ms_max": BUDGET_PAINT_MS}
+    result["met"] = {"bytes_compressed": result["js_css_bytes"]["gzip"] < BUDGET_BYTES,
+                     "bytes_as_served": result["js_css_bytes"]["transfer"] < BUDGET_BYTES,
+                     "first_paint": result["first_paint_ms_median"] < BUDGET_PAINT_MS}
+    print(json.dumps(result, indent=2))
+    return 0 if result["met"]["bytes_compressed"] and result["met"]["first_paint"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
