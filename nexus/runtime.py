@@ -21,6 +21,7 @@ from nexus.logs import configure_logging
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
+from nexus.server.child_record import ChildRecord
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
@@ -69,7 +70,8 @@ class Runtime:
         bus.listen(apply_log_settings, topics=["settings.changed"])
         secrets = SecretStore.open(paths.root)
         supervisor = Supervisor(settings, bus, RestartRepository(db), paths.default_workspace,
-                                attach_password=lambda: secrets.get(ATTACH_PASSWORD_SECRET))
+                                attach_password=lambda: secrets.get(ATTACH_PASSWORD_SECRET),
+                                child_record=ChildRecord(paths.root / "opencode.pid"))
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))

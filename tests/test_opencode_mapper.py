@@ -86,3 +86,16 @@ def test_reconcile_reports_only_what_changed() -> None:
     assert types == ["usage", "part.update", "message.end", "permission.answered", "session.status"]
     assert out[1][2]["part"]["text"] == "full answer"
     assert mapper.reconcile("ses", [{"info": info, "parts": [part]}], None, []) == [], "a second pass is quiet"
+
+
+def test_reconcile_keeps_streamed_text_opencode_has_not_saved_yet() -> None:
+    mapper = OpenCodeMapper()
+    mapper.seed("ses", {"messages": [{"id": "msg_1", "completed_at": None, "parts": [
+        {"id": "prt_1", "kind": "text", "text": "word0 word1 word2 ", "message_id": "msg_1"}]}]})
+    info = {"id": "msg_1", "role": "assistant", "time": {"created": 1000}}
+    unsaved = {"id": "prt_1", "type": "text", "text": "", "time": {"start": 1000, "end": 1500}, "messageID": "msg_1"}
+    assert not [d for _, t, d in mapper.reconcile("ses", [{"info": info, "parts": [unsaved]}], None, [])
+                if t == "part.update"]
+    finished = {**unsaved, "text": "word0 word1 word2 word3", "time": {"start": 1000, "end": 2000}}
+    out = mapper.reconcile("ses", [{"info": info, "parts": [finished]}], None, [])
+    assert [d["part"]["text"] for _, t, d in out if t == "part.update"] == ["word0 word1 word2 word3"]

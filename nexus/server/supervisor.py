@@ -30,6 +30,7 @@ from nexus.bus import EventBus
 from nexus.logs.redact import register_secret
 from nexus.server.backoff import Backoff
 from nexus.server.binary import BinaryNotFound, find_opencode
+from nexus.server.child_record import ChildRecord
 from nexus.server.client import OpenCodeClient, OpenCodeError, RequestCounters
 from nexus.server.process import OpenCodeProcess, StartError
 from nexus.server.state import ServerState
@@ -59,7 +60,8 @@ class Supervisor:
     def __init__(self, settings: Settings, bus: EventBus, restarts: RestartRepository, default_workspace: Path,
                  *, clock: Callable[[], float] = time.monotonic,
                  process_factory: Callable[..., OpenCodeProcess] = OpenCodeProcess,
-                 attach_password: Callable[[], str | None] = lambda: None) -> None:
+                 attach_password: Callable[[], str | None] = lambda: None,
+                 child_record: ChildRecord | None = None) -> None:
         self._settings = settings
         self._bus = bus
         self._restarts = restarts
@@ -67,6 +69,7 @@ class Supervisor:
         self._clock = clock
         self._process_factory = process_factory
         self._attach_password = attach_password
+        self._child_record = child_record
         self.counters = RequestCounters()
 
         self._lifecycle = threading.RLock()
@@ -98,6 +101,8 @@ class Supervisor:
         """Start the monitor thread; with `server.autostart` it brings OpenCode up too."""
         if self._thread is not None:
             return
+        if self._child_record is not None:
+            self._child_record.reap()
         self._stopping.clear()
         if self._settings["server.autostart"]:
             self._want_running = True
@@ -354,6 +359,8 @@ class Supervisor:
             process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
             self._process = process
             url = process.start(timeout)
+            if self._child_record is not None and process.pid is not None:
+                self._child_record.remember(process.pid)
             client = OpenCodeClient(url, password=password, counters=self.counters)
             mode = "managed"
         self._client = client
@@ -395,6 +402,8 @@ class Supervisor:
             client.close()
         if process is not None:
             code = process.stop(self._settings["server.stop_timeout"])
+            if self._child_record is not None:
+                self._child_record.forget()
             with self._status_lock:
                 self._info["pid"] = None
                 if code is not None:

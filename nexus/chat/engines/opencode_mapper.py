@@ -221,13 +221,18 @@ class OpenCodeMapper:
                                               "error": error_of(info.get("error")), "completed_at": completed}))
         return out
 
-    def part(self, ref: str, message_id: str, raw: dict[str, Any]) -> list[Emitted]:
+    def part(self, ref: str, message_id: str, raw: dict[str, Any], *, reconciling: bool = False) -> list[Emitted]:
         part = part_of(raw)
         if part is None:
             return []
         memory = self._memory(ref)
         previous = memory.parts.get(part["id"])
         if previous == part:
+            return []
+        if reconciling and previous is not None and part["kind"] in ("text", "reasoning") \
+                and (previous.get("text") or "").startswith(part["text"]):
+            # OpenCode saves a streaming part's text only when the part ends (and a killed
+            # OpenCode never ends it); what Nexus holds, and the user saw, is further along.
             return []
         memory.parts[part["id"]] = dict(part)
         data = {"message_id": message_id, "part": part}
@@ -272,7 +277,7 @@ class OpenCodeMapper:
             info = entry["info"]
             out += self.message(ref, {**info, "time": {**(info.get("time") or {}), "completed": None}})
             for raw in entry.get("parts") or []:
-                out += self.part(ref, info["id"], raw)
+                out += self.part(ref, info["id"], raw, reconciling=True)
             out += self.message(ref, info)
         memory = self._memory(ref)
         pending_ids = {p["id"] for p in pending}
