@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+from nexus.background import PeriodicWorker
 from nexus.chat.hub import ChatHub, SessionStream
 from nexus.chat.repository import ChatRepository
 
@@ -23,30 +24,16 @@ class TranscriptWriter:
     def __init__(self, hub: ChatHub, repo: ChatRepository, interval: float = 0.5) -> None:
         self._hub = hub
         self._repo = repo
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()  # one writer at a time keeps upserts in order
+        self._worker = PeriodicWorker("nexus-transcript-writer", interval, self.flush_all,
+                                      what="saving transcripts")
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="nexus-transcript-writer", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
         self.flush_all()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.flush_all()
-            except Exception:
-                log.exception("could not save transcripts; will retry")
 
     def flush_all(self) -> None:
         for stream in self._hub.streams():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import psutil
 
+from nexus.background import PeriodicWorker
 from nexus.bus import EventBus
 from nexus.server.supervisor import Supervisor
 from nexus.settings import Settings
@@ -75,32 +76,14 @@ class MetricsSampler:
         self._pending: list[dict[str, Any]] = []
         self._last_counts = (0, 0)
         self._last_prune = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = PeriodicWorker("nexus-metrics", interval, self.sample, what="sampling metrics")
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nexus-metrics", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._worker.stop(timeout)
         self._flush()
-
-    def _run(self) -> None:
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                self.sample()
-            except Exception:
-                log.exception("metrics sample failed")
-            next_at += self.interval
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def sample(self) -> dict[str, Any]:
         sup = self._supervisor
