@@ -10,8 +10,14 @@ from nexus.ui.context import runtime
 
 
 def index() -> Any:
-    # The session cards replace this once the chat page lands; until then, the server page.
-    return dashboard()
+    """The session cards (nexus/ui/static/js/chat/home.js draws them)."""
+    return render_template("chat.html")
+
+
+def session_page(session_id: str) -> Any:
+    """One session in full view (the phone's normal view)."""
+    missing = runtime().chat.repo.get_session(session_id) is None
+    return render_template("session.html", session_id=session_id, missing=missing), 404 if missing else 200
 
 
 def dashboard() -> Any:
