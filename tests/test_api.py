@@ -123,3 +123,14 @@ def test_restart_history_and_metrics_endpoints(runtime, client) -> None:
     samples = client.get("/api/server/metrics").json["samples"]
     assert len(samples) == 2 and samples[0]["state"] == "stopped"
     assert client.get(f"/api/server/metrics?since={samples[0]['at']}").json["samples"] == samples[1:]
+
+
+def test_static_assets_are_compressed_but_pages_and_api_answers_are_not(client) -> None:
+    headers = {"Accept-Encoding": "br, gzip"}
+    script = client.get("/static/js/api.js", headers=headers)
+    style = client.get("/static/css/app.css", headers=headers)
+    assert script.headers.get("Content-Encoding") in ("br", "gzip")
+    assert style.headers.get("Content-Encoding") in ("br", "gzip")
+    # Pages and API answers carry CSRF tokens and keys: never compressed (BREACH).
+    assert "Content-Encoding" not in client.get("/dashboard", headers=headers).headers
+    assert "Content-Encoding" not in client.get("/api/openapi.json", headers=headers).headers
