@@ -218,7 +218,8 @@ def test_bad_input_gets_clear_errors_and_changes_nothing(live) -> None:
         assert reader.until(lambda m: True)[0]["type"] == "error"
         reader.follow("s_unknown")
         error = reader.until(lambda m: True)[0]
-        assert error["type"] == "error" and "no such session" in error["data"]["message"]
+        assert error["type"] == "error" and error["session"] == "s_unknown"
+        assert error["data"]["code"] == "not_found" and "no such session" in error["data"]["message"]
     finally:
         reader.close()
 
@@ -242,3 +243,30 @@ def test_attachments_reach_opencode_as_file_parts(live, fake_llm) -> None:
     assert file_part["filename"] == "snippet.py"
     sent = json.dumps(fake_llm.requests[before:])
     assert "attached" in sent, "the file's content reached the model"
+
+
+def test_pages_hear_about_list_changes_and_a_quiet_stream_still_pings(live, monkeypatch) -> None:
+    import nexus.ui.chat_stream as chat_stream
+
+    monkeypatch.setattr(chat_stream, "HEARTBEAT", 0.5)
+    server, rt, http = live
+    reader = WsReader(server.url)
+    try:
+        assert reader.until(lambda m: m["type"] == "ping", timeout=5)
+        sid = http.post("/api/sessions", json={"title": "from a script"}).json()["id"]
+        change = reader.until(lambda m: m["type"] == "sessions.changed")[-1]["data"]
+        assert change == {"session_id": sid, "change": "created"}
+        http.delete(f"/api/sessions/{sid}")
+        assert reader.until(lambda m: m["type"] == "sessions.changed")[-1]["data"]["change"] == "deleted"
+        restored = http.post(f"/api/sessions/{sid}/restore").json()
+        assert restored["state"] == "active", "a delete does not archive: undo brings it back as it was"
+    finally:
+        reader.close()
+    with httpx2.stream("GET", f"{server.url}/api/chat/stream/sse", params={"follow": "s_gone::"},
+                       timeout=10, trust_env=False) as sse:
+        assert sse.status_code == 200, "problems go down the stream; EventSource would retry an error forever"
+        for line in sse.iter_lines():
+            if line.startswith("data: ") and '"error"' in line:
+                error = json.loads(line[6:])
+                assert error["session"] == "s_gone" and error["data"]["code"] == "not_found"
+                break

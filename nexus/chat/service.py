@@ -25,6 +25,7 @@ from nexus.chat.writer import TranscriptWriter
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE = 10
+SESSIONS_TOPIC = "chat.sessions"
 MAX_TITLE = 200
 MAX_PROMPT_CHARS = 200_000
 MAX_FILES = 10
@@ -152,7 +153,7 @@ class ChatService:
         self.repo.create_session(session)
         self._refs[(engine, created["engine_ref"])] = session["id"]
         log.info("created session %s (%s %s)", session["id"], engine, created["engine_ref"])
-        self._bus.publish("chat.session", session_id=session["id"], type="created", seq=0, status="idle")
+        self._changed(session["id"], "created")
         return self.get(session["id"])
 
     def prompt(self, session_id: str, *, text: str, files: list[dict[str, Any]] | None = None,
@@ -216,6 +217,7 @@ class ChatService:
             log.warning("could not rename in the engine (%s); renamed in Nexus only", exc)
         self.repo.update_session(session_id, title=clean)
         self.hub.emit(session_id, ev.SESSION_UPDATED, {"session": {"title": clean}})
+        self._changed(session_id, "renamed")
         return self.get(session_id)
 
     def archive(self, session_id: str) -> dict[str, Any]:
@@ -234,7 +236,12 @@ class ChatService:
     def _set_state(self, session_id: str, state: str) -> dict[str, Any]:
         self.repo.update_session(session_id, state=state)
         self.hub.emit(session_id, ev.SESSION_UPDATED, {"session": {"state": state}})
+        self._changed(session_id, "reopened" if state == "active" else "archived")
         return self.get(session_id)
+
+    def _changed(self, session_id: str, change: str) -> None:
+        """Tell every open page that the list of sessions changed (another tab, a script)."""
+        self._bus.publish(SESSIONS_TOPIC, session_id=session_id, change=change)
 
     def delete(self, session_id: str) -> None:
         """Soft delete: hidden at once, restorable with `restore` until purged."""
@@ -245,17 +252,22 @@ class ChatService:
             except EngineError:
                 pass
         self.writer.flush(session_id)
-        self.repo.update_session(session_id, deleted_at=time.time(), state="archived")
+        self.repo.update_session(session_id, deleted_at=time.time())
         self.hub.drop(session_id)
         self._refs.pop((session["engine"], session["engine_ref"]), None)
-        self._bus.publish("chat.session", session_id=session_id, type="deleted", seq=0, status="idle")
+        self._changed(session_id, "deleted")
 
     def restore(self, session_id: str) -> dict[str, Any]:
         session = self.repo.get_session(session_id, include_deleted=True)
         if session is None:
             raise ChatError("No such session.", 404, "not_found")
-        self.repo.update_session(session_id, deleted_at=None)
+        # Restored as it was; an active one comes back archived when ten are open already.
+        if session["state"] == "active" and self.repo.count_active() >= MAX_ACTIVE:
+            self.repo.update_session(session_id, deleted_at=None, state="archived")
+        else:
+            self.repo.update_session(session_id, deleted_at=None)
         self._refs.pop((session["engine"], session["engine_ref"]), None)
+        self._changed(session_id, "restored")
         return self.get(session_id)
 
     # ----- reading ----------------------------------------------------------------------------------

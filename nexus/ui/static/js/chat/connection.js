@@ -5,12 +5,16 @@
 
 const WS_PATH = "/api/chat/stream";
 const SSE_PATH = "/api/chat/stream/sse";
+const SILENCE_LIMIT = 40_000;
+const CONNECT_TIMEOUT = 5_000;
 
 export class ChatConnection {
-  constructor(store, { onState = () => {}, onMissing = () => {}, transport = null } = {}) {
+  constructor(store, { onState = () => {}, onMissing = () => {}, onSessions = () => {}, transport = null } = {}) {
     this.store = store;
     this.onState = onState;
     this.onMissing = onMissing;
+    this.onSessions = onSessions;
+    this.lastMessageAt = Date.now();
     this.followed = new Set();
     this.epoch = null;
     this.state = "connecting";
@@ -28,6 +32,11 @@ export class ChatConnection {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this._soon();
     });
+    // The server speaks at least every 15 s; silence for much longer means a half-open
+    // connection (a laptop lid, a network switch) that no event will ever report.
+    this._watchdog = setInterval(() => {
+      if (this.state === "live" && Date.now() - this.lastMessageAt > SILENCE_LIMIT) this._restart();
+    }, 5000);
     this._open();
   }
 
@@ -48,6 +57,7 @@ export class ChatConnection {
 
   close() {
     this.stopped = true;
+    clearInterval(this._watchdog);
     clearTimeout(this.timer);
     this.ws?.close();
     this.es?.close();
@@ -94,7 +104,22 @@ export class ChatConnection {
     else this._openWs();
   }
 
+  _restart() {
+    const ws = this.ws, es = this.es;
+    this.ws = null;
+    this.es = null;
+    ws?.close();
+    es?.close();
+    this._schedule();
+  }
+
   _handle(msg) {
+    this.lastMessageAt = Date.now();
+    if (msg.type === "ping") return;
+    if (msg.type === "sessions.changed") {
+      this.onSessions(msg.data);
+      return;
+    }
     if (msg.type === "hello") {
       this.epoch = msg.epoch;
       this.delay = 250;
@@ -103,8 +128,7 @@ export class ChatConnection {
       return;
     }
     if (msg.type === "error" && msg.seq === undefined) {
-      const m = /no such session: (\S+)/.exec(msg.data?.message || "");
-      const id = msg.session || m?.[1];
+      const id = msg.data?.code === "not_found" ? msg.session : null;
       if (id) {
         this.store.get(id).missing = true;
         this.followed.delete(id);
@@ -122,14 +146,20 @@ export class ChatConnection {
     const ws = new WebSocket(`${scheme}://${location.host}${WS_PATH}`);
     this.ws = ws;
     let opened = false;
-    ws.onopen = () => { opened = true; this.wsFailures = 0; };
-    ws.onmessage = (e) => { if (this.ws === ws) this._handle(JSON.parse(e.data)); };
-    ws.onclose = () => {
+    // A blocked or unanswered upgrade may fire "error" without "close", or nothing at all.
+    const timer = setTimeout(() => { if (!opened) fail(); }, CONNECT_TIMEOUT);
+    const fail = () => {
+      clearTimeout(timer);
       if (this.ws !== ws) return;
       this.ws = null;
+      ws.close();
       if (!opened) this.wsFailures += 1;
       this._schedule();
     };
+    ws.onopen = () => { opened = true; clearTimeout(timer); this.wsFailures = 0; this.lastMessageAt = Date.now(); };
+    ws.onmessage = (e) => { if (this.ws === ws) this._handle(JSON.parse(e.data)); };
+    ws.onerror = () => { if (!opened) fail(); };
+    ws.onclose = fail;
   }
 
   _sseUrl() {

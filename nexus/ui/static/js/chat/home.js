@@ -11,7 +11,7 @@ const grid = $("cards");
 const emptyState = $("empty");
 const cards = new Map();  // session id -> SessionView
 
-const { store, connection } = startChat({ onMissing: (id) => removeCard(id) });
+const { store, connection } = startChat({ onMissing: (id) => removeCard(id), onSessions: sessionsChanged });
 
 // ----- cards ---------------------------------------------------------------------------------
 
@@ -23,7 +23,7 @@ function addCard(session, { first = false } = {}) {
     onRemoved: (v, how) => {
       removeCard(v.id);
       if (how === "deleted") {
-        toast(`Deleted “${v.state.session.title}”.`, { action: "Undo", onAction: () => restore(v.id, true) });
+        toast(`Deleted “${v.state.session.title}”.`, { action: "Undo", onAction: () => restore(v.id) });
       } else {
         toast(`Archived “${v.state.session.title}”.`, { action: "Undo", onAction: () => reopen(v.id) });
       }
@@ -57,6 +57,19 @@ function updateEmpty() {
 function updateTitle() {
   const waiting = [...cards.values()].filter((v) => v.status === "waiting").length;
   document.title = waiting ? `(${waiting}) Needs you · Sessions · Nexus` : "Sessions · Nexus";
+}
+
+// Another tab or a script changed the list: show what is active now.
+async function sessionsChanged({ session_id: id, change }) {
+  if (change === "deleted" || change === "archived") {
+    removeCard(id);
+  } else if (!cards.has(id) && ["created", "reopened", "restored"].includes(change)) {
+    try {
+      const session = await api(`/api/sessions/${encodeURIComponent(id)}`);
+      if (session.state === "active") addCard(session, { first: true });
+    } catch { /* deleted again meanwhile */ }
+  }
+  refreshArchived();
 }
 
 async function loadActive() {
@@ -165,12 +178,11 @@ async function reopen(id) {
   }
 }
 
-// Undo a delete. Deleting archives too, so a card that was open is reopened.
-async function restore(id, reopenIt = false) {
+// Undo a delete: the session comes back as it was (open, or archived).
+async function restore(id) {
   try {
     const session = await api(`/api/sessions/${encodeURIComponent(id)}/restore`, { method: "POST" });
-    if (reopenIt && session.state !== "active") await reopen(id);
-    else if (session.state === "active") addCard(session, { first: true });
+    if (session.state === "active") addCard(session, { first: true });
     refreshArchived();
   } catch (err) { toast(err.message); }
 }

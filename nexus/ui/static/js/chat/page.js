@@ -4,13 +4,14 @@ import { ChatStore } from "./store.js";
 
 const WORDS = { live: "Live", connecting: "Connecting…", offline: "Offline — reconnecting" };
 
-export function startChat({ onMissing } = {}) {
+export function startChat({ onMissing, onSessions } = {}) {
   const store = new ChatStore();
   const conn = document.getElementById("conn");
   const params = new URLSearchParams(location.search);
   const connection = new ChatConnection(store, {
     transport: params.get("transport") === "sse" ? "sse" : null,
     onMissing,
+    onSessions,
     onState: (state, transport) => {
       if (!conn) return;
       conn.dataset.state = state;
