@@ -552,14 +552,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Nexus benchmarks: cold start, idle RSS, start-up profile.")
     parser.add_argument("--runs", type=int, default=5, help="launches per cold-start figure (default 5)")
     parser.add_argument("--idle", type=float, default=10.0, help="idle seconds before reading RSS (default 10)")
-    parser.add_argument("--only", choices=("cold", "rss", "profile"), action="append",
+    parser.add_argument("--only", choices=("cold", "rss", "profile", "relay"), action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (logs, data dirs)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = parser.parse_args(argv)
     if not NEXUS.exists():
         raise SystemExit(f"{NEXUS} not found: install Nexus into the venv first")
-    parts = args.only or ["cold", "rss", "profile"]
+    parts = args.only or ["cold", "rss", "profile", "relay"]
 
     scratch = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     results: dict[str, Any] = {
@@ -586,6 +586,10 @@ def main(argv: list[str] | None = None) -> int:
         if "profile" in parts:
             print("Start-up profile...", flush=True)
             results["startup_profile"] = bench_profile(scratch)
+        if "relay" in parts:  # bench/relay.py: OpenCode's stream -> Nexus -> WebSocket, 10 sessions at once
+            print("Relay overhead (10 sessions streaming at once)...", flush=True)
+            import relay
+            results["relay"] = relay.bench_relay(scratch / "relay")
     except (BenchError, KeyboardInterrupt) as exc:
         failed = True
         results["error"] = str(exc)
@@ -609,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     if "idle_rss" in results and "nexus" in results["idle_rss"]:
         verdicts[f"idle_rss.nexus.rss_mb < {TARGETS['idle_rss_mb']}"] = (
             results["idle_rss"]["nexus"]["rss_mb"] < TARGETS["idle_rss_mb"])
+    verdicts.update(results.get("relay", {}).get("verdicts", {}))
     results["verdicts"] = verdicts
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -618,8 +623,13 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("startup_profile"):
         print()
         print(profile_summary(results["startup_profile"]))
+    if results.get("relay"):
+        import relay
+        print()
+        print(relay.table(results["relay"]))
     leftovers = (results.get("cold_start", {}).get("leftover_processes", [])
-                 + results.get("idle_rss", {}).get("leftover_processes", []))
+                 + results.get("idle_rss", {}).get("leftover_processes", [])
+                 + results.get("relay", {}).get("leftover_processes", []))
     print(f"\nLeftover processes after SIGTERM: {leftovers or 'none'}")
     print(f"Results written to {args.out}")
     if failed:
