@@ -402,8 +402,15 @@ class WsReader(Reader):
                 self.running = False
 
     def _message(self, text: str, t_ns: int) -> None:
-        message = json.loads(text)
+        data = json.loads(text)
+        # Nexus sends one event per frame, or an array of the events that queued up.
+        for message in data if isinstance(data, list) else [data]:
+            self._one(message, text, t_ns)
+
+    def _one(self, message: dict, text: str, t_ns: int) -> None:
         kind = message.get("type")
+        if kind == "ping":
+            return
         if kind == "hello":
             self.epoch = message.get("epoch")
             say("ready")

@@ -22,16 +22,23 @@ class PeriodicWorker:
         self._work = work
         self._what = what
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            self._wake.clear()
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
 
+    def wake(self) -> None:
+        """Do a round now rather than at the next tick."""
+        self._wake.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -43,11 +50,17 @@ class PeriodicWorker:
     def _run(self) -> None:
         # Rounds keep to the clock (next_at += interval) so a slow round does not drift the rest.
         next_at = time.monotonic() + self.interval
-        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+        while True:
+            woken = self._wake.wait(max(0.0, next_at - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self._work()
             except Exception:
                 log.exception("%s failed; trying again in %.1f s", self._what, self.interval)
+            if woken:
+                continue  # an extra round; the regular ones keep their times
             next_at += self.interval
             if next_at < time.monotonic():  # fell behind (machine asleep): skip, don't burst
                 next_at = time.monotonic() + self.interval

@@ -39,23 +39,33 @@ def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
 
 
 class WsReader:
-    def __init__(self, url: str) -> None:
-        self.ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
-        hello = json.loads(self.ws.receive(timeout=5))
-        assert hello["type"] == "hello"
-        self.epoch = hello["epoch"]
-
     def follow(self, session: str, after: int | None = None, epoch: str | None = None) -> None:
         self.ws.send(json.dumps({"op": "follow", "session": session, "after": after, "epoch": epoch or self.epoch}))
+
+    def __init__(self, url: str) -> None:
+        self.ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+        self.pending: list[dict[str, Any]] = []
+        hello = self.next(5)
+        assert hello is not None and hello["type"] == "hello"
+        self.epoch = hello["epoch"]
+
+    def next(self, timeout: float) -> dict[str, Any] | None:
+        """One message; frames holding an array of queued events are unpacked in order."""
+        if not self.pending:
+            raw = self.ws.receive(timeout=timeout)
+            if raw is None:
+                return None
+            data = json.loads(raw)
+            self.pending = data if isinstance(data, list) else [data]
+        return self.pending.pop(0)
 
     def until(self, check: Callable[[dict[str, Any]], bool], timeout: float = 30) -> list[dict[str, Any]]:
         out = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            raw = self.ws.receive(timeout=0.5)
-            if raw is None:
+            message = self.next(0.5)
+            if message is None:
                 continue
-            message = json.loads(raw)
             out.append(message)
             if check(message):
                 return out

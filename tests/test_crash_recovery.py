@@ -83,9 +83,10 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
         while "word20 " not in seen and time.monotonic() < deadline:
             raw = ws.receive(timeout=1)
             if raw:
-                message = json.loads(raw)
-                if message["type"] == "text.delta":
-                    seen += message["data"]["delta"]
+                data = json.loads(raw)
+                for message in data if isinstance(data, list) else [data]:
+                    if message["type"] == "text.delta":
+                        seen += message["data"]["delta"]
         assert "word20 " in seen
         first.send_signal(signal.SIGKILL)
         first.wait(10)

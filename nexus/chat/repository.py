@@ -25,7 +25,7 @@ P = ChatPartRow.__table__
 
 _TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref")
-_PART_COLUMNS = {"id", "kind", "text", "message_id"}
+_PART_COLUMNS = {"id", "kind", "text", "message_id", "session_id", "index"}
 
 
 def _tokens_from_row(row: Any) -> dict[str, int]:
@@ -193,7 +193,7 @@ class ChatRepository:
         if not done:
             conn.execute(insert(P).values(id=part["id"], message_id=part["message_id"],
                                           session_id=part["session_id"], **values))
-        if self.fts and part.get("kind") == "text":
+        if self.fts and part.get("kind") == "text" and part.get("index", True):
             conn.execute(text("DELETE FROM chat_search WHERE part_id = :p"), {"p": part["id"]})
             if text_value:
                 conn.execute(text("INSERT INTO chat_search (text, part_id, session_id) VALUES (:t, :p, :s)"),

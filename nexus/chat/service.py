@@ -68,10 +68,9 @@ class ChatService:
     def emit(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
         event = self.hub.emit(session_id, type_, data)
         if type_ == ev.MESSAGE_END:
-            try:
-                self.writer.flush(session_id)  # a finished message is never left to a later batch
-            except Exception:
-                log.exception("could not save a finished message; the writer will retry")
+            # Saved within milliseconds by the writer thread: saving here would stall the
+            # relay of every session's events behind a database write.
+            self.writer.wake()
         if type_ in (ev.SESSION_STATUS, ev.PERMISSION_ASKED, ev.SESSION_UPDATED, ev.MESSAGE_END):
             self._bus.publish("chat.session", session_id=session_id, type=type_, seq=event.seq,
                               status=self.hub.stream(session_id).transcript.status.get("status"))

@@ -3,7 +3,8 @@
 Streaming text changes a part dozens of times a second; writing each change would make the
 database the bottleneck. The writer thread (`nexus-transcript-writer`) saves what changed
 every `interval` seconds, so a hard kill loses at most that much streamed text; a finished
-message is saved at once by `flush(session_id)` from the event that finishes it.
+message wakes the writer, so it is saved within milliseconds. Search indexing happens once,
+when a message has finished, not on every batch of streamed text.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class TranscriptWriter:
 
     def start(self) -> None:
         self._worker.start()
+
+    def wake(self) -> None:
+        self._worker.wake()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._worker.stop(timeout)
@@ -61,6 +65,15 @@ class TranscriptWriter:
                     owner = t.messages.get(part["message_id"])
                     position = next((i for i, p in enumerate(owner["parts"]) if p["id"] == part_id), 0) if owner else 0
                     parts.append((position, {**copy.deepcopy(part), "session_id": sid}))
+                # Text is indexed for search once its message has finished (all its parts).
+                finished = {m["id"] for m in messages if m.get("completed_at")}
+                listed = {p["id"] for _, p in parts}
+                for message_id in finished:
+                    for position, part in enumerate(t.messages[message_id]["parts"]):
+                        if part["id"] not in listed and part.get("kind") == "text":
+                            parts.append((position, {**copy.deepcopy(part), "session_id": sid}))
+                for _, part in parts:
+                    part["index"] = part["message_id"] in finished
                 # A part's message must exist first (foreign key): save its message too.
                 known = {m["id"] for m in messages}
                 for _, part in parts:

@@ -2,7 +2,8 @@
 
 WebSocket: the client sends `{"op": "follow", "session": ID, "after": SEQ, "epoch": E}` and
 `{"op": "unfollow", "session": ID}`; the server sends `{"type": "hello", "epoch": E}` and then
-events `{"session", "seq", "type", "at", "data"}` (nexus/chat/events.py). SSE fallback:
+events `{"session", "seq", "type", "at", "data"}` (nexus/chat/events.py) — one per frame, or
+a JSON array of them when several were waiting. SSE fallback:
 `?follow=ID:EPOCH:SEQ,ID2::` names the sessions up front (the client reconnects to change
 them). Either way a client gets what it missed after SEQ, in order, exactly once.
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 WAIT = 0.1
 HEARTBEAT = 15.0
 MAX_FOLLOWED = 50
+MAX_BATCH = 500
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -74,10 +76,14 @@ def chat_stream_ws(ws: Any) -> None:
             while (raw := ws.receive(timeout=0)) is not None:
                 _handle_op(ws, client, raw)
             event = client.get(timeout=WAIT)
-            while event is not None:
-                ws.send(_dump(event.to_json()))
+            if event is not None:
+                # What queued up meanwhile goes in the same frame: one frame per event costs
+                # more than the event (framing, a syscall each) when many sessions stream.
+                batch = [event.to_json()]
+                while len(batch) < MAX_BATCH and (more := client.get(timeout=0)) is not None:
+                    batch.append(more.to_json())
+                ws.send(_dump(batch[0]) if len(batch) == 1 else _dump(batch))
                 last_sent = time.monotonic()
-                event = client.get(timeout=0)
             while (change := sessions.get(timeout=0)) is not None:
                 ws.send(_dump(_list_change(change)))
                 last_sent = time.monotonic()

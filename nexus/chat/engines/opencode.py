@@ -111,6 +111,8 @@ class OpenCodeEngine:
         raise OpenCodeError("the event stream closed")
 
     def _handle(self, client: OpenCodeClient, raw: str) -> None:
+        if '"type":"sync"' in raw[:200]:
+            return  # /global/event repeats events as sync records; parsing them costs relay time
         try:
             envelope = json.loads(raw)
         except ValueError:

@@ -157,7 +157,12 @@ export class ChatConnection {
       this._schedule();
     };
     ws.onopen = () => { opened = true; clearTimeout(timer); this.wsFailures = 0; this.lastMessageAt = Date.now(); };
-    ws.onmessage = (e) => { if (this.ws === ws) this._handle(JSON.parse(e.data)); };
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return;
+      const data = JSON.parse(e.data);  // one message, or an array of what queued up
+      if (Array.isArray(data)) for (const msg of data) this._handle(msg);
+      else this._handle(data);
+    };
     ws.onerror = () => { if (!opened) fail(); };
     ws.onclose = fail;
   }
