@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from nexus.logs.redact import register_secret
 
@@ -164,17 +164,36 @@ def _write_private(path: Path, data: bytes) -> None:
 class SecretStore:
     """get/set/delete secrets by name (e.g. "tunnel.token", "provider.anthropic")."""
 
-    def __init__(self, backend: SecretBackend) -> None:
-        self.backend = backend
+    def __init__(self, backend: SecretBackend | None = None, *,
+                 choose: Callable[[], SecretBackend] | None = None) -> None:
+        if backend is None and choose is None:
+            raise ValueError("a backend, or a way to choose one")
+        self._backend = backend
+        self._choose = choose
+        self._choose_lock = threading.Lock()
+
+    @property
+    def backend(self) -> SecretBackend:
+        # Chosen on first use: loading keyring and probing its backends costs ~0.1 s, which
+        # start-up does not need to pay.
+        if self._backend is None:
+            with self._choose_lock:
+                if self._backend is None:
+                    assert self._choose is not None
+                    self._backend = self._choose()
+        return self._backend
 
     @classmethod
     def open(cls, data_dir: Path, *, keyring_backend: Any = None, prefer_file: bool = False) -> "SecretStore":
-        if not prefer_file and keyring_usable(keyring_backend):
-            # One keyring service per data dir: two Nexus installs (or test runs) never share secrets.
-            digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
-            return cls(KeyringSecretBackend(f"nexus-{digest}", keyring_backend))
-        log.info("no usable OS keyring; secrets go to Nexus's encrypted file store in the data dir")
-        return cls(FileSecretBackend(data_dir))
+        def choose() -> SecretBackend:
+            if not prefer_file and keyring_usable(keyring_backend):
+                # One keyring service per data dir: two Nexus installs (or test runs) never share secrets.
+                digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+                return KeyringSecretBackend(f"nexus-{digest}", keyring_backend)
+            log.info("no usable OS keyring; secrets go to Nexus's encrypted file store in the data dir")
+            return FileSecretBackend(data_dir)
+
+        return cls(choose=choose)
 
     @property
     def kind(self) -> str:
