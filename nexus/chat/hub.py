@@ -21,7 +21,7 @@ from nexus.chat.events import ChatEvent
 from nexus.chat.transcript import Transcript
 
 REPLAY_BUFFER = 5000
-SNAPSHOT_MESSAGES = 200
+SNAPSHOT_MESSAGES = 50
 
 
 class ClientStream:
