@@ -121,7 +121,18 @@ class SetupProgress(Base):
     updated_at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
-class ChatSessionRow(Base):
+class UsageColumns:
+    """Token and cost counters, kept per message and summed per session."""
+
+    tokens_input: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tokens_output: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tokens_reasoning: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tokens_cache_read: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tokens_cache_write: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    cost: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+
+
+class ChatSessionRow(UsageColumns, Base):
     """A chat session as Nexus keeps it (the engine's own copy may be lost; this is not)."""
 
     __tablename__ = "chat_sessions"
@@ -139,15 +150,9 @@ class ChatSessionRow(Base):
     updated_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_input: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_output: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_reasoning: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_cache_read: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_cache_write: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    cost: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
 
 
-class ChatMessageRow(Base):
+class ChatMessageRow(UsageColumns, Base):
     __tablename__ = "chat_messages"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -160,12 +165,6 @@ class ChatMessageRow(Base):
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     finish: Mapped[str | None] = mapped_column(String(40), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
-    tokens_input: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_output: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_reasoning: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_cache_read: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    tokens_cache_write: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    cost: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
 
 
 class ChatPartRow(Base):

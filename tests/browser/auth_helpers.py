@@ -10,16 +10,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from nexus.runtime import Runtime
+from tests.browser.viewports import VIEWS
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-VIEWS = {
-    "desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
-    "desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
-    "phone-light": {"viewport": {"width": 375, "height": 812}, "color_scheme": "light", "device_scale_factor": 2,
-                    "is_mobile": True, "has_touch": True},
-    "phone-dark": {"viewport": {"width": 375, "height": 812}, "color_scheme": "dark", "device_scale_factor": 2,
-                   "is_mobile": True, "has_touch": True},
-}
 
 
 @dataclass

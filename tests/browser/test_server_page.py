@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, WebSo
 from nexus.server.supervisor import ServerError
 
 from .conftest import SCREENSHOTS, LiveNexus
+from tests.browser.viewports import VIEWS
 
 RESULTS = SCREENSHOTS.parent
 
@@ -308,20 +309,10 @@ def test_no_horizontal_scroll_on_phones(open_page: Any, live_nexus: LiveNexus, p
         page.screenshot(path=screenshot_dir / "phone-iphone13-light.png", full_page=True)
 
 
-SHOTS = {
-    "desktop-light": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "light"},
-    "desktop-dark": {"viewport": {"width": 1440, "height": 900}, "color_scheme": "dark"},
-    "phone-light": {"viewport": {"width": 375, "height": 812}, "color_scheme": "light", "device_scale_factor": 2,
-                    "is_mobile": True, "has_touch": True},
-    "phone-dark": {"viewport": {"width": 375, "height": 812}, "color_scheme": "dark", "device_scale_factor": 2,
-                   "is_mobile": True, "has_touch": True},
-}
-
-
-@pytest.mark.parametrize("name", list(SHOTS))
+@pytest.mark.parametrize("name", list(VIEWS))
 def test_screenshots(open_page: Any, live_nexus: LiveNexus, screenshot_dir: Path, name: str) -> None:
     # First the page as a new user sees it, then after a failed restart (reason + history row).
-    page, _ = open_page(**SHOTS[name])
+    page, _ = open_page(**VIEWS[name])
     wait_live(page)
     wait_metrics(page)
     page.screenshot(path=screenshot_dir / f"{name}-fresh.png", full_page=True)

@@ -168,8 +168,7 @@ class OpenCodeEngine:
         if agent:
             body["agent"] = agent
         if model:
-            provider, _, model_id = model.partition("/")
-            body["model"] = {"providerID": provider, "id": model_id}
+            body["model"] = _model_ref(model, "id")
         info = self._call("POST", "/session", json=body)
         return {"engine_ref": info["id"], "directory": info.get("directory"), "title": info.get("title") or title}
 
@@ -185,8 +184,7 @@ class OpenCodeEngine:
         if agent:
             body["agent"] = agent
         if model:
-            provider, _, model_id = model.partition("/")
-            body["model"] = {"providerID": provider, "modelID": model_id}
+            body["model"] = _model_ref(model, "modelID")
         self._call("POST", f"/session/{engine_ref}/prompt_async", json=body)
 
     def abort(self, engine_ref: str) -> None:
@@ -237,3 +235,9 @@ class OpenCodeEngine:
         except OpenCodeError as exc:
             status = exc.status or 502
             raise EngineError(str(exc), 404 if status == 404 else 502, "opencode_error") from exc
+
+
+def _model_ref(model: str, id_key: str) -> dict[str, str]:
+    """"provider/model" as OpenCode wants it (sessions say `id`, prompts say `modelID`)."""
+    provider, _, model_id = model.partition("/")
+    return {"providerID": provider, id_key: model_id}
