@@ -492,3 +492,39 @@ def test_axe_main_page_and_full_view(open_page: Any, fresh: ChatNexus, scheme: s
     problems = axe_serious(full, f"full-{scheme}")
     shot(full, f"full-desktop-{scheme}")
     assert not problems, problems
+
+
+def test_provider_failure_shows_retry_countdown_and_stop_ends_it(open_page: Any, fresh: ChatNexus) -> None:
+    page, _ = open_page("/")
+    wait_live(page)
+    card = new_card(page, "Flaky provider")
+    send(card, "FAIL")
+    # OpenCode retries a failing provider forever with growing waits; the card says so,
+    # counts down to the next attempt, and offers Stop.
+    expect(card).to_have_attribute("data-status", "retry", timeout=REPLY)
+    line = card.locator(".status-line")
+    expect(line).to_contain_text("Retrying", timeout=REPLY)
+    expect(line).to_contain_text("(attempt ")
+    expect(line).to_contain_text("fake failure")
+    expect(line).to_contain_text(re.compile(r"in \d+ s|now"))
+    card.get_by_role("button", name="Stop").click()
+    idle(card)
+    expect(line).not_to_contain_text("Retrying")
+
+
+def test_always_allow_is_not_asked_again_for_the_same_kind_of_command(open_page: Any, fresh: ChatNexus) -> None:
+    page, _ = open_page("/")
+    wait_live(page)
+    card = new_card(page, "Trusted commands")
+    send(card, "TOOL:echo first-time")
+    prompt = card.locator(".permission")
+    expect(prompt).to_be_visible(timeout=REPLY)
+    prompt.get_by_role("button", name="Always allow").click()
+    expect(card.locator("details.tool").last).to_have_attribute("data-status", "completed", timeout=REPLY)
+    idle(card)
+    # `echo *` is now allowed for this session: the next echo runs without a prompt.
+    send(card, "TOOL:echo second-time")
+    expect(card.locator("details.tool")).to_have_count(2, timeout=REPLY)
+    expect(card.locator("details.tool").last).to_have_attribute("data-status", "completed", timeout=REPLY)
+    expect(card.locator(".permission")).to_be_hidden()
+    idle(card)
