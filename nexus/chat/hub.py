@@ -90,11 +90,15 @@ class SessionStream:
                     after >= self.seq or (self._buffer and after >= self._buffer[0].seq - 1)):
                 backlog = [e for e in self._buffer if e.seq > after]
             else:
-                backlog = [ChatEvent(self.session_id, self.seq, ev.SNAPSHOT,
-                                     self.transcript.snapshot(SNAPSHOT_MESSAGES))]
+                backlog = [self.snapshot_event()]
             for event in backlog:
                 client.offer(event)
             self._clients.add(client)
+
+    def snapshot_event(self) -> ChatEvent:
+        """The transcript as one event, numbered with the last event it includes."""
+        with self.lock:
+            return ChatEvent(self.session_id, self.seq, ev.SNAPSHOT, self.transcript.snapshot(SNAPSHOT_MESSAGES))
 
     def detach(self, client: ClientStream) -> None:
         with self.lock:

@@ -279,6 +279,10 @@ class ChatService:
             messages, has_more = self.repo.load_messages(session_id, limit=limit)
         return {"messages": messages, "has_more": has_more}
 
+    def initial_snapshot(self, session_id: str) -> dict[str, Any]:
+        """What a page can be rendered with: a snapshot event and the epoch it belongs to."""
+        return {"epoch": self.hub.epoch, "event": self.hub.stream(session_id).snapshot_event().to_json()}
+
     def follow(self, client: ClientStream, session_id: str, after: int | None, epoch: str | None) -> None:
         self.get(session_id)
         client.follow(session_id, after, epoch)

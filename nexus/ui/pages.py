@@ -15,9 +15,14 @@ def index() -> Any:
 
 
 def session_page(session_id: str) -> Any:
-    """One session in full view (the phone's normal view)."""
-    missing = runtime().chat.repo.get_session(session_id) is None
-    return render_template("session.html", session_id=session_id, missing=missing), 404 if missing else 200
+    """One session in full view (the phone's normal view). The page carries the transcript's
+    snapshot, so the newest messages show without waiting for the live stream; the stream
+    then picks up after the snapshot's sequence number."""
+    chat = runtime().chat
+    missing = chat.repo.get_session(session_id) is None
+    initial = None if missing else chat.initial_snapshot(session_id)
+    return (render_template("session.html", session_id=session_id, missing=missing, initial=initial),
+            404 if missing else 200)
 
 
 def dashboard() -> Any:

@@ -12,6 +12,14 @@ const { store, connection } = startChat({
   },
 });
 
+// The page came with the transcript's snapshot: show it now; the live stream continues
+// from its sequence number instead of sending it again.
+const initial = document.getElementById("initial-snapshot");
+if (initial) {
+  const { epoch, event } = JSON.parse(initial.textContent);
+  store.receive(event, epoch);
+}
+
 const view = new SessionView(store, connection, id, {
   mode: "full",
   onRemoved: (v, how) => {
@@ -20,4 +28,6 @@ const view = new SessionView(store, connection, id, {
   },
 });
 host.replaceChildren(view.root);
+// Drawn from the page's snapshot before it was in the document: now it can scroll to the end.
+if (view.state.loaded) view.transcript.scrollTop = view.transcript.scrollHeight;
 if (!matchMedia("(pointer: coarse)").matches) view.input.focus({ preventScroll: true });
