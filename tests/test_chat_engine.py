@@ -63,6 +63,20 @@ def test_plain_reply_streams_and_is_stored(chat_runtime: Runtime) -> None:
     assert [h["session_id"] for h in rt.chat.search("ping")] == [session["id"]]
 
 
+def test_a_session_without_a_title_is_named_by_opencode(chat_runtime: Runtime) -> None:
+    rt = chat_runtime
+    session = rt.chat.create()
+    assert session["title"] == "New session"
+    client = rt.chat.hub.client()
+    rt.chat.follow(client, session["id"], None, None)
+    rt.chat.prompt(session["id"], text="name me")
+    renamed = collect(client, lambda e: e.type == "session.updated" and e.data["session"].get("title"))
+    assert renamed[-1].data["session"]["title"] == "Fake title"  # what the fake model answers title requests
+    collect(client, ended())
+    rt.chat.writer.flush(session["id"])
+    assert rt.chat.repo.get_session(session["id"])["title"] == "Fake title"
+
+
 def test_reasoning_is_its_own_part(chat_runtime: Runtime) -> None:
     rt = chat_runtime
     session, client = open_session(rt)

@@ -141,13 +141,15 @@ class ChatService:
 
     def create(self, *, title: str | None = None, engine: str = "opencode", agent: str | None = None,
                model: str | None = None) -> dict[str, Any]:
-        title = _clean_title(title) or "New session"
+        given = _clean_title(title)
         if self.repo.count_active() >= MAX_ACTIVE:
             raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one to start another.",
                             409, "too_many_active")
-        created = self._engine(engine).create_session(title=title, agent=agent, model=model)
+        # Without a title the engine names the session from its first message (OpenCode's
+        # title agent); until then it is "New session".
+        created = self._engine(engine).create_session(title=given or None, agent=agent, model=model)
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": created["engine_ref"],
-                   "title": created.get("title") or title, "agent": agent, "model": model,
+                   "title": given or "New session", "agent": agent, "model": model,
                    "directory": created.get("directory"), "state": "active", "status": "idle"}
         self.repo.create_session(session)
         self._refs[(engine, created["engine_ref"])] = session["id"]

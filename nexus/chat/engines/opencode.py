@@ -163,14 +163,14 @@ class OpenCodeEngine:
 
     # ----- commands -------------------------------------------------------------------------------
 
-    def create_session(self, *, title: str, agent: str | None, model: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"title": title}
+    def create_session(self, *, title: str | None, agent: str | None, model: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"title": title} if title else {}
         if agent:
             body["agent"] = agent
         if model:
             body["model"] = _model_ref(model, "id")
         info = self._call("POST", "/session", json=body)
-        return {"engine_ref": info["id"], "directory": info.get("directory"), "title": info.get("title") or title}
+        return {"engine_ref": info["id"], "directory": info.get("directory"), "title": title}
 
     def prompt(self, engine_ref: str, *, text: str, files: list[dict[str, Any]], agent: str | None,
                model: str | None) -> None:

@@ -8,12 +8,15 @@ are passed on in between.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from nexus.chat import events as ev
 
 Emitted = tuple[str, str, dict[str, Any]]  # (OpenCode session id, event type, data)
+
+_PLACEHOLDER_TITLE = re.compile(r"^New session - \d{4}-\d\d-\d\dT")
 
 _ERROR_WORDS = {
     "ProviderAuthError": "The model provider refused the credentials. Check the provider's API key in OpenCode.",
@@ -176,8 +179,8 @@ class OpenCodeMapper:
         ref = props.get("sessionID") or info.get("id")
         memory = self._memory(ref)
         title = info.get("title")
-        if not title or title == memory.title:
-            return []
+        if not title or title == memory.title or _PLACEHOLDER_TITLE.match(title):
+            return []  # OpenCode's stand-in ("New session - <time>") until its title agent answers
         memory.title = title
         return [(ref, ev.SESSION_UPDATED, {"session": {"title": title}})]
 
