@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from nexus.runtime import Runtime
-from tests.browser.viewports import VIEWS
+from tests.browser.conftest import LiveNexus
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
-@dataclass
-class Served:
-    url: str
-    runtime: Runtime
+# A live Nexus (setup done, no owner yet) with its web server: the shared fixture.
+Served = LiveNexus
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    from nexus.ui import create_app
-    from nexus.ui.http_server import WebServer
-
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
-    rt.start(web_url=server.url)
-    try:
-        yield Served(server.url, rt)
-    finally:
-        server.stop()
-        rt.stop()
+def served(live_nexus: LiveNexus) -> LiveNexus:
+    return live_nexus
 
 
 def serious_violations(page: Any) -> list[dict]:

@@ -76,10 +76,28 @@ def live_nexus(tmp_path: Path) -> Iterator[LiveNexus]:
 
     rt = Runtime.open(tmp_path / "data", console_log=False)
     rt.settings.update({"server.autostart": False})
-    rt.start()
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    rt.start(web_url=server.url)  # the tunnel forwards here
     try:
         yield LiveNexus(server.url, rt, server)
     finally:
         server.stop()
         rt.stop()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Any]:
+    """new_page(base_url, init_script=None, **context_options) -> a page in a fresh browser
+    context; every context opened is closed after the test."""
+    contexts: list[Any] = []
+
+    def _new(base_url: str, init_script: str | None = None, **options: Any) -> Any:
+        context = browser.new_context(base_url=base_url, **options)
+        contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
+        return context.new_page()
+
+    yield _new
+    for context in contexts:
+        context.close()

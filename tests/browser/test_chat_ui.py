@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from .chat_fixtures import ChatNexus, OPENCODE_BIN, chat_nexus, seed_long_session
 from .conftest import SCREENSHOTS
@@ -69,21 +68,15 @@ class Watch:
 
 
 @pytest.fixture
-def open_page(browser: Browser, fresh: ChatNexus) -> Iterator[Any]:
-    contexts: list[BrowserContext] = []
-
+def open_page(new_page: Any, fresh: ChatNexus) -> Any:
     def _open(path: str = "/", **options: Any) -> tuple[Page, Watch]:
         options.setdefault("viewport", DESKTOP)
-        context = browser.new_context(base_url=fresh.url, **options)
-        contexts.append(context)
-        page = context.new_page()
+        page = new_page(fresh.url, **options)
         watch = Watch(page)
         page.goto(path)
         return page, watch
 
-    yield _open
-    for context in contexts:
-        context.close()
+    return _open
 
 
 def wait_live(page: Page) -> None:

@@ -8,7 +8,8 @@ from playwright.sync_api import Browser, expect
 
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
 
-from .auth_helpers import VIEWS, Served, no_horizontal_scroll, serious_violations, served  # noqa: F401
+from tests.browser.viewports import VIEWS
+from .auth_helpers import Served, no_horizontal_scroll, serious_violations, served  # noqa: F401
 
 
 @pytest.mark.parametrize("view", ["phone-light", "phone-dark"])

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, WebSocketRoute, expect
+from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect
 
 from nexus.server.supervisor import ServerError
 
@@ -65,27 +65,20 @@ class Watch:
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_nexus: LiveNexus) -> Iterator[Any]:
+def open_page(new_page: Any, live_nexus: LiveNexus) -> Any:
     """open_page(path, init_script=, ws_route=, **context_options) -> (page, watch), in a fresh
     context (closed after the test) whose base_url is the live Nexus."""
-    contexts: list[BrowserContext] = []
 
     def _open(path: str = "/dashboard", init_script: str | None = None, ws_route: Any = None,
               **options: Any) -> tuple[Page, Watch]:
-        context = browser.new_context(base_url=live_nexus.url, **options)
-        contexts.append(context)
-        if init_script:
-            context.add_init_script(init_script)
+        page = new_page(live_nexus.url, init_script, **options)
         if ws_route:
-            context.route_web_socket("**/api/stream", ws_route)
-        page = context.new_page()
+            page.context.route_web_socket("**/api/stream", ws_route)
         watch = Watch(page)
         page.goto(path)
         return page, watch
 
-    yield _open
-    for context in contexts:
-        context.close()
+    return _open
 
 
 def wait_live(page: Page) -> None:

@@ -7,7 +7,8 @@ from playwright.sync_api import Browser, expect
 
 from tests.auth_helpers import PASSWORD
 
-from .auth_helpers import VIEWS, Served, no_horizontal_scroll, serious_violations, served  # noqa: F401
+from tests.browser.viewports import VIEWS
+from .auth_helpers import Served, no_horizontal_scroll, serious_violations, served  # noqa: F401
 
 pytestmark = pytest.mark.fresh_install
 
