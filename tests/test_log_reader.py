@@ -251,3 +251,29 @@ def test_retention_setting_applies_without_a_restart(runtime) -> None:
     assert old.exists()
     runtime.settings.update({"logs.retention_days": 7})
     assert not old.exists()
+
+
+def test_a_smaller_rotation_size_applies_without_a_restart(runtime) -> None:
+    runtime.settings.update({"logs.max_bytes": 64 * 1024})
+    log = logging.getLogger("nexus.test.rotation")
+    for i in range(800):
+        log.warning("filling the log, line %d of 800 %s", i, "x" * 100)
+    files = log_files(runtime.paths.log_file)
+    assert len(files) >= 2 and all(f.stat().st_size <= 64 * 1024 for f in files)
+    assert LogReader(runtime.paths.log_file).read(1).lines[0]["message"].startswith("filling the log, line 799 ")
+
+
+def test_the_runtime_owns_the_follower_and_stops_it(runtime) -> None:
+    with runtime.bus.subscribe([TOPIC]) as sub:
+        runtime.start()
+        assert runtime.log_follower.running
+        logging.getLogger("nexus.test.owner").warning("seen by the follower")
+        deadline = time.monotonic() + 5
+        got: list[str] = []
+        while "seen by the follower" not in got and time.monotonic() < deadline:
+            event = sub.get(timeout=0.5)
+            got += [e["message"] for e in event.data["lines"]] if event else []
+        assert "seen by the follower" in got
+        runtime.stop()
+    assert not runtime.log_follower.running
+    assert "nexus-log-follower" not in {t.name for t in threading.enumerate()}

@@ -189,7 +189,9 @@ class LogReader:
 
     def iter_forward(self, filters: LogFilter | None = None) -> Iterator[tuple[bytes, dict[str, Any] | None]]:
         """Every line of every file, oldest first: (raw line, parsed entry or None when corrupt).
-        With `filters`, only matching parsed lines. Read in blocks; nothing is held in memory."""
+        With `filters`, only matching parsed lines. Read line by line, each at most
+        MAX_LINE_BYTES (a longer one is corrupt and skipped): nothing big is held in memory."""
+        needle = filters.raw_needle if filters is not None else None
         for file in reversed(self.files()):
             try:
                 fh = open(file, "rb")
@@ -198,12 +200,19 @@ class LogReader:
             with fh:
                 inode = os.fstat(fh.fileno()).st_ino
                 offset = 0
-                for raw in fh:
+                skipping = False  # inside an over-long line, until its newline
+                while raw := fh.readline(MAX_LINE_BYTES + 1):
                     start, offset = offset, offset + len(raw)
                     if not raw.endswith(b"\n"):
-                        break  # being written right now: not a complete line yet
+                        if len(raw) <= MAX_LINE_BYTES:
+                            break  # the last line, still being written: not complete yet
+                        skipping = True
+                        continue
+                    if skipping:
+                        skipping = False
+                        continue
                     line = raw.rstrip(b"\r\n")
-                    if not line:
+                    if not line or (needle is not None and needle not in line.lower()):
                         continue
                     entry = parse_line(line, f"{inode}:{start}")
                     if filters is not None and (entry is None or not filters.matches(entry)):
