@@ -189,7 +189,7 @@ def test_every_view_fits_and_is_screenshotted(new_page: Any, live_nexus: LiveNex
     page = open_logs(new_page, live_nexus, **VIEWS[name])
     expect(page.locator("#log-lines li", has_text="an error with a traceback")).to_be_visible()
     no_horizontal_scroll(page)
-    page.screenshot(path=screenshot_dir / f"logs-{name}.png")
+    page.screenshot(path=screenshot_dir / f"logs-{name}.png", full_page=True)
     page.locator("#log-pause").click()
     log.warning("held while paused")
     expect(page.locator("#log-pause")).to_have_text("Resume (1 new)", timeout=LIVE_TIMEOUT)
