@@ -11,6 +11,8 @@ Figures:
     running, after ~10 s idle; the real OpenCode binary runs offline against tests/fakes'
     fake LLM. Without the binary, Nexus idle RSS without OpenCode is measured and labelled so.
   * where start-up time goes (bench/profile_startup.py): phases and the costliest imports.
+  * relay overhead (bench/relay.py) and the logs page on a 1 GB log (bench/log_tail.py):
+    see those files.
 
 Every process started here is stopped by PID (SIGTERM, wait; SIGKILL only after a timeout)
 and afterwards every descendant seen while it ran is checked with psutil; leftovers are
@@ -552,14 +554,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Nexus benchmarks: cold start, idle RSS, start-up profile.")
     parser.add_argument("--runs", type=int, default=5, help="launches per cold-start figure (default 5)")
     parser.add_argument("--idle", type=float, default=10.0, help="idle seconds before reading RSS (default 10)")
-    parser.add_argument("--only", choices=("cold", "rss", "profile", "relay"), action="append",
+    parser.add_argument("--only", choices=("cold", "rss", "profile", "relay", "logs"), action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (logs, data dirs)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = parser.parse_args(argv)
     if not NEXUS.exists():
         raise SystemExit(f"{NEXUS} not found: install Nexus into the venv first")
-    parts = args.only or ["cold", "rss", "profile", "relay"]
+    parts = args.only or ["cold", "rss", "profile", "relay", "logs"]
 
     scratch = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     results: dict[str, Any] = {
@@ -590,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
             print("Relay overhead (10 sessions streaming at once)...", flush=True)
             import relay
             results["relay"] = relay.bench_relay(scratch / "relay")
+        if "logs" in parts:  # bench/log_tail.py: the logs page on a 1 GB log file
+            print("Log tail (1 GB log: open the logs page's first call, then a live line)...", flush=True)
+            import log_tail
+            results["log_tail"] = log_tail.bench_log_tail(scratch / "log_tail")
     except (BenchError, KeyboardInterrupt) as exc:
         failed = True
         results["error"] = str(exc)
@@ -614,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         verdicts[f"idle_rss.nexus.rss_mb < {TARGETS['idle_rss_mb']}"] = (
             results["idle_rss"]["nexus"]["rss_mb"] < TARGETS["idle_rss_mb"])
     verdicts.update(results.get("relay", {}).get("verdicts", {}))
+    verdicts.update(results.get("log_tail", {}).get("verdicts", {}))
     results["verdicts"] = verdicts
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -627,9 +634,14 @@ def main(argv: list[str] | None = None) -> int:
         import relay
         print()
         print(relay.table(results["relay"]))
+    if results.get("log_tail"):
+        import log_tail
+        print()
+        print(log_tail.table(results["log_tail"]))
     leftovers = (results.get("cold_start", {}).get("leftover_processes", [])
                  + results.get("idle_rss", {}).get("leftover_processes", [])
-                 + results.get("relay", {}).get("leftover_processes", []))
+                 + results.get("relay", {}).get("leftover_processes", [])
+                 + results.get("log_tail", {}).get("leftover_processes", []))
     print(f"\nLeftover processes after SIGTERM: {leftovers or 'none'}")
     print(f"Results written to {args.out}")
     if failed:

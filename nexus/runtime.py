@@ -18,6 +18,7 @@ from nexus.chat.engines.opencode import OpenCodeEngine
 from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
 from nexus.logs import configure_logging
+from nexus.logs.follower import LogFollower
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
@@ -47,6 +48,7 @@ class Runtime:
     setup: SetupWizard
     tunnel: TunnelManager
     started: bool = False
+    log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
@@ -59,13 +61,17 @@ class Runtime:
         db = Database.open(database_url or os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database))
         bus = EventBus()
         settings = Settings(SettingsRepository(db), bus)
-        configure_logging(paths.log_file, console=console_log, level=settings["logs.level"],
-                          max_bytes=settings["logs.max_bytes"], backup_count=settings["logs.backup_count"])
+
+        def configure_from_settings() -> None:
+            configure_logging(paths.log_file, console=console_log, level=settings["logs.level"],
+                              max_bytes=settings["logs.max_bytes"], backup_count=settings["logs.backup_count"],
+                              retention_days=settings["logs.retention_days"])
+
+        configure_from_settings()
 
         def apply_log_settings(event) -> None:
             if any(key.startswith("logs.") for key in event.data["keys"]):
-                configure_logging(paths.log_file, console=console_log, level=settings["logs.level"],
-                                  max_bytes=settings["logs.max_bytes"], backup_count=settings["logs.backup_count"])
+                configure_from_settings()
 
         bus.listen(apply_log_settings, topics=["settings.changed"])
         secrets = SecretStore.open(paths.root)
@@ -81,7 +87,7 @@ class Runtime:
         setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
-                   setup=setup, tunnel=tunnel)
+                   setup=setup, tunnel=tunnel, log_follower=LogFollower(paths.log_file, bus))
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -93,6 +99,8 @@ class Runtime:
         self.supervisor.start_background()
         self.metrics.start()
         self.chat.start()
+        if self.log_follower is not None:
+            self.log_follower.start()
         self._autostart_tunnel()
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
@@ -100,6 +108,8 @@ class Runtime:
         """Stop everything, including a server started by hand before `start()`. Idempotent."""
         was_started, self.started = self.started, False
         self.tunnel.stop()
+        if self.log_follower is not None:
+            self.log_follower.stop()
         self.chat.stop()
         self.metrics.stop()
         self.supervisor.shutdown()

@@ -120,6 +120,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("logs.level", "INFO", "Lowest level written to the log.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     SettingSpec("logs.max_bytes", 10 * 1024 * 1024, "Size at which the log file rotates, in bytes.", 64 * 1024, 1024**3),
     SettingSpec("logs.backup_count", 5, "Rotated log files kept.", 1, 100),
+    SettingSpec("logs.retention_days", 14, "Days rotated log files are kept; 0 keeps them whatever their age.", 0, 3650),
     # Security (nexus/auth). Requests through the tunnel always need sign-in, whatever these say.
     SettingSpec("security.require_login_locally", True,
                 "Ask for the password on this computer too (the desktop window signs itself in)."),

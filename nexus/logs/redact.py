@@ -76,6 +76,13 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
+def redact_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A parsed log line cleaned again: lines are redacted when written, but a secret
+    registered later (an API key first seen after the line was logged) is caught here."""
+    return {key: (value if key in ("ts", "time", "level", "source", "id") else _redact_value(value))
+            for key, value in entry.items()}
+
+
 class RedactionFilter(logging.Filter):
     """Attached to every handler, so a record is cleaned whichever logger made it.
 

@@ -3,6 +3,8 @@
 - A JSON-lines file in the data dir, rotated by size, so the logs page and exports can
   parse it. Each line: time, level, logger, source (nexus, opencode, cloudflared), message,
   and optional structured fields passed as `extra={"fields": {...}}`.
+- Rotated files older than `retention_days` are deleted at each rotation and whenever the
+  settings are applied (0 keeps them whatever their age; `backup_count` still caps them).
 - Readable lines on the console for whoever started `nexus serve`.
 - A RedactionFilter on every handler, so no path around it exists.
 """
@@ -22,6 +24,51 @@ ROOT_LOGGER = "nexus"
 # Third-party loggers whose records go through the same (redacting) handlers.
 _ADOPTED_LOGGERS = {"werkzeug": logging.WARNING, "alembic": logging.WARNING, "flask_sock": logging.WARNING}
 _HANDLER_MARK = "_nexus_handler"
+
+
+class RetainingFileHandler(logging.handlers.RotatingFileHandler):
+    """A size-rotated file that also forgets rotated copies older than `retention_days`."""
+
+    def __init__(self, filename: Path, *, max_bytes: int, backup_count: int, retention_days: float) -> None:
+        super().__init__(filename, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+        self.retention_days = retention_days
+        self.prune()
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        self.prune()
+
+    def prune(self) -> None:
+        prune_rotated(Path(self.baseFilename), self.backupCount, self.retention_days)
+
+
+def prune_rotated(path: Path, backup_count: int, retention_days: float) -> list[Path]:
+    """Delete rotated copies beyond `backup_count` or older than `retention_days`. The oldest
+    go first and the numbering keeps no gaps (.1 is always the newest). Returns what went."""
+    from nexus.logs.reader import log_files
+
+    rotated = log_files(path)[1:]
+    cutoff = time.time() - retention_days * 86400 if retention_days > 0 else None
+    keep = min(len(rotated), backup_count)
+    if cutoff is not None:
+        for index, file in enumerate(rotated[:keep]):
+            try:
+                if file.stat().st_mtime < cutoff:
+                    keep = index
+                    break
+            except FileNotFoundError:
+                keep = index
+                break
+    removed = []
+    for file in rotated[keep:]:
+        try:
+            file.unlink()
+            removed.append(file)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # in use elsewhere (Windows): try again at the next rotation
+            logging.getLogger(__name__).warning("could not delete the old log file %s: %s", file, exc)
+    return removed
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -59,6 +106,7 @@ def configure_logging(
     level: str = "INFO",
     max_bytes: int = 10 * 1024 * 1024,
     backup_count: int = 5,
+    retention_days: float = 0,
     console: bool = True,
 ) -> None:
     """Install Nexus's handlers on the `nexus` logger (idempotent: reconfiguring replaces them)."""
@@ -70,9 +118,8 @@ def configure_logging(
     redaction = RedactionFilter()
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
-        )
+        file_handler = RetainingFileHandler(log_file, max_bytes=max_bytes, backup_count=backup_count,
+                                            retention_days=retention_days)
         file_handler.setFormatter(JsonLineFormatter())
         file_handler.addFilter(redaction)
         handlers.append(file_handler)

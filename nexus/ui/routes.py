@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream, pages, stream
 from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
+from nexus.ui import api_logs, logs_stream, pages_logs
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,15 @@ class Route:
     def endpoint(self) -> str:
         return self.view.__name__
 
+
+_LOG_FILTERS = (
+    {"name": "level", "in": "query", "schema": {"type": "string"},
+     "description": "Levels, comma separated: DEBUG, INFO, WARNING, ERROR, CRITICAL (default: all)."},
+    {"name": "source", "in": "query", "schema": {"type": "string"},
+     "description": "Sources, comma separated: nexus, opencode, cloudflared (default: all)."},
+    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200},
+     "description": "Only lines containing this text (case-insensitive)."},
+)
 
 _SINCE = {"name": "since", "in": "query", "schema": {"type": "number"},
           "description": "Only samples newer than this UNIX time (seconds)."}
@@ -174,4 +184,23 @@ ROUTES: tuple[Route, ...] = (
           websocket=True),
     Route("/api/stream/sse", stream.stream_sse, summary="Live status and metrics (Server-Sent Events)",
           tag="stream", responses={"200": "text/event-stream"}),
+    # The log (nexus/logs)
+    Route("/logs", pages_logs.logs_page, page=True),
+    Route("/api/logs", api_logs.logs_list, summary="Log lines from the end, oldest first; page back with cursor",
+          tag="logs", params=(*_LOG_FILTERS,
+                              {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                          "maximum": 1000}},
+                              {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                               "description": "The cursor of the previous page: lines before it."}),
+          responses={"410": "The cursor's file was rotated away"}),
+    Route("/api/logs/download", api_logs.logs_download, summary="Download the view or the whole log (JSON lines)",
+          tag="logs", params=({"name": "scope", "in": "query", "schema": {"enum": ["view", "all"]},
+                               "description": "view: the lines matching the filters; all: every file, oldest "
+                                              "first."}, *_LOG_FILTERS),
+          responses={"200": "application/x-ndjson, streamed"}),
+    Route("/api/logs/stream", logs_stream.logs_stream_ws, summary="New log lines matching the filters (WebSocket)",
+          tag="logs", websocket=True, params=_LOG_FILTERS),
+    Route("/api/logs/stream/sse", logs_stream.logs_stream_sse,
+          summary="New log lines matching the filters (Server-Sent Events)", tag="logs", params=_LOG_FILTERS,
+          responses={"200": "text/event-stream"}),
 )

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from flask import Response, stream_with_context
 
+from nexus.ui.bus_events import events_with_heartbeats
 from nexus.ui.context import closing, runtime
 
 log = logging.getLogger(__name__)
@@ -34,17 +35,8 @@ def _messages() -> Iterator[dict[str, Any] | None]:
     stop = closing()
     with rt.bus.subscribe(TOPICS, maxsize=500) as sub:
         yield _hello()
-        idle = 0.0
-        while not stop.is_set():
-            event = sub.get(timeout=POLL_SECONDS)
-            if event is None:
-                idle += POLL_SECONDS
-                if idle >= HEARTBEAT_SECONDS:
-                    idle = 0.0
-                    yield None
-                continue
-            idle = 0.0
-            yield event.to_json()
+        for event in events_with_heartbeats(sub, stop, HEARTBEAT_SECONDS, POLL_SECONDS):
+            yield None if event is None else event.to_json()
 
 
 def stream_ws(ws: Any) -> None:

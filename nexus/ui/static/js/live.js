@@ -1,7 +1,9 @@
 // One live connection to Nexus: WebSocket first, Server-Sent Events when WebSockets fail
 // (some proxies block them). Reconnects with a short backoff and reports its state.
+// `query` (without "?") goes to both transports, e.g. a stream's filters.
 
-export function connectLive(path, { onMessage, onState }) {
+export function connectLive(path, { onMessage, onState, query = "" }) {
+  const qs = query ? `?${query}` : "";
   let ws = null;
   let es = null;
   let delay = 250;
@@ -16,7 +18,7 @@ export function connectLive(path, { onMessage, onState }) {
   };
 
   const useSse = () => {
-    es = new EventSource(`${path}/sse`);
+    es = new EventSource(`${path}/sse${qs}`);
     es.onopen = () => { delay = 250; onState("live"); };
     es.onmessage = (e) => onMessage(JSON.parse(e.data));
     es.onerror = () => { es.close(); es = null; schedule(); };
@@ -24,7 +26,7 @@ export function connectLive(path, { onMessage, onState }) {
 
   const useWs = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    ws = new WebSocket(`${scheme}://${location.host}${path}`);
+    ws = new WebSocket(`${scheme}://${location.host}${path}${qs}`);
     let opened = false;
     let done = false;
     // A blocked or unanswered upgrade may fire "error" without "close", or nothing at all.
