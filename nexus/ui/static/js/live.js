@@ -16,7 +16,8 @@ export function connectLive(path, { onMessage, onState }) {
   };
 
   const useSse = () => {
-    es = new EventSource(`${path}/sse`);
+    const [base, query] = path.split("?");  // "/api/stream?topics=..." -> "/api/stream/sse?topics=..."
+    es = new EventSource(`${base}/sse${query ? `?${query}` : ""}`);
     es.onopen = () => { delay = 250; onState("live"); };
     es.onmessage = (e) => onMessage(JSON.parse(e.data));
     es.onerror = () => { es.close(); es = null; schedule(); };
