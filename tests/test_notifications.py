@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 
@@ -11,6 +13,7 @@ import pytest
 import simple_websocket
 
 from tests.auth_helpers import login, make_owner
+from tests.test_chat_engine import chat_runtime  # noqa: F401  (the fixture: Nexus with the real OpenCode)
 from tests.test_stream import live  # noqa: F401  (the fixture: Nexus started, on a real socket)
 from tests.test_supervisor import wait_for
 
@@ -213,3 +216,29 @@ def test_an_unknown_topic_is_a_clear_error(live) -> None:
     res = httpx2.get(f"{live.url}/api/stream/sse?topics=server.,secrets.", timeout=5)
     assert res.status_code == 400
     assert "secrets." in res.json()["error"]["message"]
+
+
+# ----- from the real OpenCode -------------------------------------------------------------------
+
+@pytest.mark.opencode
+def test_real_permission_request_and_real_crash(chat_runtime) -> None:
+    from tests.chat_helpers import collect
+    from tests.test_chat_engine import open_session
+
+    rt = chat_runtime
+    center = rt.notifications
+    session, client = open_session(rt, title="Tidy the build")
+    rt.chat.prompt(session["id"], text="TOOL:echo notify-me")
+    permission = collect(client, lambda e: e.type == "permission.asked")[-1].data["permission"]
+    item = _wait_for(lambda: center.repo.recent(1), timeout=10)[0]
+    assert item["kind"] == "permission" and item["link"] == f"/s/{session['id']}"
+    assert "Tidy the build" in item["body"]
+    rt.chat.reply_permission(session["id"], permission["id"], "reject", "not now")
+
+    pid = rt.supervisor.pid
+    os.kill(pid, signal.SIGKILL)  # the PID the supervisor started, never by name
+    _wait_for(lambda: center.repo.count() == 3, timeout=60)
+    crash, back = center.repo.recent(2)[::-1]
+    assert crash["title"] == "OpenCode crashed" and "code -9" in crash["body"]
+    assert back["title"] == "OpenCode is running again"
+    assert rt.supervisor.pid not in (None, pid)

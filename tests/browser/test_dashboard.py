@@ -44,7 +44,7 @@ def wait_points(page: Page, chart: str, more_than: int, timeout: float = STREAM_
 
 
 def toast(page: Page, title: str) -> Any:
-    return page.locator("#toasts .toast", has_text=title)
+    return page.locator("#notification-toasts .notification-toast", has_text=title)
 
 
 def publish_tunnel(live: LiveNexus, state: str, url: str | None = None, reason: str = "") -> None:
@@ -168,12 +168,12 @@ def test_a_long_reply_finished_in_a_background_tab(open_page: Any, live_nexus: L
         expect(toast(page, "A reply finished")).to_have_count(0)
     # A short reply, or one that ends while the tab is visible, says nothing.
     page.evaluate("window.__hidden = false")
-    page.locator("#toasts").evaluate("t => t.replaceChildren()")
+    page.locator("#notification-toasts").evaluate("t => t.replaceChildren()")
     rt.bus.publish("chat.session", **{**event, "seq": 3}, status="busy")
     page.wait_for_timeout(1200)
     rt.bus.publish("chat.session", **{**event, "seq": 4}, status="idle")
     page.wait_for_timeout(1000)
-    expect(page.locator("#toasts .toast")).to_have_count(0)
+    expect(page.locator("#notification-toasts .notification-toast")).to_have_count(0)
 
 
 def test_desktop_notifications_are_asked_for_on_a_click(open_page: Any, live_nexus: LiveNexus,

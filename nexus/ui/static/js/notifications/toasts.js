@@ -3,14 +3,14 @@ const SHOW_MS = 8000;
 const MAX_SHOWN = 4;
 
 export function showToast({ title, body = "", level = "info", link = "", kind = "" }) {
-  const stack = document.getElementById("toasts");
+  const stack = document.getElementById("notification-toasts");
   if (!stack) return null;
   const toast = document.createElement("div");
-  toast.className = "toast";
+  toast.className = "notification-toast";
   toast.dataset.level = level;
   if (kind) toast.dataset.kind = kind;
   const text = document.createElement("div");
-  text.className = "toast-text";
+  text.className = "notification-toast-text";
   const heading = document.createElement("strong");
   heading.textContent = title;
   text.append(heading);
@@ -27,7 +27,7 @@ export function showToast({ title, body = "", level = "info", link = "", kind = 
   }
   const close = document.createElement("button");
   close.type = "button";
-  close.className = "toast-close";
+  close.className = "notification-toast-close";
   close.setAttribute("aria-label", `Dismiss: ${title}`);
   close.textContent = "×";
   close.addEventListener("click", () => toast.remove());
