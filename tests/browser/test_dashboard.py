@@ -288,3 +288,25 @@ def test_with_opencode_charts_controls_and_a_crash(no_leftover_processes: None, 
 
     stop.click()
     expect(page.locator("#server-state")).to_have_text("stopped", timeout=30_000)
+
+
+def test_through_the_tunnel_signed_in(open_page: Any, live_nexus: LiveNexus) -> None:
+    """As a phone through cloudflared: sign-in first, then the dashboard, its streams and toasts work."""
+    from tests.auth_helpers import OWNER, PASSWORD, make_owner
+
+    make_owner(live_nexus.runtime)
+    page, watch = open_page("/dashboard", extra_http_headers={"Cf-Connecting-Ip": "203.0.113.20"}, **VIEWS["phone-dark"])
+    expect(page).to_have_url(re.compile(r"/login\?next=/dashboard$"))
+    expect(page.locator("#bell")).to_have_count(0)  # no bell (and no stream) before sign-in
+    page.get_by_label("User name").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    wait_live(page)
+    page.wait_for_timeout(500)
+    publish_tunnel(live_nexus, "connected", "https://d.trycloudflare.com")
+    expect(toast(page, "Tunnel connected")).to_be_visible()
+    page.get_by_role("button", name="Mark all read").click()  # a state change: CSRF header from api.js
+    expect(page.locator("#bell-count")).to_be_hidden()
+    assert live_nexus.runtime.notifications.repo.unread_count() == 0
+    assert watch.page_errors == []
