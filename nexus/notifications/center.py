@@ -131,9 +131,9 @@ class NotificationCenter:
                 return None  # the same request seen again after a reconnect
             self._waiting_sessions.add(session_id)
             title = self._title(session_id)
-            return self.notify("permission", "A session is waiting for your permission",
-                               f"“{title}” asks before it goes on." if title else "The agent asks before it goes on.",
-                               level="warning", link=f"/s/{session_id}")
+            body = f"“{title}” asks before it goes on." if title else "The agent asks before it goes on."
+            return self.notify("permission", "A session is waiting for your permission", body, level="warning",
+                               link=f"/s/{session_id}")
         if data.get("status") != "waiting":
             self._waiting_sessions.discard(session_id)
         return None
