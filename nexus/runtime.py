@@ -19,6 +19,7 @@ from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
 from nexus.logs import configure_logging
 from nexus.logs.follower import LogFollower
+from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
@@ -47,6 +48,7 @@ class Runtime:
     auth: AuthService
     setup: SetupWizard
     tunnel: TunnelManager
+    notifications: NotificationCenter
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
 
@@ -86,8 +88,11 @@ class Runtime:
         auth = AuthService(auth_repo, settings, audit)
         setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
+        notifications = NotificationCenter(NotificationRepository(db), settings, bus,
+                                           session_title=lambda sid: (chat.repo.get_session(sid) or {}).get("title"))
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
-                   setup=setup, tunnel=tunnel, log_follower=LogFollower(paths.log_file, bus))
+                   setup=setup, tunnel=tunnel, notifications=notifications,
+                   log_follower=LogFollower(paths.log_file, bus))
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -96,6 +101,7 @@ class Runtime:
         if self.started:
             return
         self.started = True
+        self.notifications.start()  # first, so it hears the supervisor's and the tunnel's first events
         self.supervisor.start_background()
         self.metrics.start()
         self.chat.start()
@@ -113,6 +119,7 @@ class Runtime:
         self.chat.stop()
         self.metrics.stop()
         self.supervisor.shutdown()
+        self.notifications.stop()
         self.db.close()
         if was_started:
             log.info("Nexus services stopped")

@@ -147,6 +147,18 @@ SPECS: tuple[SettingSpec, ...] = (
                 choices=("auto", "quic", "http2")),
     SettingSpec("tunnel.start_timeout", 30.0, "Seconds to wait for the tunnel to connect.", 2, 600),
     SettingSpec("tunnel.restart_max_attempts", 5, "Restarts in a row after cloudflared dies before giving up.", 0, 1000),
+    SettingSpec("notifications.server_crash", True, "Notify when OpenCode crashes or stops answering."),
+    SettingSpec("notifications.server_restart", True, "Notify when OpenCode runs again after a crash."),
+    SettingSpec("notifications.server_gave_up", True, "Notify when Nexus gives up restarting OpenCode."),
+    SettingSpec("notifications.tunnel_up", True, "Notify when the tunnel connects."),
+    SettingSpec("notifications.tunnel_down", True, "Notify when the tunnel disconnects or fails."),
+    SettingSpec("notifications.permission", True, "Notify when a session waits for your permission."),
+    SettingSpec("notifications.reply_finished", True,
+                "Notify when a long reply finishes while its tab is in the background."),
+    SettingSpec("notifications.long_reply_seconds", 20, "A reply counts as long after this many seconds.", 1, 3600),
+    SettingSpec("notifications.desktop", True,
+                "Also show notifications on the desktop (each browser asks once, on the dashboard)."),
+    SettingSpec("notifications.keep", 200, "Notifications kept; older ones are deleted.", 10, 10000),
 )
 
 

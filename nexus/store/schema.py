@@ -179,3 +179,20 @@ class ChatPartRow(Base):
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON: the rest of the part
     updated_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+# ----- notifications (migration 0004_notifications) -------------------------------------
+
+class NotificationRow(Base):
+    """One notification for the owner (server crash, tunnel down, ...), read or unread."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    level: Mapped[str] = mapped_column(String(20), nullable=False, default="info")  # info, success, warning, error
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    link: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    read_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)

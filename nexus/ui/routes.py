@@ -12,6 +12,7 @@ from typing import Any, Callable
 from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream, pages, stream
 from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
 from nexus.ui import api_logs, logs_stream, pages_logs
+from nexus.ui import api_notifications
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ _LOG_FILTERS = (
 
 _SINCE = {"name": "since", "in": "query", "schema": {"type": "number"},
           "description": "Only samples newer than this UNIX time (seconds)."}
+
+_TOPICS = {"name": "topics", "in": "query", "schema": {"type": "string"},
+           "description": "Comma-separated topics to stream (default: all of them)."}
 
 ROUTES: tuple[Route, ...] = (
     # Pages
@@ -179,11 +183,24 @@ ROUTES: tuple[Route, ...] = (
           tag="chat", params=({"name": "follow", "in": "query", "schema": {"type": "string"},
                                "description": "SESSION:EPOCH:SEQ, comma separated"},),
           responses={"200": "text/event-stream"}),
+    # Notifications (nexus/notifications)
+    Route("/api/notifications", api_notifications.notifications_list,
+          summary="Notifications, newest first, with the unread count and the preferences", tag="notifications",
+          params=({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                  {"name": "before", "in": "query", "schema": {"type": "integer"},
+                   "description": "Only notifications with a smaller id (paging)."},
+                  {"name": "unread", "in": "query", "schema": {"enum": ["1", "0"]},
+                   "description": "1: only unread ones."})),
+    Route("/api/notifications/read", api_notifications.notifications_mark_read, ("POST",),
+          "Mark notifications read (all of them without ids)", "notifications",
+          body={"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}),
+    Route("/api/notifications", api_notifications.notifications_clear, ("DELETE",), "Delete every notification",
+          "notifications"),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
-          websocket=True),
+          websocket=True, params=(_TOPICS,)),
     Route("/api/stream/sse", stream.stream_sse, summary="Live status and metrics (Server-Sent Events)",
-          tag="stream", responses={"200": "text/event-stream"}),
+          tag="stream", params=(_TOPICS,), responses={"200": "text/event-stream"}),
     # The log (nexus/logs)
     Route("/logs", pages_logs.logs_page, page=True),
     Route("/api/logs", api_logs.logs_list, summary="Log lines from the end, oldest first; page back with cursor",

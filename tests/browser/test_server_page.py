@@ -1,4 +1,4 @@
-"""The server page `/` in a real Chromium, against a real Nexus (OpenCode is never started).
+"""The dashboard's server part (`/dashboard`) in a real Chromium, against a real Nexus (OpenCode is never started).
 
 What is checked: a clean load (no console errors, nothing fetched from any host but
 127.0.0.1), the live indicator, the error shown when OpenCode cannot start, metrics that
@@ -73,7 +73,7 @@ def open_page(new_page: Any, live_nexus: LiveNexus) -> Any:
               **options: Any) -> tuple[Page, Watch]:
         page = new_page(live_nexus.url, init_script, **options)
         if ws_route:
-            page.context.route_web_socket("**/api/stream", ws_route)
+            page.context.route_web_socket(re.compile(r"/api/stream(\?.*)?$"), ws_route)
         watch = Watch(page)
         page.goto(path)
         return page, watch
@@ -120,8 +120,8 @@ def one_line(page: Page, selector: str) -> bool:
 
 def test_page_loads_clean_and_offline(open_page: Any) -> None:
     page, watch = open_page()
-    expect(page).to_have_title("Nexus")
-    expect(page.get_by_role("heading", level=1)).to_have_text("OpenCode server")
+    expect(page).to_have_title("Dashboard · Nexus")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.get_by_role("button", name="Start", exact=True)).to_be_enabled()
     expect(page.locator("#server-state")).to_have_text("stopped")
     expect(page.locator("#history-empty")).to_be_visible()
@@ -133,14 +133,17 @@ def test_page_loads_clean_and_offline(open_page: Any) -> None:
     assert watch.hosts == {"127.0.0.1"}, sorted(set(watch.urls))
     # The stylesheet, the module scripts and the icon all loaded (CSP allows them).
     loaded = {urlsplit(u).path for u in watch.urls}
-    assert {"/static/css/app.css", "/static/js/server-page.js", "/static/js/live.js", "/static/js/api.js",
-            "/static/js/format.js"} <= loaded, sorted(loaded)
+    assert {"/static/css/app.css", "/static/js/dashboard/page.js", "/static/js/live.js", "/static/js/api.js",
+            "/static/js/format.js", "/static/vendor/uplot-1.6.32/uPlot.esm.js",
+            "/static/js/notifications/global.js"} <= loaded, sorted(loaded)
 
 
 def test_live_indicator_uses_websocket(open_page: Any) -> None:
     page, watch = open_page()
     wait_live(page)
-    assert [urlsplit(u).path for u in watch.websockets] == ["/api/stream"]
+    # The page's own stream, and the narrow one of the notifications module every page has.
+    assert sorted(urlsplit(u).query for u in watch.websockets) == ["", "topics=notifications.%2Cchat.session%2Csettings.changed"]
+    assert {urlsplit(u).path for u in watch.websockets} == {"/api/stream"}
     assert watch.eventsources == []
     expect(page.locator("body")).to_have_attribute("data-live", "live")
 
@@ -221,10 +224,11 @@ def test_sse_fallback_when_websocket_is_unavailable(open_page: Any, how: str) ->
     wait_live(page)
     first = wait_metrics(page)
     expect(page.locator("#metrics-age")).not_to_have_text(first, timeout=STREAM_TIMEOUT)
-    assert [urlsplit(u).path for u in watch.eventsources] == ["/api/stream/sse"], watch.eventsources
+    # Both streams of the page (its own, the notifications module's) fell back.
+    assert [urlsplit(u).path for u in watch.eventsources] == ["/api/stream/sse"] * 2, watch.eventsources
     assert watch.websockets == []  # none reached the server (routed ones are not reported here)
     if how == "ws-blocked":  # live.js gives WebSockets two tries before it falls back
-        assert [urlsplit(u).path for u in refused] == ["/api/stream"] * 2, refused
+        assert [urlsplit(u).path for u in refused] == ["/api/stream"] * 4, refused
     assert watch.page_errors == []
     assert watch.hosts == {"127.0.0.1"}
 

@@ -3,7 +3,10 @@
 // `query` (without "?") goes to both transports, e.g. a stream's filters.
 
 export function connectLive(path, { onMessage, onState, query = "" }) {
-  const qs = query ? `?${query}` : "";
+  // The path may carry its own query ("/api/stream?topics=..."); both transports get it and `query`.
+  const [base, inline] = path.split("?");
+  const both = [inline, query].filter(Boolean).join("&");
+  const qs = both ? `?${both}` : "";
   let ws = null;
   let es = null;
   let delay = 250;
@@ -18,7 +21,7 @@ export function connectLive(path, { onMessage, onState, query = "" }) {
   };
 
   const useSse = () => {
-    es = new EventSource(`${path}/sse${qs}`);
+    es = new EventSource(`${base}/sse${qs}`);
     es.onopen = () => { delay = 250; onState("live"); };
     es.onmessage = (e) => onMessage(JSON.parse(e.data));
     es.onerror = () => { es.close(); es = null; schedule(); };
@@ -26,7 +29,7 @@ export function connectLive(path, { onMessage, onState, query = "" }) {
 
   const useWs = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    ws = new WebSocket(`${scheme}://${location.host}${path}${qs}`);
+    ws = new WebSocket(`${scheme}://${location.host}${base}${qs}`);
     let opened = false;
     let done = false;
     // A blocked or unanswered upgrade may fire "error" without "close", or nothing at all.

@@ -1,7 +1,6 @@
-// The server page: status, controls, live metrics and restart history.
-import { api } from "./api.js";
-import { connectLive } from "./live.js";
-import { bytes, duration, time } from "./format.js";
+// The OpenCode server panel: status, start/stop/restart, uptime, and the restart history.
+import { api } from "../api.js";
+import { duration, time } from "../format.js";
 
 const $ = (id) => document.getElementById(id);
 const panel = $("server-panel");
@@ -9,7 +8,7 @@ const buttons = panel.querySelectorAll("button[data-action]");
 let status = null;
 let busy = false;
 
-function renderStatus(s) {
+export function renderStatus(s) {
   status = s;
   panel.dataset.state = s.state;
   $("server-state").textContent = s.state;
@@ -23,11 +22,21 @@ function renderStatus(s) {
   $("server-version").textContent = s.version || "—";
   $("server-url").textContent = s.url || "—";
   $("server-pid").textContent = s.pid || (s.mode === "attached" ? "attached" : "—");
-  $("server-uptime").textContent = ["running", "unhealthy"].includes(s.state) ? duration(s.uptime, "0s") : "—";
+  $("server-uptime").textContent = isUp() ? duration(s.uptime, "0s") : "—";
   $("server-restarts").textContent = s.restarts;
   $("server-protected").textContent = s.protected ? "yes" : "no";
   $("restart-required").hidden = !s.restart_required;
   updateButtons();
+}
+
+const isUp = () => ["running", "unhealthy"].includes(status?.state);
+
+/** Uptime and restart count follow every metrics sample (the count goes up just after the
+ * "running" state event of an automatic restart). */
+export function renderSample(m) {
+  if (!status) return;
+  $("server-uptime").textContent = isUp() ? duration(m.uptime, "0s") : "—";
+  $("server-restarts").textContent = m.restarts;
 }
 
 function updateButtons() {
@@ -40,20 +49,9 @@ function updateButtons() {
   }
 }
 
-function renderMetrics(m) {
-  $("m-cpu").textContent = `${m.cpu_percent.toFixed(1)} %`;
-  $("m-rss").textContent = bytes(m.rss_bytes);
-  $("m-threads").textContent = m.threads;
-  $("m-req").textContent = m.requests;
-  $("m-err").textContent = m.errors_total;
-  $("metrics-age").textContent = `updated ${new Date(m.at * 1000).toLocaleTimeString()}`;
-  if (status) $("server-uptime").textContent = duration(m.uptime);
-}
-
-async function loadHistory() {
+export async function loadHistory() {
   const { restarts } = await api("/api/server/restarts?limit=20");
-  const list = $("history");
-  list.replaceChildren(...restarts.map((r) => {
+  $("history").replaceChildren(...restarts.map((r) => {
     const li = document.createElement("li");
     const when = document.createElement("span");
     when.className = "when";
@@ -89,26 +87,3 @@ for (const b of buttons) {
     }
   });
 }
-
-connectLive("/api/stream", {
-  onState(state) {
-    const conn = $("conn");
-    conn.dataset.state = state;
-    conn.textContent = { live: "Live", connecting: "Connecting…", offline: "Offline — reconnecting" }[state];
-    document.body.dataset.live = state;
-  },
-  onMessage(msg) {
-    if (msg.type === "hello") {
-      renderStatus(msg.data.status);
-      const last = msg.data.metrics.at(-1);
-      if (last) renderMetrics(last);
-    } else if (msg.type === "server.state") {
-      renderStatus(msg.data.status);
-      loadHistory().catch(() => {});
-    } else if (msg.type === "server.metrics") {
-      renderMetrics(msg.data);
-    }
-  },
-});
-
-loadHistory().catch(() => {});

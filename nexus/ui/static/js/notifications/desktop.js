@@ -1,0 +1,27 @@
+// Desktop notifications through the browser's Notification API. Permission is only ever
+// asked for from a click (browsers ignore or penalise asking on page load).
+export const desktopSupported = () => "Notification" in window && window.isSecureContext;
+
+export const desktopPermission = () => (desktopSupported() ? Notification.permission : "unsupported");
+
+export async function askDesktopPermission() {
+  if (!desktopSupported()) return "unsupported";
+  return Notification.requestPermission();
+}
+
+/** Shows it when allowed and the user is not looking at this tab. `tag` collapses the same
+ * notification coming from several open tabs into one. */
+export function showDesktop({ id, title, body = "", link = "" }) {
+  if (desktopPermission() !== "granted" || (!document.hidden && document.hasFocus())) return null;
+  try {
+    const n = new Notification(title, { body, tag: `nexus-${id}`, icon: "/static/img/icon.svg" });
+    n.addEventListener("click", () => {
+      window.focus();
+      if (link) location.assign(link);
+      n.close();
+    });
+    return n;
+  } catch {
+    return null;  // e.g. Android Chrome allows only service-worker notifications
+  }
+}
