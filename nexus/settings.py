@@ -146,6 +146,10 @@ SPECS: tuple[SettingSpec, ...] = (
                 choices=("auto", "quic", "http2")),
     SettingSpec("tunnel.start_timeout", 30.0, "Seconds to wait for the tunnel to connect.", 2, 600),
     SettingSpec("tunnel.restart_max_attempts", 5, "Restarts in a row after cloudflared dies before giving up.", 0, 1000),
+    # The desktop window (nexus/desktop)
+    SettingSpec("desktop.close_action", "quit", "Closing the window quits Nexus (stops OpenCode and the tunnel), "
+                "or keeps it running in the background so the phone keeps working.", choices=("quit", "background")),
+    SettingSpec("desktop.notifications", True, "Notify when a session needs you while the window is hidden."),
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream, pages, stream
 from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
+from nexus.ui import api_desktop
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,13 @@ ROUTES: tuple[Route, ...] = (
           tag="chat", params=({"name": "follow", "in": "query", "schema": {"type": "string"},
                                "description": "SESSION:EPOCH:SEQ, comma separated"},),
           responses={"200": "text/event-stream"}),
+    # The desktop shell (nexus/desktop): a second launch hands over to the running instance
+    Route("/api/desktop/focus", api_desktop.desktop_focus, ("POST",),
+          "Show the running Nexus (its window, or a one-time browser sign-in link)", "desktop",
+          params=({"name": "X-Nexus-Instance", "in": "header", "required": True, "schema": {"type": "string"},
+                   "description": "The token from the data dir's instance lock file (owner-only)."},),
+          responses={"403": "Not from this computer, or the instance token is wrong",
+                     "404": "This Nexus holds no instance lock"}),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True),
