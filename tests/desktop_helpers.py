@@ -1,0 +1,136 @@
+"""Helpers for the desktop tests: a Nexus data dir prepared like a real install, a private
+Xvfb display, and closing a window the way a user's click on its close button does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+NEXUS = [sys.executable, "-m", "nexus"]
+
+
+def nexus_env(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1", **extra}
+
+
+def prepare_home(home: Path, settings: dict, *, owner: bool = True) -> None:
+    """Setup finished and, with `owner`, an owner password (so a window that shows `/` has
+    signed itself in), plus the given settings."""
+    from nexus.runtime import Runtime
+    from tests.auth_helpers import make_owner
+
+    rt = Runtime.open(home, console_log=False)
+    try:
+        if owner:
+            make_owner(rt)
+        rt.settings.update(settings)
+    finally:
+        rt.stop()
+
+
+def opencode_pids() -> set[int]:
+    import psutil
+
+    found = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any("opencode" in part for part in (proc.info["cmdline"] or [])[:2]):
+                found.add(proc.pid)
+        except psutil.Error:
+            pass
+    return found
+
+
+def read_until(proc: subprocess.Popen[str], needle: str, timeout: float, seen: list[str]) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"{needle!r} did not appear; output:\n{''.join(seen)[-4000:]}")
+
+
+def start_xvfb() -> Iterator[str]:
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("Xvfb is missing: the desktop window tests need it (apt-get install xvfb; scripts/test.sh "
+                    "installs it when run as root).")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x860x24", "-nolisten", "tcp"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as f:
+            number = f.readline().strip()
+        assert number, "Xvfb did not report its display"
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
+    from Xlib import display as xdisplay
+
+    deadline = time.monotonic() + timeout
+    d = xdisplay.Display(display_name)
+    while True:
+        stack = [d.screen().root]
+        while stack:
+            win = stack.pop()
+            try:
+                name = win.get_wm_name()
+                if isinstance(name, str) and name.startswith(title_prefix):
+                    return d, win
+                stack.extend(win.query_tree().children)
+            except Exception:  # a window vanished while we walked the tree
+                continue
+        if time.monotonic() > deadline:
+            d.close()
+            raise AssertionError(f"no window titled {title_prefix!r} on {display_name}")
+        time.sleep(0.2)
+
+
+def window_title(display_name: str, title_prefix: str = "Nexus") -> str:
+    d, win = find_window(display_name, title_prefix)
+    try:
+        return win.get_wm_name()
+    finally:
+        d.close()
+
+
+def close_window(display_name: str, title_prefix: str = "Nexus") -> None:
+    """WM_DELETE_WINDOW: what a window manager sends when the user clicks the close button."""
+    from Xlib import X
+    from Xlib.protocol import event
+
+    d, win = find_window(display_name, title_prefix)
+    try:
+        protocols, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
+        message = event.ClientMessage(window=win, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+        win.send_event(message, event_mask=X.NoEventMask)
+        d.flush()
+    finally:
+        d.close()
+
+
+def image_is_blank(png: Path) -> bool:
+    """True if the screenshot is one flat colour (nothing was drawn)."""
+    out = subprocess.run(["convert", str(png), "-format", "%[fx:standard_deviation]", "info:"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip() or 0) < 0.01
+
+
+def settings_json(settings: dict) -> str:
+    return json.dumps(settings)
