@@ -36,14 +36,19 @@ def prepare_home(home: Path, settings: dict, *, owner: bool = True) -> None:
         rt.stop()
 
 
-def opencode_pids() -> set[int]:
+def opencode_children(pid: int) -> set[int]:
+    """OpenCode processes started (directly or not) by process `pid`."""
     import psutil
 
     found = set()
-    for proc in psutil.process_iter(["cmdline"]):
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return found
+    for child in children:
         try:
-            if any("opencode" in part for part in (proc.info["cmdline"] or [])[:2]):
-                found.add(proc.pid)
+            if any("opencode" in part for part in child.cmdline()[:2]):
+                found.add(child.pid)
         except psutil.Error:
             pass
     return found

@@ -13,7 +13,7 @@ from typing import Iterator
 import psutil
 import pytest
 
-from tests.desktop_helpers import (NEXUS, close_window, image_is_blank, nexus_env, opencode_pids, prepare_home,
+from tests.desktop_helpers import (NEXUS, close_window, image_is_blank, nexus_env, opencode_children, prepare_home,
                                    read_until, start_xvfb, window_title)
 from tests.fakes.fake_cloudflared import make_fake_binary
 
@@ -32,8 +32,9 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
     cf_state = tmp_path / "cf-state.json"
     prepare_home(home, {**opencode_settings, "tunnel.mode": "quick",
                         "tunnel.binary": str(make_fake_binary(tmp_path / "bin"))})
-    env = nexus_env(home, DISPLAY=xvfb, FAKE_CF_STATE=str(cf_state))
-    before = opencode_pids()
+    # Qt keeps a few small caches under the user's home: the test's own, not the developer's.
+    env = nexus_env(home, DISPLAY=xvfb, FAKE_CF_STATE=str(cf_state), HOME=str(tmp_path / "user"),
+                    XDG_CACHE_HOME=str(tmp_path / "user" / ".cache"), XDG_DATA_HOME=str(tmp_path / "user" / "share"))
     proc = subprocess.Popen([*NEXUS, "window", "--port", "0"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     seen: list[str] = []
@@ -43,10 +44,10 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         read_until(proc, "window showing /", 90, seen)
         assert "window showing /login" not in "".join(seen)
         deadline = time.monotonic() + 60
-        while not (opencode_pids() - before):
+        while not opencode_children(proc.pid):
             assert time.monotonic() < deadline, "OpenCode started in the background"
             time.sleep(0.3)
-        ours = opencode_pids() - before
+        ours = opencode_children(proc.pid)
         while not cf_state.exists():
             assert time.monotonic() < deadline, "the tunnel (fake cloudflared) started in the background"
             time.sleep(0.3)
@@ -67,7 +68,9 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         headless = subprocess.run([*NEXUS, "serve", "--port", "0"], env=env, capture_output=True, text=True,
                                   timeout=60)
         assert headless.returncode == 0 and "already running at http://127.0.0.1:" in headless.stdout
-        assert opencode_pids() - before == ours, "no second supervisor started OpenCode again"
+        assert opencode_children(proc.pid) == ours, "OpenCode was not restarted"
+        assert "running at" not in second.stdout and "running at http" not in headless.stdout.replace(
+            "already running at http", ""), "neither launch started a second Nexus (nor its supervisor)"
 
         close_window(xvfb)
         out, _ = proc.communicate(timeout=60)
@@ -85,6 +88,7 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         "cloudflared stopped with the window"
     assert not (home / "nexus.lock").exists(), "the lock is released"
     assert (home / "webview").is_dir(), "cookies and storage persist in the data dir"
+    assert not (tmp_path / "user" / ".cache" / "Nexus" / "QtWebEngine").exists(), "the web cache is in the data dir"
     from nexus.desktop.geometry import GEOMETRY_KEY
     from nexus.store.database import Database, sqlite_url
     from nexus.store.repositories import SettingsRepository

@@ -104,6 +104,8 @@ class DesktopShell:
         # 'unsafe-eval', which Nexus's Content-Security-Policy rightly refuses.)
         self.webview.settings["OPEN_EXTERNAL_LINKS_IN_BROWSER"] = True
         gui = "qt" if sys.platform.startswith("linux") else None  # GTK would need PyGObject and WebKitGTK
+        if gui == "qt":
+            _keep_qt_profile_in(storage)
         self.webview.start(self._started, gui=gui, private_mode=False, storage_path=str(storage), icon=str(ICON))
         self.window_open = False
         self.geometry_store.save(self.geometry)
@@ -153,6 +155,28 @@ class DesktopShell:
             self.window.set_title(window_title(count))
         if newly_waiting and (self.hidden or not self.window_open) and self.host.rt.settings["desktop.notifications"]:
             self.notifier.notify("Nexus: a session needs you", "The agent is asking for permission. Open Nexus to answer.")
+
+
+def _keep_qt_profile_in(storage: Path) -> None:
+    """pywebview gives its Qt profile our storage path but leaves the HTTP cache (and the
+    profile's empty default folder) under ~/.cache/<program>/: a test or a second data dir
+    would share them. Make the profile it creates keep everything in the data dir."""
+    from qtpy.QtCore import QCoreApplication
+    from webview.platforms import qt as qt_backend
+
+    QCoreApplication.setApplicationName("Nexus")  # Qt's own small caches: ~/.cache/Nexus, not ~/.cache/python3
+    make_profile = qt_backend.QWebEngineProfile
+    if getattr(make_profile, "nexus_storage", None) is not None:
+        return
+
+    def profile_in_data_dir(*args):
+        profile = make_profile(*args)
+        profile.setPersistentStoragePath(str(storage))
+        profile.setCachePath(str(storage / "cache"))
+        return profile
+
+    profile_in_data_dir.nexus_storage = storage
+    qt_backend.QWebEngineProfile = profile_in_data_dir
 
 
 def _settings_repo(rt):
