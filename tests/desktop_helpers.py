@@ -21,6 +21,35 @@ def nexus_env(home: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1", **extra}
 
 
+def window_env(home: Path, tmp_path: Path, display: str, **extra: str) -> dict[str, str]:
+    """For a desktop launch on `display`. Qt keeps a few small caches under the user's home:
+    the test's own, not the developer's."""
+    user = tmp_path / "user"
+    return nexus_env(home, DISPLAY=display, HOME=str(user), XDG_CACHE_HOME=str(user / ".cache"),
+                     XDG_DATA_HOME=str(user / "share"), **extra)
+
+
+def launch_window(env: dict[str, str], seen: list[str]) -> subprocess.Popen[str]:
+    """`nexus window` on a free port, returned once it says where it runs."""
+    proc = subprocess.Popen([*NEXUS, "window", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    read_until(proc, "running at", 60, seen)
+    return proc
+
+
+def read_url(seen: list[str]) -> str:
+    line = next(line for line in seen if "running at" in line)
+    return line.split("running at ")[1].split()[0]
+
+
+def fake_browser(folder: Path) -> tuple[Path, Path]:
+    """A BROWSER for Python's webbrowser module that only writes down the URL it was given."""
+    opened, script = folder / "opened.txt", folder / "fake-browser"
+    script.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {opened}\n")
+    script.chmod(0o755)
+    return script, opened
+
+
 def prepare_home(home: Path, settings: dict, *, owner: bool = True) -> None:
     """Setup finished and, with `owner`, an owner password (so a window that shows `/` has
     signed itself in), plus the given settings."""
@@ -86,7 +115,7 @@ def start_xvfb() -> Iterator[str]:
 
 
 def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
-    from Xlib import display as xdisplay
+    from Xlib import X, display as xdisplay
 
     deadline = time.monotonic() + timeout
     d = xdisplay.Display(display_name)
@@ -95,8 +124,11 @@ def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
         while stack:
             win = stack.pop()
             try:
-                name = win.get_wm_name()
-                if isinstance(name, str) and name.startswith(title_prefix):
+                name = _title(d, win)
+                # Qt also names its hidden client-leader window after the app: only a mapped
+                # (visible) window is the one the user sees.
+                if isinstance(name, str) and name.startswith(title_prefix) \
+                        and win.get_attributes().map_state == X.IsViewable:
                     return d, win
                 stack.extend(win.query_tree().children)
             except Exception:  # a window vanished while we walked the tree
@@ -107,12 +139,33 @@ def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
         time.sleep(0.2)
 
 
+def _title(d, win) -> str | None:
+    """The title as the desktop shows it: _NET_WM_NAME (UTF-8), else the legacy WM_NAME."""
+    prop = win.get_full_property(d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"))
+    if prop is None:
+        name = win.get_wm_name()
+        return name if isinstance(name, str) else None
+    value = prop.value
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def window_title(display_name: str, title_prefix: str = "Nexus") -> str:
     d, win = find_window(display_name, title_prefix)
     try:
-        return win.get_wm_name()
+        return _title(d, win) or ""
     finally:
         d.close()
+
+
+def wait_for_title(display_name: str, expected: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    title = ""
+    while time.monotonic() < deadline:
+        title = window_title(display_name)
+        if title == expected:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the window title stayed {title!r}, expected {expected!r}")
 
 
 def close_window(display_name: str, title_prefix: str = "Nexus") -> None:

@@ -94,3 +94,16 @@ def test_focus_without_a_window_gives_a_one_time_signin_link(app, runtime) -> No
 def test_focus_needs_an_instance(app) -> None:
     res = app.test_client().post("/api/desktop/focus", headers={TOKEN_HEADER: "x"})
     assert res.status_code == 404 and res.json["error"]["code"] == "no_instance"
+
+
+def test_doctor_names_the_desktop_backend(runtime) -> None:
+    from nexus.desktop.backend_check import debian_package_guess
+    from nexus.doctor import run_checks
+
+    check = next(c for c in run_checks(runtime.settings, runtime.paths) if c.name == "Desktop window")
+    assert check.required is False, "Nexus runs headless without it"
+    if sys.platform.startswith("linux"):
+        # This test environment has the qt extra and the system libraries (scripts/test.sh).
+        assert check.ok and "Qt (QtWebEngine)" in check.detail, check
+    assert debian_package_guess("libxcb-icccm.so.4") == "libxcb-icccm4"
+    assert debian_package_guess("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"

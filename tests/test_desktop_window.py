@@ -1,24 +1,48 @@
-"""The real desktop app under Xvfb: the window loads the UI signed in, a second launch
-brings it to the front instead of starting a second supervisor, and closing the window
-stops OpenCode and leaves nothing behind."""
+"""The real desktop app under Xvfb: the window loads the UI signed in, its title counts the
+sessions waiting for an answer, a second launch brings it to the front instead of starting
+a second supervisor, and closing the window stops OpenCode and cloudflared and leaves
+nothing behind (or, when so set, leaves Nexus serving in the background)."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
 
+import httpx2
 import psutil
 import pytest
 
-from tests.desktop_helpers import (NEXUS, close_window, image_is_blank, nexus_env, opencode_children, prepare_home,
-                                   read_until, start_xvfb, window_title)
+from tests.auth_helpers import OWNER, PASSWORD
+from tests.desktop_helpers import (NEXUS, close_window, fake_browser, image_is_blank, launch_window,
+                                   opencode_children, prepare_home, read_until, read_url, start_xvfb,
+                                   wait_for_title, window_env, window_title)
 from tests.fakes.fake_cloudflared import make_fake_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
+
+
+def _ask_for_permission(url: str) -> None:
+    """Sign in over the API and prompt the fake model to run a shell command (OpenCode asks first)."""
+    with httpx2.Client(base_url=url, timeout=15) as client:
+        csrf = client.get("/api/auth/session").json()["csrf_token"]
+        res = client.post("/api/auth/login", json={"username": OWNER, "password": PASSWORD},
+                          headers={"X-CSRF-Token": csrf})
+        assert res.status_code == 200, res.text
+        headers = {"X-CSRF-Token": res.json()["csrf_token"]}
+        deadline = time.monotonic() + 90
+        while client.get("/api/server").json()["state"] != "running":
+            assert time.monotonic() < deadline, "OpenCode came up"
+            time.sleep(0.3)
+        session = client.post("/api/sessions", json={"title": "Needs you"}, headers=headers)
+        assert session.status_code == 201, session.text
+        res = client.post(f"/api/sessions/{session.json()['id']}/prompt", json={"text": "TOOL:echo hi"},
+                          headers=headers)
+        assert res.status_code == 202, res.text
 
 
 @pytest.fixture
@@ -32,14 +56,10 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
     cf_state = tmp_path / "cf-state.json"
     prepare_home(home, {**opencode_settings, "tunnel.mode": "quick",
                         "tunnel.binary": str(make_fake_binary(tmp_path / "bin"))})
-    # Qt keeps a few small caches under the user's home: the test's own, not the developer's.
-    env = nexus_env(home, DISPLAY=xvfb, FAKE_CF_STATE=str(cf_state), HOME=str(tmp_path / "user"),
-                    XDG_CACHE_HOME=str(tmp_path / "user" / ".cache"), XDG_DATA_HOME=str(tmp_path / "user" / "share"))
-    proc = subprocess.Popen([*NEXUS, "window", "--port", "0"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = window_env(home, tmp_path, xvfb, FAKE_CF_STATE=str(cf_state))
     seen: list[str] = []
+    proc = launch_window(env, seen)
     try:
-        read_until(proc, "running at", 60, seen)
         # `/`, not `/login`: the window signed itself in with the one-time token.
         read_until(proc, "window showing /", 90, seen)
         assert "window showing /login" not in "".join(seen)
@@ -61,6 +81,10 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         png = shots / "desktop-window-xvfb.png"
         subprocess.run(["import", "-display", xvfb, "-window", "root", str(png)], check=True, timeout=30)
         assert png.stat().st_size > 10_000 and not image_is_blank(png)
+
+        # An agent asks for permission: the title counts the sessions waiting for the user.
+        _ask_for_permission(read_url(seen))
+        wait_for_title(xvfb, "Nexus — 1 session needs you")
 
         second = subprocess.run([*NEXUS, "window"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stdout + second.stderr
@@ -98,3 +122,32 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         assert GEOMETRY_KEY in SettingsRepository(db).load_raw(), "the window's geometry was saved"
     finally:
         db.close()
+
+
+def test_close_to_background_keeps_serving_and_a_relaunch_opens_the_browser(tmp_path: Path, xvfb: str) -> None:
+    home = tmp_path / "home"
+    prepare_home(home, {"server.autostart": False, "desktop.close_action": "background"}, owner=False)
+    browser, opened = fake_browser(tmp_path)
+    env = window_env(home, tmp_path, xvfb, BROWSER=str(browser))
+    seen: list[str] = []
+    proc = launch_window(env, seen)
+    try:
+        url = read_url(seen)
+        read_until(proc, "window showing /", 90, seen)
+        close_window(xvfb)
+        read_until(proc, "keeps running in the background", 30, seen)
+        assert proc.poll() is None
+        assert httpx2.get(f"{url}/healthz", timeout=5).status_code == 200, "still serving (the phone keeps working)"
+
+        again = subprocess.run([*NEXUS, "window"], env=env, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0 and "opened it in your browser" in again.stdout, again.stdout + again.stderr
+        assert opened.read_text().startswith(f"{url}/auth/desktop?token=")
+
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, "".join(seen) + out
+    assert not (home / "nexus.lock").exists()

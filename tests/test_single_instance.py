@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.desktop_helpers import NEXUS, nexus_env, prepare_home, read_until
+from tests.desktop_helpers import NEXUS, fake_browser, nexus_env, prepare_home, read_until
 
 
 def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:
@@ -61,10 +61,7 @@ def test_a_stale_lock_from_a_crash_does_not_block_a_start(tmp_path: Path) -> Non
 def test_desktop_launch_while_headless_opens_a_signed_in_browser(tmp_path: Path) -> None:
     home = tmp_path / "home"
     prepare_home(home, {"server.autostart": False})
-    opened = tmp_path / "opened.txt"
-    browser = tmp_path / "fake-browser"
-    browser.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {opened}\n")
-    browser.chmod(0o755)
+    browser, opened = fake_browser(tmp_path)
     first, url = _serve(home)
     try:
         launch = subprocess.run([*NEXUS, "window"], env=nexus_env(home, BROWSER=str(browser)), capture_output=True,
