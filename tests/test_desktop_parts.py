@@ -107,3 +107,15 @@ def test_doctor_names_the_desktop_backend(runtime) -> None:
         assert check.ok and "Qt (QtWebEngine)" in check.detail, check
     assert debian_package_guess("libxcb-icccm.so.4") == "libxcb-icccm4"
     assert debian_package_guess("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+
+
+def test_headless_paths_load_no_gui_toolkit() -> None:
+    # `nexus serve` takes the instance lock and answers hand-overs through these modules; its
+    # start-up time is benchmarked, so none of them may pull in pywebview or Qt.
+    import subprocess
+
+    code = ("import sys, nexus.cli, nexus.desktop.host, nexus.desktop.handover, nexus.ui.api_desktop, nexus.doctor;"
+            "from nexus.ui import create_app; import nexus.desktop.attention, nexus.desktop.geometry;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('webview', 'PyQt6', 'qtpy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -6,6 +6,7 @@ nothing behind (or, when so set, leaves Nexus serving in the background)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -124,11 +125,17 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         db.close()
 
 
-def test_close_to_background_keeps_serving_and_a_relaunch_opens_the_browser(tmp_path: Path, xvfb: str) -> None:
+def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_browser(
+        tmp_path: Path, opencode_settings: dict, xvfb: str) -> None:
     home = tmp_path / "home"
-    prepare_home(home, {"server.autostart": False, "desktop.close_action": "background"}, owner=False)
+    prepare_home(home, {**opencode_settings, "desktop.close_action": "background"})
     browser, opened = fake_browser(tmp_path)
-    env = window_env(home, tmp_path, xvfb, BROWSER=str(browser))
+    notified = tmp_path / "notified.txt"
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "notify-send").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> {notified}\n")
+    (tools / "notify-send").chmod(0o755)
+    env = window_env(home, tmp_path, xvfb, BROWSER=str(browser), PATH=f"{tools}:{os.environ['PATH']}")
     seen: list[str] = []
     proc = launch_window(env, seen)
     try:
@@ -137,12 +144,23 @@ def test_close_to_background_keeps_serving_and_a_relaunch_opens_the_browser(tmp_
         close_window(xvfb)
         read_until(proc, "keeps running in the background", 30, seen)
         assert proc.poll() is None
-        assert httpx2.get(f"{url}/healthz", timeout=5).status_code == 200, "still serving (the phone keeps working)"
+        assert httpx2.get(f"{url}/api/auth/session", timeout=5).status_code == 200, \
+            "still serving (the phone keeps working)"
+
+        # With the window gone, a session that needs an answer raises an OS notification.
+        _ask_for_permission(url)
+        deadline = time.monotonic() + 60
+        while not notified.exists():
+            assert time.monotonic() < deadline, "a notification went out"
+            time.sleep(0.3)
+        assert "a session needs you" in notified.read_text()
 
         again = subprocess.run([*NEXUS, "window"], env=env, capture_output=True, text=True, timeout=60)
         assert again.returncode == 0 and "opened it in your browser" in again.stdout, again.stdout + again.stderr
         assert opened.read_text().startswith(f"{url}/auth/desktop?token=")
 
+        children = opencode_children(proc.pid)
+        assert children, "OpenCode kept running in the background"
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     finally:
@@ -150,4 +168,26 @@ def test_close_to_background_keeps_serving_and_a_relaunch_opens_the_browser(tmp_
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, "".join(seen) + out
+    assert not (home / "nexus.lock").exists()
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                   for pid in children)
+
+
+def test_sigterm_closes_the_window_and_quits_cleanly(tmp_path: Path, xvfb: str) -> None:
+    # The GUI loop holds the main thread, where Python runs signal handlers: the wake-up fd
+    # path must still close the window and stop everything.
+    home = tmp_path / "home"
+    prepare_home(home, {"server.autostart": False}, owner=False)
+    seen: list[str] = []
+    proc = launch_window(window_env(home, tmp_path, xvfb), seen)
+    try:
+        read_until(proc, "window showing /", 90, seen)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "shutting down" in out, "".join(seen) + out
+    assert "keeps running in the background" not in out
     assert not (home / "nexus.lock").exists()
