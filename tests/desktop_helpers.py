@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -35,6 +36,19 @@ def launch_window(env: dict[str, str], seen: list[str]) -> subprocess.Popen[str]
                             stderr=subprocess.STDOUT, text=True)
     read_until(proc, "running at", 60, seen)
     return proc
+
+
+def sigterm(proc: subprocess.Popen[str]) -> str:
+    """Stop a launched Nexus as the system would at logout; returns the rest of its output."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=60)[0]
+
+
+def kill_if_running(proc: subprocess.Popen[str]) -> None:
+    """After a failed test: nothing may outlive it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 def read_url(seen: list[str]) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -18,8 +17,8 @@ import psutil
 import pytest
 
 from tests.auth_helpers import OWNER, PASSWORD
-from tests.desktop_helpers import (NEXUS, close_window, fake_browser, image_is_blank, launch_window,
-                                   opencode_children, prepare_home, read_until, read_url, start_xvfb,
+from tests.desktop_helpers import (NEXUS, close_window, fake_browser, image_is_blank, kill_if_running, launch_window,
+                                   opencode_children, prepare_home, read_until, read_url, sigterm, start_xvfb,
                                    wait_for_title, window_env, window_title)
 from tests.fakes.fake_cloudflared import make_fake_binary
 
@@ -100,9 +99,7 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         close_window(xvfb)
         out, _ = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        kill_if_running(proc)
     seen.append(out)
     assert proc.returncode == 0, "".join(seen)[-4000:]
     assert "shutting down" in out
@@ -161,12 +158,9 @@ def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_bro
 
         children = opencode_children(proc.pid)
         assert children, "OpenCode kept running in the background"
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+        out = sigterm(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        kill_if_running(proc)
     assert proc.returncode == 0, "".join(seen) + out
     assert not (home / "nexus.lock").exists()
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -182,12 +176,9 @@ def test_sigterm_closes_the_window_and_quits_cleanly(tmp_path: Path, xvfb: str) 
     proc = launch_window(window_env(home, tmp_path, xvfb), seen)
     try:
         read_until(proc, "window showing /", 90, seen)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+        out = sigterm(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        kill_if_running(proc)
     assert proc.returncode == 0 and "shutting down" in out, "".join(seen) + out
     assert "keeps running in the background" not in out
     assert not (home / "nexus.lock").exists()
