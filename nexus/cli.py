@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     data_dir_option(serve)
 
+    window = sub.add_parser("window", help="open the desktop window (what plain `nexus` does)")
+    window.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
+    data_dir_option(window)
+
     doctor = sub.add_parser("doctor", help="check this machine and say what is missing")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     data_dir_option(doctor)
@@ -50,9 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command is None:
-        print("nexus: the desktop window is not built yet; running headless, like `nexus serve`.", file=sys.stderr)
-        args = _parser().parse_args(["serve"])
+    if args.command is None or args.command == "window":
+        from nexus.desktop.app import run_desktop
+
+        return run_desktop(getattr(args, "data_dir", None), getattr(args, "port", DEFAULT_PORT))
     if args.command == "serve":
         return serve(args.host, args.port, args.data_dir)
     if args.command == "doctor":
@@ -80,34 +85,33 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     if not _is_loopback(host):
         return _fail(f"refusing to listen on {host}: Nexus serves this computer only (use 127.0.0.1). "
                      "Reach it from other devices through its tunnel, which requires sign-in.")
-    from nexus.runtime import Runtime
+    from nexus.desktop.handover import hand_over
+    from nexus.desktop.host import Host
+    from nexus.desktop.instance_lock import AlreadyRunning
     from nexus.store import StoreError
-    from nexus.ui import create_app
-    from nexus.ui.http_server import PortInUse, WebServer
+    from nexus.ui.http_server import PortInUse
 
+    host_ = Host(data_dir, host, port)
     try:
-        rt = Runtime.open(data_dir)
-    except StoreError as exc:
-        return _fail(str(exc))
-    server = WebServer(create_app(rt), host, port)
-    try:
-        server.start()
-    except PortInUse as exc:
-        rt.stop()
+        host_.open()
+    except AlreadyRunning as exc:
+        info = host_.lock.wait_for_url() or exc.info
+        print(f"nexus: {hand_over(info, open_browser=False)}", flush=True)
+        return 0
+    except (StoreError, PortInUse) as exc:
         return _fail(str(exc))
 
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    print(f"Nexus {__version__} is running at {server.url}  (data: {rt.data_dir}; Ctrl+C stops it)", flush=True)
-    rt.start(web_url=server.url)  # the tunnel forwards there
+    print(f"Nexus {__version__} is running at {host_.url}  (data: {host_.paths.root}; Ctrl+C stops it)", flush=True)
+    host_.start_services()
     try:
         while not done.wait(0.5):
             pass
     finally:
         print("nexus: shutting down", file=sys.stderr, flush=True)
-        server.stop()
-        rt.stop()
+        host_.stop()
         from nexus.logs import shutdown_logging
 
         shutdown_logging()

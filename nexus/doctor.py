@@ -29,7 +29,7 @@ class Check:
 def run_checks(settings: Settings | None, paths: DataPaths) -> list[Check]:
     configured = settings["server.binary"] if settings else ""
     attach_url = settings["server.url"] if settings else ""
-    return [_python(), _opencode(configured, attach_url), _ripgrep(), _data_dir(paths), _keyring(), _chromium()]
+    return [_python(), _opencode(configured, attach_url), _ripgrep(), _data_dir(paths), _keyring(), _chromium(), _desktop()]
 
 
 def _python() -> Check:
@@ -97,3 +97,10 @@ def _chromium() -> Check:
             return Check("Chromium (tests only)", True, candidate, required=False)
     return Check("Chromium (tests only)", False, "not found; only the browser tests need it",
                  "apt-get install chromium (or set CHROMIUM_PATH).", required=False)
+
+
+def _desktop() -> Check:
+    from nexus.desktop.backend_check import desktop_backend
+
+    usable, detail, fix = desktop_backend()
+    return Check("Desktop window", usable, detail, fix, required=False)

@@ -159,6 +159,10 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("notifications.desktop", True,
                 "Also show notifications on the desktop (each browser asks once, on the dashboard)."),
     SettingSpec("notifications.keep", 200, "Notifications kept; older ones are deleted.", 10, 10000),
+    # The desktop window (nexus/desktop)
+    SettingSpec("desktop.close_action", "quit", "Closing the window quits Nexus (stops OpenCode and the tunnel), "
+                "or keeps it running in the background so the phone keeps working.", choices=("quit", "background")),
+    SettingSpec("desktop.notifications", True, "Notify when a session needs you while the window is hidden."),
 )
 
 

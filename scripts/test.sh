@@ -19,7 +19,7 @@ fi
 [[ -n "$PY" ]] || { log "Python 3.11 or newer is needed"; exit 1; }
 
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,qt,build]'
 
 scripts/install-opencode.sh >/dev/null
 
@@ -36,6 +36,28 @@ if ! chromium_found; then
     else
         log "Chromium is missing: run 'sudo apt-get install chromium fonts-dejavu-core fonts-liberation'"
         log "(or set CHROMIUM_PATH), then run this again"
+        exit 1
+    fi
+fi
+
+# The desktop window tests run the real Qt window under Xvfb and screenshot it with ImageMagick.
+# Qt's wheels bring Qt itself; these are the X11/GL libraries it loads (found with ldd).
+DESKTOP_APT=(xvfb imagemagick libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxcb-image0
+    libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxkbcommon-x11-0 libnss3 libegl1 libgl1
+    libopengl0 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libgbm1
+    libxshmfence1 libxkbfile1 fonts-dejavu-core)
+desktop_deps_missing() {
+    ! command -v Xvfb >/dev/null || ! command -v import >/dev/null \
+        || [[ -n "$(.venv/bin/python -c 'from nexus.desktop.backend_check import missing_qt_libraries as m; print(*m())')" ]]
+}
+if desktop_deps_missing; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        log "installing Xvfb, ImageMagick and Qt's system libraries for the desktop window tests"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >&2
+        apt-get install -y -q --no-install-recommends "${DESKTOP_APT[@]}" >&2
+    else
+        log "the desktop window tests need: sudo apt-get install ${DESKTOP_APT[*]}"
         exit 1
     fi
 fi

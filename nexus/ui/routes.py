@@ -13,6 +13,7 @@ from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream
 from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
 from nexus.ui import api_logs, logs_stream, pages_logs
 from nexus.ui import api_notifications
+from nexus.ui import api_desktop
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,13 @@ ROUTES: tuple[Route, ...] = (
           body={"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}),
     Route("/api/notifications", api_notifications.notifications_clear, ("DELETE",), "Delete every notification",
           "notifications"),
+    # The desktop shell (nexus/desktop): a second launch hands over to the running instance
+    Route("/api/desktop/focus", api_desktop.desktop_focus, ("POST",),
+          "Show the running Nexus (its window, or a one-time browser sign-in link)", "desktop",
+          params=({"name": "X-Nexus-Instance", "in": "header", "required": True, "schema": {"type": "string"},
+                   "description": "The token from the data dir's instance lock file (owner-only)."},),
+          responses={"403": "Not from this computer, or the instance token is wrong",
+                     "404": "This Nexus holds no instance lock"}),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True, params=(_TOPICS,)),

@@ -1,0 +1,77 @@
+"""Everything a running Nexus is apart from its window: the single-instance lock, the
+services (Runtime) and the web server. `nexus serve` runs it headless; the desktop app runs
+it in background threads while the GUI owns the main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from nexus.desktop.instance_lock import InstanceLock
+from nexus.paths import DataPaths, resolve_data_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InstanceControl:
+    """What the running instance offers a second launch (POST /api/desktop/focus).
+
+    `show_window` brings the window to the front and says whether there was one to show;
+    a headless Nexus has none, and the second launch opens a browser instead."""
+    token: str
+    show_window: Callable[[], bool] = field(default=lambda: False)
+
+
+class Host:
+    def __init__(self, data_dir: str | Path | None, host: str = "127.0.0.1", port: int = 7420, *,
+                 console_log: bool = True) -> None:
+        self.paths = DataPaths(resolve_data_dir(data_dir)).ensure()
+        self.lock = InstanceLock(self.paths.root)
+        self.host, self.port, self.console_log = host, port, console_log
+        self.rt = None
+        self.server = None
+        self.control: InstanceControl | None = None
+
+    def open(self) -> "Host":
+        """Take the lock, open the store, serve the UI. Raises AlreadyRunning (with the running
+        instance's details), StoreError or PortInUse; on an error nothing is left running."""
+        from nexus.runtime import Runtime
+        from nexus.ui import create_app
+        from nexus.ui.http_server import WebServer
+
+        info = self.lock.acquire()
+        try:
+            self.rt = Runtime.open(self.paths.root, console_log=self.console_log)
+            app = create_app(self.rt)
+            self.control = InstanceControl(info.token)
+            app.extensions["nexus.instance"] = self.control
+            self.server = WebServer(app, self.host, self.port).start()
+            self.lock.publish_url(self.server.url)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None, "not open"
+        return self.server.url
+
+    def start_services(self) -> None:
+        assert self.rt is not None
+        self.rt.start(web_url=self.url)  # the tunnel forwards there
+
+    def stop(self) -> None:
+        """Web server first (no new requests), then the services (OpenCode, cloudflared, the
+        store), then the lock. Idempotent."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.rt is not None:
+            self.rt.stop()
+            self.rt = None
+        self.lock.release()

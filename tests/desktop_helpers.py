@@ -1,0 +1,208 @@
+"""Helpers for the desktop tests: a Nexus data dir prepared like a real install, a private
+Xvfb display, and closing a window the way a user's click on its close button does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+NEXUS = [sys.executable, "-m", "nexus"]
+
+
+def nexus_env(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1", **extra}
+
+
+def window_env(home: Path, tmp_path: Path, display: str, **extra: str) -> dict[str, str]:
+    """For a desktop launch on `display`. Qt keeps a few small caches under the user's home:
+    the test's own, not the developer's."""
+    user = tmp_path / "user"
+    return nexus_env(home, DISPLAY=display, HOME=str(user), XDG_CACHE_HOME=str(user / ".cache"),
+                     XDG_DATA_HOME=str(user / "share"), **extra)
+
+
+def launch_window(env: dict[str, str], seen: list[str]) -> subprocess.Popen[str]:
+    """`nexus window` on a free port, returned once it says where it runs."""
+    proc = subprocess.Popen([*NEXUS, "window", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    read_until(proc, "running at", 60, seen)
+    return proc
+
+
+def sigterm(proc: subprocess.Popen[str]) -> str:
+    """Stop a launched Nexus as the system would at logout; returns the rest of its output."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=60)[0]
+
+
+def kill_if_running(proc: subprocess.Popen[str]) -> None:
+    """After a failed test: nothing may outlive it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def read_url(seen: list[str]) -> str:
+    line = next(line for line in seen if "running at" in line)
+    return line.split("running at ")[1].split()[0]
+
+
+def fake_browser(folder: Path) -> tuple[Path, Path]:
+    """A BROWSER for Python's webbrowser module that only writes down the URL it was given."""
+    opened, script = folder / "opened.txt", folder / "fake-browser"
+    script.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {opened}\n")
+    script.chmod(0o755)
+    return script, opened
+
+
+def prepare_home(home: Path, settings: dict, *, owner: bool = True) -> None:
+    """Setup finished and, with `owner`, an owner password (so a window that shows `/` has
+    signed itself in), plus the given settings."""
+    from nexus.runtime import Runtime
+    from tests.auth_helpers import make_owner
+
+    rt = Runtime.open(home, console_log=False)
+    try:
+        if owner:
+            make_owner(rt)
+        rt.settings.update(settings)
+    finally:
+        rt.stop()
+
+
+def opencode_children(pid: int) -> set[int]:
+    """OpenCode processes started (directly or not) by process `pid`."""
+    import psutil
+
+    found = set()
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return found
+    for child in children:
+        try:
+            if any("opencode" in part for part in child.cmdline()[:2]):
+                found.add(child.pid)
+        except psutil.Error:
+            pass
+    return found
+
+
+def read_until(proc: subprocess.Popen[str], needle: str, timeout: float, seen: list[str]) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"{needle!r} did not appear; output:\n{''.join(seen)[-4000:]}")
+
+
+def start_xvfb() -> Iterator[str]:
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("Xvfb is missing: the desktop window tests need it (apt-get install xvfb; scripts/test.sh "
+                    "installs it when run as root).")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen([xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x860x24", "-nolisten", "tcp"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as f:
+            number = f.readline().strip()
+        assert number, "Xvfb did not report its display"
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
+    from Xlib import X, display as xdisplay
+
+    deadline = time.monotonic() + timeout
+    d = xdisplay.Display(display_name)
+    while True:
+        stack = [d.screen().root]
+        while stack:
+            win = stack.pop()
+            try:
+                name = _title(d, win)
+                # Qt also names its hidden client-leader window after the app: only a mapped
+                # (visible) window is the one the user sees.
+                if isinstance(name, str) and name.startswith(title_prefix) \
+                        and win.get_attributes().map_state == X.IsViewable:
+                    return d, win
+                stack.extend(win.query_tree().children)
+            except Exception:  # a window vanished while we walked the tree
+                continue
+        if time.monotonic() > deadline:
+            d.close()
+            raise AssertionError(f"no window titled {title_prefix!r} on {display_name}")
+        time.sleep(0.2)
+
+
+def _title(d, win) -> str | None:
+    """The title as the desktop shows it: _NET_WM_NAME (UTF-8), else the legacy WM_NAME."""
+    prop = win.get_full_property(d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"))
+    if prop is None:
+        name = win.get_wm_name()
+        return name if isinstance(name, str) else None
+    value = prop.value
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def window_title(display_name: str, title_prefix: str = "Nexus") -> str:
+    d, win = find_window(display_name, title_prefix)
+    try:
+        return _title(d, win) or ""
+    finally:
+        d.close()
+
+
+def wait_for_title(display_name: str, expected: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    title = ""
+    while time.monotonic() < deadline:
+        title = window_title(display_name)
+        if title == expected:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the window title stayed {title!r}, expected {expected!r}")
+
+
+def close_window(display_name: str, title_prefix: str = "Nexus") -> None:
+    """WM_DELETE_WINDOW: what a window manager sends when the user clicks the close button."""
+    from Xlib import X
+    from Xlib.protocol import event
+
+    d, win = find_window(display_name, title_prefix)
+    try:
+        protocols, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
+        message = event.ClientMessage(window=win, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+        win.send_event(message, event_mask=X.NoEventMask)
+        d.flush()
+    finally:
+        d.close()
+
+
+def image_is_blank(png: Path) -> bool:
+    """True if the screenshot is one flat colour (nothing was drawn)."""
+    out = subprocess.run(["convert", str(png), "-format", "%[fx:standard_deviation]", "info:"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip() or 0) < 0.01
+
+
+def settings_json(settings: dict) -> str:
+    return json.dumps(settings)
