@@ -24,9 +24,11 @@ let values = {};
 const specs = new Map();   // key -> spec
 const controls = new Map(); // key -> { read(), write(value), error, resetBtn }
 
+const WORDS = { url: "URL", env: "Environment" };
+
 function label(key) {
   const last = key.split(".").slice(1).join(".") || key;
-  const words = last.replace(/_/g, " ");
+  const words = WORDS[last] || last.replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
