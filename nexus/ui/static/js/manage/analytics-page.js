@@ -8,6 +8,8 @@ const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const count = new Intl.NumberFormat();
 const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
 let loading = 0;
+const OUTCOME_WORDS = { finished: "Finished", aborted: "Stopped", errored: "Error", running: "Running",
+  "no reply": "No reply yet", archived: "Archived", deleted: "Deleted" };
 
 const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 function addDays(day, n) {
@@ -78,7 +80,7 @@ function draw(data) {
         count.format(m.tokens.cache_read), money(m.cost)])));
   }
   const outcomes = Object.entries(data.outcomes).filter(([, n]) => n > 0)
-    .map(([label, n]) => ({ label, value: n, text: count.format(n) }));
+    .map(([key, n]) => ({ key, label: OUTCOME_WORDS[key] || key, value: n, text: count.format(n) }));
   categoryBars($("outcomes"), outcomes, { name: "Session outcomes", empty: "No sessions in this range." });
   tools(data.tools);
 }

@@ -37,7 +37,7 @@ export function dayBars(host, points, { name, format = String }) {
     numbersTable(`${name} per day`, ["Day", name], points.map((p) => [p.day, format(p.value)])));
 }
 
-// Horizontal bars for categories: `items` is [{label, value, text}].
+// Horizontal bars for categories: `items` is [{key, label, value, text}].
 export function categoryBars(host, items, { name, empty }) {
   if (!items.length) { host.replaceChildren(el("p", { class: "empty-note", text: empty })); return; }
   const max = Math.max(0, ...items.map((i) => i.value));
@@ -45,7 +45,7 @@ export function categoryBars(host, items, { name, empty }) {
   for (const item of items) {
     const fill = el("span", { class: "hbar-fill" });
     fill.style.width = `${max ? (item.value / max) * 100 : 0}%`;  // CSSOM: allowed by the CSP
-    list.append(el("li", { class: "hbar-row", dataset: { label: item.label } },
+    list.append(el("li", { class: "hbar-row", dataset: { key: item.key ?? item.label } },
       el("span", { class: "hbar-label", text: item.label }),
       el("span", { class: "hbar", "aria-hidden": "true" }, fill),
       el("span", { class: "hbar-value", text: item.text })));
