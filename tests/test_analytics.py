@@ -96,3 +96,18 @@ def test_local_days_follow_daylight_saving_time() -> None:
     assert days.start == date(2026, 10, 31)
     with pytest.raises(AnalyticsRangeError):
         LocalDays.parse("x", "y", "UTC")
+
+
+@pytest.mark.parametrize("zone, first, last", [("Asia/Kathmandu", "2026-11-10", "2026-11-12"),  # UTC+5:45
+                                               ("America/New_York", "2026-10-31", "2026-11-03")])  # DST ends
+def test_sessions_one_second_either_side_of_local_midnight(runtime, client, zone: str, first: str,
+                                                           last: str) -> None:
+    days = LocalDays.parse(first, last, zone)
+    repo = runtime.chat.repo
+    for i, edge in enumerate(days.edges[1:-1]):
+        for name, at in ((f"before{i}", edge - 1), (f"at{i}", edge)):
+            repo.create_session({"id": name, "engine": "opencode", "engine_ref": name, "created_at": at,
+                                 "updated_at": at})
+    per_day = report(client, first, last, zone)["per_day"]
+    inner = len(days.edges) - 2
+    assert [d["sessions"] for d in per_day] == [1] + [2] * (inner - 1) + [1]

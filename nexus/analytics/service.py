@@ -17,12 +17,13 @@ Definitions (also shown on the page):
 
 from __future__ import annotations
 
+import bisect
 import json
 import statistics
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from nexus.analytics.days import LocalDays
@@ -37,12 +38,15 @@ _TOKENS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _BUSY = ("busy", "retry", "waiting")
 
 
-def _day_of(column: Any, days: LocalDays) -> ColumnElement[int]:
-    """SQL: the index of the local day `column` falls on (the caller keeps it inside the range)."""
-    edges = days.edges[1:-1]
-    if not edges:
-        return literal(0)
-    return case(*[(column < edge, i) for i, edge in enumerate(edges)], else_=len(edges))
+QUARTER = 900  # s. Every UTC offset in use is a whole number of quarter hours, so is every local midnight.
+
+
+def _quarter_of(column: Any, days: LocalDays, sqlite: bool) -> ColumnElement[int]:
+    """SQL: the quarter hour since the range began; SQL groups by it and Python maps the groups
+    to local days (exact, cheap, portable). SQLite's CAST truncates, which is floor here (the
+    caller keeps column >= begin); other databases round in CAST, so they get FLOOR."""
+    offset = (column - days.begin) / QUARTER
+    return cast(offset, Integer) if sqlite else cast(func.floor(offset), Integer)
 
 
 def _in(column: Any, days: LocalDays) -> ColumnElement[bool]:
@@ -56,17 +60,26 @@ class ChatAnalytics:
     def report(self, days: LocalDays) -> dict[str, Any]:
         with self._db.engine.connect() as conn:
             per_day = [{"day": d, "sessions": 0, "messages": 0, "cost": 0.0, "tokens": 0} for d in days.days]
-            session_day = _day_of(S.c.created_at, days).label("day")
-            for row in conn.execute(select(session_day, func.count()).where(_in(S.c.created_at, days))
-                                    .group_by(session_day)):
-                per_day[row[0]]["sessions"] = row[1]
+            offsets = [edge - days.begin for edge in days.edges]
 
-            message_day = _day_of(M.c.created_at, days).label("day")
+            def day(quarter: int) -> dict[str, Any]:
+                return per_day[bisect.bisect_right(offsets, quarter * QUARTER) - 1]
+
+            session_quarter = _quarter_of(S.c.created_at, days, self._db.is_sqlite).label("q")
+            for quarter, sessions in conn.execute(select(session_quarter, func.count())
+                                                  .where(_in(S.c.created_at, days)).group_by(session_quarter)):
+                day(quarter)["sessions"] += sessions
+
+            message_quarter = _quarter_of(M.c.created_at, days, self._db.is_sqlite).label("q")
             token_sum = sum((M.c[f"tokens_{k}"] for k in ("input", "output", "reasoning")), literal(0))
-            for row in conn.execute(select(message_day, func.count(), func.coalesce(func.sum(M.c.cost), 0.0),
-                                           func.coalesce(func.sum(token_sum), 0))
-                                    .where(_in(M.c.created_at, days)).group_by(message_day)):
-                per_day[row[0]].update(messages=row[1], cost=float(row[2]), tokens=int(row[3]))
+            for quarter, messages, cost, tokens in conn.execute(
+                    select(message_quarter, func.count(), func.coalesce(func.sum(M.c.cost), 0.0),
+                           func.coalesce(func.sum(token_sum), 0))
+                    .where(_in(M.c.created_at, days)).group_by(message_quarter)):
+                bucket = day(quarter)
+                bucket["messages"] += messages
+                bucket["cost"] += float(cost)
+                bucket["tokens"] += int(tokens)
 
             totals = conn.execute(select(*[func.coalesce(func.sum(M.c[f"tokens_{k}"]), 0) for k in _TOKENS],
                                          func.coalesce(func.sum(M.c.cost), 0.0),
