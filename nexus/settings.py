@@ -146,8 +146,8 @@ SPECS: tuple[SettingSpec, ...] = (
                 choices=("auto", "quic", "http2")),
     SettingSpec("tunnel.start_timeout", 30.0, "Seconds to wait for the tunnel to connect.", 2, 600),
     SettingSpec("tunnel.restart_max_attempts", 5, "Restarts in a row after cloudflared dies before giving up.", 0, 1000),
-    # General (nexus/ui): shown in the top bar and the window title; the theme applies to every page.
-    SettingSpec("general.instance_name", "Nexus", "Name shown in the top bar and the window title.",
+    # General (nexus/ui): the name in the top bar and the theme, applied to every page.
+    SettingSpec("general.instance_name", "Nexus", "Name shown in the top bar of every page.",
                 check=lambda v: None if 1 <= len(v.strip()) <= 60 else "must be 1 to 60 characters"),
     SettingSpec("general.theme", "system", "Colours: light, dark, or follow the system.",
                 choices=("system", "light", "dark")),
