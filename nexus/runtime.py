@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus.analytics import ChatAnalytics
 from nexus.auth import AuditLog, AuthRepository, AuthService
 from nexus.bus import EventBus
 from nexus.chat.engines.opencode import OpenCodeEngine
@@ -131,6 +132,11 @@ class Runtime:
             self.tunnel.start()
         except TunnelError as exc:  # shown as the tunnel's error state; Nexus itself runs on
             log.warning("the tunnel did not start: %s", exc)
+
+    @property
+    def analytics(self) -> ChatAnalytics:
+        """Usage reports over the chat store (stateless: nothing to start or stop)."""
+        return ChatAnalytics(self.db)
 
     @property
     def data_dir(self) -> Path:

@@ -163,6 +163,11 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("desktop.close_action", "quit", "Closing the window quits Nexus (stops OpenCode and the tunnel), "
                 "or keeps it running in the background so the phone keeps working.", choices=("quit", "background")),
     SettingSpec("desktop.notifications", True, "Notify when a session needs you while the window is hidden."),
+    # General (nexus/ui): the name in the top bar and the theme, applied to every page.
+    SettingSpec("general.instance_name", "Nexus", "Name shown in the top bar of every page.",
+                check=lambda v: None if 1 <= len(v.strip()) <= 60 else "must be 1 to 60 characters"),
+    SettingSpec("general.theme", "system", "Colours: light, dark, or follow the system.",
+                choices=("system", "light", "dark")),
 )
 
 

@@ -96,18 +96,35 @@ class ChatRepository:
         return session_from_row(row) if row else None
 
     def list_sessions(self, *, state: str | None = "active", limit: int = 50, offset: int = 0,
-                      query: str | None = None) -> tuple[list[dict[str, Any]], int]:
-        conditions = [S.c.deleted_at.is_(None)]
-        if state:
+                      query: str | None = None, agent: str | None = None, model: str | None = None,
+                      created_from: float | None = None, created_to: float | None = None
+                      ) -> tuple[list[dict[str, Any]], int]:
+        """`state` "deleted" lists the deleted sessions that can still be restored."""
+        conditions = [S.c.deleted_at.is_not(None) if state == "deleted" else S.c.deleted_at.is_(None)]
+        if state and state != "deleted":
             conditions.append(S.c.state == state)
         if query:
-            conditions.append(S.c.id.in_(self._matching_session_ids(query)))
+            conditions.append(S.c.id.in_(self._matching_session_ids(query, deleted=state == "deleted")))
+        if agent:
+            conditions.append(S.c.agent == agent)
+        if model:
+            conditions.append(S.c.model == model)
+        if created_from is not None:
+            conditions.append(S.c.created_at >= created_from)
+        if created_to is not None:
+            conditions.append(S.c.created_at < created_to)
         where = and_(*conditions)
         with self._db.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(S).where(where)).scalar() or 0
             rows = conn.execute(select(S).where(where).order_by(S.c.updated_at.desc(), S.c.id)
                                 .limit(limit).offset(offset)).all()
         return [session_from_row(r) for r in rows], total
+
+    def session_facets(self) -> dict[str, list[str]]:
+        """The agents and models sessions were started with (the choices of a filter)."""
+        with self._db.engine.connect() as conn:
+            return {name: sorted(v for (v,) in conn.execute(select(column).where(column.is_not(None)).distinct()))
+                    for name, column in (("agents", S.c.agent), ("models", S.c.model))}
 
     def count_active(self) -> int:
         with self._db.engine.connect() as conn:
@@ -201,8 +218,8 @@ class ChatRepository:
 
     # ----- search --------------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Sessions whose message text matches, best first, with a snippet."""
+    def search(self, query: str, limit: int = 20, *, deleted: bool = False) -> list[dict[str, Any]]:
+        """Sessions whose message text matches, best first, with a snippet (deleted ones when asked)."""
         terms = _terms(query)
         if not terms:
             return []
@@ -225,11 +242,12 @@ class ChatRepository:
             if not hits:
                 return []
             live = {r.id: session_from_row(r) for r in conn.execute(
-                select(S).where(S.c.id.in_(list(hits)), S.c.deleted_at.is_(None)))}
+                select(S).where(S.c.id.in_(list(hits)),
+                                S.c.deleted_at.is_not(None) if deleted else S.c.deleted_at.is_(None)))}
         return [{**hit, "session": live[sid]} for sid, hit in hits.items() if sid in live][:limit]
 
-    def _matching_session_ids(self, query: str) -> list[str]:
-        return [hit["session_id"] for hit in self.search(query, limit=500)]
+    def _matching_session_ids(self, query: str, deleted: bool = False) -> list[str]:
+        return [hit["session_id"] for hit in self.search(query, limit=500, deleted=deleted)]
 
 
 def _terms(query: str) -> list[str]:

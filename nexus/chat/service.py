@@ -126,8 +126,11 @@ class ChatService:
         return session
 
     def list(self, state: str | None = "active", limit: int = 50, offset: int = 0,
-             query: str | None = None) -> tuple[list[dict[str, Any]], int]:
-        sessions, total = self.repo.list_sessions(state=state, limit=limit, offset=offset, query=query)
+             query: str | None = None, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        """`filters`: agent, model, created_from, created_to (see ChatRepository.list_sessions)."""
+        if query:
+            self.writer.flush_all()  # search what is still in the write batch too
+        sessions, total = self.repo.list_sessions(state=state, limit=limit, offset=offset, query=query, **filters)
         out = []
         for session in sessions:
             stream = self.hub.existing(session["id"])

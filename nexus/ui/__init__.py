@@ -12,6 +12,7 @@ from flask_sock import Sock
 from nexus.runtime import Runtime
 from nexus.ui.api_chat import session_prompt_limit
 from nexus.ui.errors import install_error_handlers
+from nexus.ui.navigation import install_navigation
 from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
@@ -53,4 +54,5 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     app.before_request(session_prompt_limit)  # before anything reads the body
     install_security(app)
     install_error_handlers(app)
+    install_navigation(app)
     return app

@@ -10,7 +10,7 @@ from flask import Response, jsonify, request
 
 from nexus.chat.engines.base import EngineError
 from nexus.chat.service import ChatError, to_markdown
-from nexus.ui.context import int_arg, json_body, runtime
+from nexus.ui.context import float_arg, int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
 
 # Prompts may carry attachments (base64 in JSON); everything else keeps the small default limit.
@@ -41,13 +41,25 @@ def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str 
 
 def sessions_list() -> Any:
     state = request.args.get("state", "active")
-    if state not in ("active", "archived", "all"):
-        raise ApiError(400, "state must be active, archived or all.", "bad_parameter")
+    if state not in ("active", "archived", "all", "deleted"):
+        raise ApiError(400, "state must be active, archived, deleted or all.", "bad_parameter")
     limit = int_arg("limit", 50, 1, 200) or 50
     offset = int_arg("offset", 0, 0, 10**9) or 0
+    filters = {"agent": _short_arg("agent"), "model": _short_arg("model"),
+               "created_from": float_arg("created_from"), "created_to": float_arg("created_to")}
     sessions, total = _guard(_chat().list, None if state == "all" else state, limit, offset,
-                             request.args.get("q") or None)
-    return jsonify({"sessions": sessions, "total": total, "limit": limit, "offset": offset})
+                             request.args.get("q") or None, **filters)
+    out = {"sessions": sessions, "total": total, "limit": limit, "offset": offset}
+    if request.args.get("facets") == "1":
+        out["facets"] = _chat().repo.session_facets()
+    return jsonify(out)
+
+
+def _short_arg(name: str) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and len(value) > 200:
+        raise ApiError(400, f"The query parameter {name!r} is too long (at most 200 characters).", "bad_parameter")
+    return value
 
 
 def sessions_create() -> Any:

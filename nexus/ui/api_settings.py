@@ -28,3 +28,15 @@ def settings_update() -> Any:
         raise ApiError(422, "Some settings were not valid; nothing was changed.", "invalid_settings",
                        fields=exc.errors) from exc
     return jsonify({"values": updated})
+
+
+def settings_reset() -> Any:
+    keys = json_body().get("keys")
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise ApiError(400, "Send the settings to reset as a list of keys, e.g. {\"keys\": [\"general.theme\"]}.",
+                       "bad_request")
+    try:
+        values = runtime().settings.reset(keys)
+    except SettingsError as exc:
+        raise ApiError(422, "Unknown settings; nothing was reset.", "invalid_settings", fields=exc.errors) from exc
+    return jsonify({"values": values})

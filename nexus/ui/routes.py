@@ -14,6 +14,7 @@ from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
 from nexus.ui import api_logs, logs_stream, pages_logs
 from nexus.ui import api_notifications
 from nexus.ui import api_desktop
+from nexus.ui import api_analytics, pages_manage
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/setup", pages_auth.setup_page, page=True),
     Route("/security", pages_auth.security_page, page=True),
     Route("/auth/desktop", pages_auth.desktop_signin, page=True),
+    Route("/sessions", pages_manage.sessions_overview, page=True),
+    Route("/analytics", pages_manage.analytics_page, page=True),
+    Route("/settings", pages_manage.settings_page, page=True),
     # Nexus itself
     Route("/healthz", api_system.healthz, summary="Liveness of Nexus itself", tag="system"),
     Route("/api/openapi.json", pages.openapi_document, summary="This document", tag="system"),
@@ -90,6 +94,10 @@ ROUTES: tuple[Route, ...] = (
           "settings", body={"type": "object", "additionalProperties": True,
                             "description": "Setting keys and their new values"},
           responses={"422": "A value was not valid; nothing changed"}),
+    Route("/api/settings/reset", api_settings.settings_reset, ("POST",), "Put settings back to their defaults",
+          "settings", body={"type": "object", "required": ["keys"],
+                            "properties": {"keys": {"type": "array", "items": {"type": "string"}}}},
+          responses={"422": "A key is unknown; nothing was reset"}),
     # Signing in, API keys, the audit log (nexus/auth)
     Route("/api/auth/session", api_auth.auth_session, summary="Who is asking, and whether sign-in is needed",
           tag="auth"),
@@ -137,11 +145,19 @@ ROUTES: tuple[Route, ...] = (
           "tunnel"),
     # Chat sessions (nexus/chat)
     Route("/api/sessions", api_chat.sessions_list, summary="Sessions, newest first", tag="chat",
-          params=({"name": "state", "in": "query", "schema": {"enum": ["active", "archived", "all"]}},
+          params=({"name": "state", "in": "query", "schema": {"enum": ["active", "archived", "deleted", "all"]}},
                   {"name": "q", "in": "query", "schema": {"type": "string"},
                    "description": "Only sessions whose messages contain these words."},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}})),
+                  {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                  {"name": "agent", "in": "query", "schema": {"type": "string"}},
+                  {"name": "model", "in": "query", "schema": {"type": "string"}},
+                  {"name": "created_from", "in": "query", "schema": {"type": "number"},
+                   "description": "Only sessions created at or after this UNIX time."},
+                  {"name": "created_to", "in": "query", "schema": {"type": "number"},
+                   "description": "Only sessions created before this UNIX time."},
+                  {"name": "facets", "in": "query", "schema": {"enum": ["1"]},
+                   "description": "Also list the agents and models sessions used (for filters)."})),
     Route("/api/sessions", api_chat.sessions_create, ("POST",), "Start a session", "chat",
           body={"type": "object", "properties": {"title": {"type": "string"}, "engine": {"type": "string"},
                                                  "agent": {"type": "string"}, "model": {"type": "string"}}},
@@ -204,6 +220,16 @@ ROUTES: tuple[Route, ...] = (
                    "description": "The token from the data dir's instance lock file (owner-only)."},),
           responses={"403": "Not from this computer, or the instance token is wrong",
                      "404": "This Nexus holds no instance lock"}),
+    # Usage analytics (nexus/analytics)
+    Route("/api/analytics", api_analytics.analytics_report, summary="Usage of the chat sessions in a range of days",
+          tag="analytics", params=(
+              {"name": "start", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
+               "description": "First local day (YYYY-MM-DD)."},
+              {"name": "end", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
+               "description": "Day after the last one (the range is [start, end))."},
+              {"name": "tz", "in": "query", "schema": {"type": "string"},
+               "description": "IANA time zone the days are counted in (default UTC)."}),
+          responses={"400": "The range or time zone is not valid"}),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True, params=(_TOPICS,)),

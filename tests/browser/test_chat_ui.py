@@ -521,3 +521,20 @@ def test_always_allow_is_not_asked_again_for_the_same_kind_of_command(open_page:
     expect(card.locator("details.tool").last).to_have_attribute("data-status", "completed", timeout=REPLY)
     expect(card.locator(".permission")).to_be_hidden()
     idle(card)
+
+
+# ----- keyboard shortcuts (nexus/ui/static/js/shortcuts.js) -------------------------------------
+
+@pytest.mark.parametrize("keys", [["Escape", "Escape"], ["Control+Period"]], ids=["esc-twice", "ctrl-period"])
+def test_stop_shortcut_stops_the_running_reply(open_page: Any, keys: list[str]) -> None:
+    page, watch = open_page("/")
+    card = new_card(page, f"Stop with {'+'.join(keys)}")
+    page.locator("body").press("/")  # the focus-input shortcut
+    expect(card.get_by_label("Message", exact=True)).to_be_focused()
+    send(card, "SLOW")
+    expect(last_reply(card)).to_contain_text("word3", timeout=REPLY)
+    for key in keys:
+        page.keyboard.press(key)  # still in the message box: these shortcuts are meant for typing too
+    expect(last_reply(card).locator(".msg-stopped")).to_have_text("Stopped.", timeout=REPLY)
+    idle(card)
+    assert not watch.errors, watch.errors

@@ -1,0 +1,62 @@
+"""The REST additions behind the manage pages: session list filters, settings reset, navigation."""
+
+from __future__ import annotations
+
+from nexus.ui.navigation import NAV
+from tests.analytics_data import insert_known_usage, utc
+
+
+def titles(client, query: str) -> list[str]:
+    response = client.get(f"/api/sessions?{query}")
+    assert response.status_code == 200, response.get_json()
+    return [s["title"] for s in response.get_json()["sessions"]]
+
+
+def test_session_list_filters(runtime, client) -> None:
+    insert_known_usage(runtime.chat.repo)
+    assert titles(client, "state=all") == ["Session s5", "Session s2", "Session s1", "Session s4"]
+    assert titles(client, "state=deleted") == ["Session s3"]
+    assert titles(client, "state=all&agent=plan") == ["Session s2"]
+    assert titles(client, "state=all&model=fake/m-a") == ["Session s1", "Session s4"]
+    assert titles(client, f"state=all&created_from={utc(10, 0)}&created_to={utc(11, 0)}") == \
+        ["Session s2", "Session s1"]
+    assert titles(client, "state=all&q=listed") == ["Session s1"]
+    assert titles(client, "state=all&limit=2&offset=2") == ["Session s1", "Session s4"]
+    facets = client.get("/api/sessions?state=all&facets=1").get_json()["facets"]
+    assert facets == {"agents": ["build", "plan"], "models": ["fake/m-a", "fake/m-b"]}
+    assert "facets" not in client.get("/api/sessions").get_json()
+
+
+def test_settings_reset_puts_the_default_back(runtime, client) -> None:
+    runtime.settings.update({"general.theme": "dark", "server.health_failures": 9})
+    response = client.post("/api/settings/reset", json={"keys": ["general.theme"]})
+    assert response.status_code == 200 and response.get_json()["values"]["general.theme"] == "system"
+    assert runtime.settings["server.health_failures"] == 9
+    response = client.post("/api/settings/reset", json={"keys": ["general.theme", "no.such"]})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"]["fields"] == {"no.such": "no such setting"}
+    assert client.post("/api/settings/reset", json={"keys": "general.theme"}).status_code == 400
+
+
+def test_settings_reset_from_a_browser_needs_the_csrf_header(app) -> None:
+    browser = app.test_client()
+    response = browser.post("/api/settings/reset", json={"keys": ["general.theme"]},
+                            headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_theme_is_on_every_page_before_paint(runtime, client) -> None:
+    runtime.settings.update({"general.theme": "dark"})
+    page = client.get("/sessions").get_data(as_text=True)
+    assert '<html lang="en" data-theme="dark">' in page
+    assert 'id="theme-dark"' in page and 'media="all"' in page
+    runtime.settings.update({"general.theme": "light"})
+    assert 'media="not all"' in client.get("/analytics").get_data(as_text=True)
+
+
+def test_navigation_entries_and_current_page() -> None:
+    current = {e.label: e for e in NAV}
+    assert list(current) == ["Chat", "Sessions", "Dashboard", "Logs", "Analytics", "Settings"]
+    assert current["Chat"].is_current("/") and current["Chat"].is_current("/s/abc")
+    assert not current["Chat"].is_current("/sessions")
+    assert current["Settings"].is_current("/security")
