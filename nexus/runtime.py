@@ -12,8 +12,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus.agents import AgentService
+from nexus.agents.repository import AgentRepository
 from nexus.auth import AuditLog, AuthRepository, AuthService
 from nexus.bus import EventBus
+from nexus.chat.engines.anthropic import API_KEY_SECRET, AnthropicEngine
 from nexus.chat.engines.opencode import OpenCodeEngine
 from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
@@ -46,6 +49,8 @@ class Runtime:
     auth: AuthService
     setup: SetupWizard
     tunnel: TunnelManager
+    agents: AgentService | None = None
+    anthropic: AnthropicEngine | None = None
     started: bool = False
 
     @classmethod
@@ -75,13 +80,19 @@ class Runtime:
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
+        anthropic = AnthropicEngine(chat, settings=settings, api_key=lambda: secrets.get(API_KEY_SECRET),
+                                    workspace=lambda: Path(settings["server.workspace"]
+                                                               or paths.default_workspace).expanduser())
+        chat.add_engine(anthropic)
+        agents = AgentService(AgentRepository(db))
+        chat.agent_configs = _agent_options(agents)
         auth_repo = AuthRepository(db)
         audit = AuditLog(auth_repo, bus)
         auth = AuthService(auth_repo, settings, audit)
         setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
-                   setup=setup, tunnel=tunnel)
+                   setup=setup, tunnel=tunnel, agents=agents, anthropic=anthropic)
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -118,3 +129,17 @@ class Runtime:
     @property
     def data_dir(self) -> Path:
         return self.paths.root
+
+
+def _agent_options(agents: AgentService):  # noqa: ANN202
+    """ChatService asks for a named agent's options; an unknown agent is the caller's 404."""
+    from nexus.agents import AgentError
+    from nexus.chat.service import ChatError
+
+    def options(agent_id: str) -> dict:
+        try:
+            return agents.session_options(agent_id)
+        except AgentError as exc:
+            raise ChatError(str(exc), exc.status, exc.code) from exc
+
+    return options
