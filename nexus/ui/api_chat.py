@@ -53,7 +53,8 @@ def sessions_list() -> Any:
 def sessions_create() -> Any:
     body = json_body()
     session = _guard(_chat().create, title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
-                     agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"),
+                     agent_id=_text_field(body, "agent_id"))
     return jsonify(session), 201
 
 
