@@ -80,6 +80,7 @@ def test_streams_thinking_and_text_and_prices_the_usage(rt: Runtime, fake: fa.Fa
     assert rt.chat.get(sid)["cost"] == pytest.approx(expected)
     reasoning = messages[1]["parts"][0]
     assert reasoning["kind"] == "reasoning" and reasoning["signature"] == "c2lnbmF0dXJlLWZha2U="
+    assert rt.chat.get(sid)["title"] == "hi"  # an untitled session is named after its first message
 
 
 def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake: fa.FakeAnthropic, workspace: Path) -> None:
@@ -185,20 +186,21 @@ def test_errors_are_reported_in_plain_words(rt: Runtime, fake: fa.FakeAnthropic,
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="hi")
     events = collect(client, status_is("idle"))
-    error = [e for e in events if e.type == "error"][-1].data
-    assert error["code"] == code and words in error["message"]
-    if code == "rate_limited":
-        assert error["retry_after"] == 17
     end = [e for e in events if e.type == "message.end"][-1].data
-    assert end["finish"] == "error" and end["error"]["message"] == error["message"]
+    assert end["finish"] == "error" and end["error"]["name"] == code and words in end["error"]["message"]
+    if code == "rate_limited":
+        assert end["error"]["retry_after"] == 17
+    assert not [e for e in events if e.type == "error"]  # shown once, on the message
+    rt.chat.writer.flush(sid)
+    assert rt.chat.messages(sid)["messages"][-1]["error"] == end["error"]
 
 
 def test_network_error_names_the_address(rt: Runtime, fake: fa.FakeAnthropic) -> None:
     rt.settings.update({"anthropic.base_url": "http://127.0.0.1:9"})
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="hi")
-    error = [e for e in collect(client, status_is("idle")) if e.type == "error"][-1].data
-    assert error["code"] == "network" and "127.0.0.1:9" in error["message"]
+    error = [e for e in collect(client, status_is("idle")) if e.type == "message.end"][-1].data["error"]
+    assert error["name"] == "network" and "127.0.0.1:9" in error["message"]
 
 
 def test_path_escape_is_refused_and_symlinks_too(rt: Runtime, fake: fa.FakeAnthropic, workspace: Path,

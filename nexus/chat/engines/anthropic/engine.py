@@ -183,6 +183,12 @@ class AnthropicEngine:
     def _user_message(self, session_id: str, text: str, files: list[dict[str, Any]], agent: str | None,
                       model: str | None) -> None:
         now = time.time()
+        state = self._sink.transcript_state(session_id)
+        if not state.get("messages") and text and (state.get("session") or {}).get("title") == "New session":
+            # Untitled sessions are named after their first message (OpenCode has a title agent for this).
+            title = " ".join(text.split())
+            title = title if len(title) <= 60 else title[:59].rstrip() + "…"
+            self._sink.emit(session_id, ev.SESSION_UPDATED, {"session": {"title": title}})
         message_id = _id("msg")
         self._sink.emit(session_id, ev.MESSAGE_START, {"message": {"id": message_id, "role": "user",
                                                                    "created_at": now, "agent": agent,
@@ -402,17 +408,17 @@ class _Step:
     def failed(self, exc: BaseException) -> bool:
         code, message = describe(exc, self.engine.base_url)
         log.warning("Anthropic request failed (%s): %s", code, type(exc).__name__)
-        data: dict[str, Any] = {"message": message, "code": code, "message_id": self.message_id}
+        # Shown on the failed message itself (a separate `error` event would show it twice).
+        error: dict[str, Any] = {"name": code, "message": message}
         wait = retry_after(exc)
         if code == "rate_limited" and wait is not None:
-            data["retry_after"] = wait
+            error["retry_after"] = wait
         for part in self.tool_parts():
             if part["status"] in ("pending", "running"):
                 self.finish_tool(part, error="Not run: the reply failed.")
         if self.parts:
             self.report_usage(estimated=True)
-        self.emit(ev.ERROR, data)
-        self.end("error", {"name": code, "message": message})
+        self.end("error", error)
         return False
 
     # ----- tools ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ function showKey(info) {
   state.anthropic = info;
   $("key-state").textContent = info.has_key ? "key set" : "no key";
   $("key-state").dataset.state = info.has_key ? "running" : "stopped";
-  $("key-store").textContent = info.store?.label || "the secret store";
+  $("key-store").textContent = info.store?.label || "unknown";
   $("key-test").disabled = !info.has_key;
   $("key-forget").disabled = !info.has_key;
 }
