@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
 from nexus.chat.engines.anthropic import API_KEY_SECRET
@@ -12,11 +10,9 @@ from tests.fakes import fake_anthropic as fa
 
 
 @pytest.fixture
-def fake(runtime) -> Iterator[fa.FakeAnthropic]:
-    server = fa.FakeAnthropic().start()
-    runtime.settings.update({"anthropic.base_url": server.url, "anthropic.max_retries": 0})
-    yield server
-    server.stop()
+def fake(runtime, fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
+    runtime.settings.update({"anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0})
+    return fake_anthropic
 
 
 AGENT = {"name": "Reviewer", "engine": "anthropic", "model": "claude-opus-5-5", "system_prompt": "Review code.",

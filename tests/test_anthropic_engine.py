@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator  # noqa: F401
 
 import pytest
 
@@ -18,10 +18,8 @@ from tests.fakes import fake_anthropic as fa
 
 
 @pytest.fixture
-def fake() -> Iterator[fa.FakeAnthropic]:
-    server = fa.FakeAnthropic().start()
-    yield server
-    server.stop()
+def fake(fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
+    return fake_anthropic
 
 
 @pytest.fixture

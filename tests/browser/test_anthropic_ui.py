@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,10 +23,8 @@ REPLY = 15_000
 
 
 @pytest.fixture
-def fake() -> Iterator[fa.FakeAnthropic]:
-    server = fa.FakeAnthropic().start()
-    yield server
-    server.stop()
+def fake(fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
+    return fake_anthropic
 
 
 @pytest.fixture
@@ -144,7 +142,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
 
     # Every error in plain words, with what to do.
     for status, type_, headers, words in [
-        (401, "authentication_error", {}, "Anthropic refused the API key. Enter a valid key on the Agents page"),
+        (401, "authentication_error", {}, "Anthropic refused the API key. Copy a valid one from console.anthropic.com"),
         (429, "rate_limit_error", {"retry-after": "30"}, "Anthropic is rate limiting this key. Try again in 30 s."),
         (529, "overloaded_error", {}, "Anthropic is overloaded right now."),
         (400, "invalid_request_error", {}, "The conversation is too long for the model's context window."),
@@ -192,3 +190,22 @@ def test_agents_page_looks_right_and_passes_axe(nexus: Any, new_page: Any, view:
     page.get_by_role("button", name="Duplicate Builder").click()
     expect(page.locator(".agent-list li")).to_have_count(3)
     expect(page.get_by_label("Name", exact=True)).to_have_value("Builder (copy)")
+
+
+@pytest.mark.fresh_install
+def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_page: Any) -> None:
+    page = new_page(nexus.url, **VIEWS["desktop-light"])
+    page.goto("/setup")
+    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="OpenCode server")).to_be_visible()
+    page.get_by_label("Anthropic API key").fill(remember("sk-ant-wrong-wizard-0123456789"))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#anthropic-key-error")).to_contain_text("Anthropic refused the API key")
+    expect(page.get_by_label("Anthropic API key")).to_have_attribute("aria-invalid", "true")
+    assert nexus.runtime.secrets.get(API_KEY_SECRET) is None
+    page.screenshot(path=shot(page, "wizard-anthropic-key-desktop-light"), full_page=True)
+    page.get_by_label("Anthropic API key").fill(remember(fa.VALID_KEY))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Owner password")).to_be_visible()
+    assert nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY

@@ -19,8 +19,8 @@ def retry_after(exc: Any) -> float | None:
 def describe(exc: BaseException, base_url: str) -> tuple[str, str]:
     """(code, message for people) for an exception raised while talking to Anthropic."""
     if isinstance(exc, anthropic.AuthenticationError):
-        return "invalid_key", ("Anthropic refused the API key. Enter a valid key on the Agents page "
-                               "(console.anthropic.com → API keys).")
+        return "invalid_key", ("Anthropic refused the API key. Copy a valid one from console.anthropic.com "
+                               "(API keys) and enter it on the Agents page.")
     if isinstance(exc, anthropic.PermissionDeniedError):
         return "forbidden", "This API key may not use that model. Pick another model or check the key's workspace."
     if isinstance(exc, anthropic.RateLimitError):
