@@ -260,3 +260,35 @@ def test_stop_joins_a_running_turn(rt: Runtime, fake: fa.FakeAnthropic) -> None:
     rt.anthropic.stop()
     gate.set()
     assert not [t for t in threading.enumerate() if t.name.startswith("nexus-anthropic-")]
+
+
+def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, fake: fa.FakeAnthropic,
+                                                                workspace: Path) -> None:
+    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt.settings.update({"server.autostart": False, "anthropic.base_url": fake.url, "anthropic.max_retries": 0,
+                        "server.workspace": str(workspace)})
+    rt.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
+    sid, _ = _session(rt)
+    # What a hard kill mid-reply leaves in the store: busy, an assistant message never ended.
+    rt.chat.emit(sid, "session.status", {"status": "busy"})
+    rt.chat.emit(sid, "message.start", {"message": {"id": "msg_cut", "role": "assistant", "created_at": time.time()}})
+    rt.chat.emit(sid, "part.update", {"message_id": "msg_cut", "part": {"id": "prt_cut", "kind": "text",
+                                                                        "text": "half "}})
+    rt.chat.writer.flush(sid)
+    rt.db.close()
+
+    again = Runtime.open(tmp_path / "data", console_log=False)
+    again.settings.update({"server.autostart": False})
+    try:
+        assert again.chat.repo.get_session(sid)["status"] == "busy"
+        again.start()
+        assert again.chat.get(sid)["status"] == "idle"
+        last = again.chat.messages(sid)["messages"][-1]
+        assert last["finish"] == "aborted" and last["parts"][0]["text"] == "half "
+        fake.queue(fa.reply("back again"))
+        client = again.chat.hub.client()
+        again.chat.follow(client, sid, None, None)
+        again.chat.prompt(sid, text="continue")  # not refused as busy
+        assert text_of(collect(client, status_is("idle"))) == "back again"
+    finally:
+        again.stop()

@@ -73,6 +73,21 @@ class AnthropicEngine:
 
     def start(self) -> None:
         self._stopping = False
+        self._recover()
+
+    def _recover(self) -> None:
+        """After a crash or a kill, a session may be stored as busy with a reply half done:
+        nothing runs it any more, so end that reply (its text is kept) and make it idle."""
+        for session_id, _ref in self._sink.live_sessions(ENGINE):
+            state = self._sink.transcript_state(session_id)
+            if (state.get("status") or {}).get("status", "idle") == "idle":
+                continue
+            for message in state.get("messages", []):
+                if message.get("role") == "assistant" and not message.get("completed_at"):
+                    self._sink.emit(session_id, ev.MESSAGE_END, {
+                        "message_id": message["id"], "finish": "aborted", "completed_at": time.time(),
+                        "error": {"name": "aborted", "message": "Stopped: Nexus was closed while this reply ran."}})
+            self._sink.emit(session_id, ev.SESSION_STATUS, {"status": "idle"})
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping = True
