@@ -209,3 +209,38 @@ def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_pag
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Owner password")).to_be_visible()
     assert nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
+
+
+@pytest.mark.parametrize("view", ["desktop-light", "phone-dark"])
+def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake: fa.FakeAnthropic, new_page: Any, view: str) -> None:
+    nexus.runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
+    nexus.runtime.agents.create({"name": "Haiku helper", "engine": "anthropic", "model": "claude-haiku-4-5"})
+    page = new_page(nexus.url, **VIEWS[view])
+    page.goto("/")
+    wait_live(page)
+    page.get_by_role("button", name="New session").first.click()
+    dialog = page.locator("#new-dialog")
+    picker = dialog.get_by_label("Named agent")
+    expect(picker).to_contain_text("Haiku helper (Anthropic, claude-haiku-4-5)")
+    picker.select_option(label="Haiku helper (Anthropic, claude-haiku-4-5)")
+    expect(dialog.get_by_label("Agent", exact=True)).to_be_disabled()
+    no_horizontal_scroll(page)
+    shot(page, f"new-session-named-agent-{view}")
+    assert not axe_serious(page, f"new-session-named-agent-{view}")
+    dialog.get_by_role("button", name="Start").click()
+    if view.startswith("phone"):
+        page.wait_for_url(re.compile(r"/s/"))
+        view_ = page.locator(".session.full")
+    else:
+        view_ = _card(page)
+    expect(view_).to_contain_text("claude-haiku-4-5")
+    fake.queue(fa.reply("Hi from Haiku.", input_tokens=1000, output_tokens=1000))
+    view_.get_by_label("Message", exact=True).fill("hello")
+    view_.get_by_role("button", name="Send").click()  # on a phone Enter makes a new line
+    expect(last_reply(view_)).to_contain_text("Hi from Haiku.", timeout=REPLY)
+    idle(view_)
+    # $1 + $5 per million tokens for 1000 each: $0.006
+    expect(view_.locator(".counters")).to_contain_text("$0.0060")
+    shot(page, f"anthropic-session-{view}")
+    session = nexus.runtime.chat.list("active")[0][0]
+    assert session["cost"] == pytest.approx(0.006)
