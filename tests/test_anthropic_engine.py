@@ -292,3 +292,21 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
         assert text_of(collect(client, status_is("idle"))) == "back again"
     finally:
         again.stop()
+
+
+def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+    fake.queue(fa.tool_call("toolu_s", "bash", {"command": "echo first; sleep 1; echo second"}))
+    fake.queue(fa.reply("ok"))
+    sid, client = _session(rt, tools=["bash"])
+    rt.chat.prompt(sid, text="run it")
+    asked = collect(client, lambda e: e.type == "permission.asked")[-1].data["permission"]
+    rt.chat.reply_permission(sid, asked["id"], "once")
+    events = collect(client, lambda e: e.type == "tool.end")
+    live = [e.data["part"] for e in events if e.type == "tool.update" and e.data["part"]["status"] == "running"]
+    assert any((p.get("output") or "").strip() == "first" for p in live), [p.get("output") for p in live]
+    assert "second" in events[-1].data["part"]["output"]
+    collect(client, status_is("idle"))
+    # The export (unchanged code) reads Anthropic sessions like any other.
+    from nexus.chat.service import to_markdown
+    markdown = to_markdown(rt.chat.export(sid))
+    assert "**Tool `bash`** — completed" in markdown and "second" in markdown

@@ -36,6 +36,7 @@ ENGINE = "anthropic"
 API_KEY_SECRET = "anthropic.api_key"
 DEFAULT_MAX_TOKENS = 8192
 MAX_STEPS = 50  # responses per prompt; a model looping on tools is stopped here
+OUTPUT_EVERY = 0.2  # seconds between live updates of a running command's output
 STOPPED = {"name": "aborted", "message": "Stopped. The partial reply is kept; its cost is estimated."}
 
 
@@ -464,7 +465,7 @@ class _Step:
             part["status"] = "running"
             self.emit(ev.TOOL_UPDATE, {"message_id": self.message_id, "part": dict(part)})
             try:
-                outcome = tools.run(name, part["input"], cancel=self.turn.cancel)
+                outcome = tools.run(name, part["input"], cancel=self.turn.cancel, on_output=self.live_output(part))
             except ToolError as exc:
                 self.finish_tool(part, error=str(exc))
                 continue
@@ -474,6 +475,19 @@ class _Step:
             return False
         self.end("tool-calls")
         return True
+
+    def live_output(self, part: dict[str, Any]) -> Callable[[str], None]:
+        """A command's output so far, shown while it runs (at most ~5 updates a second)."""
+        last = [0.0]
+
+        def on_output(chunk: str) -> None:
+            part["output"] = (part.get("output") or "") + chunk
+            now = time.monotonic()
+            if now - last[0] >= OUTPUT_EVERY:
+                last[0] = now
+                self.emit(ev.TOOL_UPDATE, {"message_id": self.message_id, "part": dict(part)})
+
+        return on_output
 
     def ask(self, part: dict[str, Any]) -> tuple[str, str | None]:
         permission_id = _id("per")
