@@ -69,6 +69,7 @@ class AnthropicEngine:
         self._turns: dict[str, _Turn] = {}
         self._always: dict[str, set[str]] = {}  # engine ref -> tools allowed for the session
         self._stopping = False
+        self._client: tuple[tuple[str, str, int], anthropic.Anthropic] | None = None
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -99,14 +100,24 @@ class AnthropicEngine:
         for turn in turns:
             if turn.thread is not None:
                 turn.thread.join(timeout)
+        with self._lock:
+            cached, self._client = self._client, None
+        if cached is not None:
+            cached[1].close()
 
     def client(self, api_key: str | None = None) -> anthropic.Anthropic:
         key = api_key or self._api_key()
         if not key:
             raise EngineError("Enter an Anthropic API key on the Agents page first.", 400, "no_api_key")
-        return anthropic.Anthropic(api_key=key, base_url=self.base_url,
-                                   max_retries=int(self._settings["anthropic.max_retries"]),
-                                   timeout=anthropic.Timeout(600.0, connect=10.0))
+        # Building a client costs ~30-50 ms (and a connection pool): reuse it while the key,
+        # the address and the retry count stay the same.
+        config = (key, self.base_url, int(self._settings["anthropic.max_retries"]))
+        with self._lock:
+            if self._client is None or self._client[0] != config:
+                self._client = (config, anthropic.Anthropic(api_key=config[0], base_url=config[1],
+                                                            max_retries=config[2],
+                                                            timeout=anthropic.Timeout(600.0, connect=10.0)))
+            return self._client[1]
 
     @property
     def base_url(self) -> str:
@@ -115,7 +126,9 @@ class AnthropicEngine:
     def check_key(self, api_key: str) -> dict[str, Any]:
         """A cheap authenticated call (list one model); raises EngineError in plain words."""
         try:
-            page = self.client(api_key).models.list(limit=1)
+            with anthropic.Anthropic(api_key=api_key, base_url=self.base_url, max_retries=0,
+                                     timeout=anthropic.Timeout(20.0, connect=10.0)) as client:
+                page = client.models.list(limit=1)
         except anthropic.APIError as exc:
             code, message = describe(exc, self.base_url)
             raise EngineError(message, 400 if code == "invalid_key" else 502, code) from None
