@@ -16,7 +16,7 @@ from nexus.agents import AgentService
 from nexus.agents.repository import AgentRepository
 from nexus.auth import AuditLog, AuthRepository, AuthService
 from nexus.bus import EventBus
-from nexus.chat.engines.anthropic import API_KEY_SECRET, AnthropicEngine
+from nexus.chat.engines.anthropic import AnthropicEngine
 from nexus.chat.engines.opencode import OpenCodeEngine
 from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
@@ -80,7 +80,7 @@ class Runtime:
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
-        anthropic = AnthropicEngine(chat, settings=settings, api_key=lambda: secrets.get(API_KEY_SECRET),
+        anthropic = AnthropicEngine(chat, settings=settings, secrets=secrets,
                                     workspace=lambda: Path(settings["server.workspace"]
                                                                or paths.default_workspace).expanduser())
         chat.add_engine(anthropic)

@@ -195,6 +195,7 @@ def test_errors_are_reported_in_plain_words(rt: Runtime, fake: fa.FakeAnthropic,
 
 def test_network_error_names_the_address(rt: Runtime, fake: fa.FakeAnthropic) -> None:
     rt.settings.update({"anthropic.base_url": "http://127.0.0.1:9"})
+    rt.anthropic.remember_key(fa.VALID_KEY)  # entered again for the new address
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="hi")
     error = [e for e in collect(client, status_is("idle")) if e.type == "message.end"][-1].data["error"]
@@ -310,3 +311,19 @@ def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake: fa
     from nexus.chat.service import to_markdown
     markdown = to_markdown(rt.chat.export(sid))
     assert "**Tool `bash`** — completed" in markdown and "second" in markdown
+
+
+def test_the_key_is_never_sent_to_an_address_it_was_not_entered_for(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+    sid, client = _session(rt)
+    rt.chat.prompt(sid, text="first use binds the key to this address")
+    collect(client, status_is("idle"))
+    other = fa.FakeAnthropic().start()
+    try:
+        rt.settings.update({"anthropic.base_url": other.url})  # e.g. by a script holding an API key
+        from nexus.chat.engines.base import EngineError
+        with pytest.raises(EngineError) as caught:
+            rt.chat.prompt(sid, text="hi")
+        assert caught.value.code == "key_address_changed" and other.url in str(caught.value)
+        assert other.requests == []
+    finally:
+        other.stop()

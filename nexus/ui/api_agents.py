@@ -88,21 +88,23 @@ def anthropic_key_set() -> Any:
         _check(key)  # a refused key is not stored
     rt = runtime()
     try:
-        rt.secrets.set(API_KEY_SECRET, key)
+        rt.anthropic.remember_key(key)
     except SecretStoreError as exc:
         raise ApiError(500, str(exc), "secret_store_failed") from None
     return jsonify({**_key_state(), "tested": bool(body.get("test", True))})
 
 
 def anthropic_key_test() -> Any:
-    key = runtime().secrets.get(API_KEY_SECRET)
-    if not key:
+    if not runtime().secrets.has(API_KEY_SECRET):
         raise ApiError(404, "No Anthropic API key is set.", "no_api_key")
-    result = _check(key)
+    try:
+        result = runtime().anthropic.check_stored_key()
+    except EngineError as exc:
+        raise ApiError(exc.status, str(exc), exc.code) from None
     return jsonify({"ok": True, "models": result["models"][:1]})
 
 
 def anthropic_key_delete() -> Any:
-    runtime().secrets.delete(API_KEY_SECRET)
+    runtime().anthropic.forget_key()
     return jsonify(_key_state())
 

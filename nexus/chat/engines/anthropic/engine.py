@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 ENGINE = "anthropic"
 API_KEY_SECRET = "anthropic.api_key"
+# The address the key was entered for. The key is only ever sent there: whoever may change
+# settings (an API-key script, say) must not be able to point Nexus at their own server and
+# receive the key. A new address needs the key entered again by the owner.
+API_KEY_URL_SECRET = "anthropic.api_key_url"
 DEFAULT_MAX_TOKENS = 8192
 MAX_STEPS = 50  # responses per prompt; a model looping on tools is stopped here
 OUTPUT_EVERY = 0.2  # seconds between live updates of a running command's output
@@ -59,11 +63,10 @@ class _Turn:
 class AnthropicEngine:
     name = ENGINE
 
-    def __init__(self, sink: EngineSink, *, settings: Any, api_key: Callable[[], str | None],
-                 workspace: Callable[[], Path]) -> None:
+    def __init__(self, sink: EngineSink, *, settings: Any, secrets: Any, workspace: Callable[[], Path]) -> None:
         self._sink = sink
         self._settings = settings
-        self._api_key = api_key
+        self._secrets = secrets
         self._workspace = workspace
         self._lock = threading.Lock()
         self._turns: dict[str, _Turn] = {}
@@ -105,10 +108,29 @@ class AnthropicEngine:
         if cached is not None:
             cached[1].close()
 
-    def client(self, api_key: str | None = None) -> anthropic.Anthropic:
-        key = api_key or self._api_key()
+    def _api_key(self) -> str | None:
+        return self._secrets.get(API_KEY_SECRET)
+
+    def remember_key(self, key: str) -> None:
+        """Store the key for the address it was tested against (the Agents page, the wizard)."""
+        self._secrets.set(API_KEY_SECRET, key)
+        self._secrets.set(API_KEY_URL_SECRET, self.base_url)
+
+    def forget_key(self) -> None:
+        self._secrets.delete(API_KEY_SECRET)
+        self._secrets.delete(API_KEY_URL_SECRET)
+
+    def client(self) -> anthropic.Anthropic:
+        key = self._api_key()
         if not key:
             raise EngineError("Enter an Anthropic API key on the Agents page first.", 400, "no_api_key")
+        bound = self._secrets.get(API_KEY_URL_SECRET)
+        if bound is None:  # a key stored some other way: bound to the address of its first use
+            self._secrets.set(API_KEY_URL_SECRET, self.base_url)
+        elif bound.rstrip("/") != self.base_url:
+            raise EngineError(f"The Anthropic address changed to {self.base_url} since the key was entered for "
+                              f"{bound}. Enter the key again on the Agents page to use the new address.",
+                              400, "key_address_changed")
         # Building a client costs ~30-50 ms (and a connection pool): reuse it while the key,
         # the address and the retry count stay the same.
         config = (key, self.base_url, int(self._settings["anthropic.max_retries"]))
@@ -123,12 +145,19 @@ class AnthropicEngine:
     def base_url(self) -> str:
         return self._settings["anthropic.base_url"].rstrip("/")
 
+    def check_stored_key(self) -> dict[str, Any]:
+        """Test the stored key, only at the address it was entered for."""
+        return self._list_one_model(self.client())
+
     def check_key(self, api_key: str) -> dict[str, Any]:
-        """A cheap authenticated call (list one model); raises EngineError in plain words."""
+        """Test a candidate key with a cheap authenticated call (list one model)."""
+        with anthropic.Anthropic(api_key=api_key, base_url=self.base_url, max_retries=0,
+                                 timeout=anthropic.Timeout(20.0, connect=10.0)) as client:
+            return self._list_one_model(client)
+
+    def _list_one_model(self, client: anthropic.Anthropic) -> dict[str, Any]:
         try:
-            with anthropic.Anthropic(api_key=api_key, base_url=self.base_url, max_retries=0,
-                                     timeout=anthropic.Timeout(20.0, connect=10.0)) as client:
-                page = client.models.list(limit=1)
+            page = client.models.list(limit=1)
         except anthropic.APIError as exc:
             code, message = describe(exc, self.base_url)
             raise EngineError(message, 400 if code == "invalid_key" else 502, code) from None
