@@ -81,7 +81,8 @@ def test_streams_thinking_and_text_and_prices_the_usage(rt: Runtime, fake: fa.Fa
     assert rt.chat.get(sid)["title"] == "hi"  # an untitled session is named after its first message
 
 
-def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake: fa.FakeAnthropic, workspace: Path) -> None:
+def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake: fa.FakeAnthropic, workspace: Path,
+                                                     no_leftover_processes) -> None:
     fake.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="Read it first."))
     fake.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
                                                 "newString": "'hello, world'"}))
@@ -295,7 +296,8 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
         again.stop()
 
 
-def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake: fa.FakeAnthropic,
+                                                           no_leftover_processes) -> None:
     fake.queue(fa.tool_call("toolu_s", "bash", {"command": "echo first; sleep 1; echo second"}))
     fake.queue(fa.reply("ok"))
     sid, client = _session(rt, tools=["bash"])
