@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nexus.analytics import ChatAnalytics
+from nexus.agents import AgentService
+from nexus.agents.repository import AgentRepository
 from nexus.auth import AuditLog, AuthRepository, AuthService
 from nexus.bus import EventBus
+from nexus.chat.engines.anthropic import AnthropicEngine
 from nexus.chat.engines.opencode import OpenCodeEngine
 from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
@@ -50,6 +53,8 @@ class Runtime:
     setup: SetupWizard
     tunnel: TunnelManager
     notifications: NotificationCenter
+    agents: AgentService | None = None
+    anthropic: AnthropicEngine | None = None
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
 
@@ -84,6 +89,12 @@ class Runtime:
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
+        anthropic = AnthropicEngine(chat, settings=settings, secrets=secrets,
+                                    workspace=lambda: Path(settings["server.workspace"]
+                                                               or paths.default_workspace).expanduser())
+        chat.add_engine(anthropic)
+        agents = AgentService(AgentRepository(db))
+        chat.agent_configs = _agent_options(agents)
         auth_repo = AuthRepository(db)
         audit = AuditLog(auth_repo, bus)
         auth = AuthService(auth_repo, settings, audit)
@@ -92,8 +103,8 @@ class Runtime:
         notifications = NotificationCenter(NotificationRepository(db), settings, bus,
                                            session_title=lambda sid: (chat.repo.get_session(sid) or {}).get("title"))
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
-                   setup=setup, tunnel=tunnel, notifications=notifications,
-                   log_follower=LogFollower(paths.log_file, bus))
+                   setup=setup, tunnel=tunnel, notifications=notifications, agents=agents,
+                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus))
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -141,3 +152,17 @@ class Runtime:
     @property
     def data_dir(self) -> Path:
         return self.paths.root
+
+
+def _agent_options(agents: AgentService):  # noqa: ANN202
+    """ChatService asks for a named agent's options; an unknown agent is the caller's 404."""
+    from nexus.agents import AgentError
+    from nexus.chat.service import ChatError
+
+    def options(agent_id: str) -> dict:
+        try:
+            return agents.session_options(agent_id)
+        except AgentError as exc:
+            raise ChatError(str(exc), exc.status, exc.code) from exc
+
+    return options

@@ -90,6 +90,12 @@ def _check_url(url: str) -> str | None:
     return None
 
 
+def _check_api_url(url: str) -> str | None:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+        return "must be an http:// or https:// URL"
+    return None
+
+
 def _check_hostname(host: str) -> str | None:
     if host and not re.fullmatch(r"(?i)(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", host):
         return "must be a host name like nexus.example.com (no scheme, no path), or empty"
@@ -168,6 +174,12 @@ SPECS: tuple[SettingSpec, ...] = (
                 check=lambda v: None if 1 <= len(v.strip()) <= 60 else "must be 1 to 60 characters"),
     SettingSpec("general.theme", "system", "Colours: light, dark, or follow the system.",
                 choices=("system", "light", "dark")),
+    SettingSpec("anthropic.base_url", "https://api.anthropic.com", "Address of the Anthropic API (the built-in engine).",
+                check=_check_api_url),
+    SettingSpec("anthropic.max_retries", 2, "Times the Anthropic engine retries a rate-limited or overloaded request.",
+                0, 10),
+    SettingSpec("anthropic.command_timeout", 120.0, "Longest run of a command the Anthropic engine's agent starts, "
+                "in seconds.", 1, 3600),
 )
 
 

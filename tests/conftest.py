@@ -162,3 +162,13 @@ def _has_ancestor(proc: psutil.Process, pids: set[int]) -> bool:
         return any(parent.pid in pids for parent in proc.parents())
     except psutil.Error:
         return False
+
+
+@pytest.fixture
+def fake_anthropic() -> Iterator["object"]:
+    """The fake Anthropic Messages API (tests/fakes/fake_anthropic.py), scripted per test."""
+    from tests.fakes.fake_anthropic import FakeAnthropic
+
+    server = FakeAnthropic().start()
+    yield server
+    server.stop()

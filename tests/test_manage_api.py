@@ -56,7 +56,7 @@ def test_theme_is_on_every_page_before_paint(runtime, client) -> None:
 
 def test_navigation_entries_and_current_page() -> None:
     current = {e.label: e for e in NAV}
-    assert list(current) == ["Chat", "Sessions", "Dashboard", "Logs", "Analytics", "Settings"]
+    assert list(current) == ["Chat", "Sessions", "Agents", "Dashboard", "Logs", "Analytics", "Settings"]
     assert current["Chat"].is_current("/") and current["Chat"].is_current("/s/abc")
     assert not current["Chat"].is_current("/sessions")
     assert current["Settings"].is_current("/security")

@@ -41,7 +41,8 @@ def session_from_row(row: Any) -> dict[str, Any]:
     return {"id": row.id, "engine": row.engine, "engine_ref": row.engine_ref, "title": row.title,
             "agent": row.agent, "model": row.model, "directory": row.directory, "state": row.state,
             "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
-            "tokens": _tokens_from_row(row), "cost": row.cost, "last_seq": row.last_seq}
+            "tokens": _tokens_from_row(row), "cost": row.cost, "last_seq": row.last_seq,
+            "options": json.loads(row.options) if row.options else None}
 
 
 def message_from_row(row: Any) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class ChatRepository:
                 directory=session.get("directory"), state=session.get("state", "active"),
                 status=session.get("status", "idle"), created_at=session.get("created_at", now),
                 updated_at=session.get("updated_at", now), last_seq=0, cost=0.0,
+                options=json.dumps(session["options"]) if session.get("options") else None,
                 **_token_columns(session.get("tokens"))))
 
     def get_session(self, session_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from nexus.bus import EventBus
 from nexus.chat import events as ev
@@ -47,6 +47,8 @@ class ChatService:
         self.engines: dict[str, Engine] = {}
         self.hub = ChatHub(self._load)
         self.writer = TranscriptWriter(self.hub, repo)
+        # Named agents (nexus/agents): agent id -> {engine, model, agent, options}; set by the runtime.
+        self.agent_configs: Callable[[str], dict[str, Any]] | None = None
         # Every streamed token names its engine session; look each one up once.
         self._refs: dict[tuple[str, str], str | None] = {}
 
@@ -143,17 +145,25 @@ class ChatService:
         return out, total
 
     def create(self, *, title: str | None = None, engine: str = "opencode", agent: str | None = None,
-               model: str | None = None) -> dict[str, Any]:
+               model: str | None = None, agent_id: str | None = None) -> dict[str, Any]:
         given = _clean_title(title)
+        options = None
+        if agent_id:
+            # A named agent decides the engine, model and options; they are copied into the session.
+            if self.agent_configs is None:
+                raise ChatError("Named agents are not available.", 400, "no_agents")
+            chosen = self.agent_configs(agent_id)
+            engine, agent, options = chosen["engine"], chosen["agent"], chosen["options"]
+            model = model or chosen["model"]
         if self.repo.count_active() >= MAX_ACTIVE:
             raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one to start another.",
                             409, "too_many_active")
         # Without a title the engine names the session from its first message (OpenCode's
         # title agent); until then it is "New session".
-        created = self._engine(engine).create_session(title=given or None, agent=agent, model=model)
+        created = self._engine(engine).create_session(title=given or None, agent=agent, model=model, options=options)
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": created["engine_ref"],
                    "title": given or "New session", "agent": agent, "model": model,
-                   "directory": created.get("directory"), "state": "active", "status": "idle"}
+                   "directory": created.get("directory"), "state": "active", "status": "idle", "options": options}
         self.repo.create_session(session)
         self._refs[(engine, created["engine_ref"])] = session["id"]
         log.info("created session %s (%s %s)", session["id"], engine, created["engine_ref"])
@@ -179,7 +189,7 @@ class ChatService:
         engine = self._engine(session["engine"])
         try:
             engine.prompt(session["engine_ref"], text=text, files=files, agent=agent or session.get("agent"),
-                          model=model or session.get("model"))
+                          model=model or session.get("model"), options=session.get("options"))
         except EngineError as exc:
             if exc.status != 404:
                 raise
@@ -191,7 +201,7 @@ class ChatService:
             self._refs[(session["engine"], created["engine_ref"])] = session_id
             log.warning("session %s continued in a new OpenCode session %s", session_id, created["engine_ref"])
             engine.prompt(created["engine_ref"], text=text, files=files, agent=agent or session.get("agent"),
-                          model=model or session.get("model"))
+                          model=model or session.get("model"), options=session.get("options"))
 
     def abort(self, session_id: str) -> None:
         session = self.get(session_id)

@@ -150,6 +150,7 @@ class ChatSessionRow(UsageColumns, Base):
     updated_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    options: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: the agent configuration used
 
 
 class ChatMessageRow(UsageColumns, Base):
@@ -196,3 +197,22 @@ class NotificationRow(Base):
     body: Mapped[str] = mapped_column(Text, nullable=False, default="")
     link: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     read_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+
+
+class AgentRow(Base):
+    """A named agent configuration: engine, model, system prompt, tools and limits."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    engine: Mapped[str] = mapped_column(String(20), nullable=False)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    opencode_agent: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    system_prompt: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tools: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list of enabled tools; NULL = all
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    thinking_budget: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    updated_at: Mapped[float] = mapped_column(Float, nullable=False)

@@ -65,7 +65,8 @@ def _short_arg(name: str) -> str | None:
 def sessions_create() -> Any:
     body = json_body()
     session = _guard(_chat().create, title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
-                     agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"),
+                     agent_id=_text_field(body, "agent_id"))
     return jsonify(session), 201
 
 

@@ -29,6 +29,7 @@ class NavEntry:
 NAV: tuple[NavEntry, ...] = (
     NavEntry("Chat", "/", also=r"/s/.+"),
     NavEntry("Sessions", "/sessions"),
+    NavEntry("Agents", "/agents"),
     NavEntry("Dashboard", "/dashboard"),
     NavEntry("Logs", "/logs"),
     NavEntry("Analytics", "/analytics"),

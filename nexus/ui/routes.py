@@ -15,6 +15,7 @@ from nexus.ui import api_logs, logs_stream, pages_logs
 from nexus.ui import api_notifications
 from nexus.ui import api_desktop
 from nexus.ui import api_analytics, pages_manage
+from nexus.ui import api_agents, pages_agents
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,13 @@ _SINCE = {"name": "since", "in": "query", "schema": {"type": "number"},
 
 _TOPICS = {"name": "topics", "in": "query", "schema": {"type": "string"},
            "description": "Comma-separated topics to stream (default: all of them)."}
+_AGENT = {"type": "object", "properties": {
+    "name": {"type": "string"}, "engine": {"enum": ["opencode", "anthropic"]}, "model": {"type": "string"},
+    "opencode_agent": {"type": "string", "description": "OpenCode's own agent (build, plan...) for OpenCode agents"},
+    "system_prompt": {"type": "string"},
+    "tools": {"type": ["array", "null"], "items": {"type": "string"}, "description": "Enabled tools; null = all"},
+    "temperature": {"type": ["number", "null"]}, "max_tokens": {"type": ["integer", "null"]},
+    "thinking_budget": {"type": "integer", "description": "0 (off) or at least 1024 tokens"}}}
 
 ROUTES: tuple[Route, ...] = (
     # Pages
@@ -160,7 +168,9 @@ ROUTES: tuple[Route, ...] = (
                    "description": "Also list the agents and models sessions used (for filters)."})),
     Route("/api/sessions", api_chat.sessions_create, ("POST",), "Start a session", "chat",
           body={"type": "object", "properties": {"title": {"type": "string"}, "engine": {"type": "string"},
-                                                 "agent": {"type": "string"}, "model": {"type": "string"}}},
+                                                 "agent": {"type": "string"}, "model": {"type": "string"},
+                                                 "agent_id": {"type": "string",
+                                                              "description": "A named agent (/api/agent-configs)"}}},
           responses={"201": "Created", "409": "Ten sessions are active already"}),
     Route("/api/sessions/<session_id>", api_chat.session_get, summary="One session", tag="chat"),
     Route("/api/sessions/<session_id>", api_chat.session_update, ("PATCH",), "Rename, archive or reopen", "chat",
@@ -230,6 +240,33 @@ ROUTES: tuple[Route, ...] = (
               {"name": "tz", "in": "query", "schema": {"type": "string"},
                "description": "IANA time zone the days are counted in (default UTC)."}),
           responses={"400": "The range or time zone is not valid"}),
+    # Named agents and the built-in Anthropic engine (nexus/agents, nexus/chat/engines/anthropic)
+    Route("/agents", pages_agents.agents_page, page=True),
+    Route("/api/agent-configs", api_agents.agent_configs_list,
+          summary="Named agents, the tools each engine offers, and whether an Anthropic key is set", tag="agents"),
+    Route("/api/agent-configs", api_agents.agent_configs_create, ("POST",), "Create a named agent", "agents",
+          body=_AGENT, responses={"201": "Created", "422": "A field was not valid; nothing was saved"}),
+    Route("/api/agent-configs/<agent_id>", api_agents.agent_config_get, summary="One named agent", tag="agents"),
+    Route("/api/agent-configs/<agent_id>", api_agents.agent_config_update, ("PATCH",), "Edit a named agent",
+          "agents", body=_AGENT, responses={"422": "A field was not valid; nothing was saved"}),
+    Route("/api/agent-configs/<agent_id>", api_agents.agent_config_delete, ("DELETE",), "Delete a named agent",
+          "agents", responses={"204": "Deleted"}),
+    Route("/api/agent-configs/<agent_id>/duplicate", api_agents.agent_config_duplicate, ("POST",),
+          "Copy a named agent under a new name", "agents", responses={"201": "Created"}),
+    Route("/api/anthropic/models", api_agents.anthropic_models,
+          summary="Anthropic models with their prices (and the date of the price table)", tag="agents"),
+    Route("/api/anthropic/key", api_agents.anthropic_key_get, summary="Whether an Anthropic API key is set",
+          tag="agents"),
+    Route("/api/anthropic/key", api_agents.anthropic_key_set, ("PUT",),
+          "Store the Anthropic API key (tested first unless test is false)", "agents",
+          body={"type": "object", "required": ["key"], "properties": {"key": {"type": "string"},
+                                                                      "test": {"type": "boolean"}}},
+          responses={"400": "Anthropic refused the key; it was not stored", "422": "Not an API key"}),
+    Route("/api/anthropic/key/test", api_agents.anthropic_key_test, ("POST",),
+          "Test the stored Anthropic API key with a cheap call", "agents",
+          responses={"404": "No key is set", "400": "Anthropic refused the key"}),
+    Route("/api/anthropic/key", api_agents.anthropic_key_delete, ("DELETE",), "Forget the Anthropic API key",
+          "agents"),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True, params=(_TOPICS,)),

@@ -52,6 +52,7 @@ PUBLIC_ENDPOINTS |= {"desktop_focus"}
 SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
 # Scripts with an API key may not manage security itself: that needs the owner in a browser.
 SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
+SESSION_ONLY_PREFIXES += ("/api/anthropic/key",)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -88,7 +88,7 @@ def new_card(page: Page, title: str) -> Any:
     dialog = page.locator("#new-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Title").fill(title)
-    expect(dialog.get_by_label("Agent")).to_contain_text("build", timeout=REPLY)
+    expect(dialog.get_by_label("Agent", exact=True)).to_contain_text("build", timeout=REPLY)
     dialog.get_by_role("button", name="Start").click()
     card = page.locator(".session.card", has=page.get_by_role("link", name=title, exact=True))
     expect(card).to_have_attribute("data-loaded", "1", timeout=10_000)

@@ -22,6 +22,9 @@ from nexus.server.supervisor import NotRunning, Supervisor
 log = logging.getLogger(__name__)
 
 ENGINE = "opencode"
+# OpenCode's built-in tools, which a named agent may switch off (the prompt's `tools` field).
+OPENCODE_TOOLS = ("bash", "edit", "write", "read", "grep", "glob", "list", "patch", "webfetch", "todowrite",
+                  "todoread", "task")
 SILENCE_LIMIT = 15.0
 
 
@@ -163,7 +166,8 @@ class OpenCodeEngine:
 
     # ----- commands -------------------------------------------------------------------------------
 
-    def create_session(self, *, title: str | None, agent: str | None, model: str | None) -> dict[str, Any]:
+    def create_session(self, *, title: str | None, agent: str | None, model: str | None,
+                       options: dict[str, Any] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"title": title} if title else {}
         if agent:
             body["agent"] = agent
@@ -173,7 +177,7 @@ class OpenCodeEngine:
         return {"engine_ref": info["id"], "directory": info.get("directory"), "title": title}
 
     def prompt(self, engine_ref: str, *, text: str, files: list[dict[str, Any]], agent: str | None,
-               model: str | None) -> None:
+               model: str | None, options: dict[str, Any] | None = None) -> None:
         parts: list[dict[str, Any]] = []
         if text:
             parts.append({"type": "text", "text": text})
@@ -185,6 +189,12 @@ class OpenCodeEngine:
             body["agent"] = agent
         if model:
             body["model"] = _model_ref(model, "modelID")
+        # A named agent's system prompt and tool choice map onto OpenCode's prompt fields; its
+        # temperature and token limits are OpenCode's own agent configuration, not per prompt.
+        if options and options.get("system"):
+            body["system"] = options["system"]
+        if options and options.get("tools") is not None:
+            body["tools"] = {name: name in options["tools"] for name in OPENCODE_TOOLS}
         self._call("POST", f"/session/{engine_ref}/prompt_async", json=body)
 
     def abort(self, engine_ref: str) -> None:

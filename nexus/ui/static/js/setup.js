@@ -156,9 +156,24 @@ document.getElementById("recheck").addEventListener("click", async () => {
   showChecks(state.checks || []);
 });
 document.getElementById("finish").addEventListener("click", () => submit("done"));
-document.getElementById("form-server").addEventListener("submit", (e) => {
+document.getElementById("form-server").addEventListener("submit", async (e) => {
   e.preventDefault();
   const f = e.target;
+  const key = f.anthropic_key.value.trim();
+  if (key) {
+    // Tested with a cheap call before it is stored; a refused key stops here, marked.
+    const error = document.getElementById("anthropic-key-error");
+    error.textContent = "";
+    f.anthropic_key.removeAttribute("aria-invalid");
+    try {
+      await api("/api/anthropic/key", { method: "PUT", body: { key } });
+      f.anthropic_key.value = "";
+    } catch (err) {
+      error.textContent = err.message;
+      f.anthropic_key.setAttribute("aria-invalid", "true");
+      return;
+    }
+  }
   submit("server", { binary: f.binary.value, workspace: f.workspace.value, autostart: f.autostart.checked });
 });
 document.getElementById("form-password").addEventListener("submit", (e) => {

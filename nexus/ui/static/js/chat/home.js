@@ -89,11 +89,12 @@ async function loadActive() {
 let choices = null;
 async function loadChoices() {
   if (choices) return choices;
-  const [agents, models] = await Promise.all([
+  const [agents, models, configs] = await Promise.all([
     api("/api/agents").then((d) => d.agents).catch(() => []),
     api("/api/models").then((d) => d.models).catch(() => []),
+    api("/api/agent-configs").then((d) => d.agents).catch(() => []),
   ]);
-  choices = { agents, models };
+  choices = { agents, models, configs };
   return choices;
 }
 
@@ -111,7 +112,9 @@ async function newSession() {
   dialog.showModal();
   $("new-title").focus();
   if (choices) return;
-  const { agents, models } = await loadChoices();
+  const { agents, models, configs } = await loadChoices();
+  $("new-agent-config").append(...configs.map((c) => el("option", { value: c.id,
+    text: `${c.name} (${c.engine === "anthropic" ? "Anthropic" : "OpenCode"}${c.model ? ", " + c.model : ""})` })));
   agent.append(...agents.filter((a) => a.mode !== "subagent").map((a) => el("option", { value: a.name,
     text: a.description ? `${a.name} — ${a.description}` : a.name })));
   model.append(...models.map((m) => el("option", { value: m.id, text: m.name ? `${m.name} (${m.id})` : m.id })));
@@ -125,8 +128,10 @@ async function createSession(e) {
   try {
     const session = await api("/api/sessions", { method: "POST", body: {
       title: $("new-title").value.trim() || undefined,
-      agent: $("new-agent").value || undefined,
-      model: $("new-model").value || undefined,
+      ...($("new-agent-config").value ? { agent_id: $("new-agent-config").value } : {
+        agent: $("new-agent").value || undefined,
+        model: $("new-model").value || undefined,
+      }),
     } });
     $("new-dialog").close();
     const view = addCard(session, { first: true });
@@ -252,6 +257,12 @@ function snippet(text) {
 for (const b of document.querySelectorAll("[data-action=new-session]")) b.addEventListener("click", newSession);
 $("new-form").addEventListener("submit", createSession);
 $("new-cancel").addEventListener("click", () => $("new-dialog").close());
+// A named agent decides the engine, agent and model itself.
+$("new-agent-config").addEventListener("change", () => {
+  const named = Boolean($("new-agent-config").value);
+  $("new-agent").disabled = named;
+  $("new-model").disabled = named;
+});
 $("search").addEventListener("submit", search);
 $("archived").addEventListener("toggle", refreshArchived);
 loadActive();

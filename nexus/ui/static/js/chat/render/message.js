@@ -88,7 +88,7 @@ export class MessageView {
     if (message.error) {
       const aborted = message.error.name === "aborted";
       items.push(el("p", { class: aborted ? "msg-stopped" : "msg-error", role: aborted ? null : "alert",
-        text: aborted ? "Stopped." : (message.error.message || "Something went wrong.") }));
+        text: message.error.message || (aborted ? "Stopped." : "Something went wrong.") }));
     }
     this.footer.replaceChildren(...items);
     this.footer.hidden = !items.length;
