@@ -28,6 +28,7 @@ from nexus.setup import SetupWizard
 from nexus.store.database import Database, sqlite_url
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.tunnel import TunnelError, TunnelManager
+from nexus.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Runtime:
     auth: AuthService
     setup: SetupWizard
     tunnel: TunnelManager
+    workspace: WorkspaceService
     started: bool = False
 
     @classmethod
@@ -80,8 +82,9 @@ class Runtime:
         auth = AuthService(auth_repo, settings, audit)
         setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
+        workspace = WorkspaceService(settings, bus, paths.default_workspace, chat.repo.get_session)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
-                   setup=setup, tunnel=tunnel)
+                   setup=setup, tunnel=tunnel, workspace=workspace)
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -93,6 +96,7 @@ class Runtime:
         self.supervisor.start_background()
         self.metrics.start()
         self.chat.start()
+        self.workspace.start()
         self._autostart_tunnel()
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
@@ -100,6 +104,7 @@ class Runtime:
         """Stop everything, including a server started by hand before `start()`. Idempotent."""
         was_started, self.started = self.started, False
         self.tunnel.stop()
+        self.workspace.stop()  # terminals' shells end before anything they might use
         self.chat.stop()
         self.metrics.stop()
         self.supervisor.shutdown()

@@ -146,6 +146,10 @@ SPECS: tuple[SettingSpec, ...] = (
                 choices=("auto", "quic", "http2")),
     SettingSpec("tunnel.start_timeout", 30.0, "Seconds to wait for the tunnel to connect.", 2, 600),
     SettingSpec("tunnel.restart_max_attempts", 5, "Restarts in a row after cloudflared dies before giving up.", 0, 1000),
+    # Workspace pane (nexus/workspace). A terminal is a shell on this computer: through the
+    # tunnel it is off unless the owner turns it on (and it always needs sign-in there).
+    SettingSpec("terminal.remote_enabled", False,
+                "Allow terminals and manual commands from remote devices (through the tunnel)."),
 )
 
 
