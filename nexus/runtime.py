@@ -82,7 +82,8 @@ class Runtime:
         auth = AuthService(auth_repo, settings, audit)
         setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
-        workspace = WorkspaceService(settings, bus, paths.default_workspace, chat.repo.get_session)
+        workspace = WorkspaceService(settings, bus, paths.default_workspace, chat.repo.get_session,
+                                     supervisor=supervisor)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
                    setup=setup, tunnel=tunnel, workspace=workspace)
 

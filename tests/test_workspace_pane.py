@@ -92,6 +92,14 @@ def _type(ws: simple_websocket.Client, text: str) -> None:
     ws.send(json.dumps({"op": "input", "data": text}))
 
 
+def _resize_and_check(ws: simple_websocket.Client, cols: int, rows: int) -> None:
+    """The shell sees the new size (the page sends one whenever its pane changes size)."""
+    ws.send(json.dumps({"op": "resize", "cols": cols, "rows": rows}))
+    time.sleep(0.3)
+    _type(ws, "stty size\n")
+    _read_until(ws, f"{rows} {cols}".encode())
+
+
 def _ready(ws: simple_websocket.Client, prompt: bool = True) -> dict[str, Any]:
     """The ready frame; then, like a person, wait for the shell's prompt before typing
     (what is typed before the shell set up its line editor may be dropped)."""
@@ -192,10 +200,7 @@ def test_terminal_echo_resize_reconnect_and_close(live, http, workspace: Path) -
     _type(ws, "echo hel''lo; pwd\n")
     out = _read_until(ws, str(workspace).encode())  # pwd: the shell runs in the workspace
     assert b"hello" in out
-    ws.send(json.dumps({"op": "resize", "cols": 123, "rows": 45}))
-    time.sleep(0.2)
-    _type(ws, "stty size\n")
-    _read_until(ws, b"45 123")
+    _resize_and_check(ws, 123, 45)
     ws.close()
 
     # A new connection (a reload) gets the same shell, with what it printed before.
@@ -353,3 +358,48 @@ def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live, http) 
         ws.close()
     finally:
         remote.close()
+
+
+# ----- OpenCode sessions: OpenCode's own PTY, proxied ----------------------------------------------
+
+@pytest.mark.opencode
+def test_opencode_session_gets_opencodes_pty_through_nexus(tmp_path: Path, opencode_settings: dict,
+                                                           no_leftover_processes, monkeypatch) -> None:
+    from nexus.server import ServerState
+
+    monkeypatch.setenv("SHELL", "/bin/sh")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt.settings.update({**opencode_settings, "server.autostart": True})
+    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    rt.start()
+    try:
+        deadline = time.monotonic() + 40
+        while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
+            assert time.monotonic() < deadline, "OpenCode came up"
+            time.sleep(0.1)
+        session = rt.chat.create(title="PTY")
+        with httpx2.Client(base_url=server.url, timeout=10, trust_env=False) as http:
+            http.headers["X-CSRF-Token"] = http.get("/api/auth/session").json()["csrf_token"]
+            term = http.post(f"/api/sessions/{session['id']}/terminals", json={"cols": 90, "rows": 20}).json()
+            assert term["backend"] == "opencode", term
+            ref = rt.workspace.terminals.get(term["id"]).pty.ref
+            assert [p["id"] for p in rt.supervisor.client.json("GET", "/pty")] == [ref]
+            ws = _ws(server.url, f"/api/terminals/{term['id']}/connect")
+            _ready(ws, prompt=False)
+            # OpenCode starts the user's own shell (whose start-up files may be slow): type at once,
+            # the pty keeps the line until the shell reads it.
+            _type(ws, "echo via-open''code; stty size\n")
+            out = _read_until(ws, b"20 90", timeout=30)
+            assert b"via-opencode" in out
+            _resize_and_check(ws, 111, 33)
+            ws.close()
+            again = _ws(server.url, f"/api/terminals/{term['id']}/connect")
+            _ready(again, prompt=False)
+            _read_until(again, b"via-opencode")  # Nexus's scrollback, replayed
+            again.close()
+            assert http.delete(f"/api/sessions/{session['id']}/terminals/{term['id']}").status_code == 204
+            assert rt.supervisor.client.json("GET", "/pty") == []
+    finally:
+        server.stop()
+        rt.stop()

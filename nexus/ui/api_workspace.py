@@ -98,8 +98,7 @@ def terminals_create(session_id: str) -> Any:
     cols, rows = body.get("cols", 80), body.get("rows", 24)
     if not all(isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 1000 for v in (cols, rows)):
         raise ApiError(400, "cols and rows must be whole numbers from 2 to 1000.", "bad_request")
-    folder = _guard(_service().folder_for, session_id)
-    terminal = _guard(_service().terminals.create, session_id, folder, cols, rows)
+    terminal = _guard(_service().open_terminal, session_id, cols, rows)
     return jsonify(terminal.to_json()), 201
 
 

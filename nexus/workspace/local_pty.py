@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import queue
 import select
 import signal
 import struct
@@ -24,8 +23,8 @@ from pathlib import Path
 import psutil
 
 from nexus.workspace.commands import signal_group, stop_group
+from nexus.workspace.screen import Screen
 
-SCROLLBACK_BYTES = 256 * 1024
 _KILL_GRACE = 1.0
 # The child makes the pty its controlling terminal before it becomes the shell: Popen
 # cannot do that itself without preexec_fn, which is unsafe in a threaded server.
@@ -40,23 +39,12 @@ def default_shell() -> list[str]:
     return [shell, "-i"]
 
 
-class Viewer:
-    """One attached browser: a queue of output chunks; None means the shell ended."""
+class LocalPty(Screen):
+    backend = "local"
 
-    def __init__(self) -> None:
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4096)
-        self.overflowed = False
-
-    def offer(self, chunk: bytes | None) -> None:
-        try:
-            self.queue.put_nowait(chunk)
-        except queue.Full:
-            self.overflowed = True  # the page is hopelessly behind: it reconnects and replays
-
-
-class LocalPty:
     def __init__(self, cwd: Path, *, cols: int = 80, rows: int = 24, command: list[str] | None = None,
                  env: dict[str, str] | None = None) -> None:
+        super().__init__()
         master, slave = os.openpty()
         _set_size(master, cols, rows)
         child_env = {**os.environ, **(env or {}), "TERM": "xterm-256color", "COLORTERM": "truecolor"}
@@ -71,29 +59,8 @@ class LocalPty:
             os.close(slave)
         self.pid = self.process.pid
         self._master = master
-        self._lock = threading.Lock()
-        self._scrollback = bytearray()
-        self._viewers: list[Viewer] = []
-        self.exit_code: int | None = None
-        self.closed = threading.Event()
         self._reader = threading.Thread(target=self._read_loop, name=f"terminal-{self.pid}", daemon=True)
         self._reader.start()
-
-    # ----- viewers ---------------------------------------------------------------------------------
-
-    def attach(self) -> tuple[Viewer, bytes]:
-        """A new viewer and the scrollback to draw first (taken atomically with the attach)."""
-        viewer = Viewer()
-        with self._lock:
-            if self.closed.is_set():
-                viewer.offer(None)
-            self._viewers.append(viewer)
-            return viewer, bytes(self._scrollback)
-
-    def detach(self, viewer: Viewer) -> None:
-        with self._lock:
-            if viewer in self._viewers:
-                self._viewers.remove(viewer)
 
     # ----- input -----------------------------------------------------------------------------------
 
@@ -134,25 +101,14 @@ class LocalPty:
                     break
                 if not chunk:
                     break
-                with self._lock:
-                    self._scrollback.extend(chunk)
-                    if len(self._scrollback) > SCROLLBACK_BYTES:
-                        del self._scrollback[:len(self._scrollback) - SCROLLBACK_BYTES]
-                    viewers = list(self._viewers)
-                for viewer in viewers:
-                    viewer.offer(chunk)
+                self._output(chunk)
         finally:
             self._finish()
 
     def _finish(self) -> None:
         stop_group(self.process, grace=_KILL_GRACE)
         _kill_session(self.pid)
-        self.exit_code = self.process.returncode
-        with self._lock:
-            self.closed.set()
-            viewers = list(self._viewers)
-        for viewer in viewers:
-            viewer.offer(None)
+        self._ended(self.process.returncode)
 
     def close(self) -> None:
         """Hang up the shell and everything it started; returns when all of it is gone."""

@@ -1,9 +1,8 @@
 """Every terminal Nexus has open, by session: created, listed, looked up and closed here.
 
 The manager owns the shells: they close when their session is archived or deleted, and all
-of them on shutdown. Each terminal is a shell Nexus spawns on a pseudo-terminal in the
-session's workspace (nexus/workspace/local_pty.py), for any engine and with or without
-OpenCode running.
+of them on shutdown. A terminal's backend (a PTY OpenCode runs, or one Nexus spawns itself)
+is chosen by the caller; both look the same from here (nexus/workspace/screen.py).
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nexus.bus import Event, EventBus
-from nexus.workspace.local_pty import LocalPty
+from nexus.server.client import OpenCodeError
+from nexus.workspace.screen import Screen
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,17 @@ class Terminal:
     id: str
     session_id: str
     cwd: Path
-    pty: LocalPty
+    pty: Any  # a Screen with write/resize/close: LocalPty or OpenCodePty
     created_at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "session_id": self.session_id, "cwd": str(self.cwd), "created_at": self.created_at,
+                "backend": self.pty.backend,
                 "running": not self.pty.closed.is_set(), "exit_code": self.pty.exit_code}
 
 
 class TerminalManager:
-    def __init__(self, bus: EventBus, *, spawn: Callable[..., LocalPty] = LocalPty) -> None:
-        self._spawn = spawn
+    def __init__(self, bus: EventBus) -> None:
         self._lock = threading.Lock()
         self._terminals: dict[str, Terminal] = {}
         self._accepting = False
@@ -67,7 +67,9 @@ class TerminalManager:
         for terminal in closing:
             terminal.pty.close()
 
-    def create(self, session_id: str, cwd: Path, cols: int = 80, rows: int = 24) -> Terminal:
+    def create(self, session_id: str, cwd: Path, spawn: Callable[..., Screen], cols: int = 80,
+               rows: int = 24) -> Terminal:
+        """`spawn(cwd, cols=, rows=)` starts the backend; it runs under the lock so the limits hold."""
         with self._lock:
             if not self._accepting:
                 raise TerminalError("Nexus is shutting down.", "shutting_down", 503)
@@ -79,13 +81,13 @@ class TerminalManager:
                 raise TerminalError(f"Nexus has {MAX_TOTAL} terminals open; close some first.",
                                     "too_many_terminals", 409)
             try:
-                pty = self._spawn(cwd, cols=_clamp(cols, 2, 1000), rows=_clamp(rows, 2, 500))
-            except OSError as exc:
+                pty = spawn(cwd, cols=_clamp(cols, 2, 1000), rows=_clamp(rows, 2, 500))
+            except (OSError, OpenCodeError) as exc:
                 raise TerminalError(f"The shell could not be started: {exc.strerror or exc}.", "spawn_failed",
                                     500) from exc
             terminal = Terminal(f"t_{secrets.token_hex(8)}", session_id, cwd, pty)
             self._terminals[terminal.id] = terminal
-        log.info("terminal %s opened for session %s (pid %s)", terminal.id, session_id, pty.pid)
+        log.info("terminal %s opened for session %s (%s, pid %s)", terminal.id, session_id, pty.backend, pty.pid)
         return terminal
 
     def get(self, terminal_id: str) -> Terminal:

@@ -84,7 +84,7 @@ def test_terminal_resize_reload_and_agent_changes(new_page: Any, nexus: ChatNexu
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10_000)
 
     page.get_by_role("tab", name="Terminal").click()
-    expect(page.locator(".term-host .xterm")).to_be_visible(timeout=10_000)
+    expect(page.locator(".term-host .xterm")).to_be_visible(timeout=30_000)  # OpenCode makes the PTY
     run_in_terminal(page, "echo hel''lo", "hello")
     run_in_terminal(page, "stty size", "stty size")
     expect(page.locator(".term-host .xterm-rows")).to_contain_text(re.compile(r"size\s*\d+ \d+"))
