@@ -350,7 +350,11 @@ def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live, http) 
         # Files stay readable remotely; only shells are off.
         assert remote.get(f"/api/sessions/{SESSION}/files").status_code == 200
 
-        rt.settings.update({"terminal.remote_enabled": True})
+        # Turning remote terminals on is for the computer itself, not for a remote sign-in.
+        res = remote.patch("/api/settings", json={"terminal.remote_enabled": True})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "local_only"
+        assert rt.settings["terminal.remote_enabled"] is False
+        assert http.patch("/api/settings", json={"terminal.remote_enabled": True}).status_code == 200
         ws = _ws(url, f"/api/terminals/{term['id']}/connect", headers)
         _ready(ws)
         _type(ws, "echo remote-ok\n")

@@ -176,3 +176,19 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
         shot(phone, f"{tab.lower()}-phone-{scheme}")
         assert not axe_serious(phone, 'workspace-phone'), (tab, axe_serious(phone, 'workspace-phone'))
     assert not errors, errors
+
+
+def test_remote_terminal_switch_on_the_security_page(new_page: Any, live_nexus: Any) -> None:
+    page = new_page(live_nexus.url, viewport=DESKTOP)
+    errors = errors_of(page)
+    page.goto("/security")
+    switch = page.get_by_label("Allow terminals and commands through the tunnel")
+    expect(switch).not_to_be_checked()
+    switch.check()
+    expect(page.locator("#terminal-remote-reason")).to_contain_text("can now open terminals")
+    assert live_nexus.runtime.settings["terminal.remote_enabled"] is True
+    page.locator("#terminal-panel").screenshot(path=SCREENSHOTS / "workspace-security-switch.png")
+    switch.uncheck()
+    expect(page.locator("#terminal-remote-reason")).to_contain_text("off for remote devices")
+    assert live_nexus.runtime.settings["terminal.remote_enabled"] is False
+    assert not errors, errors
