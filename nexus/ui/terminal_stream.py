@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
+import time
 from typing import Any
 
 from simple_websocket import ConnectionClosed
@@ -30,6 +32,7 @@ from nexus.workspace.terminals import TerminalError
 CLOSE_REFUSED = 4403
 CLOSE_NOT_FOUND = 4404
 WAIT = 0.05
+LINGER = 3.0
 MAX_FRAME = 64 * 1024
 COMMAND_TIMEOUT = 600.0
 
@@ -38,10 +41,31 @@ def _dump(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+def _end(ws: Any, code: int, reason: str) -> None:
+    """Let the page close first (see the module's doc), then close with `code` and `reason`,
+    and shut the socket so the HTTP response flask-sock writes afterwards goes nowhere."""
+    deadline = time.monotonic() + LINGER
+    try:
+        while ws.connected and time.monotonic() < deadline:
+            ws.receive(timeout=0.1)
+        ws.close(code, reason)
+    except ConnectionClosed:
+        pass
+    try:
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+
+
+def _refuse(ws: Any, code: int, message: str) -> None:
+    ws.send(_dump({"type": "refused", "code": code, "message": message}))
+    _end(ws, code, message)
+
+
 def _refused(ws: Any) -> bool:
     refusal = shell_refusal()
     if refusal:
-        ws.close(CLOSE_REFUSED, refusal[1])
+        _refuse(ws, CLOSE_REFUSED, refusal[1])
         return True
     return False
 
@@ -52,7 +76,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
     try:
         terminal = runtime().workspace.terminals.get(terminal_id)
     except TerminalError as exc:
-        ws.close(CLOSE_NOT_FOUND, str(exc))
+        _refuse(ws, CLOSE_NOT_FOUND, str(exc))
         return
     stop = closing()
     viewer, scrollback = terminal.pty.attach()
@@ -69,7 +93,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
                 continue
             if chunk is None:
                 ws.send(_dump({"type": "exit", "code": terminal.pty.exit_code}))
-                ws.close(1000, "The shell ended.")
+                _end(ws, 1000, "The shell ended.")
                 return
             # Whatever queued up meanwhile goes in the same frame.
             pending = bytearray(chunk)
@@ -84,7 +108,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
                 pending.extend(more)
             ws.send(bytes(pending))
             if viewer.overflowed:
-                ws.close(1013, "Too far behind; reconnecting replays the screen.")
+                _end(ws, 1013, "Too far behind; reconnecting replays the screen.")
                 return
     except ConnectionClosed:
         pass
@@ -115,7 +139,7 @@ def run_command_ws(ws: Any, session_id: str) -> None:
     try:
         folder = runtime().workspace.workspace(session_id).root
     except FileError as exc:
-        ws.close(CLOSE_NOT_FOUND, str(exc))
+        _refuse(ws, CLOSE_NOT_FOUND, str(exc))
         return
     try:
         request = json.loads(ws.receive(timeout=30) or "null")
@@ -125,7 +149,7 @@ def run_command_ws(ws: Any, session_id: str) -> None:
         return
     if not isinstance(request, dict) or request.get("op") != "run" or not isinstance(request.get("command"), str) \
             or not request["command"].strip():
-        ws.close(1008, 'Send {"op": "run", "command": "..."} first.')
+        _refuse(ws, 1008, 'Send {"op": "run", "command": "..."} first.')
         return
     output: queue.Queue[str] = queue.Queue()
     cancel = threading.Event()
@@ -159,12 +183,12 @@ def run_command_ws(ws: Any, session_id: str) -> None:
         if isinstance(result, OSError):
             ws.send(_dump({"type": "done", "exit_code": None, "summary": f"It could not start: {result}.",
                            "truncated": False, "timed_out": False, "cancelled": False}))
-            ws.close(1000, "Done.")
+            _end(ws, 1000, "Done.")
             return
         ws.send(_dump({"type": "done", "exit_code": result.exit_code, "summary": result.summary(),
                        "truncated": result.truncated, "timed_out": result.timed_out,
                        "cancelled": result.cancelled}))
-        ws.close(1000, "Done.")
+        _end(ws, 1000, "Done.")
     except ConnectionClosed:
         cancel.set()  # the page went away: do not leave its command running unseen
     finally:

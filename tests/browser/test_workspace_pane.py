@@ -115,6 +115,21 @@ def test_terminal_resize_reload_and_agent_changes(new_page: Any, nexus: ChatNexu
     run_in_terminal(page, "echo still-here-$((40+2))", "still-here-42")
     shot(page, "terminal-desktop-light")
 
+    # "Run one command": output streams into the pane, and a long one can be stopped.
+    page.get_by_text("Run one command").click()
+    command = page.get_by_label("Command to run in the workspace")
+    command.fill("ls; echo done-$((6*7))")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator(".command-output")).to_contain_text("README.md")
+    expect(page.locator(".command-output")).to_contain_text("done-42")
+    expect(page.locator(".command-box .pane-note")).to_contain_text("Exited with code 0")
+    command.fill("echo waiting; sleep 60")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator(".command-output")).to_contain_text("waiting")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".command-box .pane-note")).to_contain_text("Stopped by the user.")
+    shot(page, "command-desktop-light")
+
     # The agent writes a file: it shows in Files and in Changes (refreshed when the step ends).
     page.get_by_role("tab", name="Changes").click()
     expect(page.locator(".changes-list")).to_be_attached()

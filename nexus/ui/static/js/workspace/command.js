@@ -40,6 +40,12 @@ export class CommandBox {
       } else if (msg.type === "done") {
         done = true;
         this.summary.textContent = msg.summary + (msg.truncated ? " Output was cut short." : "");
+        ws.close();
+      } else if (msg.type === "refused") {
+        done = true;
+        this.summary.textContent = msg.message;
+        this.summary.dataset.kind = "error";
+        ws.close();
       }
     };
     ws.onclose = (e) => {

@@ -97,6 +97,12 @@ class Shell {
       } else if (msg.type === "exit") {
         this.ended = true;
         this.term.write(`\r\n\x1b[2m[The shell ended${msg.code != null ? ` with code ${msg.code}` : ""}.]\x1b[0m\r\n`);
+        ws.close();
+      } else if (msg.type === "refused") {
+        // Said in a frame: a close the server starts reaches a browser without its reason.
+        this.ended = true;
+        this.panel.note(msg.message, true);
+        ws.close();
       }
     };
     ws.onclose = (e) => {
