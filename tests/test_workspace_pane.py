@@ -393,9 +393,11 @@ def test_opencode_session_gets_opencodes_pty_through_nexus(tmp_path: Path, openc
             _ready(ws, prompt=False)
             # OpenCode starts the user's own shell (whose start-up files may be slow): type at once,
             # the pty keeps the line until the shell reads it.
-            _type(ws, "echo via-open''code; stty size\n")
+            _type(ws, "echo via-open''code pw=$OPENCODE_SERVER_PASSWORD.; stty size\n")
             out = _read_until(ws, b"20 90", timeout=30)
-            assert b"via-opencode" in out
+            assert b"via-opencode pw=." in out  # OpenCode's password is not in the shell's environment
+            password = rt.supervisor.client._basic_auth[1]
+            assert password and password.encode() not in out
             _resize_and_check(ws, 111, 33)
             ws.close()
             again = _ws(server.url, f"/api/terminals/{term['id']}/connect")

@@ -21,6 +21,8 @@ from nexus.workspace.screen import Screen
 
 log = logging.getLogger(__name__)
 
+HIDDEN_ENV = {"OPENCODE_SERVER_PASSWORD": "", "OPENCODE_SERVER_USERNAME": ""}
+
 
 class OpenCodePty(Screen):
     backend = "opencode"
@@ -29,7 +31,8 @@ class OpenCodePty(Screen):
         super().__init__()
         self._client = client
         self._closing = threading.Event()
-        info = client.json("POST", "/pty", json={"cwd": str(cwd), "title": "Nexus"})
+        # The shell inherits OpenCode's environment, which holds the password Nexus gave it.
+        info = client.json("POST", "/pty", json={"cwd": str(cwd), "title": "Nexus", "env": HIDDEN_ENV})
         self.ref: str = info["id"]
         self.pid: int | None = info.get("pid")
         try:
