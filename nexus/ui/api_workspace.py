@@ -18,8 +18,8 @@ from nexus.workspace.confine import PathEscapeError
 from nexus.workspace.files import FileError
 from nexus.workspace.terminals import TerminalError
 
-REMOTE_OFF = ("Terminals and commands are switched off for remote devices. Turn on "
-              "'terminal.remote_enabled' in Settings on the computer Nexus runs on.")
+REMOTE_OFF = ("Terminals and commands are switched off for remote devices. Allow them on the Security page "
+              "of Nexus on the computer it runs on (setting terminal.remote_enabled).")
 REMOTE_NEEDS_OWNER = "Terminals through the tunnel need the owner signed in in a browser (not an API key)."
 
 

@@ -207,3 +207,35 @@ def test_remote_terminal_switch_on_the_security_page(new_page: Any, live_nexus: 
     expect(page.locator("#terminal-remote-reason")).to_contain_text("off for remote devices")
     assert live_nexus.runtime.settings["terminal.remote_enabled"] is False
     assert not errors, errors
+
+
+def test_through_the_tunnel_the_pane_says_why_terminals_are_refused(new_page: Any, live_nexus: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.auth_helpers import OWNER, PASSWORD, make_owner
+
+    monkeypatch.setenv("SHELL", "/bin/sh")
+    rt = live_nexus.runtime
+    make_owner(rt)
+    rt.chat.repo.create_session({"id": "s_remote", "engine": "anthropic", "engine_ref": "r", "title": "Remote"})
+    # What cloudflared adds to every request it forwards: Nexus treats the page as remote.
+    page = new_page(live_nexus.url, extra_http_headers={"Cf-Connecting-Ip": "203.0.113.9"}, viewport=DESKTOP)
+    errors = errors_of(page)
+    page.goto("/s/s_remote")
+    page.get_by_label("User name").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_nexus.url}/s/s_remote")
+    page.get_by_role("tablist", name="Workspace tools").get_by_role("tab", name="Terminal").click()
+    expect(page.locator("#panel-terminal > .pane-note")).to_contain_text("switched off for remote devices",
+                                                                        timeout=20_000)
+    page.get_by_text("Run one command").click()
+    page.get_by_label("Command to run in the workspace").fill("id")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator(".command-box .pane-note")).to_contain_text("switched off for remote devices")
+    shot(page, "terminal-refused-desktop-light")
+    assert rt.workspace.terminals.count() == 0
+
+    rt.settings.update({"terminal.remote_enabled": True})  # the owner allows it, on the computer
+    page.get_by_role("button", name="New terminal").click()
+    run_in_terminal(page, "echo remote-$((2*21))", "remote-42")
+    assert not [e for e in errors if "403" not in e], errors  # the refused POST logs a 403

@@ -43,6 +43,7 @@ export class CommandBox {
         ws.close();
       } else if (msg.type === "refused") {
         done = true;
+        this.output.hidden = true;
         this.summary.textContent = msg.message;
         this.summary.dataset.kind = "error";
         ws.close();
