@@ -62,6 +62,12 @@ def errors_of(page: Page) -> list[str]:
     return errors
 
 
+def pane_ready(page: Page) -> None:
+    """The page's modules ran (the layout is applied): until then a tab does nothing."""
+    expect(page.locator("#workspace-layout")).to_have_attribute("data-pane", re.compile(r"shown|hidden"),
+                                                                timeout=15_000)
+
+
 def screen_lines(page: Page) -> list[str]:
     return page.locator(".term-host:not([hidden]) .xterm-rows > div").all_inner_texts()
 
@@ -82,6 +88,7 @@ def test_terminal_resize_reload_and_agent_changes(new_page: Any, nexus: ChatNexu
     errors = errors_of(page)
     page.goto(f"/s/{session['id']}")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10_000)
+    pane_ready(page)
 
     page.get_by_role("tab", name="Terminal").click()
     expect(page.locator(".term-host .xterm")).to_be_visible(timeout=30_000)  # OpenCode makes the PTY
@@ -163,6 +170,7 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
     desktop = new_page(nexus.url, viewport=DESKTOP, color_scheme=scheme)
     errors = errors_of(desktop)
     desktop.goto(f"/s/{session['id']}")
+    pane_ready(desktop)
     for tab in ("Terminal", "Files", "Changes"):
         desktop.get_by_role("tab", name=tab).click()
         desktop.wait_for_timeout(400)
@@ -179,6 +187,7 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
     phone = new_page(nexus.url, color_scheme=scheme, **PHONE)
     errors += errors_of(phone)
     phone.goto(f"/s/{session['id']}")
+    pane_ready(phone)
     tabs = phone.get_by_role("tablist", name="Session view")
     expect(tabs).to_be_visible()
     expect(phone.locator(".workspace-pane")).to_be_hidden()
@@ -209,8 +218,9 @@ def test_remote_terminal_switch_on_the_security_page(new_page: Any, live_nexus: 
     assert not errors, errors
 
 
-def test_through_the_tunnel_the_pane_says_why_terminals_are_refused(new_page: Any, live_nexus: Any,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_through_the_tunnel_the_pane_says_why_terminals_are_refused(new_page: Any, live_nexus: Any, device: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.auth_helpers import OWNER, PASSWORD, make_owner
 
     monkeypatch.setenv("SHELL", "/bin/sh")
@@ -218,21 +228,24 @@ def test_through_the_tunnel_the_pane_says_why_terminals_are_refused(new_page: An
     make_owner(rt)
     rt.chat.repo.create_session({"id": "s_remote", "engine": "anthropic", "engine_ref": "r", "title": "Remote"})
     # What cloudflared adds to every request it forwards: Nexus treats the page as remote.
-    page = new_page(live_nexus.url, extra_http_headers={"Cf-Connecting-Ip": "203.0.113.9"}, viewport=DESKTOP)
+    page = new_page(live_nexus.url, extra_http_headers={"Cf-Connecting-Ip": "203.0.113.9"},
+                    **({"viewport": DESKTOP} if device == "desktop" else PHONE))
     errors = errors_of(page)
     page.goto("/s/s_remote")
     page.get_by_label("User name").fill(OWNER)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_nexus.url}/s/s_remote")
-    page.get_by_role("tablist", name="Workspace tools").get_by_role("tab", name="Terminal").click()
+    pane_ready(page)
+    tabs = "Workspace tools" if device == "desktop" else "Session view"
+    page.get_by_role("tablist", name=tabs).get_by_role("tab", name="Terminal").click()
     expect(page.locator("#panel-terminal > .pane-note")).to_contain_text("switched off for remote devices",
                                                                         timeout=20_000)
     page.get_by_text("Run one command").click()
     page.get_by_label("Command to run in the workspace").fill("id")
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.locator(".command-box .pane-note")).to_contain_text("switched off for remote devices")
-    shot(page, "terminal-refused-desktop-light")
+    shot(page, f"terminal-refused-{device}-light")
     assert rt.workspace.terminals.count() == 0
 
     rt.settings.update({"terminal.remote_enabled": True})  # the owner allows it, on the computer
