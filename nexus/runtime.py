@@ -34,6 +34,7 @@ from nexus.setup import SetupWizard
 from nexus.store.database import Database, sqlite_url
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.tunnel import TunnelError, TunnelManager
+from nexus.workspace.service import WorkspaceService
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Runtime:
     setup: SetupWizard
     tunnel: TunnelManager
     notifications: NotificationCenter
+    workspace: WorkspaceService
     agents: AgentService | None = None
     anthropic: AnthropicEngine | None = None
     started: bool = False
@@ -102,8 +104,10 @@ class Runtime:
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
         notifications = NotificationCenter(NotificationRepository(db), settings, bus,
                                            session_title=lambda sid: (chat.repo.get_session(sid) or {}).get("title"))
+        workspace = WorkspaceService(settings, bus, paths.default_workspace, chat.repo.get_session,
+                                     supervisor=supervisor)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
-                   setup=setup, tunnel=tunnel, notifications=notifications, agents=agents,
+                   setup=setup, tunnel=tunnel, notifications=notifications, workspace=workspace, agents=agents,
                    anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus))
 
     def start(self, web_url: str | None = None) -> None:
@@ -119,6 +123,7 @@ class Runtime:
         self.chat.start()
         if self.log_follower is not None:
             self.log_follower.start()
+        self.workspace.start()
         self._autostart_tunnel()
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
@@ -128,6 +133,7 @@ class Runtime:
         self.tunnel.stop()
         if self.log_follower is not None:
             self.log_follower.stop()
+        self.workspace.stop()  # terminals' shells end before anything they might use
         self.chat.stop()
         self.metrics.stop()
         self.supervisor.shutdown()

@@ -180,6 +180,10 @@ SPECS: tuple[SettingSpec, ...] = (
                 0, 10),
     SettingSpec("anthropic.command_timeout", 120.0, "Longest run of a command the Anthropic engine's agent starts, "
                 "in seconds.", 1, 3600),
+    # Workspace pane (nexus/workspace). A terminal is a shell on this computer: through the
+    # tunnel it is off unless the owner turns it on (and it always needs sign-in there).
+    SettingSpec("terminal.remote_enabled", False,
+                "Allow terminals and manual commands from remote devices (through the tunnel)."),
 )
 
 

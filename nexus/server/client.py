@@ -57,6 +57,7 @@ class OpenCodeClient:
         self.counters = counters or RequestCounters()
         httpx = _httpx()
         auth = httpx.BasicAuth(username, password) if password else None
+        self._basic_auth = (username, password) if password else None
         self._http = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout,
                                   headers={"User-Agent": "nexus"}, trust_env=False)
 
@@ -106,6 +107,20 @@ class OpenCodeClient:
             if not counted:
                 self.counters.count(error=True)
             raise OpenCodeError(f"The stream {path} from OpenCode broke off: {exc!r}") from exc
+
+    def websocket(self, path: str) -> Any:
+        """A WebSocket to OpenCode (its terminals' /pty/{id}/connect), with the same
+        credentials as every other call (simple-websocket, the library flask-sock uses)."""
+        import base64
+
+        import simple_websocket
+
+        headers = None
+        if self._basic_auth:
+            token = base64.b64encode(":".join(self._basic_auth).encode()).decode()
+            headers = {"Authorization": f"Basic {token}"}
+        url = "ws" + self.base_url[len("http"):] + path  # http -> ws, https -> wss
+        return simple_websocket.Client.connect(url, headers=headers)
 
     def health(self, timeout: float = 2.0) -> dict[str, Any]:
         body = self.json("GET", "/global/health", timeout=timeout)

@@ -9,6 +9,7 @@ from flask import jsonify
 from nexus.settings import SettingsError
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
+from nexus.ui.security import caller
 
 
 def settings_get() -> Any:
@@ -22,6 +23,10 @@ def settings_update() -> Any:
     if not isinstance(values, dict) or not values:
         raise ApiError(400, "Send the settings to change as a JSON object, e.g. {\"server.autostart\": false}.",
                        "bad_request")
+    if values.get("terminal.remote_enabled") is True and caller().via != "local":
+        # A stolen sign-in must not be enough to open a shell from afar.
+        raise ApiError(403, "Terminals for remote devices can only be turned on from the computer Nexus runs on.",
+                       "local_only")
     try:
         updated = runtime().settings.update(values)
     except SettingsError as exc:

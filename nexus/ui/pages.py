@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, make_response, render_template
 
 from nexus.ui.context import runtime
+from nexus.ui.security import CSP
 
 
 def index() -> Any:
@@ -21,8 +23,13 @@ def session_page(session_id: str) -> Any:
     chat = runtime().chat
     missing = chat.repo.get_session(session_id) is None
     initial = None if missing else chat.initial_snapshot(session_id)
-    return (render_template("session.html", session_id=session_id, missing=missing, initial=initial),
-            404 if missing else 200)
+    # The terminal (xterm.js) sizes and colours its cells with <style> elements it creates;
+    # a per-page nonce lets exactly those in, while inline styles stay refused.
+    nonce = secrets.token_urlsafe(18)
+    response = make_response(render_template("session.html", session_id=session_id, missing=missing,
+                                             initial=initial, style_nonce=nonce), 404 if missing else 200)
+    response.headers["Content-Security-Policy"] = CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+    return response
 
 
 def dashboard() -> Any:

@@ -16,6 +16,7 @@ from nexus.ui import api_notifications
 from nexus.ui import api_desktop
 from nexus.ui import api_analytics, pages_manage
 from nexus.ui import api_agents, pages_agents
+from nexus.ui import api_workspace, terminal_stream
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,37 @@ ROUTES: tuple[Route, ...] = (
           responses={"404": "No key is set", "400": "Anthropic refused the key"}),
     Route("/api/anthropic/key", api_agents.anthropic_key_delete, ("DELETE",), "Forget the Anthropic API key",
           "agents"),
+    # Workspace pane: files, changes, terminals and manual commands (nexus/workspace)
+    Route("/api/sessions/<session_id>/files", api_workspace.workspace_files,
+          summary="One folder of the session's workspace (ignored entries marked)", tag="workspace",
+          params=({"name": "path", "in": "query", "schema": {"type": "string"},
+                   "description": "Folder relative to the workspace; default its root."},),
+          responses={"403": "The path is outside the workspace", "404": "No such folder"}),
+    Route("/api/sessions/<session_id>/files/content", api_workspace.workspace_file_content,
+          summary="A file's text (size-capped; binary files are not sent)", tag="workspace",
+          params=({"name": "path", "in": "query", "required": True, "schema": {"type": "string"}},),
+          responses={"403": "The path is outside the workspace", "404": "No such file"}),
+    Route("/api/sessions/<session_id>/files/search", api_workspace.workspace_search,
+          summary="Search file names or contents in the workspace", tag="workspace",
+          params=({"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                  {"name": "in", "in": "query", "schema": {"enum": ["names", "content"]}},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}})),
+    Route("/api/sessions/<session_id>/changes", api_workspace.workspace_changes,
+          summary="The working tree's changes, one unified diff per file", tag="workspace"),
+    Route("/api/sessions/<session_id>/terminals", api_workspace.terminals_list,
+          summary="The session's open terminals", tag="workspace"),
+    Route("/api/sessions/<session_id>/terminals", api_workspace.terminals_create, ("POST",),
+          "Open a terminal (a shell in the session's workspace)", "workspace",
+          body={"type": "object", "properties": {"cols": {"type": "integer"}, "rows": {"type": "integer"}}},
+          responses={"201": "Opened", "403": "Terminals are off for remote devices",
+                     "409": "Too many terminals"}),
+    Route("/api/sessions/<session_id>/terminals/<terminal_id>", api_workspace.terminals_close, ("DELETE",),
+          "Close a terminal (its shell and everything it started)", "workspace", responses={"204": "Closed"}),
+    Route("/api/terminals/<terminal_id>/connect", terminal_stream.terminal_connect_ws,
+          summary="A terminal's screen and keyboard (WebSocket)", tag="workspace", websocket=True),
+    Route("/api/sessions/<session_id>/run", terminal_stream.run_command_ws,
+          summary="Run one command in the workspace and stream its output (WebSocket)", tag="workspace",
+          websocket=True),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
           websocket=True, params=(_TOPICS,)),

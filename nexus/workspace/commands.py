@@ -99,11 +99,11 @@ def run_command(
         except subprocess.TimeoutExpired:
             pass
     if timed_out or cancelled:
-        _stop_group(proc)
+        stop_group(proc)
     else:
         # The shell has exited; anything it left running in the background still holds
         # the pipe open, so stop the group or the reader would wait for it forever.
-        _stop_group(proc, grace=0)
+        stop_group(proc, grace=0)
     reader.join(timeout=_KILL_GRACE)
     if proc.stdout is not None:
         proc.stdout.close()
@@ -118,24 +118,24 @@ def run_command(
     )
 
 
-def _stop_group(proc: subprocess.Popen[bytes], grace: float = _KILL_GRACE) -> None:
+def stop_group(proc: subprocess.Popen[bytes], grace: float = _KILL_GRACE) -> None:
     if os.name == "nt":
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         return
-    _signal_group(proc.pid, signal.SIGTERM)
+    signal_group(proc.pid, signal.SIGTERM)
     if grace and proc.poll() is None:
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
     # Whatever is still in the group ignored SIGTERM or outlived the shell.
-    _signal_group(proc.pid, signal.SIGKILL)
+    signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
+def signal_group(pgid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):

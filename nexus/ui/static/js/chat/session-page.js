@@ -2,6 +2,7 @@
 import { startChat } from "./page.js";
 import { toast } from "./ui.js";
 import { SessionView } from "./view.js";
+import { startWorkspace } from "../workspace/pane.js";
 
 const host = document.getElementById("session-host");
 const id = host.dataset.session;
@@ -31,3 +32,4 @@ host.replaceChildren(view.root);
 // Drawn from the page's snapshot before it was in the document: now it can scroll to the end.
 if (view.state.loaded) view.transcript.scrollTop = view.transcript.scrollHeight;
 if (!matchMedia("(pointer: coarse)").matches) view.input.focus({ preventScroll: true });
+startWorkspace({ root: document.getElementById("workspace-layout"), sessionId: id, store, view });

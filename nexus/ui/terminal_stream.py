@@ -1,0 +1,202 @@
+"""WebSockets of the workspace pane: a terminal's screen, and one manual command's output.
+
+Terminal (`/api/terminals/<id>/connect`): the server first sends `{"type": "ready", ...}`,
+then the scrollback so far and then live output as binary frames; the page sends
+`{"op": "input", "data": "..."}` and `{"op": "resize", "cols": C, "rows": R}`. When the
+shell ends the server sends `{"type": "exit", "code": N}` and closes. Reconnecting (a
+network drop, a reload) attaches to the same shell and replays its scrollback.
+
+Command (`/api/sessions/<id>/run`): the page sends `{"op": "run", "command": "..."}`, gets
+`{"type": "output", "data": "..."}` frames and a final `{"type": "done", ...}`; `{"op":
+"stop"}` stops it. Refusals close the socket with code 4403 (not allowed) or 4404 (no such
+terminal) and a reason a person can read, which the pane shows.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import threading
+import time
+from typing import Any
+
+from simple_websocket import ConnectionClosed
+
+from nexus.ui.api_workspace import shell_refusal
+from nexus.ui.context import closing, runtime
+from nexus.workspace.commands import run_command
+from nexus.workspace.files import FileError
+from nexus.workspace.terminals import TerminalError
+
+CLOSE_REFUSED = 4403
+CLOSE_NOT_FOUND = 4404
+WAIT = 0.05
+LINGER = 3.0
+MAX_FRAME = 64 * 1024
+COMMAND_TIMEOUT = 600.0
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _end(ws: Any, code: int, reason: str) -> None:
+    """Let the page close first (see the module's doc), then close with `code` and `reason`,
+    and shut the socket so the HTTP response flask-sock writes afterwards goes nowhere."""
+    deadline = time.monotonic() + LINGER
+    try:
+        while ws.connected and time.monotonic() < deadline:
+            ws.receive(timeout=0.1)
+        ws.close(code, reason)
+    except ConnectionClosed:
+        pass
+    try:
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+
+
+def _refuse(ws: Any, code: int, message: str) -> None:
+    ws.send(_dump({"type": "refused", "code": code, "message": message}))
+    _end(ws, code, message)
+
+
+def _refused(ws: Any) -> bool:
+    refusal = shell_refusal()
+    if refusal:
+        _refuse(ws, CLOSE_REFUSED, refusal[1])
+        return True
+    return False
+
+
+def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
+    if _refused(ws):
+        return
+    try:
+        terminal = runtime().workspace.terminals.get(terminal_id)
+    except TerminalError as exc:
+        _refuse(ws, CLOSE_NOT_FOUND, str(exc))
+        return
+    stop = closing()
+    viewer, scrollback = terminal.pty.attach()
+    try:
+        ws.send(_dump({"type": "ready", "terminal": terminal.to_json()}))
+        if scrollback:
+            ws.send(scrollback)
+        while not stop.is_set() and ws.connected:
+            while (raw := ws.receive(timeout=0)) is not None:
+                _terminal_op(ws, terminal, raw)
+            try:
+                chunk = viewer.queue.get(timeout=WAIT)
+            except queue.Empty:
+                continue
+            if chunk is None:
+                ws.send(_dump({"type": "exit", "code": terminal.pty.exit_code}))
+                _end(ws, 1000, "The shell ended.")
+                return
+            # Whatever queued up meanwhile goes in the same frame.
+            pending = bytearray(chunk)
+            while len(pending) < MAX_FRAME:
+                try:
+                    more = viewer.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    viewer.queue.put(None)
+                    break
+                pending.extend(more)
+            ws.send(bytes(pending))
+            if viewer.overflowed:
+                _end(ws, 1013, "Too far behind; reconnecting replays the screen.")
+                return
+    except ConnectionClosed:
+        pass
+    finally:
+        terminal.pty.detach(viewer)
+
+
+def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
+    try:
+        op = json.loads(raw)
+    except (TypeError, ValueError):
+        op = None
+    if not isinstance(op, dict):
+        ws.send(_dump({"type": "error", "message": "messages must be JSON objects"}))
+        return
+    if op.get("op") == "input" and isinstance(op.get("data"), str):
+        terminal.pty.write(op["data"].encode("utf-8"))
+    elif op.get("op") == "resize" and all(isinstance(op.get(k), int) and 2 <= op[k] <= 1000
+                                          for k in ("cols", "rows")):
+        terminal.pty.resize(op["cols"], op["rows"])
+    else:
+        ws.send(_dump({"type": "error", "message": "unknown op; use input or resize"}))
+
+
+def run_command_ws(ws: Any, session_id: str) -> None:
+    if _refused(ws):
+        return
+    try:
+        folder = runtime().workspace.workspace(session_id).root
+    except FileError as exc:
+        _refuse(ws, CLOSE_NOT_FOUND, str(exc))
+        return
+    try:
+        request = json.loads(ws.receive(timeout=30) or "null")
+    except (TypeError, ValueError):
+        request = None
+    except ConnectionClosed:
+        return
+    if not isinstance(request, dict) or request.get("op") != "run" or not isinstance(request.get("command"), str) \
+            or not request["command"].strip():
+        _refuse(ws, 1008, 'Send {"op": "run", "command": "..."} first.')
+        return
+    output: queue.Queue[str] = queue.Queue()
+    cancel = threading.Event()
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            results.append(run_command(request["command"], folder, timeout=COMMAND_TIMEOUT, cancel=cancel,
+                                       on_output=output.put))
+        except OSError as exc:
+            results.append(exc)
+
+    runner = threading.Thread(target=run, name="workspace-manual-command", daemon=True)
+    runner.start()
+    stop = closing()
+    try:
+        while runner.is_alive() or not output.empty():
+            if stop.is_set():
+                cancel.set()
+            while (raw := ws.receive(timeout=0)) is not None:
+                if _is_stop(raw):
+                    cancel.set()
+            try:
+                text = output.get(timeout=WAIT)
+            except queue.Empty:
+                continue
+            while len(text) < MAX_FRAME and not output.empty():
+                text += output.get_nowait()
+            ws.send(_dump({"type": "output", "data": text}))
+        result = results[0]
+        if isinstance(result, OSError):
+            ws.send(_dump({"type": "done", "exit_code": None, "summary": f"It could not start: {result}.",
+                           "truncated": False, "timed_out": False, "cancelled": False}))
+            _end(ws, 1000, "Done.")
+            return
+        ws.send(_dump({"type": "done", "exit_code": result.exit_code, "summary": result.summary(),
+                       "truncated": result.truncated, "timed_out": result.timed_out,
+                       "cancelled": result.cancelled}))
+        _end(ws, 1000, "Done.")
+    except ConnectionClosed:
+        cancel.set()  # the page went away: do not leave its command running unseen
+    finally:
+        runner.join(timeout=10)
+
+
+def _is_stop(raw: Any) -> bool:
+    try:
+        return json.loads(raw).get("op") == "stop"
+    except (TypeError, ValueError, AttributeError):
+        return False
