@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -41,14 +43,31 @@ def launch_window(env: dict[str, str], seen: list[str]) -> subprocess.Popen[str]
 def sigterm(proc: subprocess.Popen[str]) -> str:
     """Stop a launched Nexus as the system would at logout; returns the rest of its output."""
     proc.send_signal(signal.SIGTERM)
-    return proc.communicate(timeout=60)[0]
+    return finish(proc, 60)
+
+
+def finish(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Wait for a launched process to exit; returns the output not read yet."""
+    proc.wait(timeout=timeout)
+    lines, reader = _output(proc)
+    reader.join(timeout=10)
+    rest = []
+    while True:
+        try:
+            line = lines.get_nowait()
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        rest.append(line)
+    return "".join(rest)
 
 
 def kill_if_running(proc: subprocess.Popen[str]) -> None:
     """After a failed test: nothing may outlive it."""
     if proc.poll() is None:
         proc.kill()
-        proc.communicate()
+        finish(proc, 30)
 
 
 def read_url(seen: list[str]) -> str:
@@ -97,16 +116,42 @@ def opencode_children(pid: int) -> set[int]:
     return found
 
 
+_readers: dict[int, tuple[queue.Queue[str | None], threading.Thread]] = {}
+
+
+def _output(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str | None], threading.Thread]:
+    """The process's output lines, read on a thread: waiting for a line then has a deadline
+    (a bare readline() would block past any timeout if the process goes quiet)."""
+    if proc.pid not in _readers:
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        reader = threading.Thread(target=pump, name=f"output-of-{proc.pid}", daemon=True)
+        reader.start()
+        _readers[proc.pid] = (lines, reader)
+    return _readers[proc.pid]
+
+
 def read_until(proc: subprocess.Popen[str], needle: str, timeout: float, seen: list[str]) -> str:
+    lines, _ = _output(proc)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            lines.put(None)  # the end stays visible to later readers
             break
         seen.append(line)
         if needle in line:
             return line
-    raise AssertionError(f"{needle!r} did not appear; output:\n{''.join(seen)[-4000:]}")
+    raise AssertionError(f"{needle!r} did not appear within {timeout:.0f} s; output:\n{''.join(seen)[-4000:]}")
 
 
 def start_xvfb() -> Iterator[str]:

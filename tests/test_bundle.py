@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.desktop_helpers import read_until
+from tests.desktop_helpers import finish, read_until
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
+pytestmark = [pytest.mark.bundle, pytest.mark.timeout(900),
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux bundle is built on Linux")]
 
 
@@ -71,7 +71,7 @@ def test_linux_bundle_builds_installs_and_serves(tmp_path: Path) -> None:
         assert httpx2.get(f"{url}/setup", timeout=10).status_code == 200, "templates are bundled"
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+        out = finish(proc, 60)
     assert proc.returncode == 0, out[-3000:]
 
     subprocess.run([str(unpacked / "install.sh"), "--uninstall"], env=env, check=True, capture_output=True)

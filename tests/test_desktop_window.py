@@ -17,9 +17,9 @@ import psutil
 import pytest
 
 from tests.auth_helpers import OWNER, PASSWORD
-from tests.desktop_helpers import (NEXUS, close_window, fake_browser, image_is_blank, kill_if_running, launch_window,
-                                   opencode_children, prepare_home, read_until, read_url, sigterm, start_xvfb,
-                                   wait_for_title, window_env, window_title)
+from tests.desktop_helpers import (NEXUS, close_window, fake_browser, finish, image_is_blank, kill_if_running,
+                                   launch_window, opencode_children, prepare_home, read_until, read_url, sigterm,
+                                   start_xvfb, wait_for_title, window_env, window_title)
 from tests.fakes.fake_cloudflared import make_fake_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
             "already running at http", ""), "neither launch started a second Nexus (nor its supervisor)"
 
         close_window(xvfb)
-        out, _ = proc.communicate(timeout=60)
+        out = finish(proc, 60)
     finally:
         kill_if_running(proc)
     seen.append(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.desktop_helpers import NEXUS, fake_browser, nexus_env, prepare_home, read_until
+from tests.desktop_helpers import NEXUS, fake_browser, finish, nexus_env, prepare_home, read_until
 
 
 def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:
@@ -23,7 +23,7 @@ def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:
 
 def _stop(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=30)
+    finish(proc, 30)
     assert proc.returncode == 0
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
 
 from tests.browser.viewports import VIEWS
-from .auth_helpers import Served, no_horizontal_scroll, serious_violations, served  # noqa: F401
+from .auth_helpers import Served, no_horizontal_scroll, serious_violations, served, signed_in_page  # noqa: F401
 
 
 @pytest.mark.parametrize("view", ["phone-light", "phone-dark"])
@@ -33,6 +33,7 @@ def test_phone_sign_in(browser: Browser, served: Served, screenshot_dir, view: s
     expect(page.get_by_role("heading", name="Security and remote access")).to_be_visible()
     assert no_horizontal_scroll(page)
     page.screenshot(path=screenshot_dir / f"security-{view}.png", full_page=True)
+    page.get_by_role("button", name="Menu").click()  # on a phone the account links are in the menu
     page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(f"{served.url}/login")
     context.close()
@@ -60,13 +61,7 @@ def test_lockout_shows_the_remaining_time(browser: Browser, served: Served, scre
 
 @pytest.mark.parametrize("view", ["desktop-light", "desktop-dark"])
 def test_security_page_keys_and_audit(browser: Browser, served: Served, screenshot_dir, view: str) -> None:  # noqa: F811
-    make_owner(served.runtime)
-    context = browser.new_context(base_url=served.url, **VIEWS[view])
-    page = context.new_page()
-    page.goto("/login?next=/security")
-    page.get_by_label("User name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    context, page = signed_in_page(browser, served, view, "/security")
     expect(page.get_by_text("No API keys yet.")).to_be_visible()
     page.get_by_label("Name").fill("backup script")
     page.get_by_role("button", name="Create key").click()
