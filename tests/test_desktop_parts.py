@@ -111,11 +111,12 @@ def test_doctor_names_the_desktop_backend(runtime) -> None:
 
 def test_headless_paths_load_no_gui_toolkit() -> None:
     # `nexus serve` takes the instance lock and answers hand-overs through these modules; its
-    # start-up time is benchmarked, so none of them may pull in pywebview or Qt.
+    # start-up time is benchmarked, so none of them may pull in pywebview or Qt, nor the
+    # anthropic SDK (most of a second to import; loaded when the engine is first used).
     import subprocess
 
     code = ("import sys, nexus.cli, nexus.desktop.host, nexus.desktop.handover, nexus.ui.api_desktop, nexus.doctor;"
-            "from nexus.ui import create_app; import nexus.desktop.attention, nexus.desktop.geometry;"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('webview', 'PyQt6', 'qtpy')))")
+            "from nexus.ui import create_app; import nexus.desktop.attention, nexus.desktop.geometry, nexus.runtime;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('webview', 'PyQt6', 'qtpy', 'anthropic')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

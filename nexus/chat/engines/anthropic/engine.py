@@ -19,9 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import anthropic
+from typing import TYPE_CHECKING, Any, Callable
 
 from nexus.chat import events as ev
 from nexus.chat.engines.anthropic import pricing
@@ -29,6 +27,9 @@ from nexus.chat.engines.anthropic.conversation import rebuild
 from nexus.chat.engines.anthropic.errors import describe, retry_after
 from nexus.chat.engines.anthropic.tools import NEEDS_PERMISSION, ToolError, WorkspaceTools, definitions
 from nexus.chat.engines.base import EngineError, EngineSink
+
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class AnthropicEngine:
         # Building a client costs ~30-50 ms (and a connection pool): reuse it while the key,
         # the address and the retry count stay the same.
         config = (key, self.base_url, int(self._settings["anthropic.max_retries"]))
+        anthropic = _sdk()
         with self._lock:
             if self._client is None or self._client[0] != config:
                 self._client = (config, anthropic.Anthropic(api_key=config[0], base_url=config[1],
@@ -151,6 +153,7 @@ class AnthropicEngine:
 
     def check_key(self, api_key: str) -> dict[str, Any]:
         """Test a candidate key with a cheap authenticated call (list one model)."""
+        anthropic = _sdk()
         with anthropic.Anthropic(api_key=api_key, base_url=self.base_url, max_retries=0,
                                  timeout=anthropic.Timeout(20.0, connect=10.0)) as client:
             return self._list_one_model(client)
@@ -158,7 +161,7 @@ class AnthropicEngine:
     def _list_one_model(self, client: anthropic.Anthropic) -> dict[str, Any]:
         try:
             page = client.models.list(limit=1)
-        except anthropic.APIError as exc:
+        except _sdk().APIError as exc:
             code, message = describe(exc, self.base_url)
             raise EngineError(message, 400 if code == "invalid_key" else 502, code) from None
         return {"ok": True, "models": [m.id for m in page.data]}
@@ -336,7 +339,7 @@ class _Step:
                     if self.turn.cancel.is_set():
                         break
                     self.on_event(event)
-        except (anthropic.APIError, OSError) as exc:
+        except (_sdk().APIError, OSError) as exc:
             if not self.turn.cancel.is_set():
                 return self.failed(exc)
         except Exception:
@@ -572,3 +575,11 @@ def _subject(args: dict[str, Any]) -> str | None:
 def _id(prefix: str) -> str:
     # Sortable like OpenCode's ids: messages in one session order by time, then id.
     return f"{prefix}_{time.time_ns():x}{uuid.uuid4().hex[:8]}"
+
+
+def _sdk():  # noqa: ANN202 - the anthropic module
+    """The SDK, imported on first use: it takes most of a second to import, and `nexus serve`
+    should not pay that at start-up when nobody uses this engine."""
+    import anthropic
+
+    return anthropic

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anthropic
-
 
 def retry_after(exc: Any) -> float | None:
     response = getattr(exc, "response", None)
@@ -18,6 +16,8 @@ def retry_after(exc: Any) -> float | None:
 
 def describe(exc: BaseException, base_url: str) -> tuple[str, str]:
     """(code, message for people) for an exception raised while talking to Anthropic."""
+    import anthropic  # only called after a client was built, so this is already loaded
+
     if isinstance(exc, anthropic.AuthenticationError):
         return "invalid_key", ("Anthropic refused the API key. Copy a valid one from console.anthropic.com "
                                "(API keys) and enter it on the Agents page.")
