@@ -242,6 +242,18 @@ def close_window(display_name: str, title_prefix: str = "Nexus") -> None:
         d.close()
 
 
+def close_window_until(proc: subprocess.Popen[str], display_name: str, needle: str, seen: list[str]) -> str:
+    """Click the close button until the app reports `needle`. Qt can drop a close request that
+    arrives while its web view is still being set up, as a second click would not be."""
+    for _ in range(3):
+        close_window(display_name)
+        try:
+            return read_until(proc, needle, 15, seen)
+        except AssertionError:
+            continue
+    return read_until(proc, needle, 1, seen)  # fails with the output so far
+
+
 def image_is_blank(png: Path) -> bool:
     """True if the screenshot is one flat colour (nothing was drawn)."""
     out = subprocess.run(["convert", str(png), "-format", "%[fx:standard_deviation]", "info:"],

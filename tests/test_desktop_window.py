@@ -17,9 +17,9 @@ import psutil
 import pytest
 
 from tests.auth_helpers import OWNER, PASSWORD
-from tests.desktop_helpers import (NEXUS, close_window, fake_browser, finish, image_is_blank, kill_if_running,
-                                   launch_window, opencode_children, prepare_home, read_until, read_url, sigterm,
-                                   start_xvfb, wait_for_title, window_env, window_title)
+from tests.desktop_helpers import (NEXUS, close_window, close_window_until, fake_browser, finish, image_is_blank,
+                                   kill_if_running, launch_window, opencode_children, prepare_home, read_until,
+                                   read_url, sigterm, start_xvfb, wait_for_title, window_env, window_title)
 from tests.fakes.fake_cloudflared import make_fake_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,8 +138,8 @@ def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_bro
     try:
         url = read_url(seen)
         read_until(proc, "window showing /", 90, seen)
-        close_window(xvfb)
-        read_until(proc, "keeps running in the background", 30, seen)
+        wait_for_title(xvfb, "Nexus")
+        close_window_until(proc, xvfb, "keeps running in the background", seen)
         assert proc.poll() is None
         assert httpx2.get(f"{url}/api/auth/session", timeout=5).status_code == 200, \
             "still serving (the phone keeps working)"

@@ -94,6 +94,10 @@ def test_survives_five_kill_9_in_a_row_with_backoff(server_runtime: Runtime) -> 
     sup = rt.supervisor
     rt.start()
     sup.start()
+    # What a dashboard reloading its history on `running` would see: the restart already ok.
+    outcomes_when_running: list[str] = []
+    rt.bus.listen(lambda e: e.data["state"] == "running" and sup.history()
+                  and outcomes_when_running.append(sup.history()[0]["outcome"]), ["server.state"])
     delays = []
     with rt.bus.subscribe(["server.state"]) as sub:
         for round_ in range(5):
@@ -113,6 +117,7 @@ def test_survives_five_kill_9_in_a_row_with_backoff(server_runtime: Runtime) -> 
     assert [h["reason"] for h in history] == ["crashed"] * 5
     assert [h["exit_code"] for h in history] == [-9] * 5
     assert [h["outcome"] for h in history] == ["ok"] * 5
+    assert outcomes_when_running == ["ok"] * 5
     assert [h["attempt"] for h in reversed(history)] == [1, 2, 3, 4, 5]
     assert sup.status()["restarts"] == 5
 

@@ -156,14 +156,12 @@ class Supervisor:
             restart_id = self._restarts.add(reason=reason, detail="restart requested")
             self._terminate()
             try:
-                self._bring_up()
+                self._bring_up(on_ready=lambda: self._restart_succeeded(restart_id))
             except (BinaryNotFound, StartError, OpenCodeError) as exc:
                 self._restarts.set_outcome(restart_id, "failed", str(exc))
                 self._want_running = False
                 self._fail(ServerState.STOPPED, str(exc))
                 raise ServerError(str(exc)) from exc
-            self._restarts.set_outcome(restart_id, "ok")
-            self._restart_count += 1
             self._want_running = True
             return self.status()
 
@@ -321,7 +319,7 @@ class Supervisor:
         self._next_attempt_at = None
         restart_id, self._pending_restart_id = self._pending_restart_id, None
         try:
-            self._bring_up()
+            self._bring_up(on_ready=lambda: self._restart_succeeded(restart_id))
         except BinaryNotFound as exc:
             if restart_id is not None:
                 self._restarts.set_outcome(restart_id, "failed", str(exc))
@@ -334,14 +332,19 @@ class Supervisor:
             self._fail(ServerState.CRASHED, str(exc))
             self._schedule_restart("start-failed", str(exc), None)
             return
+
+    def _restart_succeeded(self, restart_id: int | None) -> None:
+        # Recorded before the `running` state goes out, so whoever reacts to that event (the
+        # dashboard reloads its history) already sees the outcome and the new count.
         if restart_id is not None:
             self._restarts.set_outcome(restart_id, "ok")
         self._restart_count += 1
 
     # ----- bringing the server up and down -----------------------------------------------------
 
-    def _bring_up(self) -> None:
-        """Spawn (or attach to) OpenCode and wait until it answers. Lifecycle lock held."""
+    def _bring_up(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Spawn (or attach to) OpenCode and wait until it answers. Lifecycle lock held.
+        `on_ready` runs once it answers, just before the `running` state is published."""
         config = self._current_spawn_config()
         self._set_state(ServerState.STARTING)
         self._health_failures = 0
@@ -378,6 +381,8 @@ class Supervisor:
                               version=body.get("version"), binary=binary, last_error=None)
         log.info("OpenCode %s is running at %s%s", body.get("version") or "", client.base_url,
                  f" (pid {process.pid})" if process else " (attached)")
+        if on_ready is not None:
+            on_ready()
         self._set_state(ServerState.RUNNING, reason="ready")
 
     def _wait_healthy(self, client: OpenCodeClient, process: OpenCodeProcess | None, timeout: float) -> dict[str, Any]:
