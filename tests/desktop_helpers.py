@@ -64,10 +64,22 @@ def finish(proc: subprocess.Popen[str], timeout: float) -> str:
 
 
 def kill_if_running(proc: subprocess.Popen[str]) -> None:
-    """After a failed test: nothing may outlive it."""
-    if proc.poll() is None:
+    """After a failed test: nothing may outlive it. SIGTERM first, so Nexus stops its own
+    OpenCode; a bare SIGKILL would leave that child running."""
+    if proc.poll() is not None:
+        return
+    children = opencode_children(proc.pid)
+    proc.terminate()
+    try:
+        finish(proc, 30)
+    except subprocess.TimeoutExpired:
         proc.kill()
         finish(proc, 30)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def read_url(seen: list[str]) -> str:
