@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from nexus.chat.events import ChatEvent
 from nexus.chat.hub import ClientStream
+
+if TYPE_CHECKING:
+    from nexus.runtime import Runtime
 
 
 def collect(client: ClientStream, until: Callable[[ChatEvent], bool], timeout: float = 30.0) -> list[ChatEvent]:
@@ -36,3 +39,13 @@ def status_is(status: str) -> Callable[[ChatEvent], bool]:
 
 def text_of(events: list[ChatEvent], kind: str = "text") -> str:
     return "".join(e.data["delta"] for e in events if e.type == f"{kind}.delta")
+
+
+def wait_for_opencode(rt: Runtime, timeout: float = 40.0) -> None:
+    """Until OpenCode runs and the engine follows its event stream: a prompt before that is lost."""
+    from nexus.server import ServerState
+
+    deadline = time.monotonic() + timeout
+    while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
+        assert time.monotonic() < deadline, "OpenCode came up and the event stream connected"
+        time.sleep(0.1)

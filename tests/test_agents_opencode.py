@@ -4,14 +4,12 @@ checked on what the real OpenCode sends to the project's fake model provider."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from nexus.runtime import Runtime
-from nexus.server import ServerState
-from tests.chat_helpers import collect, ended, status_is
+from tests.chat_helpers import collect, ended, status_is, wait_for_opencode
 
 pytestmark = pytest.mark.opencode
 
@@ -22,10 +20,7 @@ def test_named_opencode_agent_sends_its_system_prompt_and_tool_choice(tmp_path: 
     rt.settings.update({**opencode_settings, "server.autostart": True})
     rt.start()
     try:
-        deadline = time.monotonic() + 40
-        while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
-            assert time.monotonic() < deadline, "OpenCode came up"
-            time.sleep(0.1)
+        wait_for_opencode(rt)
         agent = rt.agents.create({"name": "Reader", "engine": "opencode", "opencode_agent": "build",
                                   "system_prompt": "NAMED-AGENT-MARKER: only read files.", "tools": ["read", "grep"]})
         session = rt.chat.create(agent_id=agent["id"])

@@ -14,7 +14,7 @@ import pytest
 import simple_websocket
 
 from nexus.runtime import Runtime
-from nexus.server import ServerState
+from tests.chat_helpers import wait_for_opencode
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 
@@ -27,10 +27,7 @@ def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
     rt.settings.update({**opencode_settings, "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
     rt.start()
-    deadline = time.monotonic() + 40
-    while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
-        assert time.monotonic() < deadline, "OpenCode came up"
-        time.sleep(0.1)
+    wait_for_opencode(rt)
     http = httpx2.Client(base_url=server.url, timeout=10, trust_env=False)
     yield server, rt, http
     http.close()

@@ -13,7 +13,7 @@ import pytest
 from nexus.chat.service import ChatError
 from nexus.runtime import Runtime
 from nexus.server import ServerState
-from tests.chat_helpers import collect, ended, status_is, text_of
+from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 
 pytestmark = pytest.mark.opencode
 
@@ -23,10 +23,7 @@ def chat_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes)
     rt = Runtime.open(tmp_path / "data", console_log=False)
     rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     rt.start()
-    deadline = time.monotonic() + 40
-    while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
-        assert time.monotonic() < deadline, "OpenCode came up and the event stream connected"
-        time.sleep(0.1)
+    wait_for_opencode(rt)
     yield rt
     rt.stop()
 

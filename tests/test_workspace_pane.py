@@ -4,7 +4,6 @@ real Nexus (real sockets, real shells on real pseudo-terminals, real git)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import simple_websocket
 
 from nexus.runtime import Runtime
+from tests.chat_helpers import wait_for_opencode
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
@@ -369,8 +369,6 @@ def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live, http) 
 @pytest.mark.opencode
 def test_opencode_session_gets_opencodes_pty_through_nexus(tmp_path: Path, opencode_settings: dict,
                                                            no_leftover_processes, monkeypatch) -> None:
-    from nexus.server import ServerState
-
     monkeypatch.setenv("SHELL", "/bin/sh")
     monkeypatch.setenv("HOME", str(tmp_path))
     rt = Runtime.open(tmp_path / "data", console_log=False)
@@ -378,10 +376,7 @@ def test_opencode_session_gets_opencodes_pty_through_nexus(tmp_path: Path, openc
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
     rt.start()
     try:
-        deadline = time.monotonic() + 40
-        while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
-            assert time.monotonic() < deadline, "OpenCode came up"
-            time.sleep(0.1)
+        wait_for_opencode(rt)
         session = rt.chat.create(title="PTY")
         with httpx2.Client(base_url=server.url, timeout=10, trust_env=False) as http:
             http.headers["X-CSRF-Token"] = http.get("/api/auth/session").json()["csrf_token"]

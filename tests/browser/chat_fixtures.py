@@ -50,6 +50,24 @@ def _finish_setup(rt: Runtime) -> None:
 
 
 @contextlib.contextmanager
+def module_chat_nexus(base_dir: Path, **env: str) -> Iterator[ChatNexus]:
+    """chat_nexus for a module-wide pytest fixture: it does what tests/conftest.py's autouse
+    fixtures do per test (its own NEXUS_HOME, no real keyring), with `env` set on top."""
+    import pytest
+
+    if not OPENCODE_BIN.exists():
+        pytest.fail(f"The real OpenCode binary is missing at {OPENCODE_BIN}: run scripts/install-opencode.sh")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NEXUS_HOME", str(base_dir / "home"))
+        mp.delenv("NEXUS_DATABASE_URL", raising=False)
+        mp.setattr("nexus.secrets.store.keyring_usable", lambda backend=None: backend is not None)
+        for name, value in env.items():
+            mp.setenv(name, value)
+        with chat_nexus(base_dir) as nx:
+            yield nx
+
+
+@contextlib.contextmanager
 def chat_nexus(base_dir: Path, port: int = 0, opencode: bool = True) -> Iterator[ChatNexus]:
     from nexus.server import ServerState
     from nexus.ui import create_app

@@ -18,7 +18,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from .chat_fixtures import ChatNexus, OPENCODE_BIN, chat_nexus, seed_long_session
+from .chat_fixtures import ChatNexus, module_chat_nexus, seed_long_session
 from .conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
@@ -31,16 +31,8 @@ PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touc
 
 @pytest.fixture(scope="module")
 def nexus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatNexus]:
-    if not OPENCODE_BIN.exists():
-        pytest.fail(f"The real OpenCode binary is missing at {OPENCODE_BIN}: run scripts/install-opencode.sh")
-    base = tmp_path_factory.mktemp("chat-ui")
-    with pytest.MonkeyPatch.context() as mp:
-        # What tests/conftest.py's autouse fixtures do per test, for this module-wide Nexus.
-        mp.setenv("NEXUS_HOME", str(base / "home"))
-        mp.delenv("NEXUS_DATABASE_URL", raising=False)
-        mp.setattr("nexus.secrets.store.keyring_usable", lambda backend=None: backend is not None)
-        with chat_nexus(base) as nx:
-            yield nx
+    with module_chat_nexus(tmp_path_factory.mktemp("chat-ui")) as nx:
+        yield nx
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from .chat_fixtures import ChatNexus, OPENCODE_BIN, chat_nexus
+from .chat_fixtures import ChatNexus, module_chat_nexus
 from .test_chat_ui import axe_serious, no_horizontal_scroll
 from .conftest import SCREENSHOTS
 
@@ -25,8 +25,6 @@ PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touc
 
 @pytest.fixture(scope="module")
 def nexus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatNexus]:
-    if not OPENCODE_BIN.exists():
-        pytest.fail(f"The real OpenCode binary is missing at {OPENCODE_BIN}: run scripts/install-opencode.sh")
     base = tmp_path_factory.mktemp("workspace-ui")
     workspace = base / "workspace"
     workspace.mkdir()
@@ -37,15 +35,9 @@ def nexus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatNexus]:
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "start"], check=True)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NEXUS_HOME", str(base / "home"))
-        mp.delenv("NEXUS_DATABASE_URL", raising=False)
-        mp.setattr("nexus.secrets.store.keyring_usable", lambda backend=None: backend is not None)
-        # A plain shell without the developer's start-up files (fast and the same everywhere).
-        mp.setenv("SHELL", "/bin/sh")
-        mp.setenv("HOME", str(base))
-        with chat_nexus(base) as nx:
-            yield nx
+    # A plain shell without the developer's start-up files (fast and the same everywhere).
+    with module_chat_nexus(base, SHELL="/bin/sh", HOME=str(base)) as nx:
+        yield nx
 
 
 def shot(page: Page, name: str) -> Path:
