@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from nexus.paths import DataPaths
 from nexus.server.binary import BinaryNotFound, INSTALL_HINT, find_opencode, opencode_version
 from nexus.settings import Settings
+from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, find_cloudflared
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class Check:
 def run_checks(settings: Settings | None, paths: DataPaths) -> list[Check]:
     configured = settings["server.binary"] if settings else ""
     attach_url = settings["server.url"] if settings else ""
-    return [_python(), _opencode(configured, attach_url), _ripgrep(), _data_dir(paths), _keyring(), _chromium(), _desktop()]
+    tunnel_binary = settings["tunnel.binary"] if settings else ""
+    return [_python(), _opencode(configured, attach_url), _ripgrep(), _data_dir(paths), _keyring(),
+            _cloudflared(tunnel_binary, paths), _chromium(), _desktop()]
 
 
 def _python() -> Check:
@@ -50,6 +53,21 @@ def _opencode(configured: str, attach_url: str) -> Check:
         return Check("OpenCode", False, f"{path} (found via {source}) did not report a version",
                      "Check that the file is the opencode binary and runs on this machine.")
     return Check("OpenCode", True, f"{version} at {path} (found via {source})")
+
+
+def _cloudflared(configured: str, paths: DataPaths) -> Check:
+    """Only remote access (the tunnel) needs it, so it is never required."""
+    try:
+        path, source = find_cloudflared(configured, paths.root)
+    except CloudflaredNotFound as exc:
+        return Check("cloudflared", False, "not installed" if not configured else f"{configured} is missing",
+                     str(exc), required=False)
+    version = cloudflared_version(path)
+    if version is None:
+        return Check("cloudflared", False, f"{path} (found via {source}) did not report a version",
+                     "Check that the file is cloudflared and runs on this machine, or fix tunnel.binary.",
+                     required=False)
+    return Check("cloudflared", True, f"{version} at {path} (found via {source})", required=False)
 
 
 def _ripgrep() -> Check:

@@ -17,6 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 OPENCODE_BIN = Path(os.environ.get(
     "NEXUS_TEST_OPENCODE", ROOT / ".cache" / "opencode" / "node_modules" / "opencode-linux-x64" / "bin" / "opencode"))
 
+# The real cloudflared (shared/tools/cloudflared beside the checkout, as in CI), for the tunnel tests.
+REAL_CLOUDFLARED = Path(os.environ.get("NEXUS_TEST_CLOUDFLARED",
+                                       ROOT.parent / "shared" / "tools" / "cloudflared" / "cloudflared"))
+REAL_CLOUDFLARED_VERSION = "2026.8.2-1-gd1df7985"
+
+
+@pytest.fixture(scope="session")
+def real_cloudflared() -> Path:
+    """The real cloudflared binary; skipped where it is absent, except in CI, where it must be."""
+    if not (REAL_CLOUDFLARED.is_file() and os.access(REAL_CLOUDFLARED, os.X_OK)):
+        if os.environ.get("CI"):
+            pytest.fail(f"the real cloudflared must be at {REAL_CLOUDFLARED} in CI (shared/tools/cloudflared)")
+        pytest.skip(f"the real cloudflared is not at {REAL_CLOUDFLARED} (set NEXUS_TEST_CLOUDFLARED)")
+    return REAL_CLOUDFLARED
+
 
 def _rg_dir() -> str | None:
     rg = shutil.which("rg") or (str(Path(os.sys.executable).parent / "rg")

@@ -39,6 +39,7 @@ class NotificationCenter:
         self._sub = None
         self._server_incident = False  # a crash was announced and not yet resolved
         self._tunnel_state = "off"
+        self._tunnel_incident = False  # "could not connect" was announced; restarts stay quiet until it connects
         self._waiting_sessions: set[str] = set()  # announced permission requests, until answered
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -110,6 +111,8 @@ class NotificationCenter:
     def _on_tunnel(self, data: dict[str, Any]) -> dict[str, Any] | None:
         state, previous = data.get("state"), self._tunnel_state
         self._tunnel_state = state
+        if state in ("connected", "off"):
+            self._tunnel_incident = False
         if state == "connected" and previous != "connected":
             return self.notify("tunnel_up", "Tunnel connected", data.get("url") or "", level="success",
                                link="/dashboard")
@@ -119,7 +122,8 @@ class NotificationCenter:
                                    link="/dashboard")
             return self.notify("tunnel_down", "Tunnel disconnected", data.get("reason") or "", level="warning",
                                link="/dashboard")
-        if state == "error" and previous == "starting":
+        if state == "error" and previous == "starting" and not self._tunnel_incident:
+            self._tunnel_incident = True  # one notification per episode, not one per restart attempt
             return self.notify("tunnel_down", "The tunnel could not connect", data.get("reason") or "",
                                level="warning", link="/dashboard")
         return None

@@ -17,7 +17,7 @@ from nexus.auth.repository import AuthRepository
 from nexus.auth.service import AuthError, AuthService
 from nexus.secrets import SecretStore, SecretStoreError
 from nexus.settings import SettingsError
-from nexus.tunnel.binary import CloudflaredNotFound, find_cloudflared
+from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, find_cloudflared
 from nexus.tunnel.manager import TOKEN_SECRET
 
 STEPS = ("welcome", "system", "server", "password", "tunnel", "done")
@@ -88,7 +88,10 @@ class SetupWizard:
                        "which is only as safe as your data folder's permissions.", "required": False})
         try:
             path, source = find_cloudflared(self._settings["tunnel.binary"], self._data_dir)
-            checks.append({"name": "cloudflared", "ok": True, "detail": f"{path} (found via {source})", "fix": "",
+            version = cloudflared_version(path)
+            checks.append({"name": "cloudflared", "ok": version is not None,
+                           "detail": f"{version or 'unknown version'} at {path} (found via {source})",
+                           "fix": "" if version else "This file did not run as cloudflared: fix tunnel.binary.",
                            "required": False})
         except CloudflaredNotFound as exc:
             checks.append({"name": "cloudflared", "ok": False, "detail": "not found", "fix": str(exc),

@@ -9,13 +9,21 @@ of URLs and downloads into `<data dir>/bin/` itself.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
 EXE = "cloudflared.exe" if sys.platform == "win32" else "cloudflared"
+DOWNLOAD_URL_ENV = "NEXUS_CLOUDFLARED_URL"  # where to fetch Nexus's own copy from, instead of pycloudflared's table
+INSTALL_HINT = ("Install cloudflared yourself (Cloudflare's downloads page, or your package manager) and set its "
+                "path in Settings > Remote access (tunnel.binary), or run "
+                "`nexus settings set tunnel.binary /path/to/cloudflared`.")
+_VERSION_LINE = re.compile(r"cloudflared version (\S+)")
+_versions: dict[tuple[str, int, int], str | None] = {}
 
 
 class CloudflaredNotFound(RuntimeError):
@@ -45,11 +53,33 @@ def find_cloudflared(configured: str, data_dir: Path) -> tuple[str, str]:
         return found, "PATH"
     if _runnable(own_copy(data_dir)):
         return str(own_copy(data_dir)), "Nexus's copy"
-    raise CloudflaredNotFound("cloudflared is not installed. Nexus can fetch it once from Cloudflare's releases "
-                              "(needs internet), or install it yourself and set tunnel.binary.")
+    raise CloudflaredNotFound("cloudflared is not installed. When the tunnel starts, Nexus downloads its own copy "
+                              "from Cloudflare's releases, which needs internet. " + INSTALL_HINT)
+
+
+def cloudflared_version(path: str, timeout: float = 10.0) -> str | None:
+    """What the binary says of itself (`cloudflared version 2026.8.2 (built …)`), or None when it
+    does not run or says something else. Cached per file (path, size, mtime): it costs a process."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _versions:
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=timeout,
+                                 stdin=subprocess.DEVNULL)
+            match = _VERSION_LINE.search(out.stdout + out.stderr)
+            _versions[key] = match.group(1) if match else None
+        except (OSError, subprocess.TimeoutExpired):
+            _versions[key] = None
+    return _versions[key]
 
 
 def download_url() -> str:
+    override = os.environ.get(DOWNLOAD_URL_ENV)
+    if override:
+        return override
     from pycloudflared.util import get_info
 
     return get_info().url
@@ -77,9 +107,10 @@ def download_cloudflared(data_dir: Path, url: str | None = None, timeout: float 
             raise CloudflaredNotFound(f"The download from {url} was empty.")
         tmp.chmod(0o755)
         os.replace(tmp, target)
-    except OSError as exc:
-        raise CloudflaredNotFound(f"cloudflared could not be downloaded from {url}: {exc}. Without internet, "
-                                  "install cloudflared yourself and set tunnel.binary.") from exc
+    except (OSError, ValueError) as exc:  # ValueError: not a URL
+        reason = getattr(exc, "reason", None) or exc
+        raise CloudflaredNotFound(f"cloudflared is not installed and Nexus could not download it from {url} "
+                                  f"({reason}); the download needs internet. " + INSTALL_HINT) from exc
     finally:
         tmp.unlink(missing_ok=True)
     return str(target)

@@ -6,6 +6,13 @@ timeout. Here stderr is pumped into the log for the whole life of the process, t
 port is pinned (`--metrics 127.0.0.1:PORT`) and asked for the quick tunnel's hostname
 (`/quicktunnel`) and readiness (`/ready`), with the log line as the fallback for the URL.
 
+cloudflared writes its log to stderr but its usage errors to stdout (with exit code 0!), so
+both go into one pipe: a command line the installed version rejects is said as such.
+
+When no cloudflared is installed, the tunnel thread first downloads Nexus's own copy into
+the data dir (`binary.py`); without internet that fails with a plain message saying how to
+point `tunnel.binary` at an installed cloudflared.
+
 Threads (all owned here, all joined by `stop()`): `nexus-tunnel` runs the state machine,
 `cloudflared-stderr-PID` pumps the child's output. States: off, starting, connected, error.
 """
@@ -30,7 +37,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from nexus.server.backoff import Backoff
-from nexus.tunnel.binary import CloudflaredNotFound, find_cloudflared
+from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, download_cloudflared, find_cloudflared
 from nexus.tunnel.qr import qr_svg
 
 log = logging.getLogger("nexus.tunnel")
@@ -40,6 +47,10 @@ TOKEN_SECRET = "tunnel.token"
 QUICK_URL = re.compile(r"https://[a-z0-9-]+\.trycloudflare\.com")
 METRICS_LINE = re.compile(r"Starting metrics server on (127\.0\.0\.1:\d+)/metrics")
 INGRESS_HOST = re.compile(r'\\?"hostname\\?"\s*:\s*\\?"([A-Za-z0-9.-]+)\\?"')
+USAGE_ERROR = re.compile(r"Incorrect Usage[.:]?\s*(.*)")
+BUILD_VERSION = re.compile(r'^build_info\{[^}]*version="([^"]+)"', re.M)  # cloudflared's /metrics
+NETWORK_FAILURES = ("failed to request quick Tunnel", "dial tcp", "no such host", "edge discovery",
+                    "Could not lookup srv records", "failed to dial to edge", "server misbehaving")
 POLL_SECONDS = 0.25
 WATCH_SECONDS = 2.0
 
@@ -51,11 +62,15 @@ class TunnelError(RuntimeError):
 def plain_reason(lines: list[str], exit_code: int | None) -> str:
     """cloudflared's last words, said so that a person knows what to do."""
     text = "\n".join(lines[-15:])
+    usage = next((m for m in map(USAGE_ERROR.search, lines) if m), None)
+    if usage:
+        return (f"cloudflared refused the command line Nexus gave it ({usage.group(1).strip() or 'usage error'}). "
+                "This cloudflared may be too old or too new for Nexus: point tunnel.binary at a current one.")
     if "Provided Tunnel token is not valid" in text or "tunnel token" in text.lower() and "invalid" in text.lower():
         return "The tunnel token is not valid. Copy it again from the Cloudflare dashboard (Networking > Tunnels)."
     if "429" in text or "Too Many Requests" in text:
         return "Cloudflare is limiting quick tunnels right now. Try again in a few minutes, or use a named tunnel."
-    if "failed to request quick Tunnel" in text or "dial tcp" in text or "no such host" in text:
+    if any(failure in text for failure in NETWORK_FAILURES):
         return ("cloudflared could not reach Cloudflare (no internet connection, DNS failure or a firewall). "
                 "Check the connection; on networks that block UDP choose the HTTP/2 protocol.")
     last = next((line for line in reversed(lines) if line.strip()), "")
@@ -85,6 +100,7 @@ class TunnelManager:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
         self._lines: deque[str] = deque(maxlen=60)
+        self._usage_line = ""
         self._state = "off"
         self._reason = ""
         self._url: str | None = None
@@ -95,6 +111,8 @@ class TunnelManager:
         self._restarts = 0
         self._connected_at: float | None = None
         self._binary: str | None = None
+        self._version: str | None = None
+        self._connections: int | None = None  # connections registered with Cloudflare's edge (/ready)
 
     # --- configuration -------------------------------------------------------------------
     def set_origin(self, url: str) -> None:
@@ -114,6 +132,7 @@ class TunnelManager:
                 "state": self._state, "reason": self._reason, "mode": self._mode if self._state != "off"
                 else self._settings["tunnel.mode"], "url": self._url, "pid": self._proc.pid if self._proc else None,
                 "metrics": self._metrics, "restarts": self._restarts, "binary": self._binary,
+                "version": self._version, "connections": self._connections,
                 "protocol": self._settings["tunnel.protocol"],
                 "connected_since": time.time() - (self._clock() - self._connected_at)
                 if self._connected_at is not None and self._state == "connected" else None,
@@ -131,17 +150,21 @@ class TunnelManager:
         return qr_svg(url) if url else None
 
     # --- start / stop ----------------------------------------------------------------------
-    def check(self, mode: str | None = None) -> tuple[str, str, str | None]:
-        """What a start would run: (mode, binary, token) or TunnelError with the reason."""
+    def check(self, mode: str | None = None) -> tuple[str, str | None, str | None]:
+        """What a start would run: (mode, binary, token) or TunnelError with the reason. The
+        binary is None when none is installed: the start downloads Nexus's own copy first."""
         mode = mode or self._settings["tunnel.mode"]
         if mode not in ("quick", "named"):
             raise TunnelError("Remote access is off. Choose a quick or a named tunnel first.")
         if not self._origin:
             raise TunnelError("Nexus's web server is not running, so there is nothing to forward to.")
+        binary: str | None
         try:
             binary, _source = find_cloudflared(self._settings["tunnel.binary"], self._data_dir)
         except CloudflaredNotFound as exc:
-            raise TunnelError(str(exc)) from exc
+            if self._settings["tunnel.binary"]:  # the owner named a file that is not there: say so, fetch nothing
+                raise TunnelError(str(exc)) from exc
+            binary = None
         token = None
         if mode == "named":
             token = self._secrets.get(TOKEN_SECRET)
@@ -160,7 +183,7 @@ class TunnelManager:
             except TunnelError as exc:
                 self._set("error", str(exc))
                 raise
-            self._mode, self._binary = mode, binary
+            self._mode, self._binary, self._version, self._connections = mode, binary, None, None
             self._stop.clear()
             self._restarts = 0
             self._url = self._observed_host = self._log_url = None
@@ -193,7 +216,12 @@ class TunnelManager:
         return self._state
 
     # --- the state machine (thread nexus-tunnel) --------------------------------------------
-    def _run(self, mode: str, binary: str, token: str | None) -> None:
+    def _run(self, mode: str, binary: str | None, token: str | None) -> None:
+        if binary is None:
+            binary = self._download()
+            if binary is None:
+                return
+        self._binary, self._version = binary, cloudflared_version(binary)
         backoff = Backoff(1.0, 2.0, 60.0, self._settings["tunnel.restart_max_attempts"], 120.0, self._clock)
         while not self._stop.is_set():
             started = self._clock()
@@ -221,6 +249,20 @@ class TunnelManager:
             self._restarts += 1
             self._set("starting", f"Restarting (attempt {self._restarts}) after: {self._reason}")
 
+    def _download(self) -> str | None:
+        """Nexus's own copy of cloudflared, fetched once into the data dir; None (and the error
+        state with what to do) when that fails, e.g. without internet."""
+        self._set("starting", "Downloading cloudflared (once; it needs internet)…")
+        try:
+            path = download_cloudflared(self._data_dir)
+        except CloudflaredNotFound as exc:
+            self._set("error", str(exc))
+            if self._audit is not None:
+                self._audit.record("tunnel-error", detail="cloudflared download failed")
+            return None
+        log.info("cloudflared downloaded to %s", path)
+        return None if self._stop.is_set() else path
+
     def _spawn_and_watch(self, mode: str, binary: str, token: str | None, backoff: Backoff) -> bool:
         metrics_port = free_port()
         self._metrics = f"127.0.0.1:{metrics_port}"
@@ -235,16 +277,18 @@ class TunnelManager:
             args += ["run"]
             env["TUNNEL_TOKEN"] = token or ""  # by environment: a command line is visible to every user in `ps`
         self._lines.clear()
+        self._usage_line = ""
         kwargs: dict[str, Any] = {}
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         else:
             kwargs["start_new_session"] = True
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env=env, **kwargs)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, **kwargs)
         with self._lock:
             self._proc = proc
-        log.info("cloudflared started (pid %s, %s tunnel, metrics %s)", proc.pid, mode, self._metrics)
+        log.info("cloudflared %s started (pid %s, %s tunnel, metrics %s)", self._version or "(version unknown)",
+                 proc.pid, mode, self._metrics)
         self._pump = threading.Thread(target=self._pump_stderr, args=(proc,), name=f"cloudflared-stderr-{proc.pid}",
                                       daemon=True)
         self._pump.start()
@@ -252,18 +296,25 @@ class TunnelManager:
         deadline = self._clock() + self._settings["tunnel.start_timeout"]
         connected = False
         next_check = 0.0
+        version_read = False
         while not self._stop.is_set():
             code = proc.poll()
             if code is not None:
                 self._pump.join(2)
                 self._connected_at = None
-                self._set("error", plain_reason(list(self._lines), code))
+                self._set("error", plain_reason(self._last_words(), code))
                 return connected
             now = self._clock()
             if now >= next_check:
-                ready = self._get("/ready") is not None
+                ready, self._connections = self._ready()
+                if not version_read and self._connections is not None:
+                    version_read = True  # what runs, from its own metrics (the file may have changed since)
+                    match = BUILD_VERSION.search(self._get("/metrics") or "")
+                    self._version = match.group(1) if match else self._version
                 if not connected:
                     url = self._public_url(mode)
+                    if url and not ready and self._state == "starting":
+                        self._set("starting", f"Waiting for Cloudflare's edge to connect {url}…")
                     if ready and url:
                         connected = True
                         self._url = url
@@ -274,7 +325,7 @@ class TunnelManager:
                     elif now >= deadline:
                         self._set("error", f"cloudflared did not connect within "
                                            f"{self._settings['tunnel.start_timeout']:g} s. "
-                                  + (plain_reason(list(self._lines), None) if self._lines else ""))
+                                  + (plain_reason(self._last_words(), None) if self._lines else ""))
                         return False
                 else:
                     backoff.note_running_since(self._connected_at or now)
@@ -300,6 +351,27 @@ class TunnelManager:
         host = self._settings["tunnel.hostname"] or self._observed_host
         return f"https://{host}" if host else None
 
+    def _last_words(self) -> list[str]:
+        """The output kept for the error message; a usage error's first line is kept apart,
+        since the help text after it is longer than the window of lines kept."""
+        return ([self._usage_line] if self._usage_line else []) + list(self._lines)
+
+    def _ready(self) -> tuple[bool, int | None]:
+        """cloudflared's /ready: (ready, connections registered with Cloudflare's edge); the
+        count is None while its metrics server does not answer. It answers 503 until ready."""
+        try:
+            with urllib.request.urlopen(f"http://{self._metrics}/ready", timeout=1) as res:  # noqa: S310
+                status, body = res.status, res.read(4096)
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read(4096)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False, None
+        try:
+            connections = int(json.loads(body).get("readyConnections", 0))
+        except (ValueError, TypeError, AttributeError):
+            connections = None
+        return status == 200, connections
+
     def _get(self, path: str) -> str | None:
         """GET on cloudflared's metrics server: the body on 200, else None."""
         try:
@@ -309,12 +381,14 @@ class TunnelManager:
             return None
 
     def _pump_stderr(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:  # until the child closes it: the pipe never fills up
+        assert proc.stdout is not None
+        for raw in proc.stdout:  # until the child closes it: the pipe never fills up
             line = raw.decode("utf-8", "replace").rstrip()
             if not line:
                 continue
             self._lines.append(line)
+            if USAGE_ERROR.search(line) and not self._usage_line:
+                self._usage_line = line
             level = logging.WARNING if " ERR " in line or " WRN " in line else logging.INFO
             child_log.log(level, "%s", line, extra={"source": "cloudflared"})
             match = QUICK_URL.search(line)
@@ -327,7 +401,7 @@ class TunnelManager:
                 match = INGRESS_HOST.search(line)
                 if match:
                     self._observed_host = match.group(1).lower()
-        proc.stderr.close()
+        proc.stdout.close()
 
     def _kill_child(self) -> None:
         with self._lock:

@@ -90,6 +90,31 @@ def test_tunnel_panel_shows_the_address_the_qr_code_and_copies(open_page: Any, l
     expect(page.locator("#tunnel-qr")).to_be_hidden()
 
 
+
+@pytest.fixture
+def real_tunnel(live_nexus: LiveNexus, real_cloudflared: Path) -> Any:
+    """The live Nexus set to a quick tunnel with the real cloudflared; put back afterwards."""
+    live_nexus.runtime.settings.update({"tunnel.mode": "quick", "tunnel.binary": str(real_cloudflared),
+                                        "tunnel.restart_max_attempts": 0})
+    yield real_cloudflared
+    live_nexus.runtime.tunnel.stop()
+    live_nexus.runtime.settings.update({"tunnel.mode": "off", "tunnel.binary": ""})
+
+
+def test_tunnel_panel_runs_the_real_cloudflared(open_page: Any, real_tunnel: Path) -> None:
+    """Start from the panel with the real program: offline it says why, and which cloudflared ran."""
+    from tests.conftest import REAL_CLOUDFLARED_VERSION
+
+    page, watch = open_page()
+    wait_live(page)
+    page.get_by_role("button", name="Start tunnel").click()
+    expect(page.locator("#tunnel-state")).to_have_text("error", timeout=STREAM_TIMEOUT)
+    expect(page.locator("#tunnel-reason")).to_contain_text("could not reach Cloudflare")
+    expect(page.locator("#tunnel-binary")).to_contain_text(f"cloudflared {REAL_CLOUDFLARED_VERSION}")
+    expect(page.locator("#tunnel-binary")).to_contain_text(str(real_tunnel))
+    assert watch.page_errors == []
+
+
 # ----- notifications ------------------------------------------------------------------------------
 
 def test_toasts_bell_list_and_mark_read(open_page: Any, live_nexus: LiveNexus) -> None:

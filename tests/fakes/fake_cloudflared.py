@@ -3,8 +3,12 @@
 Run as `python -m tests.fakes.fake_cloudflared tunnel [--no-autoupdate] [--metrics H:P]
 [--protocol P] (--url URL | run)`; `make_fake_binary()` writes an executable wrapper.
 
-Like the real binary (see the stack notes): zerolog console lines on stderr; the quick
-tunnel's ASCII box with the URL; a metrics server with `/quicktunnel`, `/ready` (503 until
+Like the real binary, version 2026.8.2 (`/work/shared/tools/cloudflared`; `VERSION` below):
+zerolog console lines on stderr, usage errors on stdout with exit code 0 for any flag it does
+not know; the quick tunnel's notice and ASCII box with the URL, byte for byte as that version
+prints them (captured from the real binary offline, pointed at a local quick-tunnel API with
+its hidden `--quick-service` flag); the "Registered tunnel connection" line with the fields
+its source logs (connIndex, connection, event, ip, location, protocol); a metrics server with `/quicktunnel`, `/ready` (503 until
 a connection is "registered"), `/healthcheck` and `/metrics`; exit code 1 with an
 untimestamped last line when Cloudflare cannot be reached; graceful exit on SIGTERM. The
 named tunnel takes its token from `TUNNEL_TOKEN` and logs the remote ingress config.
@@ -37,6 +41,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+VERSION = "2026.8.2-1-gd1df7985"
+KNOWN_FLAGS = {"--no-autoupdate": 0, "--metrics": 1, "--url": 1, "--protocol": 1}  # flag -> how many values
+NOTICE = ("Thank you for trying Cloudflare Tunnel. Doing so, without a Cloudflare account, is a quick way to "
+          "experiment and try it out. However, be aware that these account-less Tunnels have no uptime guarantee, "
+          "are subject to the Cloudflare Online Services Terms of Use (https://www.cloudflare.com/website-terms/), "
+          "and Cloudflare reserves the right to investigate your use of Tunnels for violations of such terms. If "
+          "you intend to use Tunnels in production you should use a pre-created named tunnel by following: "
+          "https://developers.cloudflare.com/cloudflare-one/connections/connect-apps")
 WORDS = ("alpha", "bravo", "cedar", "delta", "ember", "fjord", "grove", "harbor", "island", "juniper")
 
 
@@ -165,7 +177,18 @@ def serve(server: ThreadingHTTPServer) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
+def usage_error(flag: str) -> int:
+    """What the real program does with a flag it does not know: help on stdout, exit code 0."""
+    sys.stdout.write(f"Incorrect Usage. flag provided but not defined: -{flag.lstrip('-')}\n\nNAME:\n"
+                     "   cloudflared tunnel - Use Cloudflare Tunnel to expose private services to the Internet "
+                     "or to Cloudflare connected private users.\n")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--version"]:
+        sys.stdout.write(f"cloudflared version {VERSION} (built 2026-11-29)\n")
+        return 0
     if not argv or argv[0] != "tunnel":
         sys.stderr.write("fake cloudflared: only `tunnel` is implemented\n")
         return 2
@@ -185,8 +208,10 @@ def main(argv: list[str]) -> int:
         elif args[i] == "--token":
             sys.stderr.write("fake cloudflared: the token was passed on the command line\n")
             return 3  # a test failure: Nexus must never do this
+        elif args[i] in KNOWN_FLAGS or args[i] == "run":
+            i += 1 + KNOWN_FLAGS.get(args[i], 0)
         else:
-            i += 1
+            return usage_error(args[i])
     behaviour = os.environ.get("FAKE_CF_BEHAVIOUR", "ok")
     State.client_ip = os.environ.get("FAKE_CF_CLIENT_IP", State.client_ip)
     stop = threading.Event()
@@ -202,11 +227,7 @@ def main(argv: list[str]) -> int:
         State.hostname = os.environ.get("FAKE_CF_HOSTNAME", "nexus.example.test")
         State.origin = os.environ.get("FAKE_CF_ORIGIN", "http://127.0.0.1:7420")
     else:
-        say("INF", "Thank you for trying Cloudflare Tunnel. Doing so, without a Cloudflare account, is a quick way "
-                   "to experiment and try it out. However, be aware that these account-less Tunnels have no uptime "
-                   "guarantee, are subject to the Cloudflare Online Services Terms of Use "
-                   "(https://www.cloudflare.com/website-terms/), and Cloudflare reserves the right to investigate "
-                   "your use of Tunnels for violations of such terms.")
+        say("INF", NOTICE)
         say("INF", "Requesting new quick Tunnel on trycloudflare.com...")
         if behaviour == "offline":
             time.sleep(0.2)

@@ -9,6 +9,9 @@ export function renderTunnel(t) {
   $("tunnel-state").dataset.state = BADGE[t.state] || "off";
   $("tunnel-reason").textContent = t.reason || "";
   $("tunnel-reason").dataset.kind = t.state === "error" ? "error" : "info";
+  // Which cloudflared runs (or last ran): its own version, so a too-old one is easy to spot.
+  $("tunnel-binary").hidden = !t.binary;
+  $("tunnel-binary").textContent = t.binary ? `cloudflared ${t.version || "(version unknown)"} · ${t.binary}` : "";
   const connected = t.state === "connected" && t.url;
   $("tunnel-url-row").hidden = !connected;
   $("tunnel-qr").hidden = !connected;
