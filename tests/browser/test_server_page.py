@@ -134,7 +134,7 @@ def test_page_loads_clean_and_offline(open_page: Any) -> None:
     # The stylesheet, the module scripts and the icon all loaded (CSP allows them).
     loaded = {urlsplit(u).path for u in watch.urls}
     assert {"/static/css/app.css", "/static/js/dashboard/page.js", "/static/js/live.js", "/static/js/api.js",
-            "/static/js/format.js", "/static/vendor/uplot-1.6.32/uPlot.esm.js",
+            "/static/js/format.js", "/static/vendor/uplot-1.6.32/uPlot.esm.min.js",
             "/static/js/notifications/global.js"} <= loaded, sorted(loaded)
 
 

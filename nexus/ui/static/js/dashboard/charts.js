@@ -1,7 +1,7 @@
 // Live charts of the OpenCode server's metrics (uPlot): the last five minutes, one point a
 // second. Colours come from the page's CSS variables, so they follow the light/dark theme;
 // each chart keeps the width of its box (down to a 375 px phone).
-import uPlot from "../../vendor/uplot-1.6.32/uPlot.esm.js";
+import uPlot from "../../vendor/uplot-1.6.32/uPlot.esm.min.js";
 
 const WINDOW_SECONDS = 300;
 const HEIGHT = 140;
