@@ -151,7 +151,7 @@ def test_http_login_cookie_flags_and_logout(owner, client) -> None:
                       headers={"X-CSRF-Token": csrf})
     assert res.status_code == 200
     cookie = res.headers["Set-Cookie"]
-    assert "nexus_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "nexus_session_80=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie, "bound to the port"
     assert "Secure" not in cookie, "plain http on loopback"
     assert client.get("/api/server").status_code == 200
     new_csrf = res.json["csrf_token"]

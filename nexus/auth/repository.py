@@ -112,6 +112,10 @@ class AuthRepository:
                 query = query.where(AuthSession.id != keep)
             return s.execute(query).rowcount or 0
 
+    def delete_sessions_of_kind(self, kind: str) -> int:
+        with self._db.session() as s:
+            return s.execute(delete(AuthSession).where(AuthSession.kind == kind)).rowcount or 0
+
     def count_sessions(self) -> int:
         with self._db.session() as s:
             return len(list(s.scalars(select(AuthSession.id))))

@@ -71,6 +71,10 @@ class AuthService:
         self._lock = threading.Lock()  # login attempts are judged one at a time (the counters must not race)
         self.limiter = RateLimiter()
         self._desktop_tokens: dict[str, float] = {}  # hash -> expiry; memory only, one process
+        # Until an owner exists nothing answers without this (as Jupyter's token): `nexus serve`
+        # prints it in its address; a new one every start, gone once the owner is created.
+        self._setup_token = secrets.token_urlsafe(32)
+        register_secret(self._setup_token)
         self._dummy: tuple[HashParams, str] | None = None
 
     # --- the owner ------------------------------------------------------------------------
@@ -100,6 +104,8 @@ class AuthService:
         params = HashParams.from_settings(self._settings)
         register_secret(password)
         self._repo.save_owner(username, hash_password(password, params), params.to_json())
+        if owner is None:  # the setup token and what it opened end with the first run
+            self._repo.delete_sessions_of_kind("setup")
         self.audit.record("owner-created" if owner is None else "password-changed", ip=ip, via=via,
                           detail=f"user {username}")
 
@@ -216,6 +222,20 @@ class AuthService:
 
     def session_count(self) -> int:
         return self._repo.count_sessions()
+
+    # --- the first run's setup token ----------------------------------------------------------
+    def setup_token(self) -> str | None:
+        """The token `nexus serve` prints in its address, or None once an owner exists."""
+        return None if self.has_owner() else self._setup_token
+
+    def redeem_setup_token(self, token: str, *, ip: str, client: str = "") -> Session:
+        """A session for whoever opened the printed address (loopback only; the UI layer checks)."""
+        if self.has_owner() or not hmac.compare_digest(token_hash(token or ""), token_hash(self._setup_token)):
+            raise AuthError(401, "This setup link is not valid: open the address `nexus serve` printed, or the "
+                                 "Nexus window.", "bad_setup_token")
+        session = self._new_session("setup", ip, "local", client)
+        self.audit.record("setup-token", ip=ip, via="local")
+        return session
 
     # --- the desktop window's one-time token ------------------------------------------------
     def issue_desktop_token(self, ttl: float = DESKTOP_TOKEN_SECONDS) -> str:
