@@ -139,7 +139,10 @@ def opencode_settings(opencode_bin: str, fake_llm, tmp_path: Path) -> dict:
     """Settings that make Nexus run the real OpenCode offline against the fake provider."""
     from tests.fakes.fake_llm import opencode_env
 
+    from nexus.settings import is_injection_name
+
     env = opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir())
+    env = {k: v for k, v in env.items() if not is_injection_name(k)}  # server.env refuses loader/interpreter names
     return {"server.binary": opencode_bin, "server.env": env, "server.workspace": str(tmp_path / "workspace")}
 
 

@@ -34,7 +34,8 @@ from flask import Flask, Response, g, redirect, request
 
 from nexus.auth.repository import KeyRecord
 from nexus.auth.service import AuthError, Session, csrf_for
-from nexus.ui.errors import error_response
+from nexus.auth.scopes import OWNER, key_allows
+from nexus.ui.errors import ApiError, error_response
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FORWARDING_HEADERS = ("Cf-Connecting-Ip", "Cf-Ray", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
@@ -181,6 +182,36 @@ def _login_redirect() -> Response:
     return redirect(f"/login?next={quote(target, safe='/')}", code=303)
 
 
+def _key_refusal(key: KeyRecord, local: bool, needs: str) -> Response | None:
+    if request.path.startswith(SESSION_ONLY_PREFIXES) or needs == OWNER:
+        return error_response(403, "API keys cannot manage security; sign in with the owner password in a "
+                                   "browser.", "needs_session")
+    if not local and not key.remote:
+        return error_response(403, "This API key works on this computer only; create one marked “usable "
+                                   "remotely” to use it through the tunnel.", "key_local_only")
+    if not key_allows(key.scopes, needs):
+        return error_response(403, f"This API key lacks the “{needs}” scope (it has: {', '.join(key.scopes)}). "
+                                   "Create a key with that scope.", "key_scope", needed=needs)
+    return None
+
+
+def _confirmation_required(what: str) -> Response:
+    return error_response(403, f"Confirm your password to change {what}: security changes need the owner, "
+                               "present.", "password_confirmation_required")
+
+
+def require_owner_present(what: str) -> None:
+    """For views whose body decides (settings): a browser sign-in with the password typed in the
+    last minutes, never an API key."""
+    rt, who = _runtime(), caller()
+    if who.key is not None:
+        raise ApiError(403, f"API keys cannot change {what}; sign in with the owner password in a browser.",
+                       "needs_session")
+    if rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
+        raise ApiError(403, f"Confirm your password to change {what}: security changes need the owner, present.",
+                       "password_confirmation_required")
+
+
 def _first_run_guard(rt: Any, who: Caller, local: bool, endpoint: str, page_endpoints: set[str]) -> Response | None:
     """Before an owner exists only the holder of the setup token (or the desktop window's
     one-time token) gets anything; `?token=` on any page is the exchange."""
@@ -209,6 +240,7 @@ def install_security(app: Flask) -> None:
     from nexus.ui.routes import ROUTES
 
     page_endpoints = {r.endpoint for r in ROUTES if r.page}
+    route_needs = {r.endpoint: r.needs for r in ROUTES}
 
     @app.before_request
     def guard() -> Response | None:
@@ -225,13 +257,14 @@ def install_security(app: Flask) -> None:
             return None
 
         bearer = request.headers.get("Authorization", "")
+        needs = route_needs.get(endpoint, "admin")
         if bearer.lower().startswith("bearer "):
-            who.key = rt.auth.key_for(bearer[7:].strip())
+            who.key = rt.auth.key_for(bearer[7:].strip(), ip=who.ip, via=who.via)
             if who.key is None:
                 return error_response(401, "This API key is not valid (unknown or revoked).", "bad_api_key")
-            if request.path.startswith(SESSION_ONLY_PREFIXES):
-                return error_response(403, "API keys cannot manage security; sign in with the owner password in a "
-                                           "browser.", "needs_session")
+            refused = _key_refusal(who.key, local, needs)
+            if refused is not None:
+                return refused
         else:
             who.session = rt.auth.session(request.cookies.get(cookie_name(SESSION_COOKIE)))
             if who.session is not None and who.session.record.kind == "setup" and not local:
@@ -250,6 +283,8 @@ def install_security(app: Flask) -> None:
                 if _wants_page(page_endpoints):
                     return _login_redirect()
                 return error_response(401, "Sign in first.", "login_required")
+        if needs == OWNER and rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
+            return _confirmation_required("this")
         if not setup_done and local and endpoint in page_endpoints and endpoint not in SETUP_ENDPOINTS \
                 and endpoint not in PUBLIC_ENDPOINTS:
             return redirect("/setup", code=303)
