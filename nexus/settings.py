@@ -201,7 +201,8 @@ SPECS: tuple[SettingSpec, ...] = (
     # Workspace pane (nexus/workspace). A terminal is a shell on this computer: through the
     # tunnel it is off unless the owner turns it on (and it always needs sign-in there).
     SettingSpec("terminal.remote_enabled", False,
-                "Allow terminals and manual commands from remote devices (through the tunnel)."),
+                "Allow shell commands from remote devices (through the tunnel): terminals, manual commands, and "
+                "approving the agent's commands and file edits."),
 )
 
 

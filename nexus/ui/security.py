@@ -34,7 +34,9 @@ from flask import Flask, Response, g, redirect, request
 
 from nexus.auth.repository import KeyRecord
 from nexus.auth.service import AuthError, Session, csrf_for
+from nexus.auth.remote_shell import APPROVE_LOCALLY, approval_refused, remote_shell_allowed
 from nexus.auth.scopes import OWNER, key_allows
+from nexus.chat.service import ChatError
 from nexus.ui.errors import ApiError, error_response
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -212,6 +214,20 @@ def require_owner_present(what: str) -> None:
                        "password_confirmation_required")
 
 
+def refuse_remote_shell_approval(session_id: str, permission_id: str, reply: str) -> None:
+    """Through the tunnel, approving the agent's shell command or file change follows the
+    remote-shell policy (nexus/auth/remote_shell.py); denying always works."""
+    rt, who = _runtime(), caller()
+    if who.via == "local" or reply == "reject" or remote_shell_allowed(rt.settings):
+        return
+    try:
+        permission = rt.chat.pending_permission(session_id, permission_id)
+    except ChatError:  # an unknown session is the view's own 404
+        return
+    if approval_refused(rt.settings, who.via, permission, reply):
+        raise ApiError(403, APPROVE_LOCALLY, "approve_locally")
+
+
 def _first_run_guard(rt: Any, who: Caller, local: bool, endpoint: str, page_endpoints: set[str]) -> Response | None:
     """Before an owner exists only the holder of the setup token (or the desktop window's
     one-time token) gets anything; `?token=` on any page is the exchange."""
@@ -330,4 +346,6 @@ def install_security(app: Flask) -> None:
     def security_context() -> dict[str, Any]:
         who = g.get("caller")
         return {"csrf_token": (who.csrf_token if who else (lambda: "")),
-                "signed_in": bool(who and who.session is not None)}
+                "signed_in": bool(who and who.session is not None),
+                # the chat page shows "approve on this computer" instead of the buttons
+                "remote_shell_off": bool(who and who.via != "local" and not remote_shell_allowed(_runtime().settings))}
