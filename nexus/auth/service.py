@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from nexus.auth.audit import AuditLog
+from nexus.auth.lockout import Lockout, client_of
 from nexus.auth.passwords import HashParams, hash_password, needs_rehash, password_strength, verify_password
 from nexus.auth.ratelimit import RateLimiter
 from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
@@ -74,6 +75,7 @@ class AuthService:
         self._clock = clock
         self._lock = threading.Lock()  # login attempts are judged one at a time (the counters must not race)
         self.limiter = RateLimiter()
+        self.lockout = Lockout(settings, repo, clock=lambda: self._clock())
         self._desktop_tokens: dict[str, float] = {}  # hash -> expiry; memory only, one process
         # Until an owner exists nothing answers without this (as Jupyter's token): `nexus serve`
         # prints it in its address; a new one every start, gone once the owner is created.
@@ -116,11 +118,9 @@ class AuthService:
                           detail=f"user {username}")
 
     # --- signing in -------------------------------------------------------------------------
-    def lockout_remaining(self) -> float:
-        owner = self._repo.owner()
-        if owner is None or owner.locked_until is None:
-            return 0.0
-        return max(0.0, owner.locked_until - self._clock())
+    def lockout_remaining(self, ip: str = "", via: str = "local") -> float:
+        """Seconds until this client (nexus/auth/lockout.py) may try to sign in again."""
+        return self.lockout.remaining(client_of(ip, via))
 
     def login(self, username: str, password: str, *, ip: str, via: str, client: str = "") -> Session:
         """A new session, or AuthError (401 wrong credentials, 423 locked, 429 rate limited)."""
@@ -156,13 +156,14 @@ class AuthService:
         if wait:
             raise AuthError(429, f"Too many sign-in attempts from this address. Try again in {int(wait) + 1} s.",
                             "rate_limited", retry_after=int(wait) + 1)
+        client = client_of(ip, via)
         with self._lock:
             owner = self._repo.owner()
-            now = self._clock()
-            if owner is not None and owner.locked_until and owner.locked_until > now:
-                remaining = owner.locked_until - now
+            remaining = self.lockout.remaining(client)
+            if remaining > 0:
                 self.audit.record("login-failed", ip=ip, via=via, detail="refused while locked")
-                raise AuthError(423, f"Sign-in is locked after too many failed attempts. Try again in "
+                where = "this computer" if client == "local" else "this address (or through the tunnel)"
+                raise AuthError(423, f"Sign-in from {where} is locked after too many failed attempts. Try again in "
                                      f"{minutes_text(remaining)}.", "locked", retry_after=int(remaining) + 1)
             # Always one full Argon2 verification, whichever part is wrong: a wrong user name
             # must take as long as a wrong password (no early return).
@@ -174,31 +175,19 @@ class AuthService:
                 ok_user = hmac.compare_digest(owner.username.encode(), username.strip().encode())
             ok_password = verify_password(stored, password, params)
             if not (ok_user and ok_password) or owner is None:
-                self._failed(owner, now, ip, via)
+                self.audit.record("login-failed", ip=ip, via=via)
+                if owner is not None:
+                    locked, wait = self.lockout.failed(client)
+                    if locked:
+                        self.audit.record("lockout", ip=ip, via=via,
+                                          detail=f"{client}: locked for {minutes_text(wait)}")
                 raise AuthError(401, "The user name or password is not correct.", "bad_credentials")
             self._secrets_seen.register(password, label="password")  # verified: only the real one is worth masking
-            self._repo.set_failures(0, None, None)
+            self.lockout.succeeded(client)  # this client only: the tunnel's hourly budget is not refunded
             current = HashParams.from_settings(self._settings)
             if needs_rehash(owner.password_hash, current):
                 self._repo.rehash_owner(hash_password(password, current), current.to_json())
                 log.info("owner password rehashed with the new Argon2 parameters")
-
-    def _failed(self, owner: Any, now: float, ip: str, via: str) -> None:
-        self.audit.record("login-failed", ip=ip, via=via)
-        if owner is None:
-            return
-        window = self._settings["security.lockout_window_minutes"] * 60
-        if owner.failed_since is None or now - owner.failed_since > window:
-            count, since = 1, now
-        else:
-            count, since = owner.failed_count + 1, owner.failed_since
-        locked_until = None
-        if count >= self._settings["security.lockout_failures"]:
-            locked_until = now + self._settings["security.lockout_minutes"] * 60
-            self.audit.record("lockout", ip=ip, via=via,
-                              detail=f"{count} failed sign-ins; locked for {minutes_text(locked_until - now)}")
-            count, since = 0, None
-        self._repo.set_failures(count, since, locked_until)
 
     def _dummy_hash(self) -> tuple[HashParams, str]:
         params = HashParams.from_settings(self._settings)

@@ -37,7 +37,7 @@ def auth_session() -> Any:
         "username": rt.auth.username() if who.signed_in else None,
         "setup_completed": rt.setup.completed,
         "login_required": who.via == "tunnel" or (rt.auth.has_owner() and rt.settings["security.require_login_locally"]),
-        "locked_for": round(rt.auth.lockout_remaining()),
+        "locked_for": round(rt.auth.lockout_remaining(who.ip, who.via)),
         "csrf_token": who.csrf_token() if not who.key else None,
         "password_confirmed": rt.auth.recently_confirmed(who.session),
     })
