@@ -104,7 +104,9 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    print(f"Nexus {__version__} is running at {host_.url}  (data: {host_.paths.root}; Ctrl+C stops it)", flush=True)
+    setup_token = host_.rt.auth.setup_token()  # until an owner exists, only this address opens Nexus
+    address = f"{host_.url}/?token={setup_token}" if setup_token else host_.url
+    print(f"Nexus {__version__} is running at {address}  (data: {host_.paths.root}; Ctrl+C stops it)", flush=True)
     host_.start_services()
     try:
         while not done.wait(0.5):

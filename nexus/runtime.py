@@ -23,6 +23,7 @@ from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
 from nexus.logs import configure_logging
 from nexus.logs.follower import LogFollower
+from nexus.logs.redact import SecretRegistry, use_registry
 from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.secrets import SecretStore
@@ -59,12 +60,14 @@ class Runtime:
     anthropic: AnthropicEngine | None = None
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
+    redaction: SecretRegistry | None = None  # the exact secrets masked in log lines (bounded)
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
              console_log: bool = True) -> "Runtime":
         """Open the store and build the services. Raises StoreError for an unusable store."""
         paths = DataPaths(resolve_data_dir(data_dir)).ensure()
+        redaction = use_registry(SecretRegistry())
         # Log to the file from the first line on, with defaults; the stored settings
         # (level, rotation) are applied as soon as they can be read.
         configure_logging(paths.log_file, console=console_log)
@@ -99,7 +102,7 @@ class Runtime:
         chat.agent_configs = _agent_options(agents)
         auth_repo = AuthRepository(db)
         audit = AuditLog(auth_repo, bus)
-        auth = AuthService(auth_repo, settings, audit)
+        auth = AuthService(auth_repo, settings, audit, redaction=redaction)
         setup = SetupWizard(auth_repo, settings, auth, secrets, paths.root, paths.default_workspace)
         tunnel = TunnelManager(settings, secrets, paths.root, bus=bus, audit=audit)
         notifications = NotificationCenter(NotificationRepository(db), settings, bus,
@@ -108,7 +111,7 @@ class Runtime:
                                      supervisor=supervisor)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
                    setup=setup, tunnel=tunnel, notifications=notifications, workspace=workspace, agents=agents,
-                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus))
+                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus), redaction=redaction)
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""

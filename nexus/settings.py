@@ -72,10 +72,28 @@ _KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", 
 _SECRET_NAME = re.compile(r"(?i)(key|token|secret|password|passwd|credential)")
 
 
+# Names that make a program load or run other code: the dynamic loader's, and the
+# interpreters' (OpenCode is a Bun/Node program that runs shells, Python, Perl, Ruby...).
+_INJECTION_NAME = re.compile(
+    r"(?i)(LD_\w*|DYLD_\w*|NODE_\w*|BUN_\w*|NPM_CONFIG_\w*|PYTHON\w*|PERL5\w*|PERLLIB|PERL_\w*|RUBY\w*|GEM_\w*"
+    r"|BASH_ENV|BASH_FUNC_\w*|ENV|SHELLOPTS|PS4|PROMPT_COMMAND|IFS|SHELL|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS"
+    r"|JDK_JAVA_OPTIONS|CLASSPATH|GIT_\w*|OPENCODE_SERVER_PASSWORD|MALLOC_\w*|GCONV_PATH|HOSTALIASES|LOCPATH|NLSPATH)")
+
+
+def is_injection_name(name: str) -> bool:
+    """An environment variable server.env refuses (PATH and HOME stay allowed: pointing OpenCode
+    at its tools is what the setting is for, and only the owner, present, may change it)."""
+    return bool(_INJECTION_NAME.fullmatch(name))
+
+
 def _check_env(env: dict[str, Any]) -> str | None:
     for name, value in env.items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             return f"{name!r} is not a valid environment variable name"
+        if is_injection_name(name):
+            return (f"{name} is refused: it can make OpenCode or the programs it starts load or run other code "
+                    "(loader and interpreter variables such as LD_*, DYLD_*, NODE_OPTIONS, BUN_*, PYTHON*, PERL5*, "
+                    "RUBYOPT, BASH_ENV, ENV, SHELL are never passed this way)")
         if not isinstance(value, str):
             return f"the value of {name} must be text"
         if _SECRET_NAME.search(name):
@@ -183,7 +201,8 @@ SPECS: tuple[SettingSpec, ...] = (
     # Workspace pane (nexus/workspace). A terminal is a shell on this computer: through the
     # tunnel it is off unless the owner turns it on (and it always needs sign-in there).
     SettingSpec("terminal.remote_enabled", False,
-                "Allow terminals and manual commands from remote devices (through the tunnel)."),
+                "Allow shell commands from remote devices (through the tunnel): terminals, manual commands, and "
+                "approving the agent's commands and file edits."),
 )
 
 

@@ -29,7 +29,8 @@ def make_owner(rt: Any, password: str = PASSWORD, *, login_locally: bool = True)
     from nexus.auth.repository import AuthRepository
 
     rt.settings.update({"security.require_login_locally": login_locally})
-    rt.auth.set_owner(OWNER, password)
+    # Preconfigured test runtimes have an owner already (tests/conftest.py), with PASSWORD.
+    rt.auth.set_owner(OWNER, password, current_password=PASSWORD if rt.auth.has_owner() else None)
     AuthRepository(rt.db).save_setup_progress("done", time.time())
 
 
@@ -62,3 +63,27 @@ def files_containing_secrets(root: Path) -> list[str]:
             if raw in data:
                 hits.append(f"{path}: contains {secret[:6]}…")
     return hits
+
+
+def served_address(line: str) -> tuple[str, str]:
+    """(base URL, setup token) from `nexus serve`'s "running at http://…/?token=…" line; the
+    token is "" once an owner exists (the address is then printed bare)."""
+    address = line.split("running at ")[1].split()[0]
+    base, _, token = address.partition("/?token=")
+    if token:
+        remember(token)
+    return base, token
+
+
+def open_with_setup_token(http: Any, token: str) -> Any:
+    """A real HTTP client (httpx) signed in by the first-run token exchange, carrying the CSRF
+    token its session needs for changes."""
+    res = http.get("/api/auth/session", params={"token": token})
+    assert res.status_code == 200, res.text
+    http.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+    return http
+
+
+def cookie_header(http: Any) -> dict[str, str]:
+    """The Cookie header an httpx client would send: for WebSocket clients that keep no jar."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in http.cookies.items())}

@@ -77,8 +77,10 @@ def _no_real_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _preconfigured_runtimes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests written before the setup wizard existed open runtimes that have finished setup
-    (no owner password, so this computer is served without sign-in, as before) with cheap
-    Argon2 parameters. Mark a test `fresh_install` to get a runtime as a new user would."""
+    with cheap Argon2 parameters and an owner who turned `security.require_login_locally`
+    off (so this computer is served without sign-in, as before; through the tunnel sign-in
+    is needed). Mark a test `fresh_install` to get a runtime as a new user would: no owner,
+    nothing answers without the setup token."""
     if request.node.get_closest_marker("fresh_install"):
         monkeypatch.setattr(Runtime, "open", _cheap_open(Runtime.open))
         return
@@ -91,7 +93,11 @@ def _cheap_open(real_open, setup_done: bool = False):
         rt.settings.update(CHEAP_ARGON2)
         if setup_done and not rt.setup.completed:
             from nexus.auth.repository import AuthRepository
+            from tests.auth_helpers import OWNER, PASSWORD
 
+            if not rt.auth.has_owner():
+                rt.settings.update({"security.require_login_locally": False})
+                rt.auth.set_owner(OWNER, PASSWORD)
             AuthRepository(rt.db).save_setup_progress("done", 1.0)
         return rt
 
@@ -120,7 +126,7 @@ def client(app):
     from nexus.auth import csrf_for
 
     client = app.test_client()
-    client.set_cookie("nexus_csrf", "test-anonymous-csrf-cookie")
+    client.set_cookie("nexus_csrf_80", "test-anonymous-csrf-cookie")  # cookie names carry the port (80 here)
     client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_for("test-anonymous-csrf-cookie")
     return client
 
@@ -148,7 +154,10 @@ def opencode_settings(opencode_bin: str, fake_llm, tmp_path: Path) -> dict:
     """Settings that make Nexus run the real OpenCode offline against the fake provider."""
     from tests.fakes.fake_llm import opencode_env
 
+    from nexus.settings import is_injection_name
+
     env = opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir())
+    env = {k: v for k, v in env.items() if not is_injection_name(k)}  # server.env refuses loader/interpreter names
     return {"server.binary": opencode_bin, "server.env": env, "server.workspace": str(tmp_path / "workspace")}
 
 

@@ -85,10 +85,17 @@ def test_settings_round_trip(client) -> None:
     ({"Host": "attacker.test:7420"}, 421, "unknown_host"),  # DNS rebinding
 ])
 def test_requests_from_outside_this_computer_are_refused(client, headers, status, code) -> None:
-    for path in ("/", "/api/server", "/api/settings", "/healthz"):
+    for path in ("/api/server", "/api/settings", "/api/sessions"):
         res = client.get(path, headers=headers)
         assert res.status_code == status, path
         assert res.json["error"]["code"] == code
+    page = client.get("/", headers={**headers, "Accept": "text/html"})
+    if status == 401:
+        assert page.status_code == 303 and page.headers["Location"].startswith("/login")
+        health = client.get("/healthz", headers=headers)
+        assert health.status_code == 200 and health.json == {"ok": True}, "liveness only, nothing else"
+    else:
+        assert page.status_code == status
 
 
 def test_state_changes_from_another_origin_are_refused(client) -> None:

@@ -151,7 +151,7 @@ def test_http_login_cookie_flags_and_logout(owner, client) -> None:
                       headers={"X-CSRF-Token": csrf})
     assert res.status_code == 200
     cookie = res.headers["Set-Cookie"]
-    assert "nexus_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "nexus_session_80=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie, "bound to the port"
     assert "Secure" not in cookie, "plain http on loopback"
     assert client.get("/api/server").status_code == 200
     new_csrf = res.json["csrf_token"]
@@ -215,20 +215,24 @@ def test_log_out_every_device(owner, app) -> None:
 def test_api_keys_create_list_use_revoke(owner, app) -> None:
     browser = app.test_client()
     csrf = login(browser)
-    res = browser.post("/api/auth/keys", json={"name": "backup script"}, headers={"X-CSRF-Token": csrf})
+    res = browser.post("/api/auth/keys", json={"name": "backup script", "scopes": ["admin"], "remote": True},
+                       headers={"X-CSRF-Token": csrf})
     assert res.status_code == 201
     key = remember(res.json["key"])
     assert key.startswith("nxk_") and res.json["prefix"] == key[:12]
     listed = browser.get("/api/auth/keys").json["keys"]
     assert listed[0]["name"] == "backup script" and "key" not in listed[0] and listed[0]["last_used_at"] is None
+    assert listed[0]["scopes"] == ["read", "admin"] and listed[0]["remote"] is True
 
     script = app.test_client()
     bearer = {"Authorization": f"Bearer {key}"}
     assert script.get("/api/server", headers=bearer).status_code == 200
     # No CSRF token needed: a bearer header is not sent by browsers on their own.
     assert script.patch("/api/settings", json={"restart.max_attempts": 4}, headers=bearer).status_code == 200
-    # Through the tunnel too.
+    # Through the tunnel too (it was made usable remotely).
     assert script.get("/api/server", headers={**bearer, "Cf-Connecting-Ip": "203.0.113.9"}).status_code == 200
+    used = browser.get("/api/auth/keys").json["keys"][0]
+    assert (used["last_used_via"], used["last_used_ip"]) == ("tunnel", "203.0.113.9"), "where it was last used from"
     # Keys cannot manage security.
     assert script.post("/api/auth/keys", json={"name": "x"}, headers=bearer).status_code == 403
     assert browser.get("/api/auth/keys").json["keys"][0]["last_used_at"] is not None

@@ -12,7 +12,14 @@ from tests.auth_helpers import PASSWORD, TUNNEL_TOKEN
 pytestmark = pytest.mark.fresh_install
 
 
-def test_every_page_leads_to_the_wizard_until_it_is_done(client) -> None:
+def _with_setup_token(client, rt) -> None:
+    """The first run's token exchange (`nexus serve` prints the address with it)."""
+    res = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()})
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = res.json["csrf_token"]
+
+
+def test_every_page_leads_to_the_wizard_until_it_is_done(client, runtime) -> None:
+    _with_setup_token(client, runtime)
     for page in ("/", "/security"):
         res = client.get(page, headers={"Accept": "text/html"})
         assert res.status_code == 303 and res.headers["Location"] == "/setup"
@@ -20,15 +27,18 @@ def test_every_page_leads_to_the_wizard_until_it_is_done(client) -> None:
     assert client.get("/api/setup").json["step"] == "welcome"
 
 
-def test_wizard_is_local_only_before_it_is_done(client) -> None:
-    res = client.post("/api/setup/welcome", json={}, headers={"Cf-Connecting-Ip": "203.0.113.9"})
+def test_wizard_is_local_only_before_it_is_done(client, runtime) -> None:
+    tunnel = {"Cf-Connecting-Ip": "203.0.113.9"}
+    res = client.post("/api/setup/welcome", json={}, headers=tunnel)
+    assert res.status_code == 401 and res.json["error"]["code"] == "setup_token_required"
+    res = client.get("/api/setup", headers=tunnel, query_string={"token": runtime.auth.setup_token()})
     assert res.status_code == 403 and res.json["error"]["code"] == "setup_local_only"
 
 
 def test_steps_in_order_validated_and_resumable(tmp_path) -> None:
     rt = Runtime.open(tmp_path / "data", console_log=False)
     client = create_app(rt, {"TESTING": True}).test_client()
-    csrf = client.get("/api/auth/session").json["csrf_token"]
+    csrf = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()}).json["csrf_token"]
     h = {"X-CSRF-Token": csrf}
     assert client.post("/api/setup/password", json={}, headers=h).status_code == 409
     assert client.post("/api/setup/welcome", json={}, headers=h).json["step"] == "system"
@@ -47,14 +57,14 @@ def test_steps_in_order_validated_and_resumable(tmp_path) -> None:
     # A crash here: the next start resumes at the password step.
     rt = Runtime.open(tmp_path / "data", console_log=False)
     client = create_app(rt, {"TESTING": True}).test_client()
-    csrf = client.get("/api/auth/session").json["csrf_token"]
+    csrf = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()}).json["csrf_token"]
     h = {"X-CSRF-Token": csrf}
     assert client.get("/api/setup").json["step"] == "password"
     weak = client.post("/api/setup/password", json={"username": "owner", "password": "password1"}, headers=h)
     assert weak.status_code == 422 and weak.json["error"]["code"] == "weak_password"
     res = client.post("/api/setup/password", json={"username": "owner", "password": PASSWORD, "confirm": PASSWORD},
                       headers=h)
-    assert res.status_code == 200 and "nexus_session=" in res.headers["Set-Cookie"], "signed in for the rest"
+    assert res.status_code == 200 and "nexus_session" in res.headers["Set-Cookie"], "signed in for the rest"
     h = {"X-CSRF-Token": res.json["csrf_token"]}
     res = client.post("/api/setup/tunnel", json={"mode": "named", "hostname": ""}, headers=h)
     assert res.status_code == 422 and {"hostname", "token"} <= set(res.json["error"]["details"]["fields"])

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.auth_helpers import served_address
 from tests.desktop_helpers import finish, read_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +66,11 @@ def test_linux_bundle_builds_installs_and_serves(tmp_path: Path) -> None:
                             stderr=subprocess.STDOUT, text=True)
     try:
         line = read_until(proc, "running at", 90, [])
-        url = line.split("running at ")[1].split()[0]
+        url, token = served_address(line)
         assert httpx2.get(f"{url}/healthz", timeout=10).status_code == 200
         assert httpx2.get(f"{url}/static/css/app.css", timeout=10).status_code == 200, "static files are bundled"
-        assert httpx2.get(f"{url}/setup", timeout=10).status_code == 200, "templates are bundled"
+        with httpx2.Client(base_url=url, timeout=10, follow_redirects=True) as http:
+            assert http.get("/setup", params={"token": token}).status_code == 200, "templates are bundled"
     finally:
         proc.send_signal(signal.SIGTERM)
         out = finish(proc, 60)

@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 NEXUS = [sys.executable, "-m", "nexus"]
+SETUP_TOKENS: dict[str, str] = {}  # url -> the setup token `nexus serve` printed with it
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -33,8 +34,9 @@ def _start(home: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
         if not line:
             break
         seen.append(line)
-        match = re.search(r"running at (http://\S+)", line)
+        match = re.search(r"running at (http://[^\s/]+)(/\?token=\S+)?", line)
         if match:
+            SETUP_TOKENS[match.group(1)] = (match.group(2) or "").removeprefix("/?token=")
             return proc, match.group(1)
     proc.kill()
     proc.wait()
@@ -52,9 +54,9 @@ def test_serve_prints_url_answers_and_stops_cleanly_on_sigterm(tmp_path: Path, o
     _settings_set(home, "server.env", json.dumps(opencode_settings["server.env"]))
     proc, url = _start(home, "serve", "--port", "0")
     try:
-        assert httpx2.get(f"{url}/healthz", timeout=5).json()["ok"] is True
+        assert httpx2.get(f"{url}/healthz", timeout=5).json() == {"ok": True}
         deadline = time.monotonic() + 30
-        while httpx2.get(f"{url}/api/server", timeout=5).json()["state"] != "running":
+        while httpx2.get(f"{url}/api/server", timeout=5, params={"token": SETUP_TOKENS[url]}).json()["state"] != "running":
             assert time.monotonic() < deadline, "autostart brought OpenCode up"
             time.sleep(0.2)
         children = psutil.Process(proc.pid).children(recursive=True)

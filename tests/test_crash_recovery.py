@@ -17,6 +17,8 @@ import psutil
 import pytest
 import simple_websocket
 
+from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
+
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
 
 
@@ -28,15 +30,14 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
 
-def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:
+def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:  # (process, its "running at" line)
     proc = subprocess.Popen(_nexus(home, "serve", "--port", "0"), env=_env(home), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
-        match = re.search(r"running at (http://\S+)", line)
-        if match:
-            return proc, match.group(1)
+        if "running at" in line:
+            return proc, line
         if not line and proc.poll() is not None:
             break
     proc.kill()
@@ -67,14 +68,16 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
     AuthRepository(db).save_setup_progress("done", 1.0)
     db.close()
 
-    first, url = _serve(home)
+    first, line = _serve(home)
+    url, token = served_address(line)
     second = None
     try:
-        http = httpx2.Client(base_url=url, timeout=10, trust_env=False)
+        http = open_with_setup_token(httpx2.Client(base_url=url, timeout=10, trust_env=False), token)
         orphan_pid = _wait_running(http)["pid"]
         time.sleep(1.0)  # the engine's event stream connects
         sid = http.post("/api/sessions", json={"title": "crash"}).json()["id"]
-        ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+        ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream",
+                                             headers=cookie_header(http))
         json.loads(ws.receive(timeout=5))
         ws.send(json.dumps({"op": "follow", "session": sid}))
         http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"})
@@ -96,8 +99,9 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
             pass  # the server side is gone
         assert psutil.pid_exists(orphan_pid), "OpenCode outlives a hard-killed Nexus (its own process group)"
 
-        second, url = _serve(home)
-        http = httpx2.Client(base_url=url, timeout=10, trust_env=False)
+        second, line = _serve(home)
+        url, token = served_address(line)
+        http = open_with_setup_token(httpx2.Client(base_url=url, timeout=10, trust_env=False), token)
         status = _wait_running(http)
         assert status["pid"] != orphan_pid
         assert not psutil.pid_exists(orphan_pid) or psutil.Process(orphan_pid).status() == psutil.STATUS_ZOMBIE, \

@@ -169,7 +169,7 @@ def test_rest_refuses_bad_input_and_changes_nothing(runtime, client) -> None:
 def test_changes_need_the_csrf_token(runtime, app) -> None:
     runtime.notifications.notify("tunnel_up", "kept")
     browser = app.test_client()
-    browser.set_cookie("nexus_csrf", "another-anonymous-cookie")
+    browser.set_cookie("nexus_csrf_80", "another-anonymous-cookie")  # the test client's port
     headers = {"Origin": "http://localhost"}
     for res in (browser.post("/api/notifications/read", json={}, headers=headers),
                 browser.delete("/api/notifications", headers=headers)):

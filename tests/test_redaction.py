@@ -58,3 +58,48 @@ def test_log_file_never_gets_the_secret(tmp_path) -> None:
     assert len(lines) == 5
     assert lines[2]["fields"] == {"api_key": MASK, "count": 3}
     assert "RuntimeError" in lines[3]["exception"]
+
+
+def test_junk_bearer_tokens_register_nothing_and_revoked_keys_are_forgotten(runtime, app) -> None:
+    """The attack: 5,000 made-up bearer tokens (all 401) must not grow the secret registry (it
+    used to hold every one of them and slowed every log line 12x)."""
+    import secrets
+    import time
+
+    from tests.auth_helpers import login, remember
+
+    registry = runtime.redaction
+    assert registry is not None
+    before = len(registry)
+    client = app.test_client()
+    for n in range(5000):
+        token = f"nxk_{secrets.token_urlsafe(24)}" if n % 2 else secrets.token_urlsafe(24)
+        res = client.get("/api/server", headers={"Authorization": f"Bearer {token}"})
+        assert res.status_code == 401
+    assert len(registry) == before, "nothing a stranger sent was registered"
+    start = time.perf_counter()
+    for _ in range(200):
+        redact("an ordinary log line with nothing secret in it at all, 200 times")
+    assert time.perf_counter() - start < 0.5
+
+    # A real key is registered when verified, and forgotten when revoked.
+    browser = app.test_client()
+    csrf = login(browser)
+    created = browser.post("/api/auth/keys", json={"name": "ci"}, headers={"X-CSRF-Token": csrf}).json
+    key = remember(created["key"])
+    assert client.get("/api/server", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert key in registry
+    assert browser.delete(f"/api/auth/keys/{created['id']}", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert key not in registry
+
+
+def test_the_registry_is_bounded() -> None:
+    from nexus.logs.redact import SecretRegistry
+
+    registry = SecretRegistry(max_entries=100)
+    for n in range(1000):
+        registry.register(f"generated-secret-{n:05d}", label=f"session:{n}")
+    assert len(registry) == 100
+    assert "generated-secret-00999" in registry and "generated-secret-00000" not in registry, "oldest go first"
+    registry.forget_label("session:999")
+    assert "generated-secret-00999" not in registry and len(registry) == 99

@@ -63,14 +63,15 @@ def _pages(app) -> list[str]:
                    if not r.rule.startswith(("/api", "/static")) and r.rule != "/healthz"})
 
 
-def _sign_in(edge: str) -> tuple[str, str]:
+def _sign_in(edge: str) -> tuple[str, str]:  # (the Cookie header value, the CSRF token)
     with httpx2.Client(base_url=edge, timeout=10) as http:
         probe = http.get("/api/auth/session")
-        anon = probe.cookies.get("nexus_csrf") or re.search(r"nexus_csrf=([^;]+)", probe.headers["set-cookie"]).group(1)
+        anon = re.search(r"(nexus_csrf_\d+=[^;]+)", probe.headers["set-cookie"]).group(1)
         res = http.post("/api/auth/login", json={"username": OWNER, "password": PASSWORD},
-                        headers={"X-CSRF-Token": probe.json()["csrf_token"], "Cookie": f"nexus_csrf={anon}"})
+                        headers={"X-CSRF-Token": probe.json()["csrf_token"], "Cookie": anon})
         assert res.status_code == 200, res.text
-        cookie = re.search(r"nexus_session=([^;]+)", res.headers["set-cookie"]).group(1)
+        # "nexus_session_PORT=value": the name carries the port Nexus listens on
+        cookie = re.search(r"(nexus_session_\d+=[^;]+)", res.headers["set-cookie"]).group(1)
         assert "Secure" in res.headers["set-cookie"], "the tunnel is HTTPS at the edge"
         return cookie, res.json()["csrf_token"]
 
@@ -85,6 +86,9 @@ def test_every_route_and_page_needs_sign_in_through_the_tunnel(through_tunnel) -
             res = http.request(method, path, json={} if method in STATE_CHANGING else None)
             if (method, path) in OPEN_WITHOUT_SESSION:
                 assert res.status_code == 200 and res.json()["signed_in"] is False
+                continue
+            if (method, path) == ("GET", "/healthz"):
+                assert res.status_code == 200 and res.json() == {"ok": True}, "liveness, and nothing more"
                 continue
             if method in STATE_CHANGING:
                 # 401 for sign-in, or 403 where the route is open (sign-in itself) but the CSRF token is missing.
@@ -104,7 +108,7 @@ def test_every_route_and_page_needs_sign_in_through_the_tunnel(through_tunnel) -
 def test_signed_in_but_without_csrf_every_state_change_is_refused(through_tunnel) -> None:
     cookie, csrf = _sign_in(through_tunnel["edge"])
     with httpx2.Client(base_url=through_tunnel["edge"], timeout=10, follow_redirects=False) as http:
-        session = {"Cookie": f"nexus_session={cookie}"}
+        session = {"Cookie": cookie}
         assert http.get("/api/server", headers=session).status_code == 200, "the session works"
         for method, path, _ws in _operations(through_tunnel["app"].extensions["nexus.openapi"]):
             if method not in STATE_CHANGING:
@@ -122,10 +126,10 @@ def test_websockets_through_the_tunnel_check_origin_and_session(through_tunnel) 
     own_origin = f"https://{through_tunnel['host']}"
     with pytest.raises(simple_websocket.ConnectionError):
         simple_websocket.Client.connect(ws_url, headers={"Origin": "https://evil.example",
-                                                         "Cookie": f"nexus_session={cookie}"})
+                                                         "Cookie": cookie})
     with pytest.raises(simple_websocket.ConnectionError):
         simple_websocket.Client.connect(ws_url, headers={"Origin": own_origin})  # no session
-    ws = simple_websocket.Client.connect(ws_url, headers={"Origin": own_origin, "Cookie": f"nexus_session={cookie}"})
+    ws = simple_websocket.Client.connect(ws_url, headers={"Origin": own_origin, "Cookie": cookie})
     try:
         assert json.loads(ws.receive(timeout=5))["type"] == "hello"
     finally:

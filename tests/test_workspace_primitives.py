@@ -130,3 +130,23 @@ def _gone(pid: int) -> bool:
         time.sleep(0.05)
     os.kill(pid, 9)
     return False
+
+
+def test_content_search_without_ripgrep_never_follows_links_out(tmp_path, monkeypatch):
+    """The fallback scan (no rg installed) must not read a file a symlink points to outside."""
+    from nexus.workspace import files as files_module
+    from nexus.workspace.files import WorkspaceFiles
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "id_rsa").write_text("PRIVATE-KEY-MATERIAL outside the workspace\n")
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "notes.txt").write_text("PRIVATE-KEY-MATERIAL is a phrase in the notes\n")
+    (root / "leak.txt").symlink_to(outside / "id_rsa")
+    (root / "linked-dir").symlink_to(outside)
+    (root / "inside-alias.txt").symlink_to(root / "notes.txt")
+    monkeypatch.setattr(files_module, "ripgrep", lambda: None)
+    hits = WorkspaceFiles(Workspace(root)).search_content("private-key-material")
+    paths = sorted(h["path"] for h in hits)
+    assert paths == ["inside-alias.txt", "notes.txt"], hits  # a link inside the workspace is fine

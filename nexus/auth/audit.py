@@ -13,7 +13,9 @@ log = logging.getLogger("nexus.audit")
 
 EVENTS = ("login", "login-failed", "lockout", "logout", "logout-all", "password-changed", "owner-created",
           "desktop-login", "key-created", "key-revoked", "tunnel-started", "tunnel-stopped", "tunnel-error",
-          "setup-completed", "setup-restarted")
+          "setup-completed", "setup-restarted",
+          # issue 12: the first run's token, confirming the password, key refusals
+          "setup-token", "password-confirmed", "key-refused")
 
 
 class AuditLog:

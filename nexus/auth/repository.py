@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from nexus.store.database import Database
-from nexus.store.schema import ApiKey, AuditEvent, AuthOwner, AuthSession, SetupProgress
+from nexus.store.schema import ApiKey, ApiKeyGrant, AuditEvent, AuthOwner, AuthSession, SetupProgress
 
 OWNER_ID = 1
 
@@ -46,9 +46,15 @@ class KeyRecord:
     created_at: float
     last_used_at: float | None
     revoked_at: float | None
+    scopes: tuple[str, ...] = ("read",)
+    remote: bool = False  # usable through the tunnel
+    last_used_ip: str = ""
+    last_used_via: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["scopes"] = list(self.scopes)
+        return out
 
 
 class AuthRepository:
@@ -112,6 +118,10 @@ class AuthRepository:
                 query = query.where(AuthSession.id != keep)
             return s.execute(query).rowcount or 0
 
+    def delete_sessions_of_kind(self, kind: str) -> int:
+        with self._db.session() as s:
+            return s.execute(delete(AuthSession).where(AuthSession.kind == kind)).rowcount or 0
+
     def count_sessions(self) -> int:
         with self._db.session() as s:
             return len(list(s.scalars(select(AuthSession.id))))
@@ -122,28 +132,40 @@ class AuthRepository:
                 (AuthSession.expires_at < now) | (AuthSession.last_seen_at < now - idle_seconds)))
 
     # --- API keys -----------------------------------------------------------------------
-    def add_key(self, name: str, prefix: str, key_hash: str) -> KeyRecord:
+    def add_key(self, name: str, prefix: str, key_hash: str, scopes: tuple[str, ...] = ("read",),
+                remote: bool = False) -> KeyRecord:
         with self._db.session() as s:
             row = ApiKey(name=name, prefix=prefix, key_hash=key_hash, created_at=time.time())
             s.add(row)
             s.flush()
-            return _key(row)
+            grant = ApiKeyGrant(key_id=row.id, scopes=",".join(scopes), remote=remote, last_used_ip="",
+                                last_used_via="")
+            s.add(grant)
+            s.flush()
+            return _key(row, grant)
 
     def keys(self, include_revoked: bool = True) -> list[KeyRecord]:
         query = select(ApiKey).order_by(ApiKey.id.desc())
         if not include_revoked:
             query = query.where(ApiKey.revoked_at.is_(None))
         with self._db.session() as s:
-            return [_key(r) for r in s.scalars(query)]
+            rows = list(s.scalars(query))
+            grants = {g.key_id: g for g in s.scalars(select(ApiKeyGrant))}
+            return [_key(r, grants.get(r.id)) for r in rows]
 
     def key_by_hash(self, key_hash: str) -> KeyRecord | None:
         with self._db.session() as s:
             row = s.scalars(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
-            return None if row is None else _key(row)
+            return None if row is None else _key(row, s.get(ApiKeyGrant, row.id))
 
-    def touch_key(self, key_id: int, at: float) -> None:
+    def touch_key(self, key_id: int, at: float, ip: str = "", via: str = "") -> None:
         with self._db.session() as s:
             s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at))
+            grant = s.get(ApiKeyGrant, key_id)
+            if grant is None:  # a key from before scopes: read-only, local-only
+                grant = ApiKeyGrant(key_id=key_id, scopes="read", remote=False)
+                s.add(grant)
+            grant.last_used_ip, grant.last_used_via = ip[:64], via[:20]
 
     def revoke_key(self, key_id: int) -> KeyRecord | None:
         with self._db.session() as s:
@@ -152,7 +174,7 @@ class AuthRepository:
                 return None
             if row.revoked_at is None:
                 row.revoked_at = time.time()
-            return _key(row)
+            return _key(row, s.get(ApiKeyGrant, row.id))
 
     # --- audit log ------------------------------------------------------------------------
     def add_event(self, event: str, ip: str, via: str, detail: str) -> dict[str, Any]:
@@ -184,8 +206,12 @@ class AuthRepository:
                 row.step, row.completed_at, row.updated_at = step, completed_at, time.time()
 
 
-def _key(row: ApiKey) -> KeyRecord:
-    return KeyRecord(row.id, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)
+def _key(row: ApiKey, grant: ApiKeyGrant | None = None) -> KeyRecord:
+    if grant is None:
+        return KeyRecord(row.id, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)
+    return KeyRecord(row.id, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at,
+                     tuple(s for s in grant.scopes.split(",") if s), bool(grant.remote), grant.last_used_ip,
+                     grant.last_used_via)
 
 
 def _event(row: AuditEvent) -> dict[str, Any]:

@@ -19,16 +19,19 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from nexus.auth.audit import AuditLog
+from nexus.auth.lockout import Lockout, client_of
 from nexus.auth.passwords import HashParams, hash_password, needs_rehash, password_strength, verify_password
 from nexus.auth.ratelimit import RateLimiter
 from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
-from nexus.logs.redact import register_secret
+from nexus.auth.scopes import normalize_scopes
+from nexus.logs.redact import SecretRegistry, active_registry
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "nxk_"
 DESKTOP_TOKEN_SECONDS = 120.0
 TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session
+REAUTH_SECONDS = 600.0  # security changes need the password typed within this long
 
 
 class AuthError(Exception):
@@ -63,14 +66,22 @@ def minutes_text(seconds: float) -> str:
 
 class AuthService:
     def __init__(self, repo: AuthRepository, settings: Any, audit: AuditLog,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, redaction: SecretRegistry | None = None) -> None:
         self._repo = repo
+        # Secrets to mask in logs: only ones made or verified here, forgotten when they end.
+        self._secrets_seen = redaction if redaction is not None else active_registry()
         self._settings = settings
         self.audit = audit
         self._clock = clock
         self._lock = threading.Lock()  # login attempts are judged one at a time (the counters must not race)
         self.limiter = RateLimiter()
+        self.lockout = Lockout(settings, repo, clock=lambda: self._clock())
         self._desktop_tokens: dict[str, float] = {}  # hash -> expiry; memory only, one process
+        # Until an owner exists nothing answers without this (as Jupyter's token): `nexus serve`
+        # prints it in its address; a new one every start, gone once the owner is created.
+        self._setup_token = secrets.token_urlsafe(32)
+        self._confirmed: dict[str, float] = {}  # session id -> when its password was last typed (memory only)
+        self._secrets_seen.register(self._setup_token, label="setup-token")
         self._dummy: tuple[HashParams, str] | None = None
 
     # --- the owner ------------------------------------------------------------------------
@@ -98,32 +109,61 @@ class AuthService:
                 raise AuthError(403, "The current password is not correct.", "wrong_password",
                                 field="current_password")
         params = HashParams.from_settings(self._settings)
-        register_secret(password)
+        self._secrets_seen.register(password, label="password")
         self._repo.save_owner(username, hash_password(password, params), params.to_json())
+        if owner is None:  # the setup token and what it opened end with the first run
+            self._repo.delete_sessions_of_kind("setup")
+            self._secrets_seen.forget_label("setup-token")
         self.audit.record("owner-created" if owner is None else "password-changed", ip=ip, via=via,
                           detail=f"user {username}")
 
     # --- signing in -------------------------------------------------------------------------
-    def lockout_remaining(self) -> float:
-        owner = self._repo.owner()
-        if owner is None or owner.locked_until is None:
-            return 0.0
-        return max(0.0, owner.locked_until - self._clock())
+    def lockout_remaining(self, ip: str = "", via: str = "local") -> float:
+        """Seconds until this client (nexus/auth/lockout.py) may try to sign in again."""
+        return self.lockout.remaining(client_of(ip, via))
 
     def login(self, username: str, password: str, *, ip: str, via: str, client: str = "") -> Session:
         """A new session, or AuthError (401 wrong credentials, 423 locked, 429 rate limited)."""
-        register_secret(password)
+        self._verify(username, password, ip=ip, via=via)
+        session = self._new_session("password", ip, via, client)
+        self._mark_confirmed(session.record.id, session.record.created_at)
+        self.audit.record("login", ip=ip, via=via)
+        return session
+
+    def confirm_password(self, session: Session, password: str, *, ip: str, via: str) -> None:
+        """The owner, present: the password entered again in this session (counted like a sign-in)."""
+        self._verify(self.username() or "", password, ip=ip, via=via)
+        self._mark_confirmed(session.record.id, self._clock())
+        self.audit.record("password-confirmed", ip=ip, via=via)
+
+    def _mark_confirmed(self, session_id: str, at: float) -> None:
+        with self._lock:
+            if len(self._confirmed) >= 1000:  # only recent ones matter: keep the map small
+                now = self._clock()
+                self._confirmed = {k: t for k, t in self._confirmed.items() if now - t <= REAUTH_SECONDS}
+            self._confirmed[session_id] = at
+
+    def recently_confirmed(self, session: Session | None) -> bool:
+        """Whether this browser session had the password typed in the last REAUTH_SECONDS: what
+        security changes need (a stolen key, or a session cookie left open, is not enough)."""
+        if session is None:
+            return False
+        at = self._confirmed.get(session.record.id)
+        return at is not None and self._clock() - at <= REAUTH_SECONDS
+
+    def _verify(self, username: str, password: str, *, ip: str, via: str) -> None:
         wait = self.limiter.hit(f"login:{ip}", self._settings["security.login_rate_per_minute"])
         if wait:
             raise AuthError(429, f"Too many sign-in attempts from this address. Try again in {int(wait) + 1} s.",
                             "rate_limited", retry_after=int(wait) + 1)
+        client = client_of(ip, via)
         with self._lock:
             owner = self._repo.owner()
-            now = self._clock()
-            if owner is not None and owner.locked_until and owner.locked_until > now:
-                remaining = owner.locked_until - now
+            remaining = self.lockout.remaining(client)
+            if remaining > 0:
                 self.audit.record("login-failed", ip=ip, via=via, detail="refused while locked")
-                raise AuthError(423, f"Sign-in is locked after too many failed attempts. Try again in "
+                where = "this computer" if client == "local" else "this address (or through the tunnel)"
+                raise AuthError(423, f"Sign-in from {where} is locked after too many failed attempts. Try again in "
                                      f"{minutes_text(remaining)}.", "locked", retry_after=int(remaining) + 1)
             # Always one full Argon2 verification, whichever part is wrong: a wrong user name
             # must take as long as a wrong password (no early return).
@@ -135,33 +175,19 @@ class AuthService:
                 ok_user = hmac.compare_digest(owner.username.encode(), username.strip().encode())
             ok_password = verify_password(stored, password, params)
             if not (ok_user and ok_password) or owner is None:
-                self._failed(owner, now, ip, via)
+                self.audit.record("login-failed", ip=ip, via=via)
+                if owner is not None:
+                    locked, wait = self.lockout.failed(client)
+                    if locked:
+                        self.audit.record("lockout", ip=ip, via=via,
+                                          detail=f"{client}: locked for {minutes_text(wait)}")
                 raise AuthError(401, "The user name or password is not correct.", "bad_credentials")
-            self._repo.set_failures(0, None, None)
+            self._secrets_seen.register(password, label="password")  # verified: only the real one is worth masking
+            self.lockout.succeeded(client)  # this client only: the tunnel's hourly budget is not refunded
             current = HashParams.from_settings(self._settings)
             if needs_rehash(owner.password_hash, current):
                 self._repo.rehash_owner(hash_password(password, current), current.to_json())
                 log.info("owner password rehashed with the new Argon2 parameters")
-        session = self._new_session("password", ip, via, client)
-        self.audit.record("login", ip=ip, via=via)
-        return session
-
-    def _failed(self, owner: Any, now: float, ip: str, via: str) -> None:
-        self.audit.record("login-failed", ip=ip, via=via)
-        if owner is None:
-            return
-        window = self._settings["security.lockout_window_minutes"] * 60
-        if owner.failed_since is None or now - owner.failed_since > window:
-            count, since = 1, now
-        else:
-            count, since = owner.failed_count + 1, owner.failed_since
-        locked_until = None
-        if count >= self._settings["security.lockout_failures"]:
-            locked_until = now + self._settings["security.lockout_minutes"] * 60
-            self.audit.record("lockout", ip=ip, via=via,
-                              detail=f"{count} failed sign-ins; locked for {minutes_text(locked_until - now)}")
-            count, since = 0, None
-        self._repo.set_failures(count, since, locked_until)
 
     def _dummy_hash(self) -> tuple[HashParams, str]:
         params = HashParams.from_settings(self._settings)
@@ -171,8 +197,8 @@ class AuthService:
 
     def _new_session(self, kind: str, ip: str, via: str, client: str) -> Session:
         token = secrets.token_urlsafe(32)
-        register_secret(token)
         now = self._clock()
+        self._secrets_seen.register(token, label=f"session:{token_hash(token)}")
         record = SessionRecord(token_hash(token), kind, now, now,
                                now + self._settings["security.session_max_days"] * 86400, ip[:64], via, client[:200])
         self._repo.add_session(record)
@@ -188,15 +214,20 @@ class AuthService:
         now = self._clock()
         idle = self._settings["security.session_idle_minutes"] * 60
         if record.expires_at <= now or record.last_seen_at + idle <= now:
-            self._repo.delete_session(record.id)
+            self._end_session(record.id)
             return None
-        register_secret(token)
+        self._secrets_seen.register(token, label=f"session:{record.id}")
         if now - record.last_seen_at >= TOUCH_EVERY:
             self._repo.touch_session(record.id, now)
         return Session(token, record)
 
+    def _end_session(self, session_id: str) -> None:
+        self._repo.delete_session(session_id)
+        self._confirmed.pop(session_id, None)
+        self._secrets_seen.forget_label(f"session:{session_id}")
+
     def logout(self, session: Session, *, ip: str = "", via: str = "") -> None:
-        self._repo.delete_session(session.record.id)
+        self._end_session(session.record.id)
         self.audit.record("logout", ip=ip, via=via)
 
     def logout_all(self, *, ip: str = "", via: str = "", keep: Session | None = None) -> int:
@@ -210,18 +241,31 @@ class AuthService:
         username = self.username()
         if username is None:
             raise AuthError(409, "There is no owner account yet: finish the setup first.", "no_owner")
-        register_secret(current)
         self.set_owner(username, new, current_password=current, ip=ip, via=via)
         return self._repo.delete_sessions_except(session.record.id if session else None)
 
     def session_count(self) -> int:
         return self._repo.count_sessions()
 
+    # --- the first run's setup token ----------------------------------------------------------
+    def setup_token(self) -> str | None:
+        """The token `nexus serve` prints in its address, or None once an owner exists."""
+        return None if self.has_owner() else self._setup_token
+
+    def redeem_setup_token(self, token: str, *, ip: str, client: str = "") -> Session:
+        """A session for whoever opened the printed address (loopback only; the UI layer checks)."""
+        if self.has_owner() or not hmac.compare_digest(token_hash(token or ""), token_hash(self._setup_token)):
+            raise AuthError(401, "This setup link is not valid: open the address `nexus serve` printed, or the "
+                                 "Nexus window.", "bad_setup_token")
+        session = self._new_session("setup", ip, "local", client)
+        self.audit.record("setup-token", ip=ip, via="local")
+        return session
+
     # --- the desktop window's one-time token ------------------------------------------------
     def issue_desktop_token(self, ttl: float = DESKTOP_TOKEN_SECONDS) -> str:
         """For the launcher to hand to the window it opens (`/auth/desktop?token=...`)."""
         token = secrets.token_urlsafe(32)
-        register_secret(token)
+        self._secrets_seen.register(token, label=f"desktop:{token_hash(token)}")  # ours: it travels in a URL
         now = self._clock()
         with self._lock:
             self._desktop_tokens = {h: t for h, t in self._desktop_tokens.items() if t > now}
@@ -240,15 +284,23 @@ class AuthService:
         return session
 
     # --- API keys -----------------------------------------------------------------------------
-    def create_key(self, name: str, *, ip: str = "", via: str = "") -> tuple[KeyRecord, str]:
+    def create_key(self, name: str, *, scopes: object = None, remote: object = False, ip: str = "",
+                   via: str = "") -> tuple[KeyRecord, str]:
         name = name.strip()
         if not 1 <= len(name) <= 100:
             raise AuthError(422, "Give the key a name of 1 to 100 characters (what will use it?).", "bad_name",
                             field="name")
+        try:
+            granted = normalize_scopes(scopes)
+        except ValueError as exc:
+            raise AuthError(422, f"Choose the key's scopes: {exc}.", "bad_scopes", field="scopes") from None
+        if not isinstance(remote, bool):
+            raise AuthError(422, "'remote' must be true or false.", "bad_remote", field="remote")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        register_secret(key)
-        record = self._repo.add_key(name, key[:12], token_hash(key))
-        self.audit.record("key-created", ip=ip, via=via, detail=f"{record.prefix}… “{name}”")
+        record = self._repo.add_key(name, key[:12], token_hash(key), granted, remote)
+        self._secrets_seen.register(key, label=f"key:{record.id}")
+        self.audit.record("key-created", ip=ip, via=via,
+                          detail=f"{record.prefix}… “{name}” ({', '.join(granted)}{'; remote' if remote else ''})")
         return record, key
 
     def keys(self) -> list[KeyRecord]:
@@ -258,19 +310,23 @@ class AuthService:
         record = self._repo.revoke_key(key_id)
         if record is None:
             raise AuthError(404, f"There is no API key with id {key_id}.", "no_such_key")
+        self._secrets_seen.forget_label(f"key:{key_id}")
         self.audit.record("key-revoked", ip=ip, via=via, detail=f"{record.prefix}… “{record.name}”")
         return record
 
-    def key_for(self, presented: str) -> KeyRecord | None:
+    def key_for(self, presented: str, *, ip: str = "", via: str = "") -> KeyRecord | None:
+        """The live key for a presented value, or None. Only a real key is remembered for
+        redaction: junk tokens from strangers must not grow anything."""
         if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
             return None
         record = self._repo.key_by_hash(token_hash(presented))
         if record is None or record.revoked_at is not None:
             return None
-        register_secret(presented)
+        self._secrets_seen.register(presented, label=f"key:{record.id}")
         now = self._clock()
-        if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
-            self._repo.touch_key(record.id, now)
+        if (record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY
+                or (ip, via) != (record.last_used_ip, record.last_used_via)):
+            self._repo.touch_key(record.id, now, ip, via)
         return record
 
 

@@ -220,6 +220,13 @@ class ChatService:
         self._engine(session["engine"]).reply_permission(session["engine_ref"], permission_id, reply,
                                                          (message or "").strip()[:2000] or None)
 
+    def pending_permission(self, session_id: str, permission_id: str) -> dict[str, Any] | None:
+        """A permission request still waiting for an answer (for the remote-shell policy)."""
+        self.get(session_id)
+        stream = self.hub.stream(session_id)
+        with stream.lock:
+            return stream.transcript.permissions.get(permission_id)
+
     def rename(self, session_id: str, title: str) -> dict[str, Any]:
         session = self.get(session_id)
         clean = _clean_title(title)

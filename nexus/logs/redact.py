@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -37,27 +38,92 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bnxk_[A-Za-z0-9_-]{8,}"), MASK),
 ]
 
-_known_lock = threading.Lock()
-_known_secrets: set[str] = set()
+class SecretRegistry:
+    """The exact secret values masked in every log line: only values Nexus made or verified
+    (never whatever a stranger sends), at most `max_entries` of them (the oldest goes first),
+    each under a label so it can be forgotten when revoked ("key:7", "session:…").
+
+    Owned by the Runtime (`Runtime.redaction`), which makes it the one the log filter uses."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._values: OrderedDict[str, str] = OrderedDict()  # value -> label, oldest first
+        self._by_label: dict[str, str] = {}
+        self._sorted: list[str] | None = []
+
+    def register(self, value: str | None, label: str = "") -> None:
+        # Short values are ignored: masking e.g. "1" everywhere would wreck the logs and protect nothing.
+        if not value or len(value) < 6:
+            return
+        with self._lock:
+            if label and self._by_label.get(label) not in (None, value):
+                self._drop(self._by_label[label])
+            self._values[value] = label
+            self._values.move_to_end(value)
+            if label:
+                self._by_label[label] = value
+            while len(self._values) > self.max_entries:
+                self._drop(next(iter(self._values)))
+            self._sorted = None
+
+    def forget(self, value: str | None) -> None:
+        with self._lock:
+            if value in self._values:
+                self._drop(value)
+                self._sorted = None
+
+    def forget_label(self, label: str) -> None:
+        with self._lock:
+            value = self._by_label.get(label)
+            if value is not None:
+                self._drop(value)
+                self._sorted = None
+
+    def _drop(self, value: str) -> None:
+        label = self._values.pop(value, "")
+        if label and self._by_label.get(label) == value:
+            del self._by_label[label]
+
+    def longest_first(self) -> list[str]:
+        with self._lock:
+            if self._sorted is None:
+                self._sorted = sorted(self._values, key=len, reverse=True)
+            return self._sorted
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
 
 
-def register_secret(value: str | None) -> None:
-    """Make sure this exact value never appears in a log line. Short values are ignored
-    because masking e.g. "1" everywhere would wreck the logs and protect nothing."""
-    if value and len(value) >= 6:
-        with _known_lock:
-            _known_secrets.add(value)
+_active = SecretRegistry()
+
+
+def use_registry(registry: SecretRegistry) -> SecretRegistry:
+    """Make `registry` the one log lines are cleaned with (the Runtime calls this)."""
+    global _active
+    _active = registry
+    return registry
+
+
+def active_registry() -> SecretRegistry:
+    return _active
+
+
+def register_secret(value: str | None, label: str = "") -> None:
+    """Make sure this exact value never appears in a log line: for values Nexus generated or
+    verified. Anything a client merely presented must be checked first."""
+    _active.register(value, label)
 
 
 def forget_secret(value: str | None) -> None:
-    with _known_lock:
-        _known_secrets.discard(value or "")
+    _active.forget(value)
 
 
 def redact(text: str) -> str:
-    with _known_lock:
-        known = sorted(_known_secrets, key=len, reverse=True)
-    for secret in known:
+    for secret in _active.longest_first():
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, replacement in _PATTERNS:

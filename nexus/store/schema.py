@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -216,3 +216,18 @@ class AgentRow(Base):
     thinking_budget: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
     updated_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+# --- issue 12 (security round two): what an API key may do, and where it was last used from ---
+
+class ApiKeyGrant(Base):
+    """A key's scopes and whether it works through the tunnel. A key with no row (made before
+    scopes existed) is read-only and local-only: safe by default."""
+
+    __tablename__ = "api_key_grants"
+
+    key_id: Mapped[int] = mapped_column(Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
+    scopes: Mapped[str] = mapped_column(String(100), nullable=False, default="read")  # comma separated
+    remote: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    last_used_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    last_used_via: Mapped[str] = mapped_column(String(20), nullable=False, default="")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify, request
 
 from nexus.auth.passwords import password_strength
-from nexus.auth.service import AuthError
+from nexus.auth.service import REAUTH_SECONDS, AuthError
 from nexus.ui.context import int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
 from nexus.ui.security import caller, clear_session_cookie, set_session_cookie
@@ -37,8 +37,9 @@ def auth_session() -> Any:
         "username": rt.auth.username() if who.signed_in else None,
         "setup_completed": rt.setup.completed,
         "login_required": who.via == "tunnel" or (rt.auth.has_owner() and rt.settings["security.require_login_locally"]),
-        "locked_for": round(rt.auth.lockout_remaining()),
+        "locked_for": round(rt.auth.lockout_remaining(who.ip, who.via)),
         "csrf_token": who.csrf_token() if not who.key else None,
+        "password_confirmed": rt.auth.recently_confirmed(who.session),
     })
 
 
@@ -55,6 +56,24 @@ def auth_login() -> Any:
     who.session = session
     return set_session_cookie(jsonify({"signed_in": True, "csrf_token": session.csrf,
                                        "expires_at": session.record.expires_at}), session)
+
+
+def auth_confirm() -> Any:
+    """The owner, present: type the password again before a security change. Signed in, it
+    refreshes this session; on this computer with local sign-in off, it signs the browser in."""
+    rt, who = runtime(), caller()
+    password = _text(json_body(), "password")
+    try:
+        if who.session is None:
+            who.session = rt.auth.login(rt.auth.username() or "", password, ip=who.ip, via=who.via,
+                                        client=request.headers.get("User-Agent", "")[:200])
+            who.new_session = True
+        else:
+            rt.auth.confirm_password(who.session, password, ip=who.ip, via=who.via)
+    except AuthError as exc:
+        raise api_error(exc) from None
+    return jsonify({"confirmed": True, "csrf_token": who.session.csrf,
+                    "valid_for": int(REAUTH_SECONDS)})
 
 
 def auth_logout() -> Any:
@@ -98,7 +117,8 @@ def auth_keys_create() -> Any:
     body = json_body()
     who = caller()
     try:
-        record, key = runtime().auth.create_key(str(body.get("name", "")), ip=who.ip, via=who.via)
+        record, key = runtime().auth.create_key(str(body.get("name", "")), scopes=body.get("scopes"),
+                                                remote=body.get("remote", False), ip=who.ip, via=who.via)
     except AuthError as exc:
         raise api_error(exc) from None
     return jsonify({**record.to_json(), "key": key,

@@ -12,6 +12,7 @@ from nexus.chat.engines.base import EngineError
 from nexus.chat.service import ChatError, to_markdown
 from nexus.ui.context import float_arg, int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
+from nexus.ui.security import refuse_remote_shell_approval
 
 # Prompts may carry attachments (base64 in JSON); everything else keeps the small default limit.
 MAX_PROMPT_BYTES = 40 * 1024 * 1024
@@ -120,6 +121,7 @@ def session_abort(session_id: str) -> Any:
 def session_permission(session_id: str, permission_id: str) -> Any:
     body = json_body()
     reply = _text_field(body, "reply", required=True)
+    refuse_remote_shell_approval(session_id, permission_id, reply)
     _guard(_chat().reply_permission, session_id, permission_id, reply, _text_field(body, "message"))
     return jsonify({"ok": True})
 

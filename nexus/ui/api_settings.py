@@ -9,7 +9,8 @@ from flask import jsonify
 from nexus.settings import SettingsError
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
-from nexus.ui.security import caller
+from nexus.auth.scopes import protected_settings
+from nexus.ui.security import caller, require_owner_present
 
 
 def settings_get() -> Any:
@@ -23,6 +24,9 @@ def settings_update() -> Any:
     if not isinstance(values, dict) or not values:
         raise ApiError(400, "Send the settings to change as a JSON object, e.g. {\"server.autostart\": false}.",
                        "bad_request")
+    protected = protected_settings(values)
+    if protected:
+        require_owner_present(", ".join(protected))
     if values.get("terminal.remote_enabled") is True and caller().via != "local":
         # A stolen sign-in must not be enough to open a shell from afar.
         raise ApiError(403, "Terminals for remote devices can only be turned on from the computer Nexus runs on.",
@@ -40,6 +44,9 @@ def settings_reset() -> Any:
     if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
         raise ApiError(400, "Send the settings to reset as a list of keys, e.g. {\"keys\": [\"general.theme\"]}.",
                        "bad_request")
+    protected = protected_settings(keys)
+    if protected:
+        require_owner_present(", ".join(protected))
     try:
         values = runtime().settings.reset(keys)
     except SettingsError as exc:

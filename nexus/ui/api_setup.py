@@ -31,8 +31,9 @@ def setup_submit(step: str) -> Any:
     if state["step"] == "system":
         state["checks"] = rt.setup.system_check()
     response = jsonify(state)
-    if step == "password" and not had_owner and who.session is None:
-        # The person who just chose the password stays signed in for the rest of the wizard.
+    if step == "password" and not had_owner and (who.session is None or who.session.record.kind == "setup"):
+        # The person who just chose the password stays signed in for the rest of the wizard
+        # (the setup token's session ended with the owner's creation).
         session = rt.auth.login(state["owner"]["username"], body["password"], ip=who.ip, via=who.via)
         who.session = session
         state["csrf_token"] = session.csrf

@@ -27,7 +27,7 @@ def login_page() -> Any:
     if not rt.auth.has_owner() and who.via == "local":
         return redirect("/setup", code=303)
     return render_template("auth/login.html", next=safe_next(request.args.get("next")),
-                           locked_for=round(rt.auth.lockout_remaining()), via=who.via,
+                           locked_for=round(rt.auth.lockout_remaining(who.ip, who.via)), via=who.via,
                            username=rt.auth.username() or "")
 
 

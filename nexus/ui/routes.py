@@ -31,10 +31,18 @@ class Route:
     params: tuple[dict[str, Any], ...] = ()
     body: dict[str, Any] | None = None  # JSON schema of the request body
     responses: dict[str, str] = field(default_factory=dict)
+    # Who may call it with an API key (nexus/auth/scopes.py): read, chat, approve, admin, or
+    # "owner" (never a key: a browser sign-in with the password typed in the last minutes).
+    # Unset: reading is "read", changing is "admin".
+    scope: str = ""
 
     @property
     def endpoint(self) -> str:
         return self.view.__name__
+
+    @property
+    def needs(self) -> str:
+        return self.scope or ("read" if self.methods == ("GET",) and not self.websocket else "admin")
 
 
 _LOG_FILTERS = (
@@ -85,9 +93,9 @@ ROUTES: tuple[Route, ...] = (
           responses={"503": "It could not be started again; the message says why"}),
     Route("/api/server/password", api_server.server_attach_password_set, ("PUT",),
           "Store the password of the OpenCode server Nexus attaches to (server.url)", "server",
-          body={"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}}),
+          body={"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}}, scope="owner"),
     Route("/api/server/password", api_server.server_attach_password_delete, ("DELETE",),
-          "Forget that password", "server", responses={"204": "Forgotten"}),
+          "Forget that password", "server", responses={"204": "Forgotten"}, scope="owner"),
     Route("/api/server/metrics", api_server.server_metrics, summary="Per-second metrics held in memory",
           tag="server", params=(_SINCE,)),
     Route("/api/server/metrics/history", api_server.server_metrics_history,
@@ -115,6 +123,10 @@ ROUTES: tuple[Route, ...] = (
                 "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
           responses={"401": "Wrong user name or password", "423": "Locked after too many failures",
                      "429": "Too many attempts"}),
+    Route("/api/auth/confirm", api_auth.auth_confirm, ("POST",),
+          "Confirm the owner password (security changes need it typed in the last 10 minutes)", "auth",
+          body={"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}},
+          responses={"401": "Wrong password", "423": "Locked after too many failures", "429": "Too many attempts"}),
     Route("/api/auth/logout", api_auth.auth_logout, ("POST",), "Sign this browser out", "auth"),
     Route("/api/auth/logout-all", api_auth.auth_logout_all, ("POST",), "Sign every device out", "auth"),
     Route("/api/auth/password", api_auth.auth_password_change, ("POST",),
@@ -127,18 +139,23 @@ ROUTES: tuple[Route, ...] = (
           body={"type": "object", "properties": {"password": {"type": "string"}, "username": {"type": "string"}}}),
     Route("/api/auth/keys", api_auth.auth_keys_list, summary="API keys (prefix, created, last used)", tag="auth"),
     Route("/api/auth/keys", api_auth.auth_keys_create, ("POST",), "Create an API key (shown once)", "auth",
-          body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}),
-    Route("/api/auth/keys/<int:key_id>", api_auth.auth_keys_revoke, ("DELETE",), "Revoke an API key", "auth"),
+          body={"type": "object", "required": ["name"], "properties": {
+              "name": {"type": "string"},
+              "scopes": {"type": "array", "items": {"enum": ["read", "chat", "approve", "admin"]},
+                         "description": "What the key may do (default: read)"},
+              "remote": {"type": "boolean", "description": "Usable through the tunnel (default: false)"}}},
+          scope="owner"),
+    Route("/api/auth/keys/<int:key_id>", api_auth.auth_keys_revoke, ("DELETE",), "Revoke an API key", "auth", scope="owner"),
     Route("/api/audit", api_auth.audit_list, summary="Security events, newest first", tag="auth",
           params=({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
                   {"name": "before", "in": "query", "schema": {"type": "integer"}})),
     # First-run setup wizard (nexus/setup)
     Route("/api/setup", api_setup.setup_state, summary="Where the setup wizard is, with its answers so far",
           tag="setup"),
-    Route("/api/setup/restart", api_setup.setup_restart, ("POST",), "Run the setup wizard again", "setup"),
+    Route("/api/setup/restart", api_setup.setup_restart, ("POST",), "Run the setup wizard again", "setup", scope="owner"),
     Route("/api/setup/<step>", api_setup.setup_submit, ("POST",), "Answer one step of the setup wizard", "setup",
           body={"type": "object", "additionalProperties": True},
-          responses={"409": "An earlier step comes first", "422": "An answer was not valid"}),
+          responses={"409": "An earlier step comes first", "422": "An answer was not valid"}, scope="owner"),
     # Cloudflare tunnel (nexus/tunnel)
     Route("/api/tunnel", api_tunnel.tunnel_status, summary="Tunnel state, public URL, reason of an error",
           tag="tunnel"),
@@ -149,9 +166,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/tunnel/qr.svg", api_tunnel.tunnel_qr, summary="QR code of the public URL (SVG)", tag="tunnel",
           responses={"404": "Not connected"}),
     Route("/api/tunnel/token", api_tunnel.tunnel_token_set, ("PUT",), "Store the named tunnel's token", "tunnel",
-          body={"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}),
+          body={"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}, scope="owner"),
     Route("/api/tunnel/token", api_tunnel.tunnel_token_delete, ("DELETE",), "Forget the named tunnel's token",
-          "tunnel"),
+          "tunnel", scope="owner"),
     # Chat sessions (nexus/chat)
     Route("/api/sessions", api_chat.sessions_list, summary="Sessions, newest first", tag="chat",
           params=({"name": "state", "in": "query", "schema": {"enum": ["active", "archived", "deleted", "all"]}},
@@ -172,7 +189,7 @@ ROUTES: tuple[Route, ...] = (
                                                  "agent": {"type": "string"}, "model": {"type": "string"},
                                                  "agent_id": {"type": "string",
                                                               "description": "A named agent (/api/agent-configs)"}}},
-          responses={"201": "Created", "409": "Ten sessions are active already"}),
+          responses={"201": "Created", "409": "Ten sessions are active already"}, scope="chat"),
     Route("/api/sessions/<session_id>", api_chat.session_get, summary="One session", tag="chat"),
     Route("/api/sessions/<session_id>", api_chat.session_update, ("PATCH",), "Rename, archive or reopen", "chat",
           body={"type": "object", "properties": {"title": {"type": "string"},
@@ -186,14 +203,14 @@ ROUTES: tuple[Route, ...] = (
               "files": {"type": "array", "items": {"type": "object", "required": ["name", "data"], "properties": {
                   "name": {"type": "string"}, "mime": {"type": "string"},
                   "data": {"type": "string", "description": "base64"}}}}}},
-          responses={"202": "Accepted; the reply streams on /api/chat/stream", "409": "The agent is busy"}),
+          responses={"202": "Accepted; the reply streams on /api/chat/stream", "409": "The agent is busy"}, scope="chat"),
     Route("/api/sessions/<session_id>/abort", api_chat.session_abort, ("POST",), "Stop the running reply", "chat",
-          responses={"202": "Accepted"}),
+          responses={"202": "Accepted"}, scope="chat"),
     Route("/api/sessions/<session_id>/permissions/<permission_id>", api_chat.session_permission, ("POST",),
           "Answer a permission request", "chat",
           body={"type": "object", "required": ["reply"], "properties": {
               "reply": {"enum": ["once", "always", "reject"]}, "message": {"type": "string"}}},
-          responses={"409": "Not pending any more"}),
+          responses={"409": "Not pending any more"}, scope="approve"),
     Route("/api/sessions/<session_id>/messages", api_chat.session_messages, summary="Messages, oldest first",
           tag="chat", params=({"name": "before", "in": "query", "schema": {"type": "string"},
                                "description": "Only messages older than this message id (paging back)."},
@@ -206,7 +223,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/models", api_chat.models, summary="Models the OpenCode server offers", tag="chat"),
     Route("/api/agents", api_chat.agents, summary="Agents the OpenCode server offers", tag="chat"),
     Route("/api/chat/stream", chat_stream.chat_stream_ws, summary="Live chat events (WebSocket)", tag="chat",
-          websocket=True),
+          websocket=True, scope="read"),
     Route("/api/chat/stream/sse", chat_stream.chat_stream_sse, summary="Live chat events (Server-Sent Events)",
           tag="chat", params=({"name": "follow", "in": "query", "schema": {"type": "string"},
                                "description": "SESSION:EPOCH:SEQ, comma separated"},),
@@ -301,7 +318,7 @@ ROUTES: tuple[Route, ...] = (
           websocket=True),
     # Live stream
     Route("/api/stream", stream.stream_ws, summary="Live status and metrics (WebSocket)", tag="stream",
-          websocket=True, params=(_TOPICS,)),
+          websocket=True, params=(_TOPICS,), scope="read"),
     Route("/api/stream/sse", stream.stream_sse, summary="Live status and metrics (Server-Sent Events)",
           tag="stream", params=(_TOPICS,), responses={"200": "text/event-stream"}),
     # The log (nexus/logs)
@@ -319,7 +336,7 @@ ROUTES: tuple[Route, ...] = (
                                               "first."}, *_LOG_FILTERS),
           responses={"200": "application/x-ndjson, streamed"}),
     Route("/api/logs/stream", logs_stream.logs_stream_ws, summary="New log lines matching the filters (WebSocket)",
-          tag="logs", websocket=True, params=_LOG_FILTERS),
+          tag="logs", websocket=True, params=_LOG_FILTERS, scope="read"),
     Route("/api/logs/stream/sse", logs_stream.logs_stream_sse,
           summary="New log lines matching the filters (Server-Sent Events)", tag="logs", params=_LOG_FILTERS,
           responses={"200": "text/event-stream"}),

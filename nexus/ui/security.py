@@ -33,13 +33,18 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, Response, g, redirect, request
 
 from nexus.auth.repository import KeyRecord
-from nexus.auth.service import Session, csrf_for
-from nexus.logs.redact import register_secret
-from nexus.ui.errors import error_response
+from nexus.auth.service import AuthError, Session, csrf_for
+from nexus.auth.remote_shell import APPROVE_LOCALLY, approval_refused, remote_shell_allowed
+from nexus.auth.scopes import OWNER, key_allows
+from nexus.chat.service import ChatError
+from nexus.ui.errors import ApiError, error_response
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FORWARDING_HEADERS = ("Cf-Connecting-Ip", "Cf-Ray", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# Cookies ignore ports: every server on 127.0.0.1 would get a plain `nexus_session`. The
+# names carry the port Nexus listens on (the tunnel forwards to it too), so another local
+# server sees cookies that are not its own, and two Nexus instances never mix theirs.
 SESSION_COOKIE = "nexus_session"
 ANON_COOKIE = "nexus_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -48,8 +53,16 @@ CSRF_HEADER = "X-CSRF-Token"
 PUBLIC_ENDPOINTS = {"static", "login_page", "auth_login", "auth_session", "auth_logout", "desktop_signin"}
 # The second launch's hand-over carries its own credential (the instance lock's token).
 PUBLIC_ENDPOINTS |= {"desktop_focus"}
+# Liveness answers everyone, with nothing beyond "ok".
+PUBLIC_ENDPOINTS |= {"healthz"}
 # The wizard: before setup is finished it is open to this computer only (there is no password yet).
 SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
+# Before an owner exists: liveness, static files and the desktop window's exchange only.
+FIRST_RUN_OPEN = {"static", "healthz", "desktop_signin", "desktop_focus"}
+FIRST_RUN_PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><title>Nexus: open the setup link</title>"
+                  "<link rel=stylesheet href=/static/css/app.css><main class=narrow><h1>Open the setup link</h1>"
+                  "<p>Nexus is not set up yet. Open the address <code>nexus serve</code> printed in its terminal "
+                  "(it ends in <code>?token=…</code>), or start Nexus's own window.</p></main></html>")
 # Scripts with an API key may not manage security itself: that needs the owner in a browser.
 SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
 SESSION_ONLY_PREFIXES += ("/api/anthropic/key",)
@@ -76,6 +89,7 @@ class Caller:
     key: KeyRecord | None = None
     anon: str | None = None  # the anonymous CSRF cookie value
     new_anon: bool = False
+    new_session: bool = False  # a session made during this request (its cookie goes out with the answer)
 
     @property
     def signed_in(self) -> bool:
@@ -132,14 +146,18 @@ def caller() -> Caller:
     return g.caller
 
 
+def cookie_name(base: str) -> str:
+    return f"{base}_{request.environ.get('SERVER_PORT', '0')}"
+
+
 def set_session_cookie(response: Response, session: Session) -> Response:
-    response.set_cookie(SESSION_COOKIE, session.token, max_age=max(0, int(session.record.expires_at - time.time())),
+    response.set_cookie(cookie_name(SESSION_COOKIE), session.token, max_age=max(0, int(session.record.expires_at - time.time())),
                         path="/", httponly=True, samesite="Lax", secure=is_https())
     return response
 
 
 def clear_session_cookie(response: Response) -> Response:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=is_https())
+    response.delete_cookie(cookie_name(SESSION_COOKIE), path="/", httponly=True, samesite="Lax", secure=is_https())
     return response
 
 
@@ -166,10 +184,79 @@ def _login_redirect() -> Response:
     return redirect(f"/login?next={quote(target, safe='/')}", code=303)
 
 
+def _key_refusal(key: KeyRecord, local: bool, needs: str) -> Response | None:
+    if request.path.startswith(SESSION_ONLY_PREFIXES) or needs == OWNER:
+        return error_response(403, "API keys cannot manage security; sign in with the owner password in a "
+                                   "browser.", "needs_session")
+    if not local and not key.remote:
+        return error_response(403, "This API key works on this computer only; create one marked “usable "
+                                   "remotely” to use it through the tunnel.", "key_local_only")
+    if not key_allows(key.scopes, needs):
+        return error_response(403, f"This API key lacks the “{needs}” scope (it has: {', '.join(key.scopes)}). "
+                                   "Create a key with that scope.", "key_scope", needed=needs)
+    return None
+
+
+def _confirmation_required(what: str) -> Response:
+    return error_response(403, f"Confirm your password to change {what}: security changes need the owner, "
+                               "present.", "password_confirmation_required")
+
+
+def require_owner_present(what: str) -> None:
+    """For views whose body decides (settings): a browser sign-in with the password typed in the
+    last minutes, never an API key."""
+    rt, who = _runtime(), caller()
+    if who.key is not None:
+        raise ApiError(403, f"API keys cannot change {what}; sign in with the owner password in a browser.",
+                       "needs_session")
+    if rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
+        raise ApiError(403, f"Confirm your password to change {what}: security changes need the owner, present.",
+                       "password_confirmation_required")
+
+
+def refuse_remote_shell_approval(session_id: str, permission_id: str, reply: str) -> None:
+    """Through the tunnel, approving the agent's shell command or file change follows the
+    remote-shell policy (nexus/auth/remote_shell.py); denying always works."""
+    rt, who = _runtime(), caller()
+    if who.via == "local" or reply == "reject" or remote_shell_allowed(rt.settings):
+        return
+    try:
+        permission = rt.chat.pending_permission(session_id, permission_id)
+    except ChatError:  # an unknown session is the view's own 404
+        return
+    if approval_refused(rt.settings, who.via, permission, reply):
+        raise ApiError(403, APPROVE_LOCALLY, "approve_locally")
+
+
+def _first_run_guard(rt: Any, who: Caller, local: bool, endpoint: str, page_endpoints: set[str]) -> Response | None:
+    """Before an owner exists only the holder of the setup token (or the desktop window's
+    one-time token) gets anything; `?token=` on any page is the exchange."""
+    presented = request.args.get("token")
+    if presented and request.method == "GET" and endpoint not in FIRST_RUN_OPEN:
+        if not local:
+            return error_response(403, "Nexus is set up from the computer it runs on.", "setup_local_only")
+        try:
+            who.session = rt.auth.redeem_setup_token(presented, ip=who.ip,
+                                                     client=request.headers.get("User-Agent", "")[:200])
+        except AuthError as exc:
+            return error_response(exc.status, exc.message, exc.code)
+        who.new_session = True
+        if _wants_page(page_endpoints):  # drop the token from the address bar (and from history)
+            return redirect(request.path, code=303)
+        return None
+    if endpoint in FIRST_RUN_OPEN or who.signed_in:
+        return None
+    if _wants_page(page_endpoints):
+        return Response(FIRST_RUN_PAGE, status=401, mimetype="text/html")
+    return error_response(401, "Nexus is not set up yet: open the address `nexus serve` printed (it ends in "
+                               "?token=…), or the Nexus window.", "setup_token_required")
+
+
 def install_security(app: Flask) -> None:
     from nexus.ui.routes import ROUTES
 
     page_endpoints = {r.endpoint for r in ROUTES if r.page}
+    route_needs = {r.endpoint: r.needs for r in ROUTES}
 
     @app.before_request
     def guard() -> Response | None:
@@ -180,36 +267,40 @@ def install_security(app: Flask) -> None:
                                        "this computer, or at its tunnel address.", "unknown_host")
         local = is_local_request()
         g.caller = who = Caller("local" if local else "tunnel", client_ip())
-        who.anon = request.cookies.get(ANON_COOKIE) or None
+        who.anon = request.cookies.get(cookie_name(ANON_COOKIE)) or None
         endpoint = request.endpoint or ""
         if endpoint == "static":
             return None
 
         bearer = request.headers.get("Authorization", "")
+        needs = route_needs.get(endpoint, "admin")
         if bearer.lower().startswith("bearer "):
-            presented = bearer[7:].strip()
-            register_secret(presented)
-            who.key = rt.auth.key_for(presented)
+            who.key = rt.auth.key_for(bearer[7:].strip(), ip=who.ip, via=who.via)
             if who.key is None:
                 return error_response(401, "This API key is not valid (unknown or revoked).", "bad_api_key")
-            if request.path.startswith(SESSION_ONLY_PREFIXES):
-                return error_response(403, "API keys cannot manage security; sign in with the owner password in a "
-                                           "browser.", "needs_session")
+            refused = _key_refusal(who.key, local, needs)
+            if refused is not None:
+                return refused
         else:
-            who.session = rt.auth.session(request.cookies.get(SESSION_COOKIE))
+            who.session = rt.auth.session(request.cookies.get(cookie_name(SESSION_COOKIE)))
+            if who.session is not None and who.session.record.kind == "setup" and not local:
+                who.session = None  # the setup token's session is for this computer only
 
+        if not rt.auth.has_owner():
+            refused = _first_run_guard(rt, who, local, endpoint, page_endpoints)
+            if refused is not None:
+                return refused
         setup_done = rt.setup.completed
         if endpoint in SETUP_ENDPOINTS and not setup_done and not local:
             return error_response(403, "Nexus is set up from the computer it runs on.", "setup_local_only")
         if endpoint not in PUBLIC_ENDPOINTS and not who.signed_in:
             needs_login = not local or (rt.auth.has_owner() and rt.settings["security.require_login_locally"])
             if needs_login:
-                if not rt.auth.has_owner() and not local:
-                    return error_response(401, "Nexus is not set up yet; finish the setup on its computer.",
-                                          "login_required")
                 if _wants_page(page_endpoints):
                     return _login_redirect()
                 return error_response(401, "Sign in first.", "login_required")
+        if needs == OWNER and rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
+            return _confirmation_required("this")
         if not setup_done and local and endpoint in page_endpoints and endpoint not in SETUP_ENDPOINTS \
                 and endpoint not in PUBLIC_ENDPOINTS:
             return redirect("/setup", code=303)
@@ -245,12 +336,16 @@ def install_security(app: Flask) -> None:
         if request.path.startswith("/api") or response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         who = g.get("caller")
+        if who is not None and who.new_session and who.session is not None:
+            set_session_cookie(response, who.session)
         if who is not None and who.new_anon and who.anon:
-            response.set_cookie(ANON_COOKIE, who.anon, path="/", httponly=True, samesite="Strict", secure=is_https())
+            response.set_cookie(cookie_name(ANON_COOKIE), who.anon, path="/", httponly=True, samesite="Strict", secure=is_https())
         return response
 
     @app.context_processor
     def security_context() -> dict[str, Any]:
         who = g.get("caller")
         return {"csrf_token": (who.csrf_token if who else (lambda: "")),
-                "signed_in": bool(who and who.session is not None)}
+                "signed_in": bool(who and who.session is not None),
+                # the chat page shows "approve on this computer" instead of the buttons
+                "remote_shell_off": bool(who and who.via != "local" and not remote_shell_allowed(_runtime().settings))}

@@ -176,8 +176,12 @@ class WorkspaceFiles:
         needle = query.lower()
         hits = []
         for rel in self._all_files():
+            # A symlink (or a file under a symlinked folder) may point out of the workspace:
+            # read only what resolves inside it, as ripgrep (which follows no links) would.
+            if not self.workspace.contains(rel):
+                continue
             try:
-                data = (self.root / rel).read_bytes()[:MAX_READ_BYTES]
+                data = self.workspace.resolve(rel).read_bytes()[:MAX_READ_BYTES]
             except OSError:
                 continue
             if b"\0" in data[:8192]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nexus.runtime import Runtime
+from nexus.settings import is_injection_name
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENCODE_BIN = Path(os.environ.get(
@@ -39,12 +40,16 @@ def _rg_dir() -> str | None:
 
 
 def _finish_setup(rt: Runtime) -> None:
-    """Setup finished and no owner password: this computer is served without sign-in, which is
-    what a fresh local install looks like after the wizard's 'skip password' path."""
+    """Setup finished by an owner who turned local sign-in off: this computer is served without
+    sign-in (through the tunnel it is needed), as in tests/conftest.py."""
     from nexus.auth.repository import AuthRepository
+    from tests.auth_helpers import OWNER, PASSWORD
 
     rt.settings.update({"security.argon2_time_cost": 1, "security.argon2_memory_kib": 1024,
                         "security.argon2_parallelism": 1})
+    if not rt.auth.has_owner():
+        rt.settings.update({"security.require_login_locally": False})
+        rt.auth.set_owner(OWNER, PASSWORD)
     if not rt.setup.completed:
         AuthRepository(rt.db).save_setup_progress("done", 1.0)
 
@@ -83,6 +88,7 @@ def chat_nexus(base_dir: Path, port: int = 0, opencode: bool = True) -> Iterator
                 raise RuntimeError(f"The real OpenCode binary is missing at {OPENCODE_BIN}: run "
                                    "scripts/install-opencode.sh")
             env = opencode_env(fake.base_url, str(base_dir / "opencode-state"), _rg_dir())
+            env = {k: v for k, v in env.items() if not is_injection_name(k)}  # server.env refuses those
             rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": env,
                                 "server.workspace": str(base_dir / "workspace"), "server.autostart": True,
                                 "restart.initial_delay": 0.2})

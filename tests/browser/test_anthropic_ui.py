@@ -195,7 +195,7 @@ def test_agents_page_looks_right_and_passes_axe(nexus: Any, new_page: Any, view:
 @pytest.mark.fresh_install
 def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_page: Any) -> None:
     page = new_page(nexus.url, **VIEWS["desktop-light"])
-    page.goto("/setup")
+    page.goto(f"/setup?token={nexus.runtime.auth.setup_token()}")
     page.get_by_role("button", name="Start").click()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="OpenCode server")).to_be_visible()

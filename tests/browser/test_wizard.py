@@ -20,7 +20,10 @@ def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto("/")
+    page.goto("/")  # without the token `nexus serve` printed, nothing but a pointer to it
+    expect(page.get_by_role("heading", name="Open the setup link")).to_be_visible()
+    errors.clear()  # that refusal was the point (the browser reports any 401 as an error)
+    page.goto(f"/?token={served.runtime.auth.setup_token()}")
     expect(page).to_have_url(f"{served.url}/setup")
     expect(page.get_by_role("heading", name="Welcome to Nexus")).to_be_visible()
     page.screenshot(path=screenshot_dir / "wizard-desktop-light-welcome.png", full_page=True)
@@ -79,7 +82,7 @@ def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served:
 def test_wizard_looks_right(browser: Browser, served: Served, screenshot_dir, view: str) -> None:  # noqa: F811
     context = browser.new_context(base_url=served.url, **VIEWS[view])
     page = context.new_page()
-    page.goto("/setup")
+    page.goto(f"/setup?token={served.runtime.auth.setup_token()}")
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("heading", name="System check")).to_be_visible()
     expect(page.locator("#checks li")).not_to_have_count(0)

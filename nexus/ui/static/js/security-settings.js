@@ -50,7 +50,10 @@ async function refreshKeys() {
   $("keys").replaceChildren(...keys.map((k) => {
     const tr = document.createElement("tr");
     tr.dataset.revoked = String(Boolean(k.revoked_at));
-    const cells = [k.name, null, when(k.created_at), k.revoked_at ? `revoked ${when(k.revoked_at)}` : when(k.last_used_at)];
+    const where = k.last_used_at && k.last_used_via ? ` (${[k.last_used_via, k.last_used_ip].filter(Boolean).join(" ")})` : "";
+    const scopes = `${(k.scopes || ["read"]).join(", ")}${k.remote ? "; remote" : "; this computer only"}`;
+    const cells = [k.name, null, scopes, when(k.created_at),
+      k.revoked_at ? `revoked ${when(k.revoked_at)}` : when(k.last_used_at) + where];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       if (i === 1) { const c = document.createElement("code"); c.textContent = `${k.prefix}…`; td.append(c); } else td.textContent = text;
@@ -99,10 +102,12 @@ $("form-new-key").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("key-name-error").textContent = "";
   try {
-    const created = await api("/api/auth/keys", { method: "POST", body: { name: $("key-name").value } });
+    const scopes = [...document.querySelectorAll('#form-new-key input[name="scope"]:checked')].map((b) => b.value);
+    const created = await api("/api/auth/keys", { method: "POST",
+      body: { name: $("key-name").value, scopes, remote: $("key-remote").checked } });
     $("new-key-value").textContent = created.key;
     $("new-key").hidden = false;
-    $("key-name").value = "";
+    e.target.reset();
     refreshKeys(); refreshAudit();
   } catch (err) {
     $("key-name-error").textContent = err.message;

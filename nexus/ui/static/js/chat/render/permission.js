@@ -2,6 +2,16 @@
 import { api } from "../../api.js";
 import { el, nextId, toast } from "../ui.js";
 
+// Mirrors nexus/auth/remote_shell.py (the server decides; this only spares a refused click):
+// through the tunnel with remote shell commands off, only these kinds can be approved here.
+const HARMLESS = new Set(["read", "list", "glob", "grep", "webfetch", "websearch", "codesearch", "todoread", "todowrite",
+  "question", "lsp"]);
+
+function approvableFromHere(permission) {
+  const off = document.querySelector('meta[name="remote-shell"]')?.content === "off";
+  return !off || HARMLESS.has(permission.tool || "");
+}
+
 export function permissionPrompt(sessionId, permission) {
   const titleId = nextId("perm");
   const reasonId = nextId("perm-reason");
@@ -13,11 +23,17 @@ export function permissionPrompt(sessionId, permission) {
   if (what) box.append(el("pre", { class: "permission-what", tabindex: "0", text: what }));
   const reason = el("input", { type: "text", id: reasonId, class: "permission-reason", maxlength: "2000", autocomplete: "off",
     placeholder: "Optional: tell the agent why" });
+  const approveHere = !approvableFromHere(permission);
   const buttons = [
-    el("button", { type: "button", class: "btn primary", dataset: { reply: "once" }, text: "Allow once" }),
-    el("button", { type: "button", class: "btn", dataset: { reply: "always" }, text: "Always allow" }),
+    ...(approveHere ? [] : [
+      el("button", { type: "button", class: "btn primary", dataset: { reply: "once" }, text: "Allow once" }),
+      el("button", { type: "button", class: "btn", dataset: { reply: "always" }, text: "Always allow" })]),
     el("button", { type: "button", class: "btn danger", dataset: { reply: "reject" }, text: "Deny" }),
   ];
+  if (approveHere) {
+    box.append(el("p", { class: "permission-local-only", text: "Approve on this computer: through the tunnel the agent may " +
+      "not run commands or change files unless the owner allows it on the Security page. You can deny it from here." }));
+  }
   box.append(el("div", { class: "permission-actions" }, ...buttons),
     el("div", { class: "permission-message" }, el("label", { for: reasonId, text: "Message with a denial" }), reason));
   const answer = async (reply) => {
