@@ -104,18 +104,46 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    print(f"Nexus {__version__} is running at {host_.url}  (data: {host_.paths.root}; Ctrl+C stops it)", flush=True)
-    host_.start_services()
     try:
+        _say(f"Nexus {__version__} is running at {host_.url}  (data: {host_.paths.root}; Ctrl+C stops it)")
+        host_.start_services()
         while not done.wait(0.5):
             pass
     finally:
-        print("nexus: shutting down", file=sys.stderr, flush=True)
-        host_.stop()
-        from nexus.logs import shutdown_logging
+        # Stopping comes first and cannot be skipped by a console that went away (a pipe
+        # whose reader has gone turns every print into BrokenPipeError).
+        _say("nexus: shutting down", sys.stderr)
+        try:
+            host_.stop()
+        finally:
+            from nexus.logs import shutdown_logging
 
-        shutdown_logging()
+            shutdown_logging()
+            _silence_gone_console()
     return 0
+
+
+def _say(text: str, stream=None) -> None:  # noqa: ANN001 - a text stream
+    """Print, unless the console is gone: Nexus goes on (and stops cleanly) without it."""
+    try:
+        print(text, file=stream or sys.stdout, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_gone_console() -> None:
+    """Point stdout/stderr at /dev/null if their reader has gone, so that the interpreter's
+    own flush at exit does not turn a clean stop into exit code 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
 
 
 def doctor(data_dir: str | None, *, as_json: bool = False) -> int:

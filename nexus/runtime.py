@@ -87,7 +87,7 @@ class Runtime:
         secrets = SecretStore.open(paths.root)
         supervisor = Supervisor(settings, bus, RestartRepository(db), paths.default_workspace,
                                 attach_password=lambda: secrets.get(ATTACH_PASSWORD_SECRET),
-                                child_record=ChildRecord(paths.root / "opencode.pid"))
+                                child_record=ChildRecord(paths.root / "opencode.pid", secrets))
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
@@ -130,15 +130,21 @@ class Runtime:
     def stop(self) -> None:
         """Stop everything, including a server started by hand before `start()`. Idempotent."""
         was_started, self.started = self.started, False
-        self.tunnel.stop()
-        if self.log_follower is not None:
-            self.log_follower.stop()
-        self.workspace.stop()  # terminals' shells end before anything they might use
-        self.chat.stop()
-        self.metrics.stop()
-        self.supervisor.shutdown()
-        self.notifications.stop()
-        self.db.close()
+        # Each step on its own: one that raises (a terminal whose OpenCode client was closed by
+        # a restart, say) is logged and never skips the next, above all stopping OpenCode.
+        steps = [("the tunnel", self.tunnel.stop),
+                 ("the log follower", self.log_follower.stop if self.log_follower else None),
+                 ("the terminals", self.workspace.stop),  # shells end before anything they use
+                 ("chat", self.chat.stop), ("metrics", self.metrics.stop),
+                 ("OpenCode", self.supervisor.shutdown), ("notifications", self.notifications.stop),
+                 ("the store", self.db.close)]
+        for what, step in steps:
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:
+                log.exception("stopping %s failed; going on with the rest", what)
         if was_started:
             log.info("Nexus services stopped")
 

@@ -179,3 +179,57 @@ class OpenCodeProcess:
                 self._popen.send_signal(sig)
             except ProcessLookupError:
                 pass
+
+
+class AdoptedProcess:
+    """An OpenCode started by an earlier Nexus that was killed, adopted by this one: the same
+    interface as OpenCodeProcess, through psutil, since it is not this process's child (its
+    output went to the dead Nexus; its exit code is not ours to read)."""
+
+    def __init__(self, pid: int, url: str) -> None:
+        import psutil
+
+        self._proc = psutil.Process(pid)
+        self.url = url
+        self.tail: collections.deque[str] = collections.deque(["(adopted after a crash of Nexus)"], maxlen=40)
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def poll(self) -> int | None:
+        import psutil
+
+        try:
+            if self._proc.is_running() and self._proc.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.Error:
+            pass
+        return -1  # gone; the exit code went to its parent
+
+    def last_output(self, lines: int = 5) -> str:
+        return " | ".join(list(self.tail)[-lines:])
+
+    def stop(self, timeout: float) -> int | None:
+        import psutil
+
+        try:
+            family = [self._proc, *self._proc.children(recursive=True)]
+        except psutil.Error:
+            return self.poll()
+        if sys.platform != "win32":
+            try:
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                self._proc.terminate()
+        else:
+            self._proc.terminate()
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        for leftover in alive:
+            try:
+                leftover.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(alive, timeout=5)
+        return None

@@ -30,9 +30,9 @@ from nexus.bus import EventBus
 from nexus.logs.redact import register_secret
 from nexus.server.backoff import Backoff
 from nexus.server.binary import BinaryNotFound, find_opencode
-from nexus.server.child_record import ChildRecord
+from nexus.server.child_record import ChildRecord, fingerprint
 from nexus.server.client import OpenCodeClient, OpenCodeError, RequestCounters
-from nexus.server.process import OpenCodeProcess, StartError
+from nexus.server.process import AdoptedProcess, OpenCodeProcess, StartError
 from nexus.server.state import ServerState
 from nexus.settings import Settings
 from nexus.store.repositories import RestartRepository
@@ -79,7 +79,7 @@ class Supervisor:
 
         self._state = ServerState.STOPPED
         self._want_running = False
-        self._process: OpenCodeProcess | None = None
+        self._process: OpenCodeProcess | AdoptedProcess | None = None
         self._client: OpenCodeClient | None = None
         self._backoff = self._new_backoff()
         self._next_attempt_at: float | None = None
@@ -101,11 +101,13 @@ class Supervisor:
         """Start the monitor thread; with `server.autostart` it brings OpenCode up too."""
         if self._thread is not None:
             return
-        if self._child_record is not None:
-            self._child_record.reap()
         self._stopping.clear()
         if self._settings["server.autostart"]:
             self._want_running = True
+        if self._child_record is not None:
+            with self._lifecycle:
+                if not (self._want_running and self._adopt_survivor()):
+                    self._child_record.reap()
         self._thread = threading.Thread(target=self._monitor, name="nexus-supervisor", daemon=True)
         self._thread.start()
 
@@ -120,6 +122,40 @@ class Supervisor:
             self._want_running = False
             self._terminate()
             self._set_state(ServerState.STOPPED, reason="Nexus is shutting down")
+
+    def _adopt_survivor(self) -> bool:
+        """Carry on with the OpenCode a killed Nexus left running, if it answers and was
+        started with today's settings: its replies go on. Lifecycle lock held."""
+        assert self._child_record is not None
+        config = self._current_spawn_config()
+        if config["url"]:
+            return False
+        survivor = self._child_record.survivor(fingerprint(config))
+        if survivor is None:
+            return False
+        register_secret(survivor.password)
+        client = OpenCodeClient(survivor.url, password=survivor.password, counters=self.counters)
+        try:
+            body = client.health(timeout=max(2.0, self._settings["server.health_timeout"]))
+            process = AdoptedProcess(survivor.pid, survivor.url)
+        except Exception as exc:  # noqa: BLE001 - OpenCodeError, psutil.Error: not adoptable, so stopped
+            log.warning("the OpenCode left running (pid %d) does not answer (%s); stopping it", survivor.pid, exc)
+            client.close()
+            return False
+        self._set_state(ServerState.STARTING, reason="adopting the OpenCode an earlier Nexus left running")
+        self._process, self._client = process, client
+        self._spawn_config = config
+        self._started_at = self._clock()
+        self._started_wall = time.time()
+        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._health_failures = 0
+        with self._status_lock:
+            self._info.update(url=client.base_url, pid=survivor.pid, mode="managed", version=body.get("version"),
+                              binary=config["binary"] or None, last_error=None)
+        log.info("adopted OpenCode %s at %s (pid %d), left running by a Nexus that was killed",
+                 body.get("version") or "", client.base_url, survivor.pid)
+        self._set_state(ServerState.RUNNING, reason="adopted after a crash of Nexus")
+        return True
 
     # ----- commands ----------------------------------------------------------------------
 
@@ -363,7 +399,8 @@ class Supervisor:
             self._process = process
             url = process.start(timeout)
             if self._child_record is not None and process.pid is not None:
-                self._child_record.remember(process.pid)
+                self._child_record.remember(process.pid, url=url, password=password,
+                                            config=fingerprint(config))
             client = OpenCodeClient(url, password=password, counters=self.counters)
             mode = "managed"
         self._client = client
