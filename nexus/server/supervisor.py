@@ -115,6 +115,11 @@ class Supervisor:
         """Stop OpenCode and the monitor thread. Safe to call twice."""
         self._stopping.set()
         self._wake.set()
+        # A start in progress holds the lifecycle lock while it waits for OpenCode (up to
+        # `server.start_timeout`): end that process now, without the lock, so the wait ends.
+        starting = self._process
+        if starting is not None and self._state == ServerState.STARTING:
+            starting.stop(1.0)
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -428,6 +433,8 @@ class Supervisor:
             try:
                 return client.health(timeout=min(2.0, timeout))
             except OpenCodeError as exc:
+                if self._stopping.is_set():
+                    raise OpenCodeError("Nexus is shutting down") from exc
                 if process is not None and (code := process.poll()) is not None:
                     raise StartError(f"OpenCode exited with code {code} during start-up. "
                                      f"Last output: {process.last_output() or '(none)'}") from exc
