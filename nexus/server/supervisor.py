@@ -40,6 +40,9 @@ from nexus.store.repositories import RestartRepository
 log = logging.getLogger(__name__)
 
 TICK = 0.2
+# The least CPU time (seconds) a process must have used between two health checks to count
+# as working: one clock tick of the kernel's accounting (10 ms at USER_HZ 100).
+CPU_TICK = 0.01
 # The password of an OpenCode server Nexus attaches to (set by the user) lives in the secret
 # store. A server Nexus starts gets a fresh random password per start, held only in memory:
 # nothing to store, nothing to leak.
@@ -89,6 +92,8 @@ class Supervisor:
         self._next_health_at = 0.0
         self._health_failures = 0
         self._restart_count = 0
+        self._cpu_seen: tuple[int, float] | None = None  # (pid, CPU seconds) at the last health check
+        self._slow_since: float | None = None  # when failed checks of a working process began
         self._spawn_config: dict[str, Any] | None = None
 
         self._status_lock = threading.Lock()
@@ -154,6 +159,8 @@ class Supervisor:
         self._started_wall = time.time()
         self._next_health_at = self._clock() + self._settings["server.health_interval"]
         self._health_failures = 0
+        self._cpu_seen, self._slow_since = None, None
+        self._note_cpu()
         with self._status_lock:
             self._info.update(url=client.base_url, pid=survivor.pid, mode="managed", version=body.get("version"),
                               binary=config["binary"] or None, last_error=None)
@@ -317,6 +324,12 @@ class Supervisor:
         try:
             body = client.health(timeout=self._settings["server.health_timeout"])
         except OpenCodeError as exc:
+            if self._info["mode"] == "managed" and self._judge_slow():
+                log.info("OpenCode health check failed (%s) but the process is working (its CPU time advanced): "
+                         "slow, not dead; not restarted", exc)
+                if self._state != ServerState.UNHEALTHY:
+                    self._set_state(ServerState.UNHEALTHY, reason=f"answering slowly while busy: {exc}")
+                return
             self._health_failures += 1
             limit = self._settings["server.health_failures"]
             log.warning("OpenCode health check failed (%d of %d): %s", self._health_failures, limit, exc)
@@ -329,10 +342,54 @@ class Supervisor:
                 self._schedule_restart("unhealthy", detail, None)
             return
         self._health_failures = 0
+        self._slow_since = None
+        self._note_cpu()
         with self._status_lock:
             self._info["version"] = body.get("version") or self._info["version"]
         if self._state == ServerState.UNHEALTHY:
             self._set_state(ServerState.RUNNING, reason="health checks pass again")
+
+    def _judge_slow(self) -> bool:
+        """Slow or dead, after a health check that failed. Slow: the process exists, is not
+        stopped or a zombie, and its own CPU time advanced by at least one clock tick since
+        the previous check (it is working: a loaded machine, a long tool call), and it has
+        been slow for less than `server.slow_grace` seconds. Anything else is dead, and
+        counts toward `server.health_failures`. (A TCP connect proves nothing: the kernel
+        accepts connections for a frozen process.)"""
+        import psutil
+
+        process = self._process
+        if process is None or process.pid is None:
+            return False
+        try:
+            proc = psutil.Process(process.pid)
+            if proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD,
+                                 getattr(psutil, "STATUS_TRACING_STOP", "tracing-stop")):
+                return False
+            times = proc.cpu_times()
+            cpu = times.user + times.system
+        except psutil.Error:
+            return False
+        previous, self._cpu_seen = self._cpu_seen, (process.pid, cpu)
+        if previous is None or previous[0] != process.pid or cpu - previous[1] < CPU_TICK:
+            return False
+        now = self._clock()
+        if self._slow_since is None:
+            self._slow_since = now
+        return now - self._slow_since < self._settings["server.slow_grace"]
+
+    def _note_cpu(self) -> None:
+        """The process's CPU time at a passing health check: what the next failed one compares."""
+        import psutil
+
+        process = self._process
+        if process is None or process.pid is None:
+            return
+        try:
+            times = psutil.Process(process.pid).cpu_times()
+            self._cpu_seen = (process.pid, times.user + times.system)
+        except psutil.Error:
+            self._cpu_seen = None
 
     def _schedule_restart(self, reason: str, detail: str, exit_code: int | None) -> None:
         if not self._settings["restart.enabled"]:
@@ -389,6 +446,7 @@ class Supervisor:
         config = self._current_spawn_config()
         self._set_state(ServerState.STARTING)
         self._health_failures = 0
+        self._cpu_seen, self._slow_since = None, None
         timeout = self._settings["server.start_timeout"]
         if config["url"]:
             password = self._attach_password() or os.environ.get("OPENCODE_SERVER_PASSWORD") or None
@@ -418,6 +476,7 @@ class Supervisor:
         self._started_at = self._clock()
         self._started_wall = time.time()
         self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._note_cpu()
         with self._status_lock:
             self._info.update(url=client.base_url, pid=process.pid if process else None, mode=mode,
                               version=body.get("version"), binary=binary, last_error=None)
