@@ -86,14 +86,19 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
         return _fail(f"refusing to listen on {host}: Nexus serves this computer only (use 127.0.0.1). "
                      "Reach it from other devices through its tunnel, which requires sign-in.")
     from nexus.desktop.handover import hand_over
+    from nexus.paths import resolve_data_dir
     from nexus.desktop.host import Host
     from nexus.desktop.instance_lock import AlreadyRunning
     from nexus.store import StoreError
     from nexus.ui.http_server import PortInUse
 
-    host_ = Host(data_dir, host, port)
+    from nexus.store.space import unusable_data_dir
+
     try:
+        host_ = Host(data_dir, host, port)
         host_.open()
+    except OSError as exc:  # the data folder is read-only, or its disk is full: said, not a traceback
+        return _fail(unusable_data_dir(data_dir or resolve_data_dir(None), exc))
     except AlreadyRunning as exc:
         info = host_.lock.wait_for_url() or exc.info
         print(f"nexus: {hand_over(info, open_browser=False)}", flush=True)

@@ -31,7 +31,9 @@ from nexus.server.child_record import ChildRecord
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
+from nexus.store import StoreError
 from nexus.store.database import Database, sqlite_url
+from nexus.store.space import unusable_data_dir
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.tunnel import TunnelError, TunnelManager
 from nexus.workspace.service import WorkspaceService
@@ -64,10 +66,17 @@ class Runtime:
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
              console_log: bool = True) -> "Runtime":
         """Open the store and build the services. Raises StoreError for an unusable store."""
-        paths = DataPaths(resolve_data_dir(data_dir)).ensure()
-        # Log to the file from the first line on, with defaults; the stored settings
-        # (level, rotation) are applied as soon as they can be read.
-        configure_logging(paths.log_file, console=console_log)
+        root = resolve_data_dir(data_dir)
+        try:
+            paths = DataPaths(root).ensure()
+            # Log to the file from the first line on, with defaults; the stored settings
+            # (level, rotation) are applied as soon as they can be read.
+            configure_logging(paths.log_file, console=console_log)
+            probe = paths.root / ".nexus-write-check"
+            probe.write_bytes(b"x" * 4096)  # a full disk or read-only folder shows here, not mid-write later
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(unusable_data_dir(root, exc)) from None
         db = Database.open(database_url or os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database))
         bus = EventBus()
         settings = Settings(SettingsRepository(db), bus)
