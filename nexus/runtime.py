@@ -25,6 +25,7 @@ from nexus.logs import configure_logging
 from nexus.logs.follower import LogFollower
 from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
+from nexus.retention import Retention
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
 from nexus.server.child_record import ChildRecord
@@ -61,6 +62,7 @@ class Runtime:
     anthropic: AnthropicEngine | None = None
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
+    retention: Retention | None = None  # purges deleted chat sessions and expired sign-ins on time
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
@@ -117,7 +119,8 @@ class Runtime:
                                      supervisor=supervisor)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
                    setup=setup, tunnel=tunnel, notifications=notifications, workspace=workspace, agents=agents,
-                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus))
+                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus),
+                   retention=Retention(chat, auth_repo, settings))
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -133,6 +136,8 @@ class Runtime:
         if self.log_follower is not None:
             self.log_follower.start()
         self.workspace.start()
+        if self.retention is not None:
+            self.retention.start()
         self._autostart_tunnel()
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
@@ -141,7 +146,7 @@ class Runtime:
         was_started, self.started = self.started, False
         # Each step on its own: one that raises (a terminal whose OpenCode client was closed by
         # a restart, say) is logged and never skips the next, above all stopping OpenCode.
-        steps = [("the tunnel", self.tunnel.stop),
+        steps = [("retention", self.retention.stop if self.retention else None), ("the tunnel", self.tunnel.stop),
                  ("the log follower", self.log_follower.stop if self.log_follower else None),
                  ("the terminals", self.workspace.stop),  # shells end before anything they use
                  ("chat", self.chat.stop), ("metrics", self.metrics.stop),

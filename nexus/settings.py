@@ -125,6 +125,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("metrics.history_seconds", 900, "Seconds of per-second metrics kept in memory.", 60, 86400),
     SettingSpec("metrics.store_every", 60, "Seconds per downsampled metrics row in the store.", 5, 3600),
     SettingSpec("metrics.retention_days", 30, "Days of downsampled metrics kept in the store.", 1, 3650),
+    SettingSpec("chat.purge_deleted_days", 30, "Days a deleted chat session can be restored before it is purged "
+                "for good; 0 keeps deleted sessions forever.", 0, 3650),
     SettingSpec("logs.level", "INFO", "Lowest level written to the log.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     SettingSpec("logs.max_bytes", 10 * 1024 * 1024, "Size at which the log file rotates, in bytes.", 64 * 1024, 1024**3),
     SettingSpec("logs.backup_count", 5, "Rotated log files kept.", 1, 100),
