@@ -114,6 +114,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("server.health_interval", 5.0, "Seconds between health checks.", 0.2, 300),
     SettingSpec("server.health_timeout", 2.0, "Seconds a health check may take.", 0.1, 60),
     SettingSpec("server.health_failures", 3, "Failed health checks in a row before a restart.", 1, 100),
+    SettingSpec("server.adopt_after_crash", True, "If Nexus itself crashes, leave OpenCode running so the next start "
+                "adopts it and its reply goes on; off: OpenCode dies with Nexus (Linux)."),
     SettingSpec("server.slow_grace", 300.0, "Seconds a busy OpenCode (its CPU time advancing) may answer health "
                 "checks late before it counts as hung.", 0, 86400),
     SettingSpec("restart.enabled", True, "Restart OpenCode when it crashes or stops answering."),

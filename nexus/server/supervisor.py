@@ -32,7 +32,7 @@ from nexus.server.backoff import Backoff
 from nexus.server.binary import BinaryNotFound, find_opencode
 from nexus.server.child_record import ChildRecord, fingerprint
 from nexus.server.client import OpenCodeClient, OpenCodeError, RequestCounters
-from nexus.server.process import AdoptedProcess, OpenCodeProcess, StartError
+from nexus.server.process import AdoptedProcess, Launcher, OpenCodeProcess, StartError
 from nexus.server.state import ServerState
 from nexus.settings import Settings
 from nexus.store.repositories import RestartRepository
@@ -74,6 +74,7 @@ class Supervisor:
         self._attach_password = attach_password
         self._child_record = child_record
         self.counters = RequestCounters()
+        self._launcher = Launcher()  # forks a child that dies with Nexus (server.adopt_after_crash off)
 
         self._lifecycle = threading.RLock()
         self._wake = threading.Event()
@@ -111,7 +112,8 @@ class Supervisor:
             self._want_running = True
         if self._child_record is not None:
             with self._lifecycle:
-                if not (self._want_running and self._adopt_survivor()):
+                if not (self._want_running and self._settings["server.adopt_after_crash"]
+                        and self._adopt_survivor()):
                     self._child_record.reap()
         self._thread = threading.Thread(target=self._monitor, name="nexus-supervisor", daemon=True)
         self._thread.start()
@@ -132,6 +134,7 @@ class Supervisor:
             self._want_running = False
             self._terminate()
             self._set_state(ServerState.STOPPED, reason="Nexus is shutting down")
+        self._launcher.stop()
 
     def _adopt_survivor(self) -> bool:
         """Carry on with the OpenCode a killed Nexus left running, if it answers and was
@@ -458,7 +461,11 @@ class Supervisor:
             binary, _source = find_opencode(config["binary"])
             password = secrets.token_urlsafe(32) if config["protected"] else None
             register_secret(password)
-            process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
+            if self._settings["server.adopt_after_crash"]:
+                process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
+            else:
+                process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password,
+                                                launcher=self._launcher)
             self._process = process
             url = process.start(timeout)
             if self._child_record is not None and process.pid is not None:
