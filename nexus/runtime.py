@@ -26,13 +26,16 @@ from nexus.logs.follower import LogFollower
 from nexus.logs.redact import SecretRegistry, use_registry
 from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
+from nexus.retention import Retention
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
 from nexus.server.child_record import ChildRecord
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
+from nexus.store import StoreError
 from nexus.store.database import Database, sqlite_url
+from nexus.store.space import unusable_data_dir
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.tunnel import TunnelError, TunnelManager
 from nexus.workspace.service import WorkspaceService
@@ -61,16 +64,24 @@ class Runtime:
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
     redaction: SecretRegistry | None = None  # the exact secrets masked in log lines (bounded)
+    retention: Retention | None = None  # purges deleted chat sessions and expired sign-ins on time
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
              console_log: bool = True) -> "Runtime":
         """Open the store and build the services. Raises StoreError for an unusable store."""
-        paths = DataPaths(resolve_data_dir(data_dir)).ensure()
-        redaction = use_registry(SecretRegistry())
-        # Log to the file from the first line on, with defaults; the stored settings
-        # (level, rotation) are applied as soon as they can be read.
-        configure_logging(paths.log_file, console=console_log)
+        root = resolve_data_dir(data_dir)
+        try:
+            paths = DataPaths(root).ensure()
+            redaction = use_registry(SecretRegistry())
+            # Log to the file from the first line on, with defaults; the stored settings
+            # (level, rotation) are applied as soon as they can be read.
+            configure_logging(paths.log_file, console=console_log)
+            probe = paths.root / ".nexus-write-check"
+            probe.write_bytes(b"x" * 4096)  # a full disk or read-only folder shows here, not mid-write later
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(unusable_data_dir(root, exc)) from None
         db = Database.open(database_url or os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database))
         bus = EventBus()
         settings = Settings(SettingsRepository(db), bus)
@@ -90,7 +101,7 @@ class Runtime:
         secrets = SecretStore.open(paths.root)
         supervisor = Supervisor(settings, bus, RestartRepository(db), paths.default_workspace,
                                 attach_password=lambda: secrets.get(ATTACH_PASSWORD_SECRET),
-                                child_record=ChildRecord(paths.root / "opencode.pid"))
+                                child_record=ChildRecord(paths.root / "opencode.pid", secrets))
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
@@ -111,7 +122,8 @@ class Runtime:
                                      supervisor=supervisor)
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
                    setup=setup, tunnel=tunnel, notifications=notifications, workspace=workspace, agents=agents,
-                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus), redaction=redaction)
+                   anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus),
+                   retention=Retention(chat, auth_repo, settings), redaction=redaction)
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -127,21 +139,29 @@ class Runtime:
         if self.log_follower is not None:
             self.log_follower.start()
         self.workspace.start()
+        if self.retention is not None:
+            self.retention.start()
         self._autostart_tunnel()
         log.info("Nexus services started (data dir %s)", self.paths.root)
 
     def stop(self) -> None:
         """Stop everything, including a server started by hand before `start()`. Idempotent."""
         was_started, self.started = self.started, False
-        self.tunnel.stop()
-        if self.log_follower is not None:
-            self.log_follower.stop()
-        self.workspace.stop()  # terminals' shells end before anything they might use
-        self.chat.stop()
-        self.metrics.stop()
-        self.supervisor.shutdown()
-        self.notifications.stop()
-        self.db.close()
+        # Each step on its own: one that raises (a terminal whose OpenCode client was closed by
+        # a restart, say) is logged and never skips the next, above all stopping OpenCode.
+        steps = [("retention", self.retention.stop if self.retention else None), ("the tunnel", self.tunnel.stop),
+                 ("the log follower", self.log_follower.stop if self.log_follower else None),
+                 ("the terminals", self.workspace.stop),  # shells end before anything they use
+                 ("chat", self.chat.stop), ("metrics", self.metrics.stop),
+                 ("OpenCode", self.supervisor.shutdown), ("notifications", self.notifications.stop),
+                 ("the store", self.db.close)]
+        for what, step in steps:
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:
+                log.exception("stopping %s failed; going on with the rest", what)
         if was_started:
             log.info("Nexus services stopped")
 

@@ -132,6 +132,10 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("server.health_interval", 5.0, "Seconds between health checks.", 0.2, 300),
     SettingSpec("server.health_timeout", 2.0, "Seconds a health check may take.", 0.1, 60),
     SettingSpec("server.health_failures", 3, "Failed health checks in a row before a restart.", 1, 100),
+    SettingSpec("server.adopt_after_crash", True, "If Nexus itself crashes, leave OpenCode running so the next start "
+                "adopts it and its reply goes on; off: OpenCode dies with Nexus (Linux)."),
+    SettingSpec("server.slow_grace", 300.0, "Seconds a busy OpenCode (its CPU time advancing) may answer health "
+                "checks late before it counts as hung.", 0, 86400),
     SettingSpec("restart.enabled", True, "Restart OpenCode when it crashes or stops answering."),
     SettingSpec("restart.initial_delay", 1.0, "Seconds before the first restart attempt.", 0, 3600),
     SettingSpec("restart.factor", 2.0, "Each further attempt waits this many times longer.", 1, 10),
@@ -141,6 +145,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("metrics.history_seconds", 900, "Seconds of per-second metrics kept in memory.", 60, 86400),
     SettingSpec("metrics.store_every", 60, "Seconds per downsampled metrics row in the store.", 5, 3600),
     SettingSpec("metrics.retention_days", 30, "Days of downsampled metrics kept in the store.", 1, 3650),
+    SettingSpec("chat.purge_deleted_days", 30, "Days a deleted chat session can be restored before it is purged "
+                "for good; 0 keeps deleted sessions forever.", 0, 3650),
     SettingSpec("logs.level", "INFO", "Lowest level written to the log.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     SettingSpec("logs.max_bytes", 10 * 1024 * 1024, "Size at which the log file rotates, in bytes.", 64 * 1024, 1024**3),
     SettingSpec("logs.backup_count", 5, "Rotated log files kept.", 1, 100),

@@ -62,4 +62,18 @@ if desktop_deps_missing; then
     fi
 fi
 
-exec .venv/bin/python -m pytest "$@"
+# A stuck run fails instead of hanging CI: each test has pytest-timeout's 180 s (pyproject),
+# and the whole run has SUITE_TIMEOUT seconds (default 45 min: over three times the ~13 min the
+# suite takes on 2 cores), which also catches a thread that keeps pytest from exiting after the
+# last test. First an interrupt (pytest reports and tears fixtures down), a kill 120 s later.
+SUITE_TIMEOUT="${SUITE_TIMEOUT:-2700}"
+set +e
+timeout --signal=INT --kill-after=120 "$SUITE_TIMEOUT" .venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [[ $status -eq 124 || $status -eq 137 ]]; then
+    log "FAILED: the test run did not finish within ${SUITE_TIMEOUT} s (SUITE_TIMEOUT) and was stopped;"
+    log "a test or a thread it left running is stuck (see the output above for the last test that ran)"
+    exit 124
+fi
+exit $status

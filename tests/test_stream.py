@@ -64,30 +64,43 @@ def test_websocket_from_a_foreign_origin_is_refused(live) -> None:
 def test_stopping_the_server_ends_open_streams(runtime) -> None:
     runtime.start()
     server = WebServer(create_app(runtime), "127.0.0.1", 0).start()
-    ws = simple_websocket.Client.connect(_ws_url(server))
-    ws.receive(timeout=5)
-    sse_done = threading.Event()
+    try:
+        ws = simple_websocket.Client.connect(_ws_url(server))
+        ws.receive(timeout=5)
+        sse_open = threading.Event()
+        sse_done = threading.Event()
 
-    def read_sse() -> None:
-        try:
-            with httpx2.stream("GET", f"{server.url}/api/stream/sse", timeout=10) as res:
-                for _ in res.iter_lines():
-                    pass
-        except httpx2.HTTPError:
-            pass
-        sse_done.set()
+        def read_sse() -> None:
+            try:
+                with httpx2.stream("GET", f"{server.url}/api/stream/sse", timeout=10) as res:
+                    for _ in res.iter_lines():
+                        sse_open.set()  # the server's first line: its handler is streaming
+            except httpx2.HTTPError:
+                pass
+            sse_done.set()
 
-    reader = threading.Thread(target=read_sse, daemon=True)
-    reader.start()
-    time.sleep(0.5)
-    handler_threads = {t for t in threading.enumerate() if "process_request_thread" in t.name}
-    assert len(handler_threads) == 2
-    started = time.monotonic()
-    server.stop()
-    assert time.monotonic() - started < 3
-    assert sse_done.wait(5), "the SSE response ended"
-    deadline = time.monotonic() + 5
-    while any(t.is_alive() for t in handler_threads) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not [t for t in handler_threads if t.is_alive()], "stream handler threads ended"
-    assert not ws.connected, "the server closed the WebSocket"
+        reader = threading.Thread(target=read_sse, name="test-sse-reader", daemon=True)
+        reader.start()
+        # Wait for the sentinel (the first SSE line), not a fixed time: under load the
+        # handler can take longer than any guess to start.
+        assert sse_open.wait(30), "the SSE stream opened"
+        deadline = time.monotonic() + 30
+        while len(handler_threads := {t for t in threading.enumerate()
+                                      if "process_request_thread" in t.name}) < 2:
+            assert time.monotonic() < deadline, "both stream handlers run"
+            time.sleep(0.05)
+        assert len(handler_threads) == 2
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 10
+        assert sse_done.wait(10), "the SSE response ended"
+        deadline = time.monotonic() + 10
+        while any(t.is_alive() for t in handler_threads) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [t for t in handler_threads if t.is_alive()], "stream handler threads ended"
+        assert not ws.connected, "the server closed the WebSocket"
+    finally:
+        server.stop()  # idempotent: a failure above never leaves the server's threads running
+        reader_thread = next((t for t in threading.enumerate() if t.name == "test-sse-reader"), None)
+        if reader_thread is not None:
+            reader_thread.join(15)

@@ -117,6 +117,8 @@ def test_survives_five_kill_9_in_a_row_with_backoff(server_runtime: Runtime) -> 
     assert [h["reason"] for h in history] == ["crashed"] * 5
     assert [h["exit_code"] for h in history] == [-9] * 5
     assert [h["outcome"] for h in history] == ["ok"] * 5
+    # The listener runs in the supervisor's thread just after the state changes: wait for it.
+    wait_for(lambda: len(outcomes_when_running) >= 5, 10, "the fifth running event was heard")
     assert outcomes_when_running == ["ok"] * 5
     assert [h["attempt"] for h in reversed(history)] == [1, 2, 3, 4, 5]
     assert sup.status()["restarts"] == 5

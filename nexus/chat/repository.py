@@ -142,6 +142,13 @@ class ChatRepository:
         with self._db.engine.begin() as conn:
             conn.execute(update(S).where(S.c.id == session_id).values(**values))
 
+    def deleted_before(self, cutoff: float, limit: int = 500) -> list[dict[str, Any]]:
+        """Sessions deleted before `cutoff` (UNIX seconds): what retention purges."""
+        with self._db.engine.connect() as conn:
+            rows = conn.execute(select(S.c.id, S.c.engine, S.c.engine_ref).where(
+                S.c.deleted_at.is_not(None), S.c.deleted_at < cutoff).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
     def purge_session(self, session_id: str) -> None:
         with self._db.engine.begin() as conn:
             if self.fts:

@@ -79,10 +79,12 @@ class ChatService:
 
     def session_for(self, engine: str, engine_ref: str) -> str | None:
         key = (engine, engine_ref)
-        if key not in self._refs:
-            session = self.repo.find_by_engine_ref(engine, engine_ref)
-            self._refs[key] = session["id"] if session else None
-        return self._refs[key]
+        if key in self._refs:
+            return self._refs[key]
+        session = self.repo.find_by_engine_ref(engine, engine_ref)
+        # setdefault, not assignment: `create` may have recorded the new session while this
+        # looked it up, and a stale "not ours" must never replace it (that dropped every event).
+        return self._refs.setdefault(key, session["id"] if session else None)
 
     def live_sessions(self, engine: str) -> list[tuple[str, str]]:
         """Sessions worth reconciling: the active ones and any a client is watching."""

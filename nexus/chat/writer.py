@@ -17,6 +17,7 @@ from typing import Any
 from nexus.background import PeriodicWorker
 from nexus.chat.hub import ChatHub, SessionStream
 from nexus.chat.repository import ChatRepository
+from nexus.store.space import StorageProblem, storage_problem
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class TranscriptWriter:
         self._hub = hub
         self._repo = repo
         self._write_lock = threading.Lock()  # one writer at a time keeps upserts in order
+        self.storage_problem: StorageProblem | None = None  # the disk is full (or read-only) now
         self._worker = PeriodicWorker("nexus-transcript-writer", interval, self.flush_all,
                                       what="saving transcripts")
 
@@ -40,13 +42,37 @@ class TranscriptWriter:
         self.flush_all()
 
     def flush_all(self) -> None:
+        problem = None
         for stream in self._hub.streams():
-            self._flush_stream(stream)
+            try:
+                self._flush_stream(stream)
+            except Exception as exc:
+                problem = storage_problem(exc)
+                if problem is None:
+                    raise
+        self._note(problem)
+
+    def _note(self, problem: StorageProblem | None) -> None:
+        """A full disk is said once (and once more when saving works again), not as a
+        traceback every half second; the unsaved work stays dirty in memory meanwhile."""
+        if problem is not None and self.storage_problem is None:
+            log.error("cannot save transcripts: %s", problem.message)
+        elif problem is None and self.storage_problem is not None:
+            log.warning("transcripts are saved again; nothing streamed meanwhile was lost")
+        self.storage_problem = problem
 
     def flush(self, session_id: str) -> None:
+        """Save one session now (before a read of the store). With the disk full the read goes
+        on with what is saved; the rest stays in memory until there is room."""
         stream = self._hub.existing(session_id)
         if stream is not None:
-            self._flush_stream(stream)
+            try:
+                self._flush_stream(stream)
+            except Exception as exc:
+                problem = storage_problem(exc)
+                if problem is None:
+                    raise
+                self._note(problem)
 
     def _flush_stream(self, stream: SessionStream) -> None:
         with self._write_lock:

@@ -68,10 +68,14 @@ class Host:
     def stop(self) -> None:
         """Web server first (no new requests), then the services (OpenCode, cloudflared, the
         store), then the lock. Idempotent."""
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-        if self.rt is not None:
-            self.rt.stop()
-            self.rt = None
-        self.lock.release()
+        try:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
+        finally:  # whatever the web server did, the services (OpenCode) and the lock go
+            try:
+                if self.rt is not None:
+                    self.rt.stop()
+                    self.rt = None
+            finally:
+                self.lock.release()

@@ -8,6 +8,7 @@ nothing is left behind as an orphan.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import logging
 import os
 import re
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     import psutil
@@ -31,12 +32,65 @@ class StartError(RuntimeError):
     pass
 
 
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A preexec function that makes the child get SIGTERM when Nexus dies (Linux's
+    PR_SET_PDEATHSIG), or None where the OS has no such thing. libc is loaded here, in the
+    parent: the child between fork and exec only makes the one system call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # Nexus died before the call: nobody would send the signal
+            os._exit(1)
+
+    return die_with_parent
+
+
+PR_SET_PDEATHSIG = 1
+
+
+class Launcher:
+    """Forks OpenCode on one long-lived thread (`nexus-opencode-launcher`). Linux sends the
+    parent-death signal when the *thread* that forked the child ends, so a child forked on a
+    short-lived thread (a web request that clicked "restart") would die with that request."""
+
+    def __init__(self) -> None:
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, spawn: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nexus-opencode-launcher")
+            pool = self._pool
+        return pool.submit(spawn).result()
+
+    def stop(self) -> None:
+        """After the child is gone (its parent-death signal is tied to this thread)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
 class OpenCodeProcess:
-    def __init__(self, binary: str, workspace: Path, env: dict[str, str], *, password: str | None) -> None:
+    def __init__(self, binary: str, workspace: Path, env: dict[str, str], *, password: str | None,
+                 launcher: Launcher | None = None) -> None:
+        """With a `launcher`, the child dies with Nexus (parent-death signal, Linux); without
+        one it outlives a crash of Nexus, for the next start to adopt."""
         self.binary = binary
         self.workspace = workspace
         self._env = env
         self._password = password
+        self._launcher = launcher
         self._popen: subprocess.Popen[bytes] | None = None
         self._pumps: list[threading.Thread] = []
         self._listening = threading.Event()
@@ -63,12 +117,19 @@ class OpenCodeProcess:
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
         else:
             kwargs["start_new_session"] = True
-        try:
-            self._popen = subprocess.Popen(
+        preexec = _parent_death_signal() if self._launcher is not None else None
+        if preexec is not None:
+            kwargs["preexec_fn"] = preexec
+
+        def spawn() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
                 [self.binary, "serve", "--hostname", "127.0.0.1", "--port", "0"],
                 cwd=self.workspace, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
             )
+
+        try:
+            self._popen = self._launcher.run(spawn) if preexec is not None and self._launcher else spawn()
         except OSError as exc:
             raise StartError(f"Could not run {self.binary}: {exc.strerror or exc}") from exc
         self.started_at = time.monotonic()
@@ -179,3 +240,57 @@ class OpenCodeProcess:
                 self._popen.send_signal(sig)
             except ProcessLookupError:
                 pass
+
+
+class AdoptedProcess:
+    """An OpenCode started by an earlier Nexus that was killed, adopted by this one: the same
+    interface as OpenCodeProcess, through psutil, since it is not this process's child (its
+    output went to the dead Nexus; its exit code is not ours to read)."""
+
+    def __init__(self, pid: int, url: str) -> None:
+        import psutil
+
+        self._proc = psutil.Process(pid)
+        self.url = url
+        self.tail: collections.deque[str] = collections.deque(["(adopted after a crash of Nexus)"], maxlen=40)
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def poll(self) -> int | None:
+        import psutil
+
+        try:
+            if self._proc.is_running() and self._proc.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.Error:
+            pass
+        return -1  # gone; the exit code went to its parent
+
+    def last_output(self, lines: int = 5) -> str:
+        return " | ".join(list(self.tail)[-lines:])
+
+    def stop(self, timeout: float) -> int | None:
+        import psutil
+
+        try:
+            family = [self._proc, *self._proc.children(recursive=True)]
+        except psutil.Error:
+            return self.poll()
+        if sys.platform != "win32":
+            try:
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                self._proc.terminate()
+        else:
+            self._proc.terminate()
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        for leftover in alive:
+            try:
+                leftover.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(alive, timeout=5)
+        return None

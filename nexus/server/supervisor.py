@@ -30,9 +30,9 @@ from nexus.bus import EventBus
 from nexus.logs.redact import register_secret
 from nexus.server.backoff import Backoff
 from nexus.server.binary import BinaryNotFound, find_opencode
-from nexus.server.child_record import ChildRecord
+from nexus.server.child_record import ChildRecord, fingerprint
 from nexus.server.client import OpenCodeClient, OpenCodeError, RequestCounters
-from nexus.server.process import OpenCodeProcess, StartError
+from nexus.server.process import AdoptedProcess, Launcher, OpenCodeProcess, StartError
 from nexus.server.state import ServerState
 from nexus.settings import Settings
 from nexus.store.repositories import RestartRepository
@@ -40,6 +40,9 @@ from nexus.store.repositories import RestartRepository
 log = logging.getLogger(__name__)
 
 TICK = 0.2
+# The least CPU time (seconds) a process must have used between two health checks to count
+# as working: one clock tick of the kernel's accounting (10 ms at USER_HZ 100).
+CPU_TICK = 0.01
 # The password of an OpenCode server Nexus attaches to (set by the user) lives in the secret
 # store. A server Nexus starts gets a fresh random password per start, held only in memory:
 # nothing to store, nothing to leak.
@@ -71,6 +74,7 @@ class Supervisor:
         self._attach_password = attach_password
         self._child_record = child_record
         self.counters = RequestCounters()
+        self._launcher = Launcher()  # forks a child that dies with Nexus (server.adopt_after_crash off)
 
         self._lifecycle = threading.RLock()
         self._wake = threading.Event()
@@ -79,7 +83,7 @@ class Supervisor:
 
         self._state = ServerState.STOPPED
         self._want_running = False
-        self._process: OpenCodeProcess | None = None
+        self._process: OpenCodeProcess | AdoptedProcess | None = None
         self._client: OpenCodeClient | None = None
         self._backoff = self._new_backoff()
         self._next_attempt_at: float | None = None
@@ -89,6 +93,8 @@ class Supervisor:
         self._next_health_at = 0.0
         self._health_failures = 0
         self._restart_count = 0
+        self._cpu_seen: tuple[int, float] | None = None  # (pid, CPU seconds) at the last health check
+        self._slow_since: float | None = None  # when failed checks of a working process began
         self._spawn_config: dict[str, Any] | None = None
 
         self._status_lock = threading.Lock()
@@ -101,11 +107,14 @@ class Supervisor:
         """Start the monitor thread; with `server.autostart` it brings OpenCode up too."""
         if self._thread is not None:
             return
-        if self._child_record is not None:
-            self._child_record.reap()
         self._stopping.clear()
         if self._settings["server.autostart"]:
             self._want_running = True
+        if self._child_record is not None:
+            with self._lifecycle:
+                if not (self._want_running and self._settings["server.adopt_after_crash"]
+                        and self._adopt_survivor()):
+                    self._child_record.reap()
         self._thread = threading.Thread(target=self._monitor, name="nexus-supervisor", daemon=True)
         self._thread.start()
 
@@ -113,6 +122,11 @@ class Supervisor:
         """Stop OpenCode and the monitor thread. Safe to call twice."""
         self._stopping.set()
         self._wake.set()
+        # A start in progress holds the lifecycle lock while it waits for OpenCode (up to
+        # `server.start_timeout`): end that process now, without the lock, so the wait ends.
+        starting = self._process
+        if starting is not None and self._state == ServerState.STARTING:
+            starting.stop(1.0)
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -120,6 +134,43 @@ class Supervisor:
             self._want_running = False
             self._terminate()
             self._set_state(ServerState.STOPPED, reason="Nexus is shutting down")
+        self._launcher.stop()
+
+    def _adopt_survivor(self) -> bool:
+        """Carry on with the OpenCode a killed Nexus left running, if it answers and was
+        started with today's settings: its replies go on. Lifecycle lock held."""
+        assert self._child_record is not None
+        config = self._current_spawn_config()
+        if config["url"]:
+            return False
+        survivor = self._child_record.survivor(fingerprint(config))
+        if survivor is None:
+            return False
+        register_secret(survivor.password)
+        client = OpenCodeClient(survivor.url, password=survivor.password, counters=self.counters)
+        try:
+            body = client.health(timeout=max(2.0, self._settings["server.health_timeout"]))
+            process = AdoptedProcess(survivor.pid, survivor.url)
+        except Exception as exc:  # noqa: BLE001 - OpenCodeError, psutil.Error: not adoptable, so stopped
+            log.warning("the OpenCode left running (pid %d) does not answer (%s); stopping it", survivor.pid, exc)
+            client.close()
+            return False
+        self._set_state(ServerState.STARTING, reason="adopting the OpenCode an earlier Nexus left running")
+        self._process, self._client = process, client
+        self._spawn_config = config
+        self._started_at = self._clock()
+        self._started_wall = time.time()
+        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._health_failures = 0
+        self._cpu_seen, self._slow_since = None, None
+        self._note_cpu()
+        with self._status_lock:
+            self._info.update(url=client.base_url, pid=survivor.pid, mode="managed", version=body.get("version"),
+                              binary=config["binary"] or None, last_error=None)
+        log.info("adopted OpenCode %s at %s (pid %d), left running by a Nexus that was killed",
+                 body.get("version") or "", client.base_url, survivor.pid)
+        self._set_state(ServerState.RUNNING, reason="adopted after a crash of Nexus")
+        return True
 
     # ----- commands ----------------------------------------------------------------------
 
@@ -276,6 +327,12 @@ class Supervisor:
         try:
             body = client.health(timeout=self._settings["server.health_timeout"])
         except OpenCodeError as exc:
+            if self._info["mode"] == "managed" and self._judge_slow():
+                log.info("OpenCode health check failed (%s) but the process is working (its CPU time advanced): "
+                         "slow, not dead; not restarted", exc)
+                if self._state != ServerState.UNHEALTHY:
+                    self._set_state(ServerState.UNHEALTHY, reason=f"answering slowly while busy: {exc}")
+                return
             self._health_failures += 1
             limit = self._settings["server.health_failures"]
             log.warning("OpenCode health check failed (%d of %d): %s", self._health_failures, limit, exc)
@@ -288,10 +345,54 @@ class Supervisor:
                 self._schedule_restart("unhealthy", detail, None)
             return
         self._health_failures = 0
+        self._slow_since = None
+        self._note_cpu()
         with self._status_lock:
             self._info["version"] = body.get("version") or self._info["version"]
         if self._state == ServerState.UNHEALTHY:
             self._set_state(ServerState.RUNNING, reason="health checks pass again")
+
+    def _judge_slow(self) -> bool:
+        """Slow or dead, after a health check that failed. Slow: the process exists, is not
+        stopped or a zombie, and its own CPU time advanced by at least one clock tick since
+        the previous check (it is working: a loaded machine, a long tool call), and it has
+        been slow for less than `server.slow_grace` seconds. Anything else is dead, and
+        counts toward `server.health_failures`. (A TCP connect proves nothing: the kernel
+        accepts connections for a frozen process.)"""
+        import psutil
+
+        process = self._process
+        if process is None or process.pid is None:
+            return False
+        try:
+            proc = psutil.Process(process.pid)
+            if proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD,
+                                 getattr(psutil, "STATUS_TRACING_STOP", "tracing-stop")):
+                return False
+            times = proc.cpu_times()
+            cpu = times.user + times.system
+        except psutil.Error:
+            return False
+        previous, self._cpu_seen = self._cpu_seen, (process.pid, cpu)
+        if previous is None or previous[0] != process.pid or cpu - previous[1] < CPU_TICK:
+            return False
+        now = self._clock()
+        if self._slow_since is None:
+            self._slow_since = now
+        return now - self._slow_since < self._settings["server.slow_grace"]
+
+    def _note_cpu(self) -> None:
+        """The process's CPU time at a passing health check: what the next failed one compares."""
+        import psutil
+
+        process = self._process
+        if process is None or process.pid is None:
+            return
+        try:
+            times = psutil.Process(process.pid).cpu_times()
+            self._cpu_seen = (process.pid, times.user + times.system)
+        except psutil.Error:
+            self._cpu_seen = None
 
     def _schedule_restart(self, reason: str, detail: str, exit_code: int | None) -> None:
         if not self._settings["restart.enabled"]:
@@ -348,6 +449,7 @@ class Supervisor:
         config = self._current_spawn_config()
         self._set_state(ServerState.STARTING)
         self._health_failures = 0
+        self._cpu_seen, self._slow_since = None, None
         timeout = self._settings["server.start_timeout"]
         if config["url"]:
             password = self._attach_password() or os.environ.get("OPENCODE_SERVER_PASSWORD") or None
@@ -359,11 +461,16 @@ class Supervisor:
             binary, _source = find_opencode(config["binary"])
             password = secrets.token_urlsafe(32) if config["protected"] else None
             register_secret(password)
-            process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
+            if self._settings["server.adopt_after_crash"]:
+                process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
+            else:
+                process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password,
+                                                launcher=self._launcher)
             self._process = process
             url = process.start(timeout)
             if self._child_record is not None and process.pid is not None:
-                self._child_record.remember(process.pid)
+                self._child_record.remember(process.pid, url=url, password=password,
+                                            config=fingerprint(config))
             client = OpenCodeClient(url, password=password, counters=self.counters)
             mode = "managed"
         self._client = client
@@ -376,6 +483,7 @@ class Supervisor:
         self._started_at = self._clock()
         self._started_wall = time.time()
         self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._note_cpu()
         with self._status_lock:
             self._info.update(url=client.base_url, pid=process.pid if process else None, mode=mode,
                               version=body.get("version"), binary=binary, last_error=None)
@@ -391,6 +499,8 @@ class Supervisor:
             try:
                 return client.health(timeout=min(2.0, timeout))
             except OpenCodeError as exc:
+                if self._stopping.is_set():
+                    raise OpenCodeError("Nexus is shutting down") from exc
                 if process is not None and (code := process.poll()) is not None:
                     raise StartError(f"OpenCode exited with code {code} during start-up. "
                                      f"Last output: {process.last_output() or '(none)'}") from exc

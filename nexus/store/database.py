@@ -57,6 +57,11 @@ class Database:
             raise
         except (DatabaseError, OperationalError) as exc:
             db.close()
+            from nexus.store.space import storage_problem
+
+            problem = storage_problem(exc)
+            if problem is not None:
+                raise StoreError(f"{problem.message} (database {url})") from exc
             raise StoreError(f"The database at {url} cannot be read ({exc.orig}). "
                              "Nothing was changed. Move the file aside to start afresh.") from exc
         return db

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from nexus.store.space import storage_problem
+
 log = logging.getLogger(__name__)
+_storage_logged: dict[str, float] = {}
+
+
+def _log_storage_once(code: str, exc: Exception) -> None:
+    """One line a minute per kind, not a traceback per request while the disk stays full."""
+    now = time.monotonic()
+    if now - _storage_logged.get(code, -1e9) >= 60:
+        _storage_logged[code] = now
+        log.error("cannot save (%s): %s", code, exc.__class__.__name__ + ": " + str(exc).splitlines()[0][:200])
 
 
 class ApiError(Exception):
@@ -55,5 +67,12 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
+        problem = storage_problem(exc)
+        if problem is not None:  # a full disk or read-only store: said plainly, logged once per kind
+            _log_storage_once(problem.code, exc)
+            if _wants_json():
+                return error_response(problem.status, problem.message, problem.code)
+            return render_template("error.html", status=problem.status, title="Cannot save",
+                                   message=problem.message), problem.status
         log.exception("unhandled error in %s %s", request.method, request.path)
         return http_error(InternalServerError("Something went wrong inside Nexus; the log has the details."))

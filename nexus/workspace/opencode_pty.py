@@ -84,7 +84,9 @@ class OpenCodePty(Screen):
     def _delete(self) -> None:
         try:
             self._client.json("DELETE", f"/pty/{self.ref}")
-        except OpenCodeError as exc:  # OpenCode stopped meanwhile: its terminals went with it
+        except (OpenCodeError, RuntimeError) as exc:
+            # OpenCode stopped or was restarted meanwhile (its client closed, "Cannot send a
+            # request, as the client has been closed"): its terminals went with it.
             log.info("removing the OpenCode terminal %s: %s", self.ref, exc)
 
     def close(self) -> None:

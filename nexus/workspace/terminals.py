@@ -65,7 +65,10 @@ class TerminalManager:
             closing = list(self._terminals.values())
             self._terminals.clear()
         for terminal in closing:
-            terminal.pty.close()
+            try:
+                terminal.pty.close()
+            except Exception:  # one terminal that cannot close must not keep the others open
+                log.exception("closing terminal %s failed", getattr(terminal, "id", "?"))
 
     def create(self, session_id: str, cwd: Path, spawn: Callable[..., Screen], cols: int = 80,
                rows: int = 24) -> Terminal:
@@ -117,7 +120,10 @@ class TerminalManager:
             for terminal in closing:
                 del self._terminals[terminal.id]
         for terminal in closing:
-            terminal.pty.close()
+            try:
+                terminal.pty.close()
+            except Exception:  # one terminal that cannot close must not keep the others open
+                log.exception("closing terminal %s failed", getattr(terminal, "id", "?"))
         return len(closing)
 
     def count(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 from nexus.chat.engines.base import EngineError, EngineSink
@@ -41,6 +42,10 @@ class OpenCodeEngine:
         self.connected = threading.Event()
         self.reconnects = 0
         self._response: Any = None
+        # The OpenCode client the stream last followed: a different one at the next connect
+        # means OpenCode was restarted; none means Nexus itself (re)started.
+        self._last_client: OpenCodeClient | None = None
+        self._lost_server = False  # replies were closed when OpenCode went away
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -85,6 +90,9 @@ class OpenCodeEngine:
                 client = self._supervisor.client
             except NotRunning:
                 self.connected.clear()
+                if self._last_client is not None and not self._lost_server and not self._stop.is_set():
+                    self._lost_server = True
+                    self.interrupt_all(self._server_gone_reason())
                 self._stop.wait(0.25)
                 continue
             try:
@@ -124,7 +132,8 @@ class OpenCodeEngine:
         payload = envelope.get("payload", envelope)
         if payload.get("type") == "server.connected":
             self.reconnects += 1
-            self.reconcile(client)
+            self.reconcile(client, interrupted=self._interrupt_reason(client))
+            self._last_client, self._lost_server = client, False
             self.connected.set()
             return
         with self._mapper_lock:
@@ -137,12 +146,39 @@ class OpenCodeEngine:
             if session_id is not None:  # sessions Nexus did not create (the TUI's) are not ours
                 self._sink.emit(session_id, type_, data)
 
-    def reconcile(self, client: OpenCodeClient | None = None) -> None:
-        """Catch up on everything that happened while Nexus was not listening."""
+    def _interrupt_reason(self, client: OpenCodeClient) -> str:
+        """Why a reply OpenCode no longer runs was cut off, in words for the transcript."""
+        if self._last_client is None:
+            return "Nexus was restarted before the reply finished."
+        if client is not self._last_client:
+            return self._server_gone_reason().rstrip(".") + "; OpenCode was restarted."
+        return "the connection to OpenCode dropped and OpenCode no longer runs this reply."
+
+    def _server_gone_reason(self) -> str:
+        status = self._supervisor.status()
+        detail = status.get("last_error")
+        return f"OpenCode {status['state']}" + (f" ({detail})." if detail else ".")
+
+    def interrupt_all(self, reason: str) -> None:
+        """Close the open replies of every live session now (OpenCode is gone); what OpenCode
+        kept of them is fetched when it is back (reconcile)."""
+        emitted = []
+        for session_id, ref in self._sink.live_sessions(ENGINE):
+            with self._mapper_lock:
+                self.mapper.seed(ref, self._sink.transcript_state(session_id))
+                emitted += self.mapper.interrupt(ref, reason) + self.mapper.status(ref, {"type": "idle"})
+        if emitted:
+            log.warning("closed %d open replies: %s", sum(1 for _, t, _ in emitted if t == "message.end"), reason)
+        self._deliver(emitted)
+
+    def reconcile(self, client: OpenCodeClient | None = None, *, interrupted: str | None = None) -> None:
+        """Catch up on everything that happened while Nexus was not listening; a reply that
+        OpenCode no longer runs is closed with `interrupted` as the reason."""
         client = client or self._client()
         sessions = self._sink.live_sessions(ENGINE)
         if not sessions:
             return
+        idle_since = time.time()
         try:
             busy = client.json("GET", "/session/status") or {}
             pending = client.json("GET", "/permission") or []
@@ -161,7 +197,8 @@ class OpenCodeEngine:
             with self._mapper_lock:
                 self.mapper.seed(ref, self._sink.transcript_state(session_id))
                 emitted = self.mapper.reconcile(ref, messages or [], busy.get(ref),
-                                                [p for p in pending if p.get("sessionID") == ref])
+                                                [p for p in pending if p.get("sessionID") == ref],
+                                                interrupted=interrupted, idle_since=idle_since)
             self._deliver(emitted)
 
     # ----- commands -------------------------------------------------------------------------------

@@ -9,12 +9,16 @@ are passed on in between.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from nexus.chat import events as ev
 
 Emitted = tuple[str, str, dict[str, Any]]  # (OpenCode session id, event type, data)
+
+# A reply cut off by a crash or restart (of OpenCode or Nexus): its `finish` and error name.
+INTERRUPTED = "interrupted"
 
 _PLACEHOLDER_TITLE = re.compile(r"^New session - \d{4}-\d\d-\d\dT")
 
@@ -104,8 +108,10 @@ def permission_of(props: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class _SessionMemory:
-    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"ended", "tokens", "cost"}
+    # id -> {"ended", "tokens", "cost", "role", "created"}
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> last normalized part
+    owners: dict[str, str] = field(default_factory=dict)  # part id -> message id
     permissions: set[str] = field(default_factory=set)
     status: str = "idle"
     title: str | None = None
@@ -126,9 +132,11 @@ class OpenCodeMapper:
         memory = self._memory(session_ref)
         for message in state.get("messages", []):
             memory.messages[message["id"]] = {"ended": bool(message.get("completed_at")),
-                                              "tokens": message.get("tokens"), "cost": message.get("cost")}
+                                              "tokens": message.get("tokens"), "cost": message.get("cost"),
+                                              "role": message.get("role"), "created": message.get("created_at")}
             for part in message.get("parts", []):
                 memory.parts[part["id"]] = {k: v for k, v in part.items() if k != "message_id"}
+                memory.owners[part["id"]] = message["id"]
         memory.permissions = {p["id"] for p in state.get("permissions", [])}
         memory.status = (state.get("status") or {}).get("status", "idle")
         memory.title = (state.get("session") or {}).get("title")
@@ -207,7 +215,9 @@ class OpenCodeMapper:
         out: list[Emitted] = []
         seen = memory.messages.get(info["id"])
         if seen is None:
-            seen = memory.messages[info["id"]] = {"ended": False, "tokens": None, "cost": None}
+            seen = memory.messages[info["id"]] = {"ended": False, "tokens": None, "cost": None,
+                                                  "role": info.get("role", "assistant"),
+                                                  "created": seconds((info.get("time") or {}).get("created"))}
             out.append((ref, ev.MESSAGE_START, {"message": message_of(info)}))
         if info.get("role") == "assistant":
             tokens, cost = tokens_of(info.get("tokens")), float(info.get("cost") or 0.0)
@@ -237,7 +247,13 @@ class OpenCodeMapper:
             # OpenCode saves a streaming part's text only when the part ends (and a killed
             # OpenCode never ends it); what Nexus holds, and the user saw, is further along.
             return []
+        if reconciling and previous is not None and part["kind"] == "tool" \
+                and previous.get("status") in ("completed", "error") and part["status"] in ("pending", "running"):
+            # A killed OpenCode keeps the tool "running" in its store; Nexus closed it as
+            # interrupted, and a closed tool never runs again.
+            return []
         memory.parts[part["id"]] = dict(part)
+        memory.owners[part["id"]] = message_id
         data = {"message_id": message_id, "part": part}
         if part["kind"] != "tool":
             return [(ref, ev.PART_UPDATE, data)]
@@ -271,10 +287,44 @@ class OpenCodeMapper:
             out.append((ref, ev.SESSION_STATUS, {"status": "waiting"}))
         return out
 
+    def interrupt(self, ref: str, reason: str, *, before: float | None = None,
+                  now: float | None = None) -> list[Emitted]:
+        """Close every reply of `ref` that is still open (begun before `before`, UNIX seconds):
+        its running tools end as errors and the message ends with finish "interrupted" and the
+        reason, so the page never draws a cut-off reply as finished or a tool as running."""
+        memory = self._memory(ref)
+        now = now if now is not None else time.time()
+        out: list[Emitted] = []
+        for stale in sorted(memory.permissions):  # the run that asked is gone: no prompt to answer
+            memory.permissions.discard(stale)
+            out.append((ref, ev.PERMISSION_ANSWERED, {"permission_id": stale, "reply": None}))
+        for message_id, seen in memory.messages.items():
+            if seen["ended"] or seen.get("role") == "user":
+                continue
+            created = seen.get("created")
+            if before is not None and created is not None and created >= before:
+                continue  # begun after OpenCode said "idle": a new reply, not a cut-off one
+            for part_id, owner in memory.owners.items():
+                part = memory.parts.get(part_id)
+                if owner != message_id or part is None or part.get("kind") != "tool" \
+                        or part.get("status") not in ("pending", "running"):
+                    continue
+                closed = {**part, "status": "error", "error": f"Interrupted: {reason}", "ended_at": now}
+                memory.parts[part_id] = closed
+                out.append((ref, ev.TOOL_END, {"message_id": message_id, "part": dict(closed)}))
+            seen["ended"] = True
+            out.append((ref, ev.MESSAGE_END, {"message_id": message_id, "finish": INTERRUPTED,
+                                              "error": {"name": INTERRUPTED, "message": f"Interrupted: {reason}"},
+                                              "completed_at": now}))
+        return out
+
     def reconcile(self, ref: str, messages: list[dict[str, Any]], busy: dict[str, Any] | None,
-                  pending: list[dict[str, Any]]) -> list[Emitted]:
+                  pending: list[dict[str, Any]], *, interrupted: str | None = None,
+                  idle_since: float | None = None) -> list[Emitted]:
         """Bring a session up to date from OpenCode's REST answers after a (re)connect:
-        its messages, its entry in /session/status (None when idle), its pending permissions."""
+        its messages, its entry in /session/status (None when idle), its pending permissions.
+        When the session is idle, a reply still open is closed with `interrupted` as reason
+        (replies begun after `idle_since`, when the status was read, are left alone)."""
         out: list[Emitted] = []
         for entry in messages:
             info = entry["info"]
@@ -289,5 +339,7 @@ class OpenCodeMapper:
             out.append((ref, ev.PERMISSION_ANSWERED, {"permission_id": stale, "reply": None}))
         for props in pending:
             out += self.permission_asked(props)
+        if busy is None and interrupted:
+            out += self.interrupt(ref, interrupted, before=idle_since)
         out += self.status(ref, busy or {"type": "idle"})
         return out

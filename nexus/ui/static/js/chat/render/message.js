@@ -87,7 +87,10 @@ export class MessageView {
     const items = [];
     if (message.error) {
       const aborted = message.error.name === "aborted";
-      items.push(el("p", { class: aborted ? "msg-stopped" : "msg-error", role: aborted ? null : "alert",
+      // Cut off by a crash or restart: said calmly, with the reason, never drawn as finished.
+      const interrupted = message.error.name === "interrupted";
+      const cls = aborted ? "msg-stopped" : interrupted ? "msg-interrupted" : "msg-error";
+      items.push(el("p", { class: cls, role: aborted ? null : "alert", "data-state": interrupted ? "interrupted" : null,
         text: message.error.message || (aborted ? "Stopped." : "Something went wrong.") }));
     }
     this.footer.replaceChildren(...items);

@@ -1,0 +1,574 @@
+"""Chaos: kill OpenCode and Nexus mid-reply, drop live streams, soak; count what breaks.
+
+    .venv/bin/python bench/chaos.py                      # the full run (~20 min): writes "chaos" in results.json
+    .venv/bin/python bench/chaos.py --opencode-kills 3 --drops 10 --nexus-kills 1 --soak 60 --no-save
+
+Everything is real: `nexus serve` as a child process on a fresh data dir, the real OpenCode
+binary it supervises, the project's fake model provider (tests/fakes/fake_llm.py), real
+WebSocket / SSE / HTTP clients on 127.0.0.1. Phases:
+
+  * OpenCode kills: N times, a reply streams (fake "SLOW": 200 words over 20 s), OpenCode gets
+    kill -9 after its first words. Measured: time until OpenCode runs again; whether the cut
+    reply was closed (finish "interrupted") or left open; finished messages lost.
+  * Stream drops: a long reply ("BURST:<n>:<ms>") followed over the WebSocket, then over the
+    SSE fallback; the client drops the connection after a random 20-150 events and resumes
+    with its last number, D times each. Measured: gaps, duplicates, resyncs by snapshot, and
+    whether the text it assembled equals the stored reply.
+  * Nexus kills: N times, Nexus gets kill -9 mid-reply and is started again. Measured:
+    OpenCode adopted (same pid), the reply continued to its real end, or was closed.
+  * Soak: 10 sessions stream replies back to back for --soak seconds, each followed by one of
+    3 kinds of client (WebSocket, SSE, HTTP polling of /messages); Nexus's RSS, threads and
+    open files are sampled every --sample seconds. Measured: the slope of RSS and threads
+    over the second half (per minute), and threads once the clients have gone vs. before.
+  * Orphans: after Nexus is stopped, every OpenCode pid seen must be gone.
+
+Targets (issue 13): 0 lost, 0 gaps, 0 duplicates, 0 replies left open, 0 orphans, RSS slope
+<= 0.5 MB/min in the soak's second half, threads back to idle after clients leave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx2  # noqa: E402
+import psutil  # noqa: E402
+import simple_websocket  # noqa: E402
+
+from tests.fakes.fake_llm import FakeLLM, opencode_env  # noqa: E402
+
+OPENCODE = Path(os.environ.get("NEXUS_TEST_OPENCODE", ROOT / ".cache" / "opencode" / "node_modules"
+                               / "opencode-linux-x64" / "bin" / "opencode"))
+TARGETS = {"messages_lost": 0, "gaps": 0, "duplicates": 0, "replies_left_open": 0, "orphans": 0,
+           "rss_slope_mb_per_min": 0.5}
+
+
+def say(*args: Any) -> None:
+    print(*args, flush=True)
+
+
+# ----- one Nexus ------------------------------------------------------------------------------
+
+
+class Nexus:
+    """`nexus serve` on `home`; started, killed and restarted by pid only."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1",
+                    "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.http: httpx2.Client | None = None
+        self.opencode_pids: set[int] = set()
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        for key, value in settings.items():
+            subprocess.run([sys.executable, "-m", "nexus", "settings", "set", key,
+                            value if isinstance(value, str) else json.dumps(value)],
+                           env=self.env, check=True, capture_output=True)
+        from nexus.auth.repository import AuthRepository
+        from nexus.store import Database
+        from nexus.store.database import sqlite_url
+
+        db = Database.open(sqlite_url(self.home / "nexus.db"))
+        AuthRepository(db).save_setup_progress("done", 1.0)  # as a person who finished setup
+        db.close()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "nexus", "serve", "--port", "0"], env=self.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            match = re.search(r"running at (http://\S+)", line)
+            if match:
+                self.url = match.group(1)
+                break
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError("nexus exited at start")
+        else:
+            raise RuntimeError("nexus did not start")
+        # Its console goes on being read, so that a full pipe never blocks it.
+        threading.Thread(target=lambda out: [None for _ in out], args=(self.proc.stdout,), daemon=True,
+                         name="bench-nexus-console").start()
+        self.http = httpx2.Client(base_url=self.url, timeout=30, trust_env=False)
+        self.http.headers["X-CSRF-Token"] = self.http.get("/api/auth/session").json()["csrf_token"]
+
+    def server(self) -> dict[str, Any]:
+        assert self.http is not None
+        return self.http.get("/api/server").json()
+
+    def wait_running(self, not_pid: int | None = None, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status = self.server()
+            except httpx2.HTTPError:
+                status = {}
+            if status.get("state") == "running" and status.get("pid") not in (None, not_pid):
+                self.opencode_pids.add(status["pid"])
+                return status
+            time.sleep(0.1)
+        raise RuntimeError(f"OpenCode did not come up: {status}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        if self.http is not None:
+            self.http.close()
+        self.proc, self.http = None, None
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(10)
+        if self.http is not None:
+            self.http.close()
+        self.proc, self.http = None, None
+        return code
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+# ----- sessions and replies -------------------------------------------------------------------
+
+
+def new_session(nx: Nexus, title: str) -> str:
+    assert nx.http is not None
+    for session in nx.http.get("/api/sessions").json().get("sessions", []):
+        if session.get("status") == "idle":  # ten active at most: make room
+            nx.http.patch(f"/api/sessions/{session['id']}", json={"state": "archived"})
+    answer = nx.http.post("/api/sessions", json={"title": title})
+    answer.raise_for_status()
+    return answer.json()["id"]
+
+
+def messages(nx: Nexus, sid: str) -> list[dict[str, Any]]:
+    assert nx.http is not None
+    return nx.http.get(f"/api/sessions/{sid}/messages", params={"limit": 500}).json()["messages"]
+
+
+def text(message: dict[str, Any]) -> str:
+    return "".join(p.get("text") or "" for p in message["parts"] if p["kind"] == "text")
+
+
+def finished(msgs: list[dict[str, Any]]) -> dict[str, str]:
+    """Finished assistant replies (not cut off) by id, with their text."""
+    return {m["id"]: text(m) for m in msgs if m["role"] == "assistant" and m.get("completed_at")
+            and m.get("finish") != "interrupted"}
+
+
+def prompt(nx: Nexus, sid: str, words: str) -> None:
+    assert nx.http is not None
+    deadline = time.monotonic() + 60
+    while True:
+        answer = nx.http.post(f"/api/sessions/{sid}/prompt", json={"text": words})
+        if answer.status_code == 202:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"prompt refused: {answer.status_code} {answer.text}")
+        time.sleep(0.3)  # busy (the last reply is still closing) or OpenCode not back yet
+
+
+def wait_streaming(nx: Nexus, sid: str, min_chars: int = 20, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msgs = messages(nx, sid)
+        if msgs and msgs[-1]["role"] == "assistant" and not msgs[-1].get("completed_at") \
+                and len(text(msgs[-1])) >= min_chars:
+            return msgs[-1]
+        time.sleep(0.15)
+    raise RuntimeError("the reply did not start streaming")
+
+
+def wait_closed(nx: Nexus, sid: str, message_id: str, timeout: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = next((m for m in messages(nx, sid) if m["id"] == message_id), None)
+        except httpx2.HTTPError:
+            found = None
+        if found is not None and found.get("completed_at"):
+            return found
+        time.sleep(0.2)
+    return None
+
+
+def wait_idle(nx: Nexus, sid: str, timeout: float = 60) -> None:
+    assert nx.http is not None
+    deadline = time.monotonic() + timeout
+    while nx.http.get(f"/api/sessions/{sid}").json().get("status") != "idle" and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+# ----- phases ---------------------------------------------------------------------------------
+
+
+def opencode_kills(nx: Nexus, count: int) -> dict[str, Any]:
+    sid = new_session(nx, "chaos: OpenCode kills")
+    healthy_after: list[float] = []
+    closed = left_open = lost = 0
+    for i in range(count):
+        wait_idle(nx, sid)
+        before = finished(messages(nx, sid))
+        prompt(nx, sid, "SLOW")
+        reply = wait_streaming(nx, sid)
+        pid = nx.wait_running()["pid"]
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        nx.wait_running(not_pid=pid)
+        healthy_after.append(time.monotonic() - killed_at)
+        end = wait_closed(nx, sid, reply["id"], timeout=30)
+        if end is not None and end.get("finish") == "interrupted":
+            closed += 1
+        else:
+            left_open += 1
+        after = finished(messages(nx, sid))
+        lost += sum(1 for mid, words in before.items() if after.get(mid) != words)
+        say(f"  OpenCode kill {i + 1}/{count}: healthy again after {healthy_after[-1]:.2f} s, "
+            f"reply {'closed' if end else 'LEFT OPEN'}")
+    return {"kills": count, "restarts": count, "time_to_healthy_s": _spread(healthy_after),
+            "replies_interrupted": count, "replies_closed": closed, "replies_left_open": left_open,
+            "messages_lost": lost}
+
+
+def _ws_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> Iterator[dict[str, Any]]:
+    ws = simple_websocket.Client.connect(nx.url.replace("http://", "ws://") + "/api/chat/stream")
+    try:
+        hello = json.loads(ws.receive(timeout=10))
+        yield hello
+        ws.send(json.dumps({"op": "follow", "session": sid, "after": after, "epoch": epoch}))
+        while True:
+            raw = ws.receive(timeout=30)
+            if raw is None:
+                return
+            data = json.loads(raw)
+            yield from (data if isinstance(data, list) else [data])
+    finally:
+        try:
+            ws.close()
+        except Exception:  # noqa: BLE001 - the drop itself may race the server's close
+            pass
+
+
+def _sse_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> Iterator[dict[str, Any]]:
+    follow = f"{sid}:{epoch or ''}:{'' if after is None else after}"
+    with httpx2.stream("GET", f"{nx.url}/api/chat/stream/sse", params={"follow": follow}, timeout=30,
+                       trust_env=False) as res:
+        for line in res.iter_lines():
+            if line.startswith("data:"):
+                data = json.loads(line[5:])
+                yield from (data if isinstance(data, list) else [data])
+
+
+def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str, Any]:
+    sid = new_session(nx, f"chaos: {transport} drops")
+    events = _ws_events if transport == "websocket" else _sse_events
+    gaps = duplicates = snapshots = done_drops = replies = 0
+    mismatched = 0
+    last: int | None = None
+    epoch: str | None = None
+    assembled: dict[str, str] = {}
+    rng = random.Random(13)
+    while done_drops < drops:
+        wait_idle(nx, sid)
+        prompt(nx, sid, burst)
+        replies += 1
+        ended = False
+        while not ended:
+            budget = rng.randint(20, 150)
+            got = 0
+            for event in events(nx, sid, last, epoch):
+                kind = event.get("type")
+                if kind == "hello":
+                    epoch = event.get("epoch")
+                    continue
+                if event.get("session") != sid or "seq" not in event:
+                    continue
+                seq = event["seq"]
+                if kind == "snapshot":
+                    # After the first connect (which starts from one), a snapshot is a resync:
+                    # the transcript whole, numbered with its last event.
+                    snapshots += last is not None
+                    for m in event["data"]["messages"]:
+                        assembled[m["id"]] = text(m)
+                    last = seq
+                    continue
+                if last is not None and seq <= last:
+                    duplicates += 1
+                    continue
+                if last is not None and seq != last + 1:
+                    gaps += 1
+                last = seq
+                got += 1
+                data = event["data"]
+                if kind == "text.delta":
+                    assembled[data["message_id"]] = assembled.get(data["message_id"], "") + data["delta"]
+                elif kind == "part.update" and data["part"]["kind"] == "text":
+                    assembled[data["message_id"]] = data["part"].get("text") or ""
+                elif kind == "message.end":
+                    ended = ended or data["message_id"] in assembled
+                if ended or got >= budget:
+                    break
+            if not ended:
+                done_drops += 1
+            if done_drops >= drops:
+                break
+        wait_idle(nx, sid)
+    stored = {m["id"]: text(m) for m in messages(nx, sid) if m["role"] == "assistant"}
+    for mid, words in assembled.items():
+        if mid in stored and stored[mid] and not stored[mid].startswith(words):
+            mismatched += 1
+    say(f"  {transport}: {done_drops} drops over {replies} replies, {gaps} gaps, {duplicates} duplicates, "
+        f"{snapshots} resyncs by snapshot, {mismatched} texts differing from the store")
+    return {"drops": done_drops, "replies": replies, "gaps": gaps, "duplicates": duplicates,
+            "resyncs_by_snapshot": snapshots, "texts_differing": mismatched}
+
+
+def nexus_kills(nx: Nexus, count: int) -> dict[str, Any]:
+    sid = new_session(nx, "chaos: Nexus kills")
+    adopted = continued = closed = left_open = lost = 0
+    back: list[float] = []
+    for i in range(count):
+        wait_idle(nx, sid)
+        before = finished(messages(nx, sid))
+        prompt(nx, sid, "SLOW")
+        reply = wait_streaming(nx, sid)
+        opencode = nx.wait_running()["pid"]
+        nx.kill9()
+        killed = time.monotonic()
+        nx.start()
+        status = nx.wait_running()
+        back.append(time.monotonic() - killed)
+        adopted += status["pid"] == opencode
+        end = wait_closed(nx, sid, reply["id"], timeout=60)
+        if end is None:
+            left_open += 1
+        elif end.get("finish") == "interrupted":
+            closed += 1
+        else:
+            continued += "word199" in text(end)
+        after = finished(messages(nx, sid))
+        lost += sum(1 for mid, words in before.items() if after.get(mid) != words)
+        say(f"  Nexus kill {i + 1}/{count}: running again after {back[-1]:.2f} s, OpenCode "
+            f"{'adopted' if status['pid'] == opencode else 'replaced'}, reply "
+            f"{'left OPEN' if end is None else end.get('finish')}")
+    return {"kills": count, "time_to_healthy_s": _spread(back), "opencode_adopted": adopted,
+            "replies_continued_to_the_end": continued, "replies_closed_as_interrupted": closed,
+            "replies_left_open": left_open, "messages_lost": lost}
+
+
+def _sample(pid: int) -> dict[str, float]:
+    proc = psutil.Process(pid)
+    with proc.oneshot():
+        return {"t": time.monotonic(), "rss_mb": proc.memory_info().rss / 1e6, "threads": proc.num_threads(),
+                "open_files": proc.num_fds()}
+
+
+def _slope(samples: list[dict[str, float]], key: str) -> float | None:
+    half = samples[len(samples) // 2:]
+    if len(half) < 3:
+        return None
+    xs = [(s["t"] - half[0]["t"]) / 60 for s in half]
+    ys = [s[key] for s in half]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den, 3) if den else None
+
+
+def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> dict[str, Any]:
+    idle = _sample(nx.pid)
+    stop = threading.Event()
+    errors: list[str] = []
+    sids = [new_session(nx, f"chaos: soak {i}") for i in range(sessions)]
+    received = [0]
+
+    def driver(sid: str) -> None:  # replies back to back
+        while not stop.is_set():
+            try:
+                wait_idle(nx, sid)
+                if not stop.is_set():
+                    prompt(nx, sid, burst)
+                    time.sleep(0.5)
+            except Exception as exc:  # noqa: BLE001 - counted, the soak goes on
+                errors.append(f"driver: {exc}")
+                time.sleep(1)
+
+    def watcher(sid: str, kind: str) -> None:
+        last: int | None = None
+        epoch: str | None = None
+        while not stop.is_set():
+            try:
+                if kind == "poll":
+                    messages(nx, sid)
+                    received[0] += 1
+                    time.sleep(1.0)
+                    continue
+                source = _ws_events if kind == "websocket" else _sse_events
+                for event in source(nx, sid, last, epoch):
+                    if event.get("type") == "hello":
+                        epoch = event.get("epoch")
+                    elif "seq" in event:
+                        last = event["seq"]
+                        received[0] += 1
+                    if stop.is_set():
+                        break
+            except Exception as exc:  # noqa: BLE001 - a timeout or drop: reconnect, as a page does
+                if not stop.is_set():
+                    errors.append(f"{kind}: {type(exc).__name__}")
+
+    kinds = ("websocket", "sse", "poll")
+    threads = [threading.Thread(target=driver, args=(sid,), name=f"bench-driver-{i}", daemon=True)
+               for i, sid in enumerate(sids)]
+    threads += [threading.Thread(target=watcher, args=(sid, kinds[i % 3]), name=f"bench-watch-{i}", daemon=True)
+                for i, sid in enumerate(sids)]
+    for thread in threads:
+        thread.start()
+    samples = [_sample(nx.pid)]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(min(every, max(0.0, deadline - time.monotonic())))
+        samples.append(_sample(nx.pid))
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    for sid in sids:
+        wait_idle(nx, sid, timeout=60)
+    # Threads back to their idle value once the clients have gone (waited for, up to 60 s).
+    settle = time.monotonic() + 60
+    after = _sample(nx.pid)
+    while after["threads"] > idle["threads"] and time.monotonic() < settle:
+        time.sleep(1)
+        after = _sample(nx.pid)
+    result = {"seconds": seconds, "sessions": sessions, "clients": {k: sessions // 3 + (i < sessions % 3)
+                                                                     for i, k in enumerate(kinds)},
+              "events_received": received[0], "client_errors": len(errors), "samples": len(samples),
+              "rss_mb": {"idle": round(idle["rss_mb"], 1), "start": round(samples[0]["rss_mb"], 1),
+                         "end": round(samples[-1]["rss_mb"], 1), "after_clients_left": round(after["rss_mb"], 1)},
+              "threads": {"idle": idle["threads"], "peak": max(s["threads"] for s in samples),
+                          "after_clients_left": after["threads"]},
+              "open_files": {"idle": idle["open_files"], "peak": max(s["open_files"] for s in samples),
+                             "after_clients_left": after["open_files"]},
+              "rss_slope_mb_per_min_second_half": _slope(samples, "rss_mb"),
+              "thread_slope_per_min_second_half": _slope(samples, "threads")}
+    say(f"  soak: {seconds:.0f} s, {sessions} sessions, {received[0]} events/polls; RSS {result['rss_mb']}; "
+        f"threads {result['threads']}; slope {result['rss_slope_mb_per_min_second_half']} MB/min")
+    return result
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"median": round(statistics.median(values), 2), "max": round(max(values), 2)}
+
+
+def orphans(pids: set[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+# ----- the run --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--opencode-kills", type=int, default=20)
+    parser.add_argument("--drops", type=int, default=100, help="WebSocket drops, and as many SSE drops")
+    parser.add_argument("--burst", default="BURST:10000:1", help="the long reply the drops happen in")
+    parser.add_argument("--nexus-kills", type=int, default=5)
+    parser.add_argument("--soak", type=float, default=600.0, help="soak duration in seconds (0 skips it)")
+    parser.add_argument("--soak-sessions", type=int, default=10)
+    parser.add_argument("--soak-burst", default="BURST:2000:5")
+    parser.add_argument("--sample", type=float, default=10.0, help="seconds between soak samples")
+    parser.add_argument("--no-save", action="store_true", help="print only; leave bench/results.json alone")
+    args = parser.parse_args(argv)
+    if not OPENCODE.exists():
+        say(f"the OpenCode binary is missing at {OPENCODE}: run scripts/install-opencode.sh")
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="nexus-chaos-"))
+    fake = FakeLLM().start()
+    nx = Nexus(work / "home")
+    result: dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
+                              "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+                              "counts": vars(args), "targets": TARGETS}
+    began = time.monotonic()
+    try:
+        rg = shutil.which("rg") or (str(Path(sys.executable).parent / "rg")
+                                    if (Path(sys.executable).parent / "rg").exists() else None)
+        env = opencode_env(fake.base_url, str(work / "opencode-state"), str(Path(rg).parent) if rg else None)
+        nx.configure({"server.binary": str(OPENCODE), "server.env": env, "server.workspace": str(work / "workspace"),
+                      "restart.initial_delay": 0.2, "restart.max_attempts": 1000, "restart.reset_after": 1.0})
+        nx.start()
+        nx.wait_running()
+        say(f"Nexus at {nx.url}; OpenCode pid {next(iter(nx.opencode_pids))}")
+        if args.opencode_kills:
+            say(f"OpenCode kill -9 mid-reply x{args.opencode_kills}")
+            result["opencode_kills"] = opencode_kills(nx, args.opencode_kills)
+        if args.drops:
+            say(f"stream drops during {args.burst} x{args.drops} per transport")
+            result["websocket_drops"] = stream_drops(nx, "websocket", args.drops, args.burst)
+            result["sse_drops"] = stream_drops(nx, "sse", args.drops, args.burst)
+        if args.nexus_kills:
+            say(f"Nexus kill -9 mid-reply x{args.nexus_kills}")
+            result["nexus_kills"] = nexus_kills(nx, args.nexus_kills)
+        if args.soak > 0:
+            say(f"soak {args.soak:.0f} s, {args.soak_sessions} sessions")
+            result["soak"] = soak(nx, args.soak, args.soak_sessions, args.sample, args.soak_burst)
+    finally:
+        code = nx.stop()
+        result["nexus_exit_code_on_sigterm"] = code
+        left = orphans(nx.opencode_pids)
+        result["orphan_processes"] = len(left)
+        for pid in left:  # never leave one behind, whatever the count says
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        fake.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    result["seconds"] = round(time.monotonic() - began, 1)
+    say(json.dumps({k: v for k, v in result.items() if k not in ("counts", "targets")}, indent=2))
+    if not args.no_save:
+        path = ROOT / "bench" / "results.json"
+        existing = json.loads(path.read_text()) if path.exists() else {}
+        existing["chaos"] = result
+        path.write_text(json.dumps(existing, indent=2) + "\n")
+        say(f"saved to {path} under \"chaos\"")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""No OpenCode is left behind: not when a clean-up step raises, not when the console went
+away, not when Nexus is stopped right after OpenCode was restarted under an open terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import psutil
+import pytest
+
+from nexus.runtime import Runtime
+from tests.chat_helpers import wait_for_opencode
+
+pytestmark = pytest.mark.opencode
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_stop_after_a_restart_under_an_open_terminal_stops_opencode(tmp_path: Path, opencode_settings: dict,
+                                                                    no_leftover_processes, monkeypatch) -> None:
+    monkeypatch.setenv("SHELL", "/bin/sh")
+    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt.settings.update({**opencode_settings, "server.autostart": True})
+    rt.start()
+    try:
+        wait_for_opencode(rt)
+        session = rt.chat.create(title="pty")
+        term = rt.workspace.open_terminal(session["id"])
+        assert type(term.pty).__name__ == "OpenCodePty"
+        rt.supervisor.restart()  # closes the client the terminal holds
+        pid = rt.supervisor.pid
+        assert pid is not None
+        # A clean-up step that raises anyway must not skip the ones after it.
+        def broken() -> None:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        monkeypatch.setattr(rt.metrics, "stop", broken)
+    finally:
+        rt.stop()
+    assert _gone(pid), "OpenCode was stopped with Nexus"
+
+
+def _nexus(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "nexus", *args]
+
+
+def _configured_home(home: Path, settings: dict) -> dict[str, str]:
+    env = {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    for key, value in settings.items():
+        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
+                       env=env, check=True, capture_output=True)
+    return env
+
+
+def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path, opencode_settings: dict) -> None:
+    home = tmp_path / "home"
+    env = _configured_home(home, opencode_settings)
+    proc = subprocess.Popen(_nexus(home, "serve", "--port", "0"), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    opencode = None
+    try:
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            match = re.search(r"running at (http://\S+)", proc.stdout.readline())
+            url = match.group(1) if match else None
+        assert url, "nexus started"
+        with httpx2.Client(base_url=url, timeout=10, trust_env=False) as http:
+            deadline = time.monotonic() + 45
+            while (status := http.get("/api/server").json())["state"] != "running":
+                assert time.monotonic() < deadline, status
+                time.sleep(0.2)
+        opencode = status["pid"]
+        proc.stdout.close()  # the reader of Nexus's console goes away
+        proc.stderr.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, "a clean stop, whatever the console"
+        deadline = time.monotonic() + 10
+        while not _gone(opencode):
+            assert time.monotonic() < deadline, "OpenCode was stopped"
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if opencode is not None and not _gone(opencode):
+            os.killpg(opencode, signal.SIGKILL)
+
+
+def _serve(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(_nexus(home, "serve", "--port", "0"), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.search(r"running at (http://\S+)", proc.stdout.readline())
+        if match:
+            return proc, match.group(1)
+    proc.kill()
+    raise AssertionError("nexus did not start")
+
+
+def _running_pid(http: httpx2.Client, not_pid: int | None = None) -> int:
+    deadline = time.monotonic() + 45
+    while True:
+        status = http.get("/api/server").json()
+        if status["state"] == "running" and status["pid"] not in (None, not_pid):
+            return status["pid"]
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+
+
+def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, opencode_settings: dict) -> None:
+    """Linux's parent-death signal, tied to the long-lived launcher thread: a restart asked
+    for by a web request (a thread that ends) does not kill OpenCode; a kill -9 of Nexus does."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    home = tmp_path / "home"
+    env = _configured_home(home, {**opencode_settings, "server.adopt_after_crash": False})
+    from nexus.auth.repository import AuthRepository
+    from nexus.store import Database
+    from nexus.store.database import sqlite_url
+
+    db = Database.open(sqlite_url(home / "nexus.db"))
+    AuthRepository(db).save_setup_progress("done", 1.0)
+    db.close()
+    proc, url = _serve(home, env)
+    pid = None
+    try:
+        with httpx2.Client(base_url=url, timeout=30, trust_env=False) as http:
+            first = _running_pid(http)
+            # Its own connection, closed after the answer: the thread that served it ends.
+            restarted = httpx2.post(f"{url}/api/server/restart", headers={"Connection": "close"}, timeout=60,
+                                    trust_env=False)
+            assert restarted.status_code == 200, restarted.text
+            pid = _running_pid(http, not_pid=first)
+            for _ in range(3):  # round trips after that thread ended: OpenCode still answers
+                assert http.get("/api/server").json()["pid"] == pid and not _gone(pid)
+                http.get("/api/server/metrics")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while not _gone(pid):
+            assert time.monotonic() < deadline, "OpenCode died with Nexus"
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if pid is not None and not _gone(pid):
+            os.killpg(pid, signal.SIGKILL)
+        from nexus.server.child_record import ChildRecord
+
+        ChildRecord(home / "opencode.pid").reap()
