@@ -182,8 +182,9 @@ class ChatHub:
             pass  # evicted between the lookup and the emit: the next lookup reloads it
         return event
 
-    def evict_idle(self, idle_for: float = EVICT_AFTER) -> list[str]:
+    def evict_idle(self, idle_for: float | None = None) -> list[str]:
         """Forget sessions nobody uses (see `SessionStream.evictable`); returns their ids."""
+        idle_for = EVICT_AFTER if idle_for is None else idle_for
         now = time.monotonic()
         evicted = []
         with self._lock:

@@ -81,8 +81,10 @@ class ChatFeed:
         while (change := self._sessions.get(timeout=0)) is not None:
             out.append(dump({"type": "sessions.changed", "data": {"session_id": change.data["session_id"],
                                                                  "change": change.data["change"]}}))
-        out += merged_wire(self.client.drain(MAX_BATCH))
-        return out
+        events = self.client.drain(MAX_BATCH)
+        if len(events) == MAX_BATCH:
+            self.wake.set()  # more is waiting: the next round takes it
+        return out + merged_wire(events)
 
     def handle(self, raw: Any) -> list[str]:
         try:

@@ -144,6 +144,7 @@ def serve_websocket(ws: Any, feed: LiveFeed, stop: Closing) -> None:
     # The reader thread of simple_websocket sets `ws.event` on every message and on close:
     # sharing the feed's event makes one wait cover the client, the sources and shutdown.
     ws.event = feed.wake
+    feed.wake.set()  # what arrived before the swap set the old event: look at once
 
     def inbox() -> list[Any]:
         out = []

@@ -38,7 +38,7 @@ class LogsFeed:
 
     def take(self) -> list[str]:
         out = []
-        for event in drain(self._sub):
+        for event in drain(self._sub, self.wake):
             lines = [redact_entry(e) for e in event.data["lines"] if self._filters.matches(e)]
             if lines:
                 out.append(dump({"type": TOPIC, "data": {"lines": lines, "dropped": self._sub.dropped}}))

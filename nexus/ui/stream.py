@@ -36,10 +36,13 @@ def _requested_topics() -> tuple[str, ...]:
     return wanted
 
 
-def drain(sub: Subscription, limit: int = MAX_BATCH) -> list[Event]:
+def drain(sub: Subscription, wake: threading.Event, limit: int = MAX_BATCH) -> list[Event]:
+    """Up to `limit` waiting events; if that many, `wake` is set so the rest go next round."""
     out: list[Event] = []
     while len(out) < limit and (event := sub.get(timeout=0)) is not None:
         out.append(event)
+    if len(out) == limit:
+        wake.set()
     return out
 
 
@@ -63,7 +66,7 @@ class StatusFeed:
         return [dump({"type": "hello", "data": data})]
 
     def take(self) -> list[str]:
-        return [dump(event.to_json()) for event in drain(self._sub)]
+        return [dump(event.to_json()) for event in drain(self._sub, wake=self.wake)]
 
     def handle(self, raw: Any) -> list[str]:
         return []  # nothing is read from the client
