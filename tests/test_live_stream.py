@@ -4,11 +4,13 @@ a heartbeat the page sees on both transports, and the per-client WebSocket cap."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -139,23 +141,18 @@ def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, ru
     idle_subs = runtime.bus.subscriber_count
     wait_for(lambda: not _handler_threads(), "no request threads before the test")
     base = server.url.replace("http://", "ws://")
-    sockets = [simple_websocket.Client.connect(base + path)
-               for path in ("/api/stream", "/api/chat/stream", "/api/logs/stream")]
-    sse = [httpx2.stream("GET", f"{server.url}{path}", timeout=10, trust_env=False)
-           for path in ("/api/stream/sse", f"/api/chat/stream/sse?follow={sid}::", "/api/logs/stream/sse")]
-    try:
-        for ws in sockets:
+    with contextlib.ExitStack() as clients:
+        for path in ("/api/stream", "/api/chat/stream", "/api/logs/stream"):
+            ws = simple_websocket.Client.connect(base + path)
+            clients.callback(ws.close)
             assert messages_of(ws.receive(timeout=10))[0]["type"] == "hello"
-        for response in sse:
-            lines = response.__enter__().iter_lines()
+        for path in ("/api/stream/sse", f"/api/chat/stream/sse?follow={sid}::", "/api/logs/stream/sse"):
+            response = clients.enter_context(httpx2.stream("GET", f"{server.url}{path}", timeout=10, trust_env=False))
+            lines = response.iter_lines()  # kept: a dropped line iterator closes the response
+            clients.callback(lines.close)
             assert next(line for line in lines if line.startswith("data: "))
         assert runtime.chat.hub.stream(sid).client_count == 1
-        assert runtime.bus.subscriber_count >= idle_subs + 6
-    finally:
-        for ws in sockets:
-            ws.close()
-        for response in sse:
-            response.__exit__(None, None, None)
+        assert runtime.bus.subscriber_count == idle_subs + 6, [s.topics for s in runtime.bus._subscriptions]
     # Nothing is published meanwhile: the streams must notice their clients left by themselves.
     wait_for(lambda: runtime.bus.subscriber_count == idle_subs, "every subscription closed")
     wait_for(lambda: not _handler_threads(), "every stream thread ended")
@@ -226,20 +223,85 @@ def test_the_cap_counts_cloudflares_client_address_not_the_tunnels_socket(server
     assert cap.count("203.0.113.7") == 0
 
 
+class RawWebSocket:
+    """A hand-made WebSocket client: it sees each frame's header bits and can vanish rudely."""
+
+    def __init__(self, port: int, extensions: str = "") -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        offer = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else ""
+        self.sock.sendall((f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                           f"Sec-WebSocket-Version: 13\r\n{offer}\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.accepted = head.decode()
+
+    def send(self, message: dict[str, Any]) -> None:
+        payload = json.dumps(message).encode()
+        assert len(payload) < 126
+        mask = b"\x01\x02\x03\x04"  # clients must mask
+        self.sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask
+                          + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _exactly(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            assert chunk, "connection closed"
+            out += chunk
+        return out
+
+    def frame(self) -> tuple[int, bytes]:
+        """(first header byte, payload) of the next frame."""
+        first, second = self._exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(self._exactly(2), "big")
+        elif length == 127:
+            length = int.from_bytes(self._exactly(8), "big")
+        return first, self._exactly(length)
+
+    def vanish(self) -> None:
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
+        self.sock.close()
+
+
+def test_small_frames_skip_compression_and_large_ones_are_deflated(server, runtime) -> None:
+    sid = make_session(runtime)
+    raw = RawWebSocket(server.port, "permessage-deflate")
+    try:
+        assert "permessage-deflate" in raw.accepted, "the browser's offer was accepted"
+        first, payload = raw.frame()
+        assert first == 0x81 and json.loads(payload)["type"] == "hello", "small: FIN, text, RSV1 clear"
+        raw.send({"op": "follow", "session": sid})
+        inflate = zlib.decompressobj(-15)  # one context for the whole connection (context takeover)
+        frames: list[tuple[bool, int]] = []
+        got: list[dict[str, Any]] = []
+        while not any(m["type"] == "snapshot" for m in got) or not any(m["type"] == ev.MESSAGE_END for m in got):
+            first, payload = raw.frame()
+            deflated = bool(first & 0x40)
+            text = inflate.decompress(payload + b"\x00\x00\xff\xff") if deflated else payload
+            frames.append((deflated, len(text)))
+            got += messages_of(text)
+            if len(got) == 1:
+                burst(runtime, sid, 1000)
+    finally:
+        raw.sock.close()
+    assert "".join(m["data"]["delta"] for m in got if m["type"] == ev.TEXT_DELTA) == \
+        "".join(f"t{i} " for i in range(1000))
+    assert any(deflated for deflated, _ in frames), f"the large frames are deflated: {frames}"
+    assert not [size for deflated, size in frames if deflated and size < live_transport.SMALL_FRAME], \
+        f"no small frame was deflated: {frames}"
+
+
 def test_a_client_that_vanishes_mid_stream_is_not_logged_as_an_error(server, runtime, caplog) -> None:
     sid = make_session(runtime)
-    raw = socket.create_connection(("127.0.0.1", server.port))
-    key = "dGhlIHNhbXBsZSBub25jZQ=="
-    raw.sendall((f"GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-    assert b"101" in raw.recv(4096).split(b"\r\n")[0]
-    # A follow op, masked as a client must; then the client vanishes without a close frame.
-    payload = json.dumps({"op": "follow", "session": sid}).encode()
-    mask = b"\x01\x02\x03\x04"
-    raw.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    raw = RawWebSocket(server.port)
+    raw.send({"op": "follow", "session": sid})
     wait_for(lambda: runtime.chat.hub.stream(sid).client_count == 1, "the follow arrived")
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset
-    raw.close()
+    raw.vanish()  # no close frame: a reset
     burst(runtime, sid, 500)
     wait_for(lambda: runtime.chat.hub.stream(sid).client_count == 0, "the stream ended with its client")
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
