@@ -369,7 +369,9 @@ def _stream_window(direct: dict[str, Any], relayed: dict[str, Any]) -> tuple[int
 
 def nexus_launch_cmd(port: int, data_dir: Path, diagnostics: list[str]) -> list[str]:
     if not diagnostics:
-        return R.nexus_cmd(port, data_dir)
+        # `python -m nexus` with PYTHONPATH set to the tree under test (see bench_relay): the venv's
+        # `nexus` script imports whatever tree the venv was installed from, not this one.
+        return [str(R.VENV_PY), "-m", "nexus", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     # Experiments only (--diag): the same `nexus serve`, after relay_support.apply_diagnostics().
     code = (f"import sys; sys.path.insert(0, {str(BENCH)!r}); import relay_support; "
             f"relay_support.apply_diagnostics({diagnostics!r}); from nexus.cli import main; "
@@ -379,7 +381,9 @@ def nexus_launch_cmd(port: int, data_dir: Path, diagnostics: list[str]) -> list[
 
 def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interval_ms: float = 5.0, rounds: int = 3,
                 warmup: int = 1, deflate: bool = True, diagnostics: list[str] | None = None,
-                use_tap: bool = True, verbose: bool = True) -> dict[str, Any]:
+                use_tap: bool = True, verbose: bool = True, tree: Path | None = None) -> dict[str, Any]:
+    """`tree`: the Nexus source tree to measure (default: the one this bench sits in)."""
+    tree = (tree or R.ROOT).resolve()
     if not (R.OPENCODE.is_file() and os.access(R.OPENCODE, os.X_OK)):
         raise R.BenchError(f"the OpenCode binary is missing ({R.OPENCODE}); the relay bench needs it")
     scratch.mkdir(parents=True, exist_ok=True)
@@ -395,6 +399,7 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         "clients": "two reader processes (bench/relay_support.py), one blocking socket each; stamps: the kernel's "
                    "receive timestamp (SO_TIMESTAMPNS) and time.monotonic_ns() after recvmsg()",
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "nexus_tree": str(tree),
     }
     started: list[R.Started] = []
     readers: list[Reader] = []
@@ -417,9 +422,10 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         for key, value in (("server.binary", str(R.OPENCODE)), ("server.env", json.dumps(extra)),
                            ("server.workspace", str(scratch / "workspace")), ("server.protect", "false"),
                            ("server.autostart", "true")):
-            R.nexus_settings(data_dir, env, key, value)
+            R.nexus_settings(data_dir, dict(env, PYTHONPATH=str(tree)), key, value)
         port = R.free_port()
-        nexus, t0 = R.start("nexus", nexus_launch_cmd(port, data_dir, diagnostics or []), env, logs / "nexus.log")
+        nexus, t0 = R.start("nexus", nexus_launch_cmd(port, data_dir, diagnostics or []),
+                            dict(env, PYTHONPATH=str(tree)), logs / "nexus.log")
         started.append(nexus)
         R.wait_first_200(nexus, t0, port)
         import httpx2
@@ -675,6 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (logs, raw per-round dumps)")
     parser.add_argument("--out", type=Path, default=R.RESULTS, help=f"results file (default {R.RESULTS})")
     parser.add_argument("--no-save", action="store_true", help="print only; leave the results file alone")
+    parser.add_argument("--tree", type=Path, default=None,
+                        help="the Nexus source tree to measure (default: this one), e.g. an export of another commit")
     args = parser.parse_args(argv)
     if not R.NEXUS.exists():
         raise SystemExit(f"{R.NEXUS} not found: install Nexus into the venv first")
@@ -692,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = bench_relay(scratch, sessions=args.sessions, chunks=args.chunks, interval_ms=args.interval_ms,
                              rounds=args.rounds, warmup=args.warmup, deflate=not args.no_deflate,
-                             diagnostics=args.diag, use_tap=not args.no_tap)
+                             diagnostics=args.diag, use_tap=not args.no_tap, tree=args.tree)
     except (R.BenchError, KeyboardInterrupt) as exc:
         print(f"\nrelay bench: {exc}", file=sys.stderr)
         R.stop_all()

@@ -49,6 +49,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DELTA_MARK = b'"message.part.delta"'
+TOKEN = re.compile(r"tok\d+ ")  # one chunk of the fake model's BURST reply
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux (asm-generic); SCM_TIMESTAMPNS is the same
 RECV_SIZE = 262144  # a whole packet for the tap (loopback segments reach 64 KB); a socket read for the others
 SO_RCVBUFFORCE = 33
@@ -124,8 +125,12 @@ class Reader:
         b.last_ns = t_ns
 
     def record_delta(self, session: str, delta: str, t_ns: int, seq: int = -1) -> None:
+        """Each model chunk ("tok17 ") is recorded on its own, so deltas merged on the way (Nexus
+        merges a part's consecutive deltas per flush; OpenCode may too) still match one by one."""
         b = self.bucket
-        b.deltas.append((session, delta, t_ns, seq, self.kernel_ns))
+        tokens = TOKEN.findall(delta)
+        for piece in tokens if tokens and "".join(tokens) == delta else [delta]:
+            b.deltas.append((session, piece, t_ns, seq, self.kernel_ns))
         if not b.announced and b.expected and len(b.deltas) >= b.expected:
             b.announced = True
             say(f"complete {b.round}")
@@ -430,11 +435,12 @@ class WsReader(Reader):
                 if not self.waiting_snapshots:
                     say(f"following {self.following}")
             return
+        first = message.get("from_seq", seq)  # a merged delta covers from_seq..seq
         if last is not None:
-            if seq <= last:
+            if seq <= last or first <= last:
                 self.seq_dups += 1
-            elif seq != last + 1:
-                self.seq_gaps += seq - last - 1
+            elif first != last + 1:
+                self.seq_gaps += first - last - 1
         self.last_seq[session] = max(seq, last or 0)
         if kind == "text.delta":
             self.record_delta(session, message["data"]["delta"], t_ns, seq)

@@ -556,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=10.0, help="idle seconds before reading RSS (default 10)")
     parser.add_argument("--only", choices=("cold", "rss", "profile", "relay", "logs"), action="append",
                         help="run only these parts (repeatable)")
+    parser.add_argument("--relay-sessions", type=int, default=10, help="relay: sessions streaming at once (default 10)")
+    parser.add_argument("--relay-rounds", type=int, default=3, help="relay: measured rounds (default 3)")
+    parser.add_argument("--relay-chunks", type=int, default=200, help="relay: deltas per session per round (default 200)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (logs, data dirs)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = parser.parse_args(argv)
@@ -589,9 +592,10 @@ def main(argv: list[str] | None = None) -> int:
             print("Start-up profile...", flush=True)
             results["startup_profile"] = bench_profile(scratch)
         if "relay" in parts:  # bench/relay.py: OpenCode's stream -> Nexus -> WebSocket, 10 sessions at once
-            print("Relay overhead (10 sessions streaming at once)...", flush=True)
+            print(f"Relay overhead ({args.relay_sessions} sessions streaming at once)...", flush=True)
             import relay
-            results["relay"] = relay.bench_relay(scratch / "relay")
+            results["relay"] = relay.bench_relay(scratch / "relay", sessions=args.relay_sessions,
+                                                 rounds=args.relay_rounds, chunks=args.relay_chunks)
         if "logs" in parts:  # bench/log_tail.py: the logs page on a 1 GB log file
             print("Log tail (1 GB log: open the logs page's first call, then a live line)...", flush=True)
             import log_tail

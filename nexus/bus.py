@@ -28,11 +28,14 @@ class Event:
 
 
 class Subscription:
-    def __init__(self, bus: "EventBus", topics: frozenset[str] | None, maxsize: int) -> None:
+    def __init__(self, bus: "EventBus", topics: frozenset[str] | None, maxsize: int,
+                 wake: threading.Event | None = None) -> None:
         self._bus = bus
         self.topics = topics
         self._queue: queue.Queue[Event] = queue.Queue(maxsize=maxsize)
         self.dropped = 0
+        # Set on every offer, so a reader can wait on several sources at once (nexus/ui/live.py).
+        self.wake = wake
 
     def wants(self, topic: str) -> bool:
         if self.topics is None:
@@ -43,13 +46,15 @@ class Subscription:
         while True:
             try:
                 self._queue.put_nowait(event)
-                return
+                break
             except queue.Full:
                 try:
                     self._queue.get_nowait()
                     self.dropped += 1
                 except queue.Empty:
                     pass
+        if self.wake is not None:
+            self.wake.set()
 
     def get(self, timeout: float | None = None) -> Event | None:
         try:
@@ -73,9 +78,11 @@ class EventBus:
         self._subscriptions: list[Subscription] = []
         self._listeners: list[tuple[frozenset[str] | None, Callable[[Event], None]]] = []
 
-    def subscribe(self, topics: Iterable[str] | None = None, maxsize: int = 1000) -> Subscription:
-        """Topics are exact names, or prefixes ending in a dot (`"server."`)."""
-        sub = Subscription(self, frozenset(topics) if topics is not None else None, maxsize)
+    def subscribe(self, topics: Iterable[str] | None = None, maxsize: int = 1000,
+                  wake: threading.Event | None = None) -> Subscription:
+        """Topics are exact names, or prefixes ending in a dot (`"server."`); `wake` is set
+        whenever an event arrives."""
+        sub = Subscription(self, frozenset(topics) if topics is not None else None, maxsize, wake)
         with self._lock:
             self._subscriptions.append(sub)
         return sub

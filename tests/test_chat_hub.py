@@ -97,3 +97,80 @@ def test_a_client_too_slow_is_cut_off_not_silently_skipped() -> None:
     slow.follow("s", None, None)
     say(hub, "s", 10)
     assert slow.overflowed, "it must reconnect with its last number instead of missing events"
+
+
+def _stored_session(rt) -> str:
+    import uuid
+
+    sid = f"s_{uuid.uuid4().hex[:20]}"
+    rt.chat.repo.create_session({"id": sid, "engine": "opencode", "engine_ref": f"ses_{sid}", "title": "evict"})
+    return sid
+
+
+def _reply(rt, sid: str, text: str, message_id: str = "m1") -> None:
+    rt.chat.emit(sid, "message.start", {"message": {"id": message_id, "role": "assistant"}})
+    rt.chat.emit(sid, "part.update", {"message_id": message_id, "part": {"id": f"p_{message_id}", "kind": "text",
+                                                                           "text": ""}})
+    for word in text.split():
+        rt.chat.emit(sid, "text.delta", {"message_id": message_id, "part_id": f"p_{message_id}", "delta": word + " "})
+    rt.chat.emit(sid, "message.end", {"message_id": message_id, "finish": "stop", "completed_at": 1.0})
+
+
+def test_an_unwatched_idle_session_is_evicted_and_reloaded_with_its_numbers(runtime) -> None:
+    chat = runtime.chat
+    sid = _stored_session(runtime)
+    _reply(runtime, sid, "kept across eviction")
+    last = chat.hub.existing(sid).seq
+    watcher = chat.hub.client()
+    watcher.follow(sid, None, None)
+    chat.writer.flush(sid)
+    assert chat.hub.evict_idle(idle_for=0) == [], "a watched session stays"
+    watcher.close()
+    chat.emit(sid, "session.status", {"status": "busy"})
+    chat.writer.flush(sid)
+    assert chat.hub.evict_idle(idle_for=0) == [], "a busy session stays"
+    chat.emit(sid, "session.status", {"status": "idle"})
+    chat.emit(sid, "text.delta", {"message_id": "m1", "part_id": "p_m1", "delta": "unsaved"})
+    assert chat.hub.evict_idle(idle_for=0) == [], "what is not saved yet stays"
+    chat.writer.flush(sid)
+    last = chat.hub.existing(sid).seq
+    assert chat.hub.evict_idle(idle_for=0) == [sid]
+    assert chat.hub.existing(sid) is None
+
+    returning = chat.hub.client()
+    returning.follow(sid, last, chat.hub.epoch)
+    assert drain(returning) == [], "same numbers after the reload: nothing missed, no snapshot"
+    chat.emit(sid, "session.updated", {"session": {"title": "again"}})
+    [event] = drain(returning)
+    assert event.seq == last + 1
+    text = chat.transcript_state(sid)["messages"][-1]["parts"][0]["text"]
+    assert text == "kept across eviction unsaved"
+    returning.close()
+
+
+def test_the_writer_evicts_sessions_nobody_watches(runtime, monkeypatch) -> None:
+    import time
+
+    from nexus.chat import hub
+
+    monkeypatch.setattr(hub, "EVICT_AFTER", 0.2)
+    runtime.start()
+    sids = [_stored_session(runtime) for _ in range(3)]
+    for sid in sids:
+        _reply(runtime, sid, "a short reply", message_id=f"m_{sid}")  # message ids are global
+    watcher = runtime.chat.hub.client()
+    watcher.follow(sids[0], None, None)
+    deadline = time.monotonic() + 15
+    while any(runtime.chat.hub.existing(s) is not None for s in sids[1:]):
+        assert time.monotonic() < deadline, "unwatched sessions were evicted by the writer's rounds"
+        time.sleep(0.05)
+    assert runtime.chat.hub.existing(sids[0]) is not None, "the watched one stays"
+    watcher.close()
+    reloaded = runtime.chat.hub.stream(sids[1]).snapshot_event().data["messages"]
+    assert [m["parts"][0]["text"] for m in reloaded] == ["a short reply "], "reloaded on demand"
+
+
+def test_replay_buffers_are_bounded() -> None:
+    hub_ = make_hub()
+    say(hub_, "s", REPLAY_BUFFER * 2)
+    assert len(hub_.existing("s")._buffer) == REPLAY_BUFFER

@@ -37,8 +37,10 @@ Tokens: {input, output, reasoning, cache_read, cache_write}. Times: UNIX seconds
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 SESSION_UPDATED = "session.updated"
@@ -80,3 +82,8 @@ class ChatEvent:
     def to_json(self) -> dict[str, Any]:
         return {"session": self.session_id, "seq": self.seq, "type": self.type, "at": round(self.at, 3),
                 "data": self.data}
+
+    @cached_property
+    def wire(self) -> str:
+        """The JSON text sent to clients, made once however many clients receive it."""
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)

@@ -6,6 +6,11 @@ the transcript and its delivery to every listener happen in one order. A client 
 (re)subscribes with the last number it holds gets the buffered events after it; if it is
 too far behind, or holds numbers from an earlier run of Nexus (another `epoch`), it gets
 one `snapshot` of the transcript instead. Either way: no gap, no duplicate.
+
+Memory stays bounded: each session's replay buffer holds at most `REPLAY_BUFFER` events, and
+a session nobody watches, idle and fully saved, is evicted after `EVICT_AFTER` seconds
+(`evict_idle`, called by the transcript writer after it saves) and reloaded from the store
+on its next use, with the same sequence numbers (the store keeps the last one).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from nexus.chat import events as ev
 from nexus.chat.events import ChatEvent
 from nexus.chat.transcript import Transcript
 
-REPLAY_BUFFER = 5000
+REPLAY_BUFFER = 2000
 SNAPSHOT_MESSAGES = 50
+EVICT_AFTER = 60.0
 
 
 class ClientStream:
@@ -30,17 +36,31 @@ class ClientStream:
     A client that falls more than `maxsize` events behind is cut off (`overflowed`); it
     reconnects with its last number and catches up from the buffer or a snapshot."""
 
-    def __init__(self, hub: "ChatHub", maxsize: int = 20_000) -> None:
+    def __init__(self, hub: "ChatHub", maxsize: int = 20_000, wake: threading.Event | None = None) -> None:
         self._hub = hub
         self._queue: queue.Queue[ChatEvent] = queue.Queue(maxsize=maxsize)
         self.sessions: set[str] = set()
         self.overflowed = False
+        # Set on every offer, so a connection can block on one event for all its sources.
+        self.wake = wake
 
     def offer(self, event: ChatEvent) -> None:
         try:
             self._queue.put_nowait(event)
         except queue.Full:
             self.overflowed = True
+        if self.wake is not None:
+            self.wake.set()
+
+    def drain(self, limit: int = 10_000) -> list[ChatEvent]:
+        """What is waiting, without blocking."""
+        out: list[ChatEvent] = []
+        while len(out) < limit:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
 
     def get(self, timeout: float | None = None) -> ChatEvent | None:
         try:
@@ -49,7 +69,9 @@ class ClientStream:
             return None
 
     def follow(self, session_id: str, after: int | None, epoch: str | None) -> None:
-        self._hub.stream(session_id).attach(self, after, epoch)
+        # An eviction between looking the stream up and attaching makes attach refuse; look again.
+        while not self._hub.stream(session_id).attach(self, after, epoch):
+            pass
         self.sessions.add(session_id)
 
     def unfollow(self, session_id: str) -> None:
@@ -73,9 +95,15 @@ class SessionStream:
         self._buffer: collections.deque[ChatEvent] = collections.deque(maxlen=REPLAY_BUFFER)
         self._clients: set[ClientStream] = set()
         self.persisted_seq = last_seq
+        self.last_used = time.monotonic()
+        self.evicted = False
 
-    def emit(self, type_: str, data: dict[str, Any]) -> ChatEvent:
+    def emit(self, type_: str, data: dict[str, Any]) -> ChatEvent | None:
+        """None if this stream was evicted meanwhile (the hub then emits on a fresh one)."""
         with self.lock:
+            if self.evicted:
+                return None
+            self.last_used = time.monotonic()
             self.seq += 1
             event = ChatEvent(self.session_id, self.seq, type_, data)
             self.transcript.apply(type_, data)
@@ -84,8 +112,11 @@ class SessionStream:
                 client.offer(event)
         return event
 
-    def attach(self, client: ClientStream, after: int | None, epoch: str | None) -> None:
+    def attach(self, client: ClientStream, after: int | None, epoch: str | None) -> bool:
         with self.lock:
+            if self.evicted:
+                return False
+            self.last_used = time.monotonic()
             if after is not None and epoch == self.epoch and after <= self.seq and (
                     after >= self.seq or (self._buffer and after >= self._buffer[0].seq - 1)):
                 backlog = [e for e in self._buffer if e.seq > after]
@@ -94,6 +125,7 @@ class SessionStream:
             for event in backlog:
                 client.offer(event)
             self._clients.add(client)
+        return True
 
     def snapshot_event(self) -> ChatEvent:
         """The transcript as one event, numbered with the last event it includes."""
@@ -103,6 +135,14 @@ class SessionStream:
     def detach(self, client: ClientStream) -> None:
         with self.lock:
             self._clients.discard(client)
+            self.last_used = time.monotonic()
+
+    def evictable(self, now: float, idle_for: float) -> bool:
+        """Nobody watching, nothing running or waiting, everything saved, unused for a while."""
+        t = self.transcript
+        return (not self._clients and now - self.last_used >= idle_for and self.persisted_seq == self.seq
+                and not (t.dirty_messages or t.dirty_parts or t.session_dirty) and not t.permissions
+                and t.status.get("status", "idle") == "idle")
 
     @property
     def client_count(self) -> int:
@@ -138,11 +178,27 @@ class ChatHub:
             return list(self._streams.values())
 
     def emit(self, session_id: str, type_: str, data: dict[str, Any]) -> ChatEvent:
-        return self.stream(session_id).emit(type_, data)
+        while (event := self.stream(session_id).emit(type_, data)) is None:
+            pass  # evicted between the lookup and the emit: the next lookup reloads it
+        return event
+
+    def evict_idle(self, idle_for: float | None = None) -> list[str]:
+        """Forget sessions nobody uses (see `SessionStream.evictable`); returns their ids."""
+        idle_for = EVICT_AFTER if idle_for is None else idle_for
+        now = time.monotonic()
+        evicted = []
+        with self._lock:
+            for session_id, stream in list(self._streams.items()):
+                with stream.lock:
+                    if stream.evictable(now, idle_for):
+                        stream.evicted = True
+                        del self._streams[session_id]
+                        evicted.append(session_id)
+        return evicted
 
     def drop(self, session_id: str) -> None:
         with self._lock:
             self._streams.pop(session_id, None)
 
-    def client(self) -> ClientStream:
-        return ClientStream(self)
+    def client(self, wake: threading.Event | None = None) -> ClientStream:
+        return ClientStream(self, wake=wake)

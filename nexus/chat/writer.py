@@ -4,7 +4,9 @@ Streaming text changes a part dozens of times a second; writing each change woul
 database the bottleneck. The writer thread (`nexus-transcript-writer`) saves what changed
 every `interval` seconds, so a hard kill loses at most that much streamed text; a finished
 message wakes the writer, so it is saved within milliseconds. Search indexing happens once,
-when a message has finished, not on every batch of streamed text.
+when a message has finished, not on every batch of streamed text. After each round it asks
+the hub to evict the sessions nobody watches (nexus/chat/hub.py), which only ever drops
+what is saved.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class TranscriptWriter:
         self._repo = repo
         self._write_lock = threading.Lock()  # one writer at a time keeps upserts in order
         self.storage_problem: StorageProblem | None = None  # the disk is full (or read-only) now
-        self._worker = PeriodicWorker("nexus-transcript-writer", interval, self.flush_all,
+        self._worker = PeriodicWorker("nexus-transcript-writer", interval, self._round,
                                       what="saving transcripts")
 
     def start(self) -> None:
@@ -40,6 +42,10 @@ class TranscriptWriter:
     def stop(self, timeout: float = 5.0) -> None:
         self._worker.stop(timeout)
         self.flush_all()
+
+    def _round(self) -> None:
+        self.flush_all()
+        self._hub.evict_idle()
 
     def flush_all(self) -> None:
         problem = None

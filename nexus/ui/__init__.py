@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from flask import Flask
@@ -12,10 +11,12 @@ from flask_sock import Sock
 from nexus.runtime import Runtime
 from nexus.ui.api_chat import session_prompt_limit
 from nexus.ui.errors import install_error_handlers
+from nexus.ui.live import Closing
 from nexus.ui.navigation import install_navigation
 from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
+from nexus.ui.websocket_cap import WebSocketCap, capped
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -33,13 +34,14 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.extensions["nexus.runtime"] = rt
-    app.extensions["nexus.closing"] = threading.Event()
+    app.extensions["nexus.closing"] = Closing()
+    app.extensions["nexus.websocket_cap"] = WebSocketCap()
     app.extensions["nexus.openapi"] = build_document(ROUTES)
 
     sock = Sock(app)
     for route in ROUTES:
         if route.websocket:
-            sock.route(route.rule, endpoint=route.endpoint)(route.view)
+            sock.route(route.rule, endpoint=route.endpoint)(capped(route.view))
         else:
             app.add_url_rule(route.rule, endpoint=f"{route.endpoint}", view_func=route.view,
                              methods=list(route.methods))

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from flask import current_app, request
 
 from nexus.runtime import Runtime
 from nexus.ui.errors import ApiError
+from nexus.ui.live import Closing
 
 
 def runtime() -> Runtime:
     return current_app.extensions["nexus.runtime"]
 
 
-def closing() -> threading.Event:
+def closing() -> Closing:
     """Set when the web server is shutting down, so long-lived streams end."""
     return current_app.extensions["nexus.closing"]
 

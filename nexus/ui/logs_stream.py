@@ -3,67 +3,67 @@
 The follower (nexus/logs/follower.py) publishes every new line on the bus; each client
 gets the lines matching its own filter (query parameters, as for `/api/logs`), cleaned
 again for secrets. First message: `hello` with where following starts; then
-`{"type": "logs.lines", "data": {"lines": [...]}}` per batch.
+`{"type": "logs.lines", "data": {"lines": [...]}}` per batch, and `{"type": "ping"}` after
+15 s of quiet. The transport is nexus/ui/live.py.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Iterator
+import threading
+from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response
 
 from nexus.logs.follower import TOPIC
 from nexus.logs.reader import LogFilter
 from nexus.logs.redact import redact_entry
+from nexus.runtime import Runtime
 from nexus.ui.api_logs import log_filter
-from nexus.ui.bus_events import events_with_heartbeats
 from nexus.ui.context import closing, runtime
 from nexus.ui.errors import ApiError
+from nexus.ui.live import dump, serve_sse, serve_websocket
+from nexus.ui.stream import drain
 
 
-def _messages(filters: LogFilter) -> Iterator[dict[str, Any] | None]:
-    """Messages to send, and None when a heartbeat is due."""
-    rt = runtime()
-    stop = closing()
-    with rt.bus.subscribe([TOPIC], maxsize=200) as sub:
-        follower = rt.log_follower
-        yield {"type": "hello", "data": {"following": follower.position() if follower is not None else None}}
-        for event in events_with_heartbeats(sub, stop):
-            if event is None:
-                yield None
-                continue
-            lines = [redact_entry(e) for e in event.data["lines"] if filters.matches(e)]
+class LogsFeed:
+    def __init__(self, rt: Runtime, filters: LogFilter) -> None:
+        self.wake = threading.Event()
+        self._rt = rt
+        self._filters = filters
+        self._sub = rt.bus.subscribe([TOPIC], maxsize=200, wake=self.wake)
+
+    def opening(self) -> list[str]:
+        follower = self._rt.log_follower
+        return [dump({"type": "hello", "data": {"following": follower.position() if follower is not None else None}})]
+
+    def take(self) -> list[str]:
+        out = []
+        for event in drain(self._sub, self.wake):
+            lines = [redact_entry(e) for e in event.data["lines"] if self._filters.matches(e)]
             if lines:
-                yield {"type": TOPIC, "data": {"lines": lines, "dropped": sub.dropped}}
+                out.append(dump({"type": TOPIC, "data": {"lines": lines, "dropped": self._sub.dropped}}))
+        return out
+
+    def handle(self, raw: Any) -> list[str]:
+        return []
+
+    def cut_off(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        self._sub.close()
 
 
 def logs_stream_ws(ws: Any) -> None:
     try:
         filters = log_filter()
     except ApiError as exc:  # the handshake is done already: say why, then close
-        ws.send(json.dumps({"type": "error", "data": {"message": exc.message}}))
+        ws.send(dump({"type": "error", "data": {"message": exc.message}}))
         ws.close(1008, "bad filter")
         return
-    for message in _messages(filters):
-        if message is None:
-            if not ws.connected:  # gone without a word: end here rather than at the next line
-                return
-            continue
-        ws.send(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
-    ws.close(1001, "Nexus is shutting down")
+    serve_websocket(ws, LogsFeed(runtime(), filters), closing())
 
 
 def logs_stream_sse() -> Response:
     filters = log_filter()  # a bad filter is a plain 400 here
-
-    def generate() -> Iterator[str]:
-        yield "retry: 1000\n\n"
-        for message in _messages(filters):
-            if message is None:
-                yield ": ping\n\n"
-            else:
-                yield f"data: {json.dumps(message, separators=(',', ':'), ensure_ascii=False)}\n\n"
-
-    return Response(stream_with_context(generate()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return serve_sse(LogsFeed(runtime(), filters), closing())

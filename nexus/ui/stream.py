@@ -1,38 +1,25 @@
 """The live stream of server status and metrics, over WebSocket with SSE as the fallback.
 
 Both transports send the same JSON messages: first a `hello` with the current status and
-recent metrics, then every bus event on the streamed topics. Heartbeats (WebSocket pings,
-SSE comments) keep proxies and tunnels from closing an idle stream.
+recent metrics, then every bus event on the streamed topics, and `{"type": "ping"}` after
+15 s of quiet. The transport is nexus/ui/live.py.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from typing import Any, Iterator
+import threading
+from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
-from nexus.ui.bus_events import events_with_heartbeats
+from nexus.bus import Event, Subscription
+from nexus.runtime import Runtime
 from nexus.ui.context import closing, runtime
 from nexus.ui.errors import ApiError
-
-log = logging.getLogger(__name__)
+from nexus.ui.live import dump, serve_sse, serve_websocket
 
 TOPICS = ("server.", "settings.changed", "tunnel.state", "notifications.", "chat.session")
-HEARTBEAT_SECONDS = 15.0
-POLL_SECONDS = 0.5
-
-
-def _hello(topics: tuple[str, ...]) -> dict[str, Any]:
-    rt = runtime()
-    data: dict[str, Any] = {"unread": rt.notifications.repo.unread_count()}
-    if "server." in topics:
-        # Enough per-second samples to fill the dashboard's charts at once.
-        data.update(status=rt.supervisor.status(), metrics=rt.metrics.history()[-300:])
-    if "tunnel.state" in topics:
-        data["tunnel"] = rt.tunnel.status()
-    return {"type": "hello", "data": data}
+MAX_BATCH = 500
 
 
 def _requested_topics() -> tuple[str, ...]:
@@ -49,39 +36,56 @@ def _requested_topics() -> tuple[str, ...]:
     return wanted
 
 
-def _messages(topics: tuple[str, ...]) -> Iterator[dict[str, Any] | None]:
-    """Yields messages to send, and None when a heartbeat is due."""
-    rt = runtime()
-    stop = closing()
-    with rt.bus.subscribe(topics, maxsize=500) as sub:
-        yield _hello(topics)
-        for event in events_with_heartbeats(sub, stop, HEARTBEAT_SECONDS, POLL_SECONDS):
-            yield None if event is None else event.to_json()
+def drain(sub: Subscription, wake: threading.Event, limit: int = MAX_BATCH) -> list[Event]:
+    """Up to `limit` waiting events; if that many, `wake` is set so the rest go next round."""
+    out: list[Event] = []
+    while len(out) < limit and (event := sub.get(timeout=0)) is not None:
+        out.append(event)
+    if len(out) == limit:
+        wake.set()
+    return out
+
+
+class StatusFeed:
+    """Bus events on some topics, after a hello with the state they change."""
+
+    def __init__(self, rt: Runtime, topics: tuple[str, ...]) -> None:
+        self.wake = threading.Event()
+        self._rt = rt
+        self._topics = topics
+        self._sub = rt.bus.subscribe(topics, maxsize=500, wake=self.wake)
+
+    def opening(self) -> list[str]:
+        rt = self._rt
+        data: dict[str, Any] = {"unread": rt.notifications.repo.unread_count()}
+        if "server." in self._topics:
+            # Enough per-second samples to fill the dashboard's charts at once.
+            data.update(status=rt.supervisor.status(), metrics=rt.metrics.history()[-300:])
+        if "tunnel.state" in self._topics:
+            data["tunnel"] = rt.tunnel.status()
+        return [dump({"type": "hello", "data": data})]
+
+    def take(self) -> list[str]:
+        return [dump(event.to_json()) for event in drain(self._sub, wake=self.wake)]
+
+    def handle(self, raw: Any) -> list[str]:
+        return []  # nothing is read from the client
+
+    def cut_off(self) -> str | None:
+        return None  # a slow reader loses its oldest events (the bus's rule), never the connection
+
+    def close(self) -> None:
+        self._sub.close()
 
 
 def stream_ws(ws: Any) -> None:
-    # flask-sock pings on its own (SOCK_SERVER_OPTIONS); nothing is read from the client.
     try:
         topics = _requested_topics()
     except ApiError as exc:  # the handshake is done: say why in the close frame
         ws.close(1008, str(exc)[:120])
         return
-    for message in _messages(topics):
-        if message is not None:
-            ws.send(json.dumps(message, separators=(",", ":")))
-    ws.close(1001, "Nexus is shutting down")
+    serve_websocket(ws, StatusFeed(runtime(), topics), closing())
 
 
 def stream_sse() -> Response:
-    topics = _requested_topics()
-
-    def generate() -> Iterator[str]:
-        yield "retry: 1000\n\n"
-        for message in _messages(topics):
-            if message is None:
-                yield ": ping\n\n"
-            else:
-                yield f"data: {json.dumps(message, separators=(',', ':'))}\n\n"
-
-    return Response(stream_with_context(generate()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return serve_sse(StatusFeed(runtime(), _requested_topics()), closing())

@@ -140,7 +140,8 @@ export class ChatStore {
     }
     if (!s.loaded || s.epoch !== epoch) return false;  // a snapshot comes first in that case
     if (event.seq <= s.seq) { this.stats.duplicates += 1; return false; }
-    if (event.seq !== s.seq + 1) {
+    // A merged delta (nexus/chat/frames.py) covers from_seq..seq: it must start right after.
+    if ((event.from_seq ?? event.seq) !== s.seq + 1) {
       this.stats.gaps += 1;
       this.onGap?.(s.id);
       return false;
