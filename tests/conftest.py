@@ -35,56 +35,59 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fresh_install: runtimes start as a new install (setup wizard not done)")
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After the whole run: no secret a test used (passwords, API keys, the tunnel token) is in
-    any file the tests left behind: data dirs, databases, logs, the file store."""
-    from tests.auth_helpers import files_containing_secrets
+# ----- the store: SQLite and a real PostgreSQL --------------------------------------------------
 
-    base = session.config._tmp_path_factory.getbasetemp() if hasattr(session.config, "_tmp_path_factory") else None
-    if base is None or not base.exists():
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test module that sets `DATABASES = ("sqlite", "postgres")` runs each test that uses the
+    `database_url` fixture (directly, or through `runtime`) once on each store."""
+    if "database_url" not in metafunc.fixturenames:
         return
-    hits = files_containing_secrets(base)
-    if hits:
-        session.config.get_terminal_writer().line("SECRETS FOUND IN FILES:\n" + "\n".join(hits[:50]), red=True)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-CHEAP_ARGON2 = {"security.argon2_time_cost": 1, "security.argon2_memory_kib": 1024, "security.argon2_parallelism": 1}
-
-
-@pytest.fixture(autouse=True)
-def _no_real_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never touch the developer's OS keyring: secrets go to the encrypted file store
-    (tests of the keyring path hand SecretStore an in-memory backend)."""
-    monkeypatch.setattr("nexus.secrets.store.keyring_usable", lambda backend=None: backend is not None)
-
-
-@pytest.fixture(autouse=True)
-def _preconfigured_runtimes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests written before the setup wizard existed open runtimes that have finished setup
-    (no owner password, so this computer is served without sign-in, as before) with cheap
-    Argon2 parameters. Mark a test `fresh_install` to get a runtime as a new user would."""
-    if request.node.get_closest_marker("fresh_install"):
-        monkeypatch.setattr(Runtime, "open", _cheap_open(Runtime.open))
+    kinds = getattr(metafunc.module, "DATABASES", None)
+    chosen = any("database_url" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if not kinds or chosen:
         return
-    monkeypatch.setattr(Runtime, "open", _cheap_open(Runtime.open, setup_done=True))
+    metafunc.parametrize("database_url", [pytest.param(k, marks=[pytest.mark.postgres] if k == "postgres" else [])
+                                          for k in kinds], indirect=True, ids=list(kinds))
 
 
-def _cheap_open(real_open, setup_done: bool = False):
-    def open_configured(*args, **kwargs) -> Runtime:
-        rt = real_open(*args, **kwargs)
-        rt.settings.update(CHEAP_ARGON2)
-        if setup_done and not rt.setup.completed:
-            from nexus.auth.repository import AuthRepository
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """One throwaway PostgreSQL cluster for the whole run, on a loopback port; stopped and
+    deleted at the end even when tests failed. Missing PostgreSQL skips outside CI and fails in CI."""
+    from tests.postgres_server import PostgresServer, PostgresUnavailable
 
-            AuthRepository(rt.db).save_setup_progress("done", 1.0)
-        return rt
-
-    return staticmethod(open_configured)
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(str(exc))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of an empty store for this test. PostgreSQL: a new database on the session's
+    server, also set as NEXUS_DATABASE_URL so runtimes (and `python -m nexus` children) use it,
+    dropped afterwards. SQLite: the file a runtime on `tmp_path / "data"` uses anyway."""
+    from nexus.store.database import sqlite_url
+
+    if getattr(request, "param", "sqlite") != "postgres":
+        yield sqlite_url(tmp_path / "data" / "nexus.db")
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    monkeypatch.setenv("NEXUS_DATABASE_URL", server.url(name))
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
     """A Nexus runtime whose services are built but not started; OpenCode autostart off."""
     rt = Runtime.open(tmp_path / "data", console_log=False)
     rt.settings.update({"server.autostart": False})

@@ -12,6 +12,8 @@ from nexus.store.migrations import HEAD_REVISION
 from nexus.store.repositories import RestartRepository
 from nexus.store.schema import Base
 
+DATABASES = ("sqlite", "postgres")
+
 
 def test_head_revision_constant_matches_alembic() -> None:
     config = Config()
@@ -19,32 +21,43 @@ def test_head_revision_constant_matches_alembic() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_migrates_an_empty_database_to_head_in_wal_mode(tmp_path: Path) -> None:
-    db = Database.open(sqlite_url(tmp_path / "n.db"))
+def test_migrates_an_empty_database_to_head(database_url: str) -> None:
+    db = Database.open(database_url)
     try:
         assert db.current_revision() == HEAD_REVISION
         with db.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            if db.is_sqlite:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             tables = set(inspect(conn).get_table_names())
         assert set(Base.metadata.tables) <= tables
     finally:
         db.close()
 
 
-def test_migrations_produce_exactly_the_orm_schema(tmp_path: Path) -> None:
-    db = Database.open(sqlite_url(tmp_path / "n.db"))
+# Columns the database keeps for itself, outside the ORM: PostgreSQL's search vector (0011).
+DATABASE_OWN_COLUMNS = {"postgresql": {("chat_parts", "search_vector")}, "sqlite": set()}
+
+
+def test_migrations_produce_exactly_the_orm_schema(database_url: str) -> None:
+    db = Database.open(database_url)
     try:
+        own = DATABASE_OWN_COLUMNS[db.dialect]
         with db.engine.connect() as conn:
             insp = inspect(conn)
             for table in Base.metadata.sorted_tables:
-                migrated = {c["name"] for c in insp.get_columns(table.name)}
-                assert migrated == {c.name for c in table.columns}, table.name
+                migrated = {c["name"]: c for c in insp.get_columns(table.name)}
+                assert set(migrated) - {c for t, c in own if t == table.name} == {c.name for c in table.columns}, \
+                    table.name
+                for column in table.columns:
+                    assert migrated[column.name]["nullable"] == column.nullable, (table.name, column.name)
+                    assert migrated[column.name]["type"]._type_affinity is column.type._type_affinity, \
+                        (table.name, column.name, migrated[column.name]["type"], column.type)
     finally:
         db.close()
 
 
-def test_reopening_keeps_data(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "n.db")
+def test_reopening_keeps_data(database_url: str) -> None:
+    url = database_url
     db = Database.open(url)
     RestartRepository(db).add(reason="crashed", exit_code=137)
     db.close()
@@ -89,3 +102,71 @@ def test_foreign_database_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["invoices"]
     conn.close()
+
+
+# ----- PostgreSQL: refusals that change nothing ----------------------------------------------
+
+def _pg_rows(url: str, sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_postgres_database_from_a_newer_nexus_is_refused_and_left_alone(database_url: str) -> None:
+    db = Database.open(database_url)
+    RestartRepository(db).add(reason="crashed", exit_code=1)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    db.close()
+    with pytest.raises(StoreError, match="newer Nexus"):
+        Database.open(database_url)
+    assert _pg_rows(database_url, "SELECT version_num FROM alembic_version") == [("9999_from_the_future",)]
+    assert _pg_rows(database_url, "SELECT reason FROM server_restarts") == [("crashed",)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_postgres_database_of_another_application_is_refused_and_left_alone(database_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE invoices (id integer PRIMARY KEY)")
+        conn.execute("INSERT INTO invoices VALUES (7)")
+    with pytest.raises(StoreError, match="not a Nexus database"):
+        Database.open(database_url)
+    tables = _pg_rows(database_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    assert tables == [("invoices",)]
+    assert _pg_rows(database_url, "SELECT id FROM invoices") == [(7,)]
+
+
+@pytest.mark.postgres
+def test_postgres_connection_problems_say_how_to_fix_them(postgres_server) -> None:
+    from tests.postgres_server import _free_port
+
+    refused = f"postgresql://nexus:secret-pw@127.0.0.1:{_free_port()}/nexus"
+    with pytest.raises(StoreError, match="Start the PostgreSQL server") as caught:
+        Database.open(refused)
+    assert "secret-pw" not in str(caught.value)
+    with pytest.raises(StoreError, match="createdb"):
+        Database.open(postgres_server.url("no_such_database"))
+    with pytest.raises(StoreError, match="not a database URL"):
+        Database.open("postgresql://user@host:notaport/db")
+    with pytest.raises(StoreError, match="SQLite or PostgreSQL"):
+        Database.open("mysql://user@127.0.0.1/db")
+
+
+@pytest.mark.postgres
+def test_postgres_urls_use_psycopg_3(postgres_server) -> None:
+    name = postgres_server.create_database()
+    try:
+        db = Database.open(postgres_server.url(name).replace("postgresql://", "postgres://"))
+        try:
+            assert db.engine.dialect.driver == "psycopg"
+            assert db.server_version().startswith("PostgreSQL 1")
+        finally:
+            db.close()
+    finally:
+        postgres_server.drop_database(name)

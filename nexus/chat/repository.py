@@ -1,8 +1,9 @@
 """Chat transcripts in the store: the only place with SQL for sessions, messages and parts.
 
 Writes are upserts of whole messages and parts (the hub's transcript state is the truth
-while a session is live). Search uses SQLite's FTS5 where it exists and LIKE elsewhere,
-so the store stays portable.
+while a session is live). Search uses each database's own full-text search: SQLite's FTS5
+table, PostgreSQL's tsvector column (migration 0011_postgres_search); LIKE only on a store
+that has neither.
 """
 
 from __future__ import annotations
@@ -64,10 +65,17 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.fts = db.is_sqlite and self._has_fts()
+        self.tsvector = db.is_postgres and self._has_tsvector()
 
     def _has_fts(self) -> bool:
         with self._db.engine.connect() as conn:
             return bool(conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'chat_search'")).scalar())
+
+    def _has_tsvector(self) -> bool:
+        with self._db.engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'chat_parts' AND column_name = 'search_vector'")).scalar())
 
     # ----- sessions ---------------------------------------------------------------------------
 
@@ -231,6 +239,8 @@ class ChatRepository:
                     "SELECT session_id, part_id, snippet(chat_search, 0, '[', ']', '…', 12) AS snippet "
                     "FROM chat_search WHERE chat_search MATCH :q ORDER BY rank LIMIT :n"),
                     {"q": " ".join(f'"{t}"' for t in terms), "n": limit * 5}).all()
+            elif self.tsvector:
+                rows = _postgres_hits(conn, terms, limit * 5)
             else:
                 like = [P.c.text.ilike(f"%{t}%") for t in terms]
                 rows = conn.execute(select(P.c.session_id, P.c.id.label("part_id"),
@@ -250,6 +260,43 @@ class ChatRepository:
 
     def _matching_session_ids(self, query: str, deleted: bool = False) -> list[str]:
         return [hit["session_id"] for hit in self.search(query, limit=500, deleted=deleted)]
+
+
+# ts_headline made to look like FTS5's snippet(): matches in [brackets], about a dozen words.
+_HEADLINE = "StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=0, MaxFragments=1, FragmentDelimiter=…"
+
+
+def _postgres_hits(conn: Connection, terms: list[str], limit: int) -> list[Any]:
+    """Ranked matches from the GIN-indexed tsvector column; snippets only for the rows returned
+    (ts_headline re-parses the text, so it runs after the LIMIT)."""
+    rows = conn.execute(text(
+        "WITH q AS (SELECT plainto_tsquery('simple', :q) AS query), "
+        "best AS (SELECT p.session_id, p.id AS part_id, p.text, ts_rank(p.search_vector, q.query) AS rank "
+        "         FROM chat_parts p, q WHERE p.search_vector @@ q.query "
+        "         ORDER BY rank DESC, p.updated_at DESC LIMIT :n) "
+        "SELECT best.session_id, best.part_id, best.text, "
+        "       ts_headline('simple', best.text, q.query, :options) AS snippet "
+        "FROM best, q ORDER BY best.rank DESC"),
+        {"q": " ".join(terms), "n": limit, "options": _HEADLINE}).all()
+    return [_Hit(r.session_id, r.part_id, _with_ellipses(r.snippet, r.text or "")) for r in rows]
+
+
+class _Hit:
+    __slots__ = ("part_id", "session_id", "snippet")
+
+    def __init__(self, session_id: str, part_id: str, snippet: str) -> None:
+        self.session_id, self.part_id, self.snippet = session_id, part_id, snippet
+
+
+def _with_ellipses(snippet: str, whole: str) -> str:
+    """Mark text cut off before or after the snippet with …, as FTS5 does."""
+    plain = snippet.replace("[", "").replace("]", "").strip()
+    shown = snippet.strip()
+    if plain and not whole.lstrip().startswith(plain):
+        shown = "…" + shown
+    if plain and not whole.rstrip().endswith(plain):
+        shown += "…"
+    return shown
 
 
 def _terms(query: str) -> list[str]:
