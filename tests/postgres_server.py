@@ -19,7 +19,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 INSTALL_HINT = "apt-get install postgresql (scripts/test.sh does this when run as root)"
+
+# A test that runs on PostgreSQL only: its `database_url` is a new database on the session's server.
+on_postgres = pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                                      indirect=True)
 
 
 class PostgresUnavailable(RuntimeError):

@@ -11,6 +11,7 @@ import pytest
 
 from nexus.chat.repository import ChatRepository
 from nexus.store import Database
+from tests.postgres_server import on_postgres
 
 DATABASES = ("sqlite", "postgres")
 
@@ -99,8 +100,7 @@ def test_session_list_filter_uses_search(repo: ChatRepository) -> None:
     assert total == 1 and [s["id"] for s in sessions] == ["a"]
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@on_postgres
 def test_postgres_search_reads_the_gin_index_not_the_table(repo: ChatRepository) -> None:
     for i in range(50):
         add_session(repo, f"s{i}", f"message number {i} about topic{i % 7}")

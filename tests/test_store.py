@@ -11,6 +11,7 @@ from nexus.store.database import MIGRATIONS_DIR, sqlite_url
 from nexus.store.migrations import HEAD_REVISION
 from nexus.store.repositories import RestartRepository
 from nexus.store.schema import Base
+from tests.postgres_server import on_postgres
 
 DATABASES = ("sqlite", "postgres")
 
@@ -113,8 +114,7 @@ def _pg_rows(url: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@on_postgres
 def test_postgres_database_from_a_newer_nexus_is_refused_and_left_alone(database_url: str) -> None:
     db = Database.open(database_url)
     RestartRepository(db).add(reason="crashed", exit_code=1)
@@ -127,8 +127,7 @@ def test_postgres_database_from_a_newer_nexus_is_refused_and_left_alone(database
     assert _pg_rows(database_url, "SELECT reason FROM server_restarts") == [("crashed",)]
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@on_postgres
 def test_postgres_database_of_another_application_is_refused_and_left_alone(database_url: str) -> None:
     import psycopg
 

@@ -95,7 +95,7 @@ class Database:
         """Connect, check and migrate. Raises StoreError without touching a bad file."""
         url = normalize_url(url)
         if url.startswith("sqlite:///"):
-            _check_sqlite_file(Path(url.removeprefix("sqlite:///")))
+            check_sqlite_file(Path(url.removeprefix("sqlite:///")))
         db = cls(url)
         try:
             db.check_server()
@@ -222,7 +222,7 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cursor.close()
 
 
-def _check_sqlite_file(path: Path) -> None:
+def check_sqlite_file(path: Path) -> None:
     """Read-only look at an existing file before SQLAlchemy (and WAL mode) touches it."""
     if not path.exists() or path.stat().st_size == 0:
         path.parent.mkdir(parents=True, exist_ok=True)
