@@ -28,7 +28,7 @@ def nexus(home: Path, *args: str, url: str | None = None) -> subprocess.Complete
     env.pop("NEXUS_DATABASE_URL", None)
     if url:
         env["NEXUS_DATABASE_URL"] = url
-    return subprocess.run([*NEXUS, *args], env=env, capture_output=True, text=True, timeout=120,
+    return subprocess.run([*NEXUS, *args], check=False, env=env, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
 
 
