@@ -38,6 +38,19 @@ def _token_columns(tokens: dict[str, Any] | None) -> dict[str, int]:
     return {f"tokens_{k}": int(tokens.get(k) or 0) for k in _TOKEN_KEYS}
 
 
+def _fit(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """What an engine sends, made storable everywhere: PostgreSQL enforces VARCHAR lengths and
+    refuses NUL characters in text (SQLite takes both), so a long title from another client
+    must not stop a transcript from being saved."""
+    for key, value in values.items():
+        if isinstance(value, str):
+            if "\x00" in value:
+                value = value.replace("\x00", "")
+            length = getattr(table.c[key].type, "length", None)
+            values[key] = value[:length] if length else value
+    return values
+
+
 def session_from_row(row: Any) -> dict[str, Any]:
     return {"id": row.id, "engine": row.engine, "engine_ref": row.engine_ref, "title": row.title,
             "agent": row.agent, "model": row.model, "directory": row.directory, "state": row.state,
@@ -82,14 +95,14 @@ class ChatRepository:
     def create_session(self, session: dict[str, Any]) -> None:
         now = time.time()
         with self._db.engine.begin() as conn:
-            conn.execute(insert(S).values(
+            conn.execute(insert(S).values(_fit(S, dict(
                 id=session["id"], engine=session["engine"], engine_ref=session.get("engine_ref"),
                 title=session.get("title") or "", agent=session.get("agent"), model=session.get("model"),
                 directory=session.get("directory"), state=session.get("state", "active"),
                 status=session.get("status", "idle"), created_at=session.get("created_at", now),
                 updated_at=session.get("updated_at", now), last_seq=0, cost=0.0,
                 options=json.dumps(session["options"]) if session.get("options") else None,
-                **_token_columns(session.get("tokens"))))
+                **_token_columns(session.get("tokens"))))))
 
     def get_session(self, session_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
         query = select(S).where(S.c.id == session_id)
@@ -148,7 +161,7 @@ class ChatRepository:
             values.update(_token_columns(fields["tokens"]))
         values.setdefault("updated_at", time.time())
         with self._db.engine.begin() as conn:
-            conn.execute(update(S).where(S.c.id == session_id).values(**values))
+            conn.execute(update(S).where(S.c.id == session_id).values(**_fit(S, values)))
 
     def purge_session(self, session_id: str) -> None:
         with self._db.engine.begin() as conn:
@@ -164,7 +177,7 @@ class ChatRepository:
                       before: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """The newest `limit` messages (older than message `before`), oldest first, and
         whether older ones exist."""
-        order = (M.c.created_at.desc(), M.c.id.desc())
+        order = (M.c.created_at.desc().nulls_last(), M.c.id.desc())  # NULLs sort alike everywhere
         query = select(M).where(M.c.session_id == session_id)
         with self._db.engine.connect() as conn:
             if before is not None:
@@ -199,7 +212,7 @@ class ChatRepository:
                               updated_at=now)
                 if last_seq is not None:
                     values["last_seq"] = last_seq
-                conn.execute(update(S).where(S.c.id == session["id"]).values(**values))
+                conn.execute(update(S).where(S.c.id == session["id"]).values(**_fit(S, values)))
 
     def _upsert_message(self, conn: Connection, message: dict[str, Any]) -> None:
         values = {"role": message.get("role") or "assistant", "created_at": message.get("created_at"),
@@ -207,6 +220,7 @@ class ChatRepository:
                   "model": message.get("model"), "finish": message.get("finish"),
                   "error": json.dumps(message["error"]) if message.get("error") else None,
                   "cost": float(message.get("cost") or 0.0), **_token_columns(message.get("tokens"))}
+        _fit(M, values)
         done = conn.execute(update(M).where(M.c.id == message["id"]).values(**values)).rowcount
         if not done:
             conn.execute(insert(M).values(id=message["id"], session_id=message["session_id"], **values))
@@ -214,8 +228,9 @@ class ChatRepository:
     def _upsert_part(self, conn: Connection, part: dict[str, Any], position: int, now: float) -> None:
         data = {k: v for k, v in part.items() if k not in _PART_COLUMNS}
         text_value = part.get("text") if part.get("kind") in ("text", "reasoning") else None
-        values = {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
-                  "position": position, "updated_at": now}
+        values = _fit(P, {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
+                          "position": position, "updated_at": now})
+        text_value = values["text"]
         done = conn.execute(update(P).where(P.c.id == part["id"]).values(**values)).rowcount
         if not done:
             conn.execute(insert(P).values(id=part["id"], message_id=part["message_id"],
