@@ -169,3 +169,19 @@ def test_postgres_urls_use_psycopg_3(postgres_server) -> None:
             db.close()
     finally:
         postgres_server.drop_database(name)
+
+
+def test_metrics_are_kept_and_pruned_by_age(database_url: str) -> None:
+    from nexus.store.repositories import MetricsRepository
+
+    db = Database.open(database_url)
+    try:
+        metrics = MetricsRepository(db)
+        for at in (100.0, 200.0, 300.0):
+            metrics.add({"at": at, "resolution": 10.0, "cpu_percent": 1.5, "rss_bytes": 5 * 2**32, "threads": 3,
+                         "requests": 7, "errors": 0, "restarts": 0})
+        assert metrics.prune(older_than=250.0) == 2
+        [kept] = metrics.since(0)
+        assert (kept["at"], kept["rss_bytes"], kept["cpu_percent"]) == (300.0, 5 * 2**32, 1.5)
+    finally:
+        db.close()
