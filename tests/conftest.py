@@ -125,6 +125,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
     from nexus.store.database import sqlite_url
 
     if getattr(request, "param", "sqlite") != "postgres":
+        (tmp_path / "data").mkdir(exist_ok=True)
         yield sqlite_url(tmp_path / "data" / "nexus.db")
         return
     server = request.getfixturevalue("postgres_server")

@@ -185,3 +185,104 @@ def test_metrics_are_kept_and_pruned_by_age(database_url: str) -> None:
         assert (kept["at"], kept["rss_bytes"], kept["cpu_percent"]) == (300.0, 5 * 2**32, 1.5)
     finally:
         db.close()
+
+
+# ----- a new store is made from the metadata: it must equal the migrated one -------------------
+
+def _schema(db: Database) -> dict:
+    """Everything about a database's schema that Nexus relies on, in comparable form."""
+    with db.engine.connect() as conn:
+        insp = inspect(conn)
+        out: dict = {}
+        for name in sorted(insp.get_table_names()):
+            columns = {c["name"]: (str(c["type"]), c["nullable"], str(c.get("default")),
+                                   str((c.get("computed") or {}).get("sqltext"))) for c in insp.get_columns(name)}
+            out[name] = {
+                "columns": columns,
+                "pk": sorted(insp.get_pk_constraint(name)["constrained_columns"]),
+                "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]),
+                               str(f.get("options", {}).get("ondelete"))) for f in insp.get_foreign_keys(name)),
+                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                                  for i in insp.get_indexes(name)),
+                "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(name)),
+            }
+        if db.is_sqlite:
+            out["sqlite_master"] = sorted(conn.exec_driver_sql(
+                "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'chat_search%' ORDER BY name").all())
+        else:
+            out["pg_indexes"] = sorted(conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()").all())
+    return out
+
+
+def _second_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if database_url.startswith("sqlite"):
+        (tmp_path / "migrated").mkdir()
+        return sqlite_url(tmp_path / "migrated" / "nexus.db")
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    request.addfinalizer(lambda: server.drop_database(name))
+    return server.url(name)
+
+
+def test_a_new_store_has_exactly_the_schema_the_migrations_build(database_url: str, tmp_path: Path,
+                                                                request: pytest.FixtureRequest) -> None:
+    from alembic import command
+
+    fresh = Database.open(database_url)  # empty: made from the metadata, no Alembic
+    migrated = Database(_second_url(database_url, tmp_path, request))
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with migrated.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        assert fresh.current_revision() == migrated.current_revision() == HEAD_REVISION
+        made, replayed = _schema(fresh), _schema(migrated)
+        assert made.keys() == replayed.keys()
+        for key in made:
+            assert made[key] == replayed[key], key
+    finally:
+        fresh.close()
+        migrated.close()
+
+
+def test_a_new_store_is_made_without_importing_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from nexus.store import Database; from nexus.store.database import sqlite_url; "
+            f"db = Database.open(sqlite_url({str(tmp_path / 'n.db')!r})); "
+            "print(db.current_revision(), 'alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == [HEAD_REVISION, "False"]
+
+
+def test_an_older_store_is_migrated_by_alembic_keeping_its_data(database_url: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from nexus.chat.repository import ChatRepository
+
+    old = Database(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with old.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005_agents")
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO chat_sessions (id, engine, created_at, updated_at) VALUES ('s', 'opencode', 1, 1)")
+        conn.exec_driver_sql("INSERT INTO chat_messages (id, session_id, role) VALUES ('m', 's', 'user')")
+        conn.exec_driver_sql("INSERT INTO chat_parts (id, message_id, session_id, kind, text, updated_at) "
+                             "VALUES ('p', 'm', 's', 'text', 'an old walrus', 1)")
+    old.close()
+
+    db = Database.open(database_url)
+    try:
+        assert db.current_revision() == HEAD_REVISION
+        if db.is_sqlite:
+            assert list(tmp_path.glob("data/nexus.db.before-*-from-0005_agents.bak"))
+        else:  # the search column is computed for rows that were there before 0011
+            assert [h["session_id"] for h in ChatRepository(db).search("walrus")] == ["s"]
+        assert ChatRepository(db).get_session("s")["title"] == ""
+    finally:
+        db.close()
