@@ -38,6 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     data_dir_option(doctor)
 
+    db = sub.add_parser("db", help="move the whole store to or from a file (SQLite <-> PostgreSQL)")
+    data_dir_option(db)
+    db_sub = db.add_subparsers(dest="action", required=True)
+    export = db_sub.add_parser("export", help="copy the configured store into a new SQLite file")
+    export.add_argument("file", help="the SQLite file to create (must not exist)")
+    import_ = db_sub.add_parser("import", help="copy a Nexus SQLite file into the configured store "
+                                               "(e.g. PostgreSQL via NEXUS_DATABASE_URL)")
+    import_.add_argument("file", help="a Nexus SQLite file: an export, or a data dir's nexus.db")
+    import_.add_argument("--replace", action="store_true", help="empty a store that already holds data first")
+
     settings = sub.add_parser("settings", help="show or change settings")
     data_dir_option(settings)
     settings_sub = settings.add_subparsers(dest="action", required=True)
@@ -64,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(args.data_dir, as_json=args.json)
     if args.command == "settings":
         return settings_command(args)
+    if args.command == "db":
+        from nexus.store.transfer_cli import db_command
+
+        return db_command(args)
     return 2
 
 
@@ -158,20 +172,23 @@ def doctor(data_dir: str | None, *, as_json: bool = False) -> int:
     from nexus.paths import DataPaths, resolve_data_dir
     from nexus.store import Database, StoreError
     from nexus.store.database import sqlite_url
+    from nexus.store.health import check_store
 
     paths = DataPaths(resolve_data_dir(data_dir))
     settings = None
-    store_check: Check
-    try:
-        paths.ensure()
-        db = Database.open(os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database))
-        from nexus.settings import Settings
-        from nexus.store.repositories import SettingsRepository
+    url = os.environ.get("NEXUS_DATABASE_URL") or sqlite_url(paths.database)
+    health = check_store(url)
+    store_check = Check("Store", health.ok, health.detail, health.fix)
+    if health.current:
+        # Read the settings only from a store at this Nexus's schema: the doctor migrates nothing.
+        try:
+            db = Database.open(url)
+            from nexus.settings import Settings
+            from nexus.store.repositories import SettingsRepository
 
-        settings = Settings(SettingsRepository(db))
-        store_check = Check("Store", True, db.url)
-    except (StoreError, OSError) as exc:
-        store_check = Check("Store", False, str(exc), "See the message; Nexus never overwrites a database.")
+            settings = Settings(SettingsRepository(db))
+        except (StoreError, OSError) as exc:
+            store_check = Check("Store", False, str(exc), "See the message; Nexus never overwrites a database.")
     checks = run_checks(settings, paths) + [store_check]
     if as_json:
         print(json.dumps([c.to_json() for c in checks], indent=2))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite. On a fresh machine it first installs what the tests need:
 # the Python package with its test extras (.venv), the real OpenCode binary (.cache/),
-# and Debian's Chromium for the browser tests (apt-get, when run as root).
+# Debian's Chromium for the browser tests and PostgreSQL for the store tests (apt-get,
+# when run as root).
 # Extra arguments go to pytest, e.g. `scripts/test.sh -m "not browser" -x`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,6 +38,23 @@ if ! chromium_found; then
         log "Chromium is missing: run 'sudo apt-get install chromium fonts-dejavu-core fonts-liberation'"
         log "(or set CHROMIUM_PATH), then run this again"
         exit 1
+    fi
+fi
+
+# The store tests also run on a real PostgreSQL: the tests start a throwaway cluster of their
+# own with Debian's server programs (initdb, pg_ctl), so only the package is needed here.
+postgres_found() {
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [[ -n "${NEXUS_TEST_PG_BINDIR:-}" ]]
+}
+if ! postgres_found; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        log "installing PostgreSQL for the store tests"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >&2
+        apt-get install -y -q --no-install-recommends postgresql >&2
+    else
+        log "PostgreSQL is missing: the postgres tests will be skipped (CI fails them instead)."
+        log "Run 'sudo apt-get install postgresql' to run them here."
     fi
 fi
 

@@ -104,8 +104,60 @@ def _cheap_open(real_open, setup_done: bool = False):
     return staticmethod(open_configured)
 
 
+# ----- the store: SQLite and a real PostgreSQL --------------------------------------------------
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test module that sets `DATABASES = ("sqlite", "postgres")` runs each test that uses the
+    `database_url` fixture (directly, or through `runtime`) once on each store."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    kinds = getattr(metafunc.module, "DATABASES", None)
+    chosen = any("database_url" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if not kinds or chosen:
+        return
+    metafunc.parametrize("database_url", [pytest.param(k, marks=[pytest.mark.postgres] if k == "postgres" else [])
+                                          for k in kinds], indirect=True, ids=list(kinds))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """One throwaway PostgreSQL cluster for the whole run, on a loopback port; stopped and
+    deleted at the end even when tests failed. Missing PostgreSQL skips outside CI and fails in CI."""
+    from tests.postgres_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(str(exc))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of an empty store for this test. PostgreSQL: a new database on the session's
+    server, also set as NEXUS_DATABASE_URL so runtimes (and `python -m nexus` children) use it,
+    dropped afterwards. SQLite: the file a runtime on `tmp_path / "data"` uses anyway."""
+    from nexus.store.database import sqlite_url
+
+    if getattr(request, "param", "sqlite") != "postgres":
+        (tmp_path / "data").mkdir(exist_ok=True)
+        yield sqlite_url(tmp_path / "data" / "nexus.db")
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    monkeypatch.setenv("NEXUS_DATABASE_URL", server.url(name))
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
     """A Nexus runtime whose services are built but not started; OpenCode autostart off."""
     rt = Runtime.open(tmp_path / "data", console_log=False)
     rt.settings.update({"server.autostart": False})

@@ -8,6 +8,8 @@ from nexus.chat.engines.anthropic import API_KEY_SECRET
 from tests.auth_helpers import remember
 from tests.fakes import fake_anthropic as fa
 
+DATABASES = ("sqlite", "postgres")  # the repositories behind these tests run on both stores
+
 
 @pytest.fixture
 def fake(runtime, fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:

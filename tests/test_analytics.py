@@ -1,4 +1,4 @@
-"""Usage analytics: the numbers equal what was put into a real SQLite store, per local day."""
+"""Usage analytics: the numbers equal what was put into a real store (SQLite and PostgreSQL), per local day."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 
 from nexus.analytics import AnalyticsRangeError, LocalDays
 from tests.analytics_data import BERLIN, BERLIN_SESSIONS_PER_DAY, UTC_SESSIONS_PER_DAY, insert_known_usage
+
+DATABASES = ("sqlite", "postgres")
 
 
 @pytest.fixture

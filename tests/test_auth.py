@@ -13,6 +13,8 @@ from nexus.auth import AuthError
 from nexus.auth.passwords import password_strength
 from tests.auth_helpers import NEW_PASSWORD, OWNER, PASSWORD, login, make_owner, remember
 
+DATABASES = ("sqlite", "postgres")
+
 
 @pytest.fixture
 def owner(runtime):

@@ -19,10 +19,11 @@ from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 
 pytestmark = pytest.mark.opencode
+DATABASES = ("sqlite", "postgres")
 
 
 @pytest.fixture
-def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
+def live(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes):
     rt = Runtime.open(tmp_path / "data", console_log=False)
     rt.settings.update({**opencode_settings, "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()

@@ -16,10 +16,11 @@ from nexus.server import ServerState
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 
 pytestmark = pytest.mark.opencode
+DATABASES = ("sqlite", "postgres")
 
 
 @pytest.fixture
-def chat_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
+def chat_runtime(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes):
     rt = Runtime.open(tmp_path / "data", console_log=False)
     rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     rt.start()

@@ -17,6 +17,8 @@ from tests.test_chat_engine import chat_runtime  # noqa: F401  (the fixture: Nex
 from tests.test_stream import live  # noqa: F401  (the fixture: Nexus started, on a real socket)
 from tests.test_supervisor import wait_for
 
+DATABASES = ("sqlite", "postgres")  # the repositories behind these tests run on both stores
+
 
 def _wait_for(condition, timeout: float = 5.0):
     return wait_for(condition, timeout, "the notification center")

@@ -8,6 +8,8 @@ from nexus.store import Database
 from nexus.store.database import sqlite_url
 from nexus.store.repositories import SettingsRepository
 
+DATABASES = ("sqlite", "postgres")  # the repositories behind these tests run on both stores
+
 
 @pytest.fixture
 def db(tmp_path):

@@ -1,8 +1,9 @@
 """Chat transcripts in the store: the only place with SQL for sessions, messages and parts.
 
 Writes are upserts of whole messages and parts (the hub's transcript state is the truth
-while a session is live). Search uses SQLite's FTS5 where it exists and LIKE elsewhere,
-so the store stays portable.
+while a session is live). Search uses each database's own full-text search: SQLite's FTS5
+table, PostgreSQL's tsvector column (migration 0011_postgres_search); LIKE only on a store
+that has neither.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def _token_columns(tokens: dict[str, Any] | None) -> dict[str, int]:
     return {f"tokens_{k}": int(tokens.get(k) or 0) for k in _TOKEN_KEYS}
 
 
+def _fit(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """What an engine sends, made storable everywhere: PostgreSQL enforces VARCHAR lengths and
+    refuses NUL characters in text (SQLite takes both), so a long title from another client
+    must not stop a transcript from being saved."""
+    for key, value in values.items():
+        if isinstance(value, str):
+            if "\x00" in value:
+                value = value.replace("\x00", "")
+            length = getattr(table.c[key].type, "length", None)
+            values[key] = value[:length] if length else value
+    return values
+
+
 def session_from_row(row: Any) -> dict[str, Any]:
     return {"id": row.id, "engine": row.engine, "engine_ref": row.engine_ref, "title": row.title,
             "agent": row.agent, "model": row.model, "directory": row.directory, "state": row.state,
@@ -64,24 +78,31 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.fts = db.is_sqlite and self._has_fts()
+        self.tsvector = db.is_postgres and self._has_tsvector()
 
     def _has_fts(self) -> bool:
         with self._db.engine.connect() as conn:
             return bool(conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'chat_search'")).scalar())
+
+    def _has_tsvector(self) -> bool:
+        with self._db.engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'chat_parts' AND column_name = 'search_vector'")).scalar())
 
     # ----- sessions ---------------------------------------------------------------------------
 
     def create_session(self, session: dict[str, Any]) -> None:
         now = time.time()
         with self._db.engine.begin() as conn:
-            conn.execute(insert(S).values(
+            conn.execute(insert(S).values(_fit(S, dict(
                 id=session["id"], engine=session["engine"], engine_ref=session.get("engine_ref"),
                 title=session.get("title") or "", agent=session.get("agent"), model=session.get("model"),
                 directory=session.get("directory"), state=session.get("state", "active"),
                 status=session.get("status", "idle"), created_at=session.get("created_at", now),
                 updated_at=session.get("updated_at", now), last_seq=0, cost=0.0,
                 options=json.dumps(session["options"]) if session.get("options") else None,
-                **_token_columns(session.get("tokens"))))
+                **_token_columns(session.get("tokens"))))))
 
     def get_session(self, session_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
         query = select(S).where(S.c.id == session_id)
@@ -140,7 +161,7 @@ class ChatRepository:
             values.update(_token_columns(fields["tokens"]))
         values.setdefault("updated_at", time.time())
         with self._db.engine.begin() as conn:
-            conn.execute(update(S).where(S.c.id == session_id).values(**values))
+            conn.execute(update(S).where(S.c.id == session_id).values(**_fit(S, values)))
 
     def deleted_before(self, cutoff: float, limit: int = 500) -> list[dict[str, Any]]:
         """Sessions deleted before `cutoff` (UNIX seconds): what retention purges."""
@@ -163,7 +184,7 @@ class ChatRepository:
                       before: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """The newest `limit` messages (older than message `before`), oldest first, and
         whether older ones exist."""
-        order = (M.c.created_at.desc(), M.c.id.desc())
+        order = (M.c.created_at.desc().nulls_last(), M.c.id.desc())  # NULLs sort alike everywhere
         query = select(M).where(M.c.session_id == session_id)
         with self._db.engine.connect() as conn:
             if before is not None:
@@ -198,7 +219,7 @@ class ChatRepository:
                               updated_at=now)
                 if last_seq is not None:
                     values["last_seq"] = last_seq
-                conn.execute(update(S).where(S.c.id == session["id"]).values(**values))
+                conn.execute(update(S).where(S.c.id == session["id"]).values(**_fit(S, values)))
 
     def _upsert_message(self, conn: Connection, message: dict[str, Any]) -> None:
         values = {"role": message.get("role") or "assistant", "created_at": message.get("created_at"),
@@ -206,6 +227,7 @@ class ChatRepository:
                   "model": message.get("model"), "finish": message.get("finish"),
                   "error": json.dumps(message["error"]) if message.get("error") else None,
                   "cost": float(message.get("cost") or 0.0), **_token_columns(message.get("tokens"))}
+        _fit(M, values)
         done = conn.execute(update(M).where(M.c.id == message["id"]).values(**values)).rowcount
         if not done:
             conn.execute(insert(M).values(id=message["id"], session_id=message["session_id"], **values))
@@ -213,8 +235,9 @@ class ChatRepository:
     def _upsert_part(self, conn: Connection, part: dict[str, Any], position: int, now: float) -> None:
         data = {k: v for k, v in part.items() if k not in _PART_COLUMNS}
         text_value = part.get("text") if part.get("kind") in ("text", "reasoning") else None
-        values = {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
-                  "position": position, "updated_at": now}
+        values = _fit(P, {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
+                          "position": position, "updated_at": now})
+        text_value = values["text"]
         done = conn.execute(update(P).where(P.c.id == part["id"]).values(**values)).rowcount
         if not done:
             conn.execute(insert(P).values(id=part["id"], message_id=part["message_id"],
@@ -238,6 +261,8 @@ class ChatRepository:
                     "SELECT session_id, part_id, snippet(chat_search, 0, '[', ']', '…', 12) AS snippet "
                     "FROM chat_search WHERE chat_search MATCH :q ORDER BY rank LIMIT :n"),
                     {"q": " ".join(f'"{t}"' for t in terms), "n": limit * 5}).all()
+            elif self.tsvector:
+                rows = _postgres_hits(conn, terms, limit * 5)
             else:
                 like = [P.c.text.ilike(f"%{t}%") for t in terms]
                 rows = conn.execute(select(P.c.session_id, P.c.id.label("part_id"),
@@ -257,6 +282,43 @@ class ChatRepository:
 
     def _matching_session_ids(self, query: str, deleted: bool = False) -> list[str]:
         return [hit["session_id"] for hit in self.search(query, limit=500, deleted=deleted)]
+
+
+# ts_headline made to look like FTS5's snippet(): matches in [brackets], about a dozen words.
+_HEADLINE = "StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=0, MaxFragments=1, FragmentDelimiter=…"
+
+
+def _postgres_hits(conn: Connection, terms: list[str], limit: int) -> list[Any]:
+    """Ranked matches from the GIN-indexed tsvector column; snippets only for the rows returned
+    (ts_headline re-parses the text, so it runs after the LIMIT)."""
+    rows = conn.execute(text(
+        "WITH q AS (SELECT plainto_tsquery('simple', :q) AS query), "
+        "best AS (SELECT p.session_id, p.id AS part_id, p.text, ts_rank(p.search_vector, q.query) AS rank "
+        "         FROM chat_parts p, q WHERE p.search_vector @@ q.query "
+        "         ORDER BY rank DESC, p.updated_at DESC LIMIT :n) "
+        "SELECT best.session_id, best.part_id, best.text, "
+        "       ts_headline('simple', best.text, q.query, :options) AS snippet "
+        "FROM best, q ORDER BY best.rank DESC"),
+        {"q": " ".join(terms), "n": limit, "options": _HEADLINE}).all()
+    return [_Hit(r.session_id, r.part_id, _with_ellipses(r.snippet, r.text or "")) for r in rows]
+
+
+class _Hit:
+    __slots__ = ("part_id", "session_id", "snippet")
+
+    def __init__(self, session_id: str, part_id: str, snippet: str) -> None:
+        self.session_id, self.part_id, self.snippet = session_id, part_id, snippet
+
+
+def _with_ellipses(snippet: str, whole: str) -> str:
+    """Mark text cut off before or after the snippet with …, as FTS5 does."""
+    plain = snippet.replace("[", "").replace("]", "").strip()
+    shown = snippet.strip()
+    if plain and not whole.lstrip().startswith(plain):
+        shown = "…" + shown
+    if plain and not whole.rstrip().endswith(plain):
+        shown += "…"
+    return shown
 
 
 def _terms(query: str) -> list[str]:
