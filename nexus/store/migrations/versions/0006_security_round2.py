@@ -21,7 +21,7 @@ def upgrade() -> None:
         "api_key_grants",
         sa.Column("key_id", sa.Integer, sa.ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("scopes", sa.String(100), nullable=False, server_default="read"),
-        sa.Column("remote", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("remote", sa.Boolean, nullable=False, server_default="0"),
         sa.Column("last_used_ip", sa.String(64), nullable=False, server_default=""),
         sa.Column("last_used_via", sa.String(20), nullable=False, server_default=""),
     )
