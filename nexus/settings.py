@@ -184,6 +184,10 @@ SPECS: tuple[SettingSpec, ...] = (
     # tunnel it is off unless the owner turns it on (and it always needs sign-in there).
     SettingSpec("terminal.remote_enabled", False,
                 "Allow terminals and manual commands from remote devices (through the tunnel)."),
+    # Hand-off (nexus/chat/engines/opencode.py): sessions other clients of an OpenCode server
+    # start (its terminal UI, `opencode web`) are adopted into Nexus, or only Nexus's own show.
+    SettingSpec("chat.adopt", "all", "Which OpenCode sessions Nexus shows: all (also those started in OpenCode's "
+                "other clients) or nexus (only sessions started in Nexus).", choices=("all", "nexus")),
 )
 
 

@@ -51,17 +51,40 @@ class ChatService:
         self.agent_configs: Callable[[str], dict[str, Any]] | None = None
         # Every streamed token names its engine session; look each one up once.
         self._refs: dict[tuple[str, str], str | None] = {}
+        self._dirs: dict[tuple[str, str], str | None] = {}
+        # OpenCode engines of attached servers (nexus.servers), by server id; "local" is engines["opencode"].
+        self.server_engines: dict[str, Engine] = {}
+        # Set by the runtime: a server's state ("running", "unreachable", ...) and name, and
+        # which sessions of other OpenCode clients to adopt ("all" or "nexus": none).
+        self.server_info: Callable[[str], tuple[str, str]] = lambda server: ("running", server)
+        self.adopt_policy: Callable[[], str] = lambda: "all"
+        self._started = False
 
     def add_engine(self, engine: Engine) -> None:
         self.engines[engine.name] = engine
 
+    def add_server_engine(self, server_id: str, engine: Engine) -> None:
+        old = self.server_engines.pop(server_id, None)
+        if old is not None:
+            old.stop()
+        self.server_engines[server_id] = engine
+        if self._started:
+            engine.start()
+
+    def remove_server_engine(self, server_id: str) -> None:
+        engine = self.server_engines.pop(server_id, None)
+        if engine is not None:
+            engine.stop()
+
     def start(self) -> None:
+        self._started = True
         self.writer.start()
-        for engine in self.engines.values():
+        for engine in [*self.engines.values(), *self.server_engines.values()]:
             engine.start()
 
     def stop(self) -> None:
-        for engine in self.engines.values():
+        self._started = False
+        for engine in [*self.engines.values(), *self.server_engines.values()]:
             engine.stop()
         self.writer.stop()
 
@@ -84,8 +107,37 @@ class ChatService:
             self._refs[key] = session["id"] if session else None
         return self._refs[key]
 
-    def live_sessions(self, engine: str) -> list[tuple[str, str]]:
-        """Sessions worth reconciling: the active ones and any a client is watching."""
+    def directory_for(self, engine: str, engine_ref: str) -> str | None:
+        """The project folder of an engine session (None: the server's own folder)."""
+        key = (engine, engine_ref)
+        if self._dirs.get(key) is None:
+            session = self.repo.find_by_engine_ref(engine, engine_ref)
+            self._dirs[key] = session.get("directory") if session else None
+        return self._dirs[key]
+
+    def adopt(self, engine: str, server: str, info: dict[str, Any]) -> str | None:
+        """Take a session another client of an OpenCode server started into the store, so it
+        shows, streams and can be continued here. None when adoption is off or it was deleted
+        here (deleting in Nexus only must not bring it back)."""
+        if self.adopt_policy() != "all":
+            return None
+        ref = info.get("id")
+        if not isinstance(ref, str) or self.repo.find_by_engine_ref(engine, ref, include_deleted=True):
+            return None
+        times = info.get("time") or {}
+        session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
+                   "title": _clean_title(info.get("title")) or "New session", "agent": None, "model": None,
+                   "directory": info.get("directory"), "state": "active", "status": "idle", "server": server,
+                   "origin": "adopted", "created_at": (times.get("created") or time.time() * 1000) / 1000}
+        self.repo.create_session(session)
+        self._refs[(engine, ref)] = session["id"]
+        self._dirs[(engine, ref)] = session["directory"]
+        self._changed(session["id"], "adopted")
+        return session["id"]
+
+    def live_sessions(self, engine: str, server: str | None = None) -> list[tuple[str, str]]:
+        """Sessions worth reconciling: the active ones and any a client is watching (of one
+        server, when given)."""
         sessions, _ = self.repo.list_sessions(state="active", limit=MAX_ACTIVE * 5)
         wanted = {s["id"]: s for s in sessions}
         for stream in self.hub.streams():
@@ -93,7 +145,8 @@ class ChatService:
                 session = self.repo.get_session(stream.session_id)
                 if session:
                     wanted[session["id"]] = session
-        return [(s["id"], s["engine_ref"]) for s in wanted.values() if s["engine"] == engine and s["engine_ref"]]
+        return [(s["id"], s["engine_ref"]) for s in wanted.values() if s["engine"] == engine and s["engine_ref"]
+                and (server is None or s.get("server", "local") == server)]
 
     def transcript_state(self, session_id: str) -> dict[str, Any]:
         stream = self.hub.stream(session_id)
@@ -109,11 +162,26 @@ class ChatService:
 
     # ----- sessions -------------------------------------------------------------------------------
 
-    def _engine(self, name: str) -> Engine:
+    def _engine(self, name: str, server: str | None = None) -> Engine:
+        if name == "opencode" and server not in (None, "local"):
+            engine = self.server_engines.get(server)
+            if engine is None:
+                raise ChatError(f"There is no OpenCode server {server!r} any more.", 404, "unknown_server")
+            return engine
         engine = self.engines.get(name)
         if engine is None:
             raise ChatError(f"The {name!r} engine is not available.", 400, "unknown_engine")
         return engine
+
+    def _engine_of(self, session: dict[str, Any]) -> Engine:
+        return self._engine(session["engine"], session.get("server"))
+
+    def _with_server(self, session: dict[str, Any]) -> dict[str, Any]:
+        if session.get("engine") != "opencode":
+            return session
+        state, name = self.server_info(session.get("server") or "local")
+        return {**session, "server_name": name, "server_state": state,
+                "reachable": state in ("running", "unhealthy")}
 
     def get(self, session_id: str) -> dict[str, Any]:
         session = self.repo.get_session(session_id)
@@ -125,7 +193,7 @@ class ChatService:
                 session = {**session, **stream.transcript.session,
                            "status": stream.transcript.status.get("status", "idle"),
                            "pending_permissions": len(stream.transcript.permissions)}
-        return session
+        return self._with_server(session)
 
     def list(self, state: str | None = "active", limit: int = 50, offset: int = 0,
              query: str | None = None, **filters: Any) -> tuple[list[dict[str, Any]], int]:
@@ -141,11 +209,13 @@ class ChatService:
                     session = {**session, **stream.transcript.session,
                                "status": stream.transcript.status.get("status", "idle"),
                                "pending_permissions": len(stream.transcript.permissions)}
-            out.append(session)
+            out.append(self._with_server(session))
         return out, total
 
     def create(self, *, title: str | None = None, engine: str = "opencode", agent: str | None = None,
-               model: str | None = None, agent_id: str | None = None) -> dict[str, Any]:
+               model: str | None = None, agent_id: str | None = None, directory: str | None = None,
+               server: str | None = None) -> dict[str, Any]:
+        """`directory` and `server` (OpenCode only) are checked by the caller (nexus.projects)."""
         given = _clean_title(title)
         options = None
         if agent_id:
@@ -160,12 +230,16 @@ class ChatService:
                             409, "too_many_active")
         # Without a title the engine names the session from its first message (OpenCode's
         # title agent); until then it is "New session".
-        created = self._engine(engine).create_session(title=given or None, agent=agent, model=model, options=options)
+        where = {"directory": directory} if directory and engine == "opencode" else {}
+        created = self._engine(engine, server).create_session(title=given or None, agent=agent, model=model,
+                                                              options=options, **where)
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": created["engine_ref"],
                    "title": given or "New session", "agent": agent, "model": model,
-                   "directory": created.get("directory"), "state": "active", "status": "idle", "options": options}
+                   "directory": created.get("directory") or directory, "state": "active", "status": "idle",
+                   "options": options, "server": server if engine == "opencode" else None, "origin": "nexus"}
         self.repo.create_session(session)
         self._refs[(engine, created["engine_ref"])] = session["id"]
+        self._dirs[(engine, created["engine_ref"])] = session["directory"]
         log.info("created session %s (%s %s)", session["id"], engine, created["engine_ref"])
         self._changed(session["id"], "created")
         return self.get(session["id"])
@@ -186,7 +260,10 @@ class ChatService:
             self._set_state(session_id, "active")
         if session.get("status") in ("busy", "retry", "waiting"):
             raise ChatError("The agent is still working on the last message. Stop it or wait.", 409, "busy")
-        engine = self._engine(session["engine"])
+        engine = self._engine_of(session)
+        if session.get("reachable") is False and session.get("server") not in (None, "local"):
+            raise ChatError(f"The OpenCode server {session.get('server_name')!r} cannot be reached right now; "
+                            "the session resumes when it is back.", 503, "server_unreachable")
         try:
             engine.prompt(session["engine_ref"], text=text, files=files, agent=agent or session.get("agent"),
                           model=model or session.get("model"), options=session.get("options"))
@@ -195,8 +272,9 @@ class ChatService:
                 raise
             # OpenCode lost the session (its data was reset): continue in a fresh one; the
             # history stays in Nexus.
+            where = {"directory": session["directory"]} if session.get("directory") else {}
             created = engine.create_session(title=session["title"], agent=session.get("agent"),
-                                            model=session.get("model"))
+                                            model=session.get("model"), **where)
             self.repo.update_session(session_id, engine_ref=created["engine_ref"])
             self._refs[(session["engine"], created["engine_ref"])] = session_id
             log.warning("session %s continued in a new OpenCode session %s", session_id, created["engine_ref"])
@@ -205,7 +283,7 @@ class ChatService:
 
     def abort(self, session_id: str) -> None:
         session = self.get(session_id)
-        self._engine(session["engine"]).abort(session["engine_ref"])
+        self._engine_of(session).abort(session["engine_ref"])
 
     def reply_permission(self, session_id: str, permission_id: str, reply: str, message: str | None = None) -> None:
         if reply not in ev.PERMISSION_REPLIES:
@@ -217,7 +295,7 @@ class ChatService:
         if not known:
             raise ChatError("That permission request is not pending (answered elsewhere, or stopped).", 409,
                             "not_pending")
-        self._engine(session["engine"]).reply_permission(session["engine_ref"], permission_id, reply,
+        self._engine_of(session).reply_permission(session["engine_ref"], permission_id, reply,
                                                          (message or "").strip()[:2000] or None)
 
     def rename(self, session_id: str, title: str) -> dict[str, Any]:
@@ -226,7 +304,7 @@ class ChatService:
         if not clean:
             raise ChatError("The title cannot be empty.", 400, "bad_title")
         try:
-            self._engine(session["engine"]).rename(session["engine_ref"], clean)
+            self._engine_of(session).rename(session["engine_ref"], clean)
         except EngineError as exc:
             log.warning("could not rename in the engine (%s); renamed in Nexus only", exc)
         self.repo.update_session(session_id, title=clean)
@@ -257,14 +335,18 @@ class ChatService:
         """Tell every open page that the list of sessions changed (another tab, a script)."""
         self._bus.publish(SESSIONS_TOPIC, session_id=session_id, change=change)
 
-    def delete(self, session_id: str) -> None:
-        """Soft delete: hidden at once, restorable with `restore` until purged."""
+    def delete(self, session_id: str, *, in_engine: bool = False) -> None:
+        """Soft delete: hidden at once, restorable with `restore` until purged. `in_engine`
+        also deletes the engine's own copy (OpenCode's, which its other clients show): that
+        part cannot be undone."""
         session = self.get(session_id)
         if session.get("status") in ("busy", "retry", "waiting"):
             try:
                 self.abort(session_id)
             except EngineError:
                 pass
+        if in_engine and session.get("engine_ref"):
+            self._engine_of(session).delete(session["engine_ref"])
         self.writer.flush(session_id)
         self.repo.update_session(session_id, deleted_at=time.time())
         self.hub.drop(session_id)
@@ -312,11 +394,11 @@ class ChatService:
         messages, _ = self.repo.load_messages(session_id)
         return {"format": "nexus.session.v1", "exported_at": time.time(), "session": session, "messages": messages}
 
-    def models(self, engine: str = "opencode") -> list[dict[str, Any]]:
-        return self._engine(engine).models()
+    def models(self, engine: str = "opencode", server: str | None = None) -> list[dict[str, Any]]:
+        return self._engine(engine, server).models()
 
-    def agents(self, engine: str = "opencode") -> list[dict[str, Any]]:
-        return self._engine(engine).agents()
+    def agents(self, engine: str = "opencode", server: str | None = None) -> list[dict[str, Any]]:
+        return self._engine(engine, server).agents()
 
 
 def _clean_title(title: str | None) -> str:
