@@ -276,12 +276,11 @@ def test_adoption_can_be_limited_to_sessions_started_in_nexus(world) -> None:
     try:
         ignored = other.post("/session", params={"directory": str(world["projects"]["gamma"])},
                              json={"title": "Not for Nexus"}).json()
-        assert http.patch("/api/settings", json={"chat.adopt": "all"}).status_code == 200
-        # A sentinel after it: once this one is adopted, the first one had its chance.
-        sentinel = other.post("/session", params={"directory": str(world["projects"]["gamma"])},
-                              json={"title": "Sentinel"}).json()
-        _wait(lambda: rt.chat.repo.find_by_engine_ref("opencode", sentinel["id"]), 5, "the sentinel")
+        engine = rt.chat.server_engines[server_id]
+        # The engine has seen it (and set it aside) once it is among the sessions it leaves alone.
+        _wait(lambda: ignored["id"] in engine._foreign, 10, "the engine to consider the session")
         assert rt.chat.repo.find_by_engine_ref("opencode", ignored["id"], include_deleted=True) is None
+        assert not [s for s in http.get("/api/sessions").json()["sessions"] if s["engine_ref"] == ignored["id"]]
     finally:
         http.patch("/api/settings", json={"chat.adopt": "all"})
         other.close()
