@@ -50,6 +50,7 @@ class AttachedServer:
         self._failures = 0
         self._since = time.time()
         self._history: list[dict[str, Any]] = []
+        self._proc: Any = None  # psutil.Process of a server on this computer (CPU% needs the same object)
         self._worker = PeriodicWorker(f"nexus-server-{server_id}", interval(), self.check,
                                       what=f"health check of {name}")
 
@@ -121,7 +122,24 @@ class AttachedServer:
         return {"id": self.id, "name": self.name, "url": self.url, "kind": "attached", "state": self.state,
                 "since": self._since, "version": self.version, "error": self.error,
                 "health_failures": self._failures, "local": self.is_loopback, "requests": requests,
-                "errors": errors}
+                "errors": errors, **self._usage()}
+
+    def _usage(self) -> dict[str, Any]:
+        """CPU and memory, only when the server runs on this computer (its process is visible)."""
+        import psutil
+
+        pid = self.pid
+        if pid is None:
+            self._proc = None
+            return {}
+        try:
+            if self._proc is None or self._proc.pid != pid:
+                self._proc = psutil.Process(pid)
+                self._proc.cpu_percent(None)  # the first reading only starts the measurement
+            return {"pid": pid, "cpu_percent": self._proc.cpu_percent(None), "rss_bytes": self._proc.memory_info().rss}
+        except psutil.Error:
+            self._proc = None
+            return {}
 
     def history(self, limit: int = 50, before_id: int | None = None) -> list[dict[str, Any]]:
         return self._history[:limit]
