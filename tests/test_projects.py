@@ -212,6 +212,12 @@ def test_session_started_in_another_client_of_an_attached_server_is_adopted_and_
     servers = {s["id"]: s for s in http.get("/api/servers").json()["servers"]}
     assert servers[server_id]["state"] == "running" and servers["local"]["kind"] == "spawned"
     assert ATTACHED_PASSWORD not in http.get("/api/servers").text
+    assert servers[server_id]["pid"] == world["attached"].pid  # on this computer: CPU and memory shown
+    assert servers[server_id]["rss_bytes"] > 0
+    models = http.get("/api/models", params={"server": server_id}).json()["models"]
+    assert [m["id"] for m in models] == ["fake/fake-model"]
+    assert "build" in [a["name"] for a in http.get("/api/agents", params={"server": server_id}).json()["agents"]]
+    assert http.get("/api/models", params={"server": "srv_nope"}).status_code == 404
     delta = projects["delta"]  # a folder Nexus has never seen
     other = httpx2.Client(base_url=world["attached_url"], auth=("opencode", ATTACHED_PASSWORD), timeout=30,
                           trust_env=False)

@@ -254,7 +254,7 @@ class ChatService:
         if len(text) > MAX_PROMPT_CHARS:
             raise ChatError(f"The message is longer than {MAX_PROMPT_CHARS:,} characters.", 413, "too_long")
         if session["state"] != "active":
-            if self.repo.count_active() >= MAX_ACTIVE:
+            if session.get("origin") != "adopted" and self.repo.count_active() >= MAX_ACTIVE:
                 raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one to resume this one.",
                                 409, "too_many_active")
             self._set_state(session_id, "active")
@@ -319,8 +319,8 @@ class ChatService:
         return self._set_state(session_id, "archived")
 
     def unarchive(self, session_id: str) -> dict[str, Any]:
-        self.get(session_id)
-        if self.repo.count_active() >= MAX_ACTIVE:
+        session = self.get(session_id)
+        if session.get("origin") != "adopted" and self.repo.count_active() >= MAX_ACTIVE:
             raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one first.", 409,
                             "too_many_active")
         return self._set_state(session_id, "active")
@@ -358,7 +358,8 @@ class ChatService:
         if session is None:
             raise ChatError("No such session.", 404, "not_found")
         # Restored as it was; an active one comes back archived when ten are open already.
-        if session["state"] == "active" and self.repo.count_active() >= MAX_ACTIVE:
+        if session["state"] == "active" and session.get("origin") != "adopted" \
+                and self.repo.count_active() >= MAX_ACTIVE:
             self.repo.update_session(session_id, deleted_at=None, state="archived")
         else:
             self.repo.update_session(session_id, deleted_at=None)

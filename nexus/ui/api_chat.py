@@ -168,8 +168,8 @@ def search() -> Any:
 
 
 def models() -> Any:
-    return jsonify({"models": _guard(_chat().models)})
+    return jsonify({"models": _guard(_chat().models, server=_short_arg("server"))})
 
 
 def agents() -> Any:
-    return jsonify({"agents": _guard(_chat().agents)})
+    return jsonify({"agents": _guard(_chat().agents, server=_short_arg("server"))})
