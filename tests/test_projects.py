@@ -206,6 +206,24 @@ def test_session_in_project_b_writes_only_there_and_panes_show_b(world) -> None:
 
 # ----- several servers and hand-off ---------------------------------------------------------------
 
+def test_sessions_started_before_the_server_was_attached_are_caught_up(world) -> None:
+    http = world["http"]
+    assert not [s for s in http.get("/api/servers").json()["servers"] if s["name"] == "Box"], "attached already"
+    with httpx2.Client(base_url=world["attached_url"], auth=("opencode", ATTACHED_PASSWORD), timeout=30,
+                       trust_env=False) as other:
+        info = other.post("/session", params={"directory": str(world["projects"]["gamma"])},
+                          json={"title": "Before Nexus knew"}).json()
+        other.post(f"/session/{info['id']}/message", params={"directory": str(world["projects"]["gamma"])},
+                   json={"parts": [{"type": "text", "text": "early words"}]}, timeout=120)
+    server_id = _attach(world)
+    found = _wait(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
+                           if s["engine_ref"] == info["id"]], 10, "the caught-up session")
+    assert found[0]["server"] == server_id and found[0]["directory"] == str(world["projects"]["gamma"])
+    history = http.get(f"/api/sessions/{found[0]['id']}/messages").json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[0]["parts"][0]["text"] == "early words"
+
+
 def test_session_started_in_another_client_of_an_attached_server_is_adopted_and_continued(world) -> None:
     http, rt, projects = world["http"], world["rt"], world["projects"]
     server_id = _attach(world)

@@ -25,6 +25,10 @@ from nexus.chat.writer import TranscriptWriter
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE = 10
+# Sessions of other OpenCode clients: adopted when Nexus (re)connects if used in the last day,
+# and open on the home page if used in the last two hours (older ones come in archived).
+ADOPT_WINDOW = 24 * 3600.0
+ADOPT_ACTIVE_WINDOW = 2 * 3600.0
 SESSIONS_TOPIC = "chat.sessions"
 MAX_TITLE = 200
 MAX_PROMPT_CHARS = 200_000
@@ -115,6 +119,11 @@ class ChatService:
             self._dirs[key] = session.get("directory") if session else None
         return self._dirs[key]
 
+    def adopt_since(self) -> float | None:
+        """How far back (epoch seconds) sessions of other clients are adopted when Nexus
+        (re)connects to a server; None when adoption is off."""
+        return None if self.adopt_policy() != "all" else time.time() - ADOPT_WINDOW
+
     def adopt(self, engine: str, server: str, info: dict[str, Any]) -> str | None:
         """Take a session another client of an OpenCode server started into the store, so it
         shows, streams and can be continued here. None when adoption is off or it was deleted
@@ -125,9 +134,12 @@ class ChatService:
         if not isinstance(ref, str) or self.repo.find_by_engine_ref(engine, ref, include_deleted=True):
             return None
         times = info.get("time") or {}
+        # Quiet for a while (found when catching up): kept, but among the archived ones.
+        quiet = time.time() - (times.get("updated") or time.time() * 1000) / 1000 > ADOPT_ACTIVE_WINDOW
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
                    "title": _clean_title(info.get("title")) or "New session", "agent": None, "model": None,
-                   "directory": info.get("directory"), "state": "active", "status": "idle", "server": server,
+                   "directory": info.get("directory"), "state": "archived" if quiet else "active",
+                   "status": "idle", "server": server,
                    "origin": "adopted", "created_at": (times.get("created") or time.time() * 1000) / 1000}
         self.repo.create_session(session)
         self._refs[(engine, ref)] = session["id"]

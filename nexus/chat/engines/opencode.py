@@ -27,6 +27,7 @@ ENGINE = "opencode"
 OPENCODE_TOOLS = ("bash", "edit", "write", "read", "grep", "glob", "list", "patch", "webfetch", "todowrite",
                   "todoread", "task")
 SILENCE_LIMIT = 15.0
+CATCH_UP_LIMIT = 50  # sessions looked at when (re)connecting to a server
 
 
 class OpenCodeEngine:
@@ -138,6 +139,7 @@ class OpenCodeEngine:
         if payload.get("type") == "server.connected":
             self.reconnects += 1
             self.reconcile(client)
+            self._catch_up(client)
             self.connected.set()
             return
         ref = _session_ref(payload)
@@ -155,6 +157,25 @@ class OpenCodeEngine:
             session_id = self._sink.session_for(ENGINE, ref)
             if session_id is not None:  # sessions Nexus did not create (the TUI's) are not ours
                 self._sink.emit(session_id, type_, data)
+
+    def _catch_up(self, client: OpenCodeClient) -> None:
+        """Adopt the recent sessions other clients started while Nexus was not following this
+        server (the live case is `_adopt` on their first event)."""
+        since = self._sink.adopt_since()
+        if since is None:
+            return
+        try:
+            sessions = client.json("GET", "/experimental/session",
+                                   params={"roots": "true", "limit": CATCH_UP_LIMIT}, timeout=10.0) or []
+        except OpenCodeError as exc:
+            log.info("could not list OpenCode's sessions to catch up: %s", exc)
+            return
+        for info in sessions if isinstance(sessions, list) else []:
+            ref = info.get("id") if isinstance(info, dict) else None
+            updated = ((info.get("time") or {}).get("updated") or 0) / 1000 if ref else 0
+            if (ref and not info.get("parentID") and updated >= since and ref not in self._foreign
+                    and self._sink.session_for(ENGINE, ref) is None):
+                self._adopt(client, ref, info.get("directory"))
 
     def _adopt(self, client: OpenCodeClient, ref: str, directory: str | None) -> bool:
         try:
