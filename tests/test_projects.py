@@ -225,7 +225,7 @@ def test_sessions_started_before_the_server_was_attached_are_caught_up(world) ->
 
 
 def test_session_started_in_another_client_of_an_attached_server_is_adopted_and_continued(world) -> None:
-    http, rt, projects = world["http"], world["rt"], world["projects"]
+    http, projects = world["http"], world["projects"]
     server_id = _attach(world)
     servers = {s["id"]: s for s in http.get("/api/servers").json()["servers"]}
     assert servers[server_id]["state"] == "running" and servers["local"]["kind"] == "spawned"

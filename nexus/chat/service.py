@@ -136,7 +136,7 @@ class ChatService:
         times = info.get("time") or {}
         # Quiet for a while (found when catching up): kept, but among the archived ones.
         quiet = time.time() - (times.get("updated") or time.time() * 1000) / 1000 > ADOPT_ACTIVE_WINDOW
-        session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
+        session: dict[str, Any] = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
                    "title": _clean_title(info.get("title")) or "New session", "agent": None, "model": None,
                    "directory": info.get("directory"), "state": "archived" if quiet else "active",
                    "status": "idle", "server": server,

@@ -78,8 +78,9 @@ def sessions_create() -> Any:
     session = _guard(_chat().create, title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
                      agent=_text_field(body, "agent"), model=_text_field(body, "model"),
                      agent_id=_text_field(body, "agent_id"), directory=directory, server=server)
-    if session.get("directory") and session.get("engine") == "opencode":
-        runtime().projects.used(session.get("server") or "local", session["directory"])
+    projects = runtime().projects
+    if projects is not None and session.get("directory") and session.get("engine") == "opencode":
+        projects.used(session.get("server") or "local", session["directory"])
     return jsonify(session), 201
 
 

@@ -12,10 +12,23 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from nexus.projects.folders import ProjectError, browse
-from nexus.servers.registry import ServerRegistryError
+from nexus.projects.service import ProjectService
+from nexus.servers.registry import ServerRegistry, ServerRegistryError
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
+
+
+def _projects() -> ProjectService:
+    projects = runtime().projects
+    assert projects is not None, "the runtime builds the project service"
+    return projects
+
+
+def _servers() -> ServerRegistry:
+    servers = runtime().servers
+    assert servers is not None, "the runtime builds the server registry"
+    return servers
 
 
 def _guard(call, *args: Any, **kwargs: Any) -> Any:
@@ -26,13 +39,13 @@ def _guard(call, *args: Any, **kwargs: Any) -> Any:
 
 
 def projects_list() -> Any:
-    return jsonify({"projects": runtime().projects.list()})
+    return jsonify({"projects": _projects().list()})
 
 
 def projects_add() -> Any:
     body = json_body()
     _refuse_unknown_folder_remotely(body.get("directory"), body.get("server"))
-    return jsonify(_guard(runtime().projects.add, body.get("directory"), body.get("server"))), 201
+    return jsonify(_guard(_projects().add, body.get("directory"), body.get("server"))), 201
 
 
 def projects_browse() -> Any:
@@ -48,7 +61,7 @@ def _refuse_unknown_folder_remotely(directory: Any, server: Any) -> None:
     refusal = shell_refusal()
     if refusal is None:
         return
-    known = {(p["server"], p["path"]) for p in runtime().projects.list()}
+    known = {(p["server"], p["path"]) for p in _projects().list()}
     if (server or "local", directory) not in known:
         raise ApiError(403, "From a remote device, pick one of the known projects (adding new folders "
                        "follows the terminal's rules). " + refusal[1], refusal[0])
@@ -60,7 +73,7 @@ def check_session_directory(body: dict[str, Any]) -> tuple[str | None, str | Non
     if server is not None and (not isinstance(server, str) or not server):
         raise ApiError(400, "'server' must be a server id from GET /api/servers.", "bad_request")
     server_id = server or "local"
-    _guard(runtime().servers.get, server_id)
+    _guard(_servers().get, server_id)
     directory = body.get("directory")
     if directory is None:
         if server_id != "local":
@@ -68,25 +81,25 @@ def check_session_directory(body: dict[str, Any]) -> tuple[str | None, str | Non
                            "directory_required")
         return None, None
     _refuse_unknown_folder_remotely(directory, server_id)
-    path = _guard(runtime().projects.check_directory, directory, server_id)
+    path = _guard(_projects().check_directory, directory, server_id)
     return path, server_id
 
 
 def servers_list() -> Any:
-    return jsonify({"servers": runtime().servers.list()})
+    return jsonify({"servers": _servers().list()})
 
 
 def servers_add() -> Any:
     body = json_body()
-    server = _guard(runtime().servers.add, name=body.get("name"), url=body.get("url"),
+    server = _guard(_servers().add, name=body.get("name"), url=body.get("url"),
                     password=body.get("password"), username=body.get("username"))
     return jsonify(server), 201
 
 
 def server_update(server_id: str) -> Any:
-    return jsonify(_guard(runtime().servers.update, server_id, json_body()))
+    return jsonify(_guard(_servers().update, server_id, json_body()))
 
 
 def server_remove(server_id: str) -> Any:
-    _guard(runtime().servers.remove, server_id)
+    _guard(_servers().remove, server_id)
     return Response(status=204)

@@ -143,11 +143,11 @@ class OpenCodeEngine:
             self.connected.set()
             return
         ref = _session_ref(payload)
-        if ref and ref not in self._foreign and self._sink.session_for(ENGINE, ref) is None:
-            # A session another client of this server (the terminal UI, `opencode web`) is
-            # driving: adopt it with its whole history; the reconcile covers this event too.
-            if self._adopt(client, ref, envelope.get("directory")):
-                return
+        # A session another client of this server (the terminal UI, `opencode web`) is
+        # driving: adopt it with its whole history; the reconcile covers this event too.
+        if (ref and ref not in self._foreign and self._sink.session_for(ENGINE, ref) is None
+                and self._adopt(client, ref, envelope.get("directory"))):
+            return
         with self._mapper_lock:
             emitted = self.mapper.on_event(payload)
         self._deliver(emitted)
