@@ -18,6 +18,7 @@ from tests.chat_helpers import wait_for_opencode
 from tests.conftest import OPENCODE_BIN, _rg_dir
 from tests.test_chat_api import WsReader as _ChatWsReader
 from tests.test_chat_api import deltas, reply_done
+from tests.test_workspace_pane import _read_until, _ready, _type, _ws
 
 pytestmark = pytest.mark.opencode
 
@@ -197,6 +198,18 @@ def test_session_in_project_b_writes_only_there_and_panes_show_b(world) -> None:
     changes = http.get(f"/api/sessions/{session['id']}/changes").json()
     assert [f["path"] for f in changes["files"]] == ["made-here.txt"]
     assert "+hello from beta" in changes["files"][0]["diff"]
+    # The terminal (OpenCode's PTY, asked for in beta's folder) starts in beta too.
+    term = http.post(f"/api/sessions/{session['id']}/terminals", json={"cols": 200, "rows": 20})
+    assert term.status_code == 201 and term.json()["backend"] == "opencode", term.text
+    ws = _ws(world["url"], f"/api/terminals/{term.json()['id']}/connect")
+    try:
+        _ready(ws, prompt=False)
+        _type(ws, "pwd; echo mark-$((6*7))\n")
+        screen = _read_until(ws, b"mark-42", timeout=60)
+        assert str(beta).encode() in screen
+    finally:
+        ws.close()
+        http.delete(f"/api/sessions/{session['id']}/terminals/{term.json()['id']}")
     listed = http.get("/api/sessions", params={"directory": str(beta)}).json()["sessions"]
     assert [s["id"] for s in listed] == [session["id"]]
     project = next(p for p in http.get("/api/projects").json()["projects"] if p["path"] == str(beta))
@@ -334,9 +347,9 @@ def test_a_server_that_goes_away_marks_its_sessions_unreachable(world, fake_llm)
     again = subprocess.Popen([str(OPENCODE_BIN), "serve", "--hostname", "127.0.0.1", "--port", port], cwd=gamma,
                              env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     world["attached"] = again
-    _wait(lambda: http.get(f"/api/sessions/{session_id}").json()["server_state"] == "running", 60,
-          "the server to come back")
-    _wait(lambda: rt.chat.server_engines[server_id].connected.is_set(), 30, "the event stream again")
+    # Back (running, or unhealthy: slow health checks on a loaded machine, still usable).
+    _wait(lambda: http.get(f"/api/sessions/{session_id}").json()["reachable"], 150, "the server to come back")
+    _wait(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the event stream again")
     reader = WsReader(world["url"])
     try:
         reader.follow(session_id)
