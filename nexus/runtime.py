@@ -27,10 +27,14 @@ from nexus.logs.redact import SecretRegistry, use_registry
 from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.retention import Retention
+from nexus.projects.repository import ProjectRepository
+from nexus.projects.service import ProjectService
 from nexus.secrets import SecretStore
 from nexus.server.metrics import MetricsSampler
 from nexus.server.child_record import ChildRecord
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
+from nexus.servers.registry import ServerRegistry
+from nexus.servers.repository import ServerRepository
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
 from nexus.store import StoreError
@@ -65,6 +69,8 @@ class Runtime:
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
     redaction: SecretRegistry | None = None  # the exact secrets masked in log lines (bounded)
     retention: Retention | None = None  # purges deleted chat sessions and expired sign-ins on time
+    servers: ServerRegistry | None = None  # every OpenCode server: the spawned one and attached ones
+    projects: ProjectService | None = None
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
@@ -105,6 +111,7 @@ class Runtime:
         metrics = MetricsSampler(supervisor, settings, bus, MetricsRepository(db))
         chat = ChatService(ChatRepository(db), bus)
         chat.add_engine(OpenCodeEngine(supervisor, chat))
+        servers = _server_registry(supervisor, db, secrets, settings, bus, chat)
         anthropic = AnthropicEngine(chat, settings=settings, secrets=secrets,
                                     workspace=lambda: Path(settings["server.workspace"]
                                                                or paths.default_workspace).expanduser())
@@ -119,11 +126,14 @@ class Runtime:
         notifications = NotificationCenter(NotificationRepository(db), settings, bus,
                                            session_title=lambda sid: (chat.repo.get_session(sid) or {}).get("title"))
         workspace = WorkspaceService(settings, bus, paths.default_workspace, chat.repo.get_session,
-                                     supervisor=supervisor)
+                                     supervisor=supervisor, servers=servers)
+        projects = ProjectService(ProjectRepository(db), chat.repo, servers,
+                                  lambda: Path(settings["server.workspace"] or paths.default_workspace).expanduser())
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
                    setup=setup, tunnel=tunnel, notifications=notifications, workspace=workspace, agents=agents,
                    anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus),
-                   retention=Retention(chat, auth_repo, settings), redaction=redaction)
+                   retention=Retention(chat, auth_repo, settings), redaction=redaction, servers=servers,
+                   projects=projects)
 
     def start(self, web_url: str | None = None) -> None:
         """Start the background work; `web_url` is where the web server listens (the tunnel's target)."""
@@ -134,6 +144,8 @@ class Runtime:
         self.started = True
         self.notifications.start()  # first, so it hears the supervisor's and the tunnel's first events
         self.supervisor.start_background()
+        if self.servers is not None:
+            self.servers.start()
         self.metrics.start()
         self.chat.start()
         if self.log_follower is not None:
@@ -153,6 +165,7 @@ class Runtime:
                  ("the log follower", self.log_follower.stop if self.log_follower else None),
                  ("the terminals", self.workspace.stop),  # shells end before anything they use
                  ("chat", self.chat.stop), ("metrics", self.metrics.stop),
+                 ("attached OpenCode servers", self.servers.stop if self.servers else None),
                  ("OpenCode", self.supervisor.shutdown), ("notifications", self.notifications.stop),
                  ("the store", self.db.close)]
         for what, step in steps:
@@ -181,6 +194,18 @@ class Runtime:
     @property
     def data_dir(self) -> Path:
         return self.paths.root
+
+
+def _server_registry(supervisor: Supervisor, db: Database, secrets: SecretStore, settings: Settings,
+                     bus: EventBus, chat: ChatService) -> ServerRegistry:
+    """The attached OpenCode servers, each with its own OpenCode engine in the chat service."""
+    servers = ServerRegistry(supervisor, ServerRepository(db), secrets, settings, bus)
+    servers.on_added.append(lambda server: chat.add_server_engine(server.id, OpenCodeEngine(server, chat, server.id)))
+    servers.on_removed.append(chat.remove_server_engine)
+    chat.server_info = lambda server_id: (servers.state_of(server_id), servers.name_of(server_id))
+    chat.adopt_policy = lambda: settings["chat.adopt"]
+    servers.load()
+    return servers
 
 
 def _agent_options(agents: AgentService):  # noqa: ANN202

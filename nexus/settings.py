@@ -209,6 +209,10 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("terminal.remote_enabled", False,
                 "Allow shell commands from remote devices (through the tunnel): terminals, manual commands, and "
                 "approving the agent's commands and file edits."),
+    # Hand-off (nexus/chat/engines/opencode.py): sessions other clients of an OpenCode server
+    # start (its terminal UI, `opencode web`) are adopted into Nexus, or only Nexus's own show.
+    SettingSpec("chat.adopt", "all", "Which OpenCode sessions Nexus shows: all (also those started in OpenCode's "
+                "other clients) or nexus (only sessions started in Nexus).", choices=("all", "nexus")),
 )
 
 

@@ -25,7 +25,8 @@ M = ChatMessageRow.__table__
 P = ChatPartRow.__table__
 
 _TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
-_SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref")
+_SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref", "server",
+                   "origin")
 _PART_COLUMNS = {"id", "kind", "text", "message_id", "session_id", "index"}
 
 
@@ -56,7 +57,8 @@ def session_from_row(row: Any) -> dict[str, Any]:
             "agent": row.agent, "model": row.model, "directory": row.directory, "state": row.state,
             "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
             "tokens": _tokens_from_row(row), "cost": row.cost, "last_seq": row.last_seq,
-            "options": json.loads(row.options) if row.options else None}
+            "options": json.loads(row.options) if row.options else None,
+            "server": row.server or "local", "origin": row.origin or "nexus"}
 
 
 def message_from_row(row: Any) -> dict[str, Any]:
@@ -102,7 +104,8 @@ class ChatRepository:
                 status=session.get("status", "idle"), created_at=session.get("created_at", now),
                 updated_at=session.get("updated_at", now), last_seq=0, cost=0.0,
                 options=json.dumps(session["options"]) if session.get("options") else None,
-                **_token_columns(session.get("tokens"))))))
+                server=None if session.get("server") in (None, "local") else session["server"],
+                origin=session.get("origin"), **_token_columns(session.get("tokens"))))))
 
     def get_session(self, session_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
         query = select(S).where(S.c.id == session_id)
@@ -112,15 +115,18 @@ class ChatRepository:
             row = conn.execute(query).first()
         return session_from_row(row) if row else None
 
-    def find_by_engine_ref(self, engine: str, ref: str) -> dict[str, Any] | None:
+    def find_by_engine_ref(self, engine: str, ref: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
+        query = select(S).where(S.c.engine == engine, S.c.engine_ref == ref)
+        if not include_deleted:
+            query = query.where(S.c.deleted_at.is_(None))
         with self._db.engine.connect() as conn:
-            row = conn.execute(select(S).where(S.c.engine == engine, S.c.engine_ref == ref,
-                                               S.c.deleted_at.is_(None))).first()
+            row = conn.execute(query).first()
         return session_from_row(row) if row else None
 
     def list_sessions(self, *, state: str | None = "active", limit: int = 50, offset: int = 0,
                       query: str | None = None, agent: str | None = None, model: str | None = None,
-                      created_from: float | None = None, created_to: float | None = None
+                      created_from: float | None = None, created_to: float | None = None,
+                      directory: str | None = None, server: str | None = None
                       ) -> tuple[list[dict[str, Any]], int]:
         """`state` "deleted" lists the deleted sessions that can still be restored."""
         conditions = [S.c.deleted_at.is_not(None) if state == "deleted" else S.c.deleted_at.is_(None)]
@@ -136,6 +142,10 @@ class ChatRepository:
             conditions.append(S.c.created_at >= created_from)
         if created_to is not None:
             conditions.append(S.c.created_at < created_to)
+        if directory:
+            conditions.append(S.c.directory == directory)
+        if server:
+            conditions.append(S.c.server.is_(None) if server == "local" else S.c.server == server)
         where = and_(*conditions)
         with self._db.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(S).where(where)).scalar() or 0
@@ -150,9 +160,25 @@ class ChatRepository:
                     for name, column in (("agents", S.c.agent), ("models", S.c.model))}
 
     def count_active(self) -> int:
+        """Open sessions started in Nexus: sessions adopted from other OpenCode clients are not
+        counted, so a busy terminal client never blocks the owner from starting one here."""
         with self._db.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(S).where(
-                S.c.state == "active", S.c.deleted_at.is_(None))).scalar() or 0
+                S.c.state == "active", S.c.deleted_at.is_(None),
+                or_(S.c.origin.is_(None), S.c.origin != "adopted"))).scalar() or 0
+
+    def project_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(server, directory) -> (open sessions, all sessions), deleted ones left out."""
+        with self._db.engine.connect() as conn:
+            rows = conn.execute(select(S.c.server, S.c.directory, S.c.state, func.count())
+                                .where(S.c.deleted_at.is_(None), S.c.directory.is_not(None))
+                                .group_by(S.c.server, S.c.directory, S.c.state)).all()
+        counts: dict[tuple[str, str], tuple[int, int]] = {}
+        for server, directory, state, n in rows:
+            key = (server or "local", directory)
+            active, total = counts.get(key, (0, 0))
+            counts[key] = (active + (n if state == "active" else 0), total + n)
+        return counts
 
     def update_session(self, session_id: str, **fields: Any) -> None:
         values: dict[str, Any] = {k: v for k, v in fields.items() if k in _SESSION_FIELDS or k in

@@ -25,6 +25,10 @@ from nexus.chat.writer import TranscriptWriter
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE = 10
+# Sessions of other OpenCode clients: adopted when Nexus (re)connects if used in the last day,
+# and open on the home page if used in the last two hours (older ones come in archived).
+ADOPT_WINDOW = 24 * 3600.0
+ADOPT_ACTIVE_WINDOW = 2 * 3600.0
 SESSIONS_TOPIC = "chat.sessions"
 MAX_TITLE = 200
 MAX_PROMPT_CHARS = 200_000
@@ -51,17 +55,40 @@ class ChatService:
         self.agent_configs: Callable[[str], dict[str, Any]] | None = None
         # Every streamed token names its engine session; look each one up once.
         self._refs: dict[tuple[str, str], str | None] = {}
+        self._dirs: dict[tuple[str, str], str | None] = {}
+        # OpenCode engines of attached servers (nexus.servers), by server id; "local" is engines["opencode"].
+        self.server_engines: dict[str, Engine] = {}
+        # Set by the runtime: a server's state ("running", "unreachable", ...) and name, and
+        # which sessions of other OpenCode clients to adopt ("all" or "nexus": none).
+        self.server_info: Callable[[str], tuple[str, str]] = lambda server: ("running", server)
+        self.adopt_policy: Callable[[], str] = lambda: "all"
+        self._started = False
 
     def add_engine(self, engine: Engine) -> None:
         self.engines[engine.name] = engine
 
+    def add_server_engine(self, server_id: str, engine: Engine) -> None:
+        old = self.server_engines.pop(server_id, None)
+        if old is not None:
+            old.stop()
+        self.server_engines[server_id] = engine
+        if self._started:
+            engine.start()
+
+    def remove_server_engine(self, server_id: str) -> None:
+        engine = self.server_engines.pop(server_id, None)
+        if engine is not None:
+            engine.stop()
+
     def start(self) -> None:
+        self._started = True
         self.writer.start()
-        for engine in self.engines.values():
+        for engine in [*self.engines.values(), *self.server_engines.values()]:
             engine.start()
 
     def stop(self) -> None:
-        for engine in self.engines.values():
+        self._started = False
+        for engine in [*self.engines.values(), *self.server_engines.values()]:
             engine.stop()
         self.writer.stop()
 
@@ -86,8 +113,45 @@ class ChatService:
         # looked it up, and a stale "not ours" must never replace it (that dropped every event).
         return self._refs.setdefault(key, session["id"] if session else None)
 
-    def live_sessions(self, engine: str) -> list[tuple[str, str]]:
-        """Sessions worth reconciling: the active ones and any a client is watching."""
+    def directory_for(self, engine: str, engine_ref: str) -> str | None:
+        """The project folder of an engine session (None: the server's own folder)."""
+        key = (engine, engine_ref)
+        if self._dirs.get(key) is None:
+            session = self.repo.find_by_engine_ref(engine, engine_ref)
+            self._dirs[key] = session.get("directory") if session else None
+        return self._dirs[key]
+
+    def adopt_since(self) -> float | None:
+        """How far back (epoch seconds) sessions of other clients are adopted when Nexus
+        (re)connects to a server; None when adoption is off."""
+        return None if self.adopt_policy() != "all" else time.time() - ADOPT_WINDOW
+
+    def adopt(self, engine: str, server: str, info: dict[str, Any]) -> str | None:
+        """Take a session another client of an OpenCode server started into the store, so it
+        shows, streams and can be continued here. None when adoption is off or it was deleted
+        here (deleting in Nexus only must not bring it back)."""
+        if self.adopt_policy() != "all":
+            return None
+        ref = info.get("id")
+        if not isinstance(ref, str) or self.repo.find_by_engine_ref(engine, ref, include_deleted=True):
+            return None
+        times = info.get("time") or {}
+        # Quiet for a while (found when catching up): kept, but among the archived ones.
+        quiet = time.time() - (times.get("updated") or time.time() * 1000) / 1000 > ADOPT_ACTIVE_WINDOW
+        session: dict[str, Any] = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
+                   "title": _clean_title(info.get("title")) or "New session", "agent": None, "model": None,
+                   "directory": info.get("directory"), "state": "archived" if quiet else "active",
+                   "status": "idle", "server": server,
+                   "origin": "adopted", "created_at": (times.get("created") or time.time() * 1000) / 1000}
+        self.repo.create_session(session)
+        self._refs[(engine, ref)] = session["id"]
+        self._dirs[(engine, ref)] = session["directory"]
+        self._changed(session["id"], "adopted")
+        return session["id"]
+
+    def live_sessions(self, engine: str, server: str | None = None) -> list[tuple[str, str]]:
+        """Sessions worth reconciling: the active ones and any a client is watching (of one
+        server, when given)."""
         sessions, _ = self.repo.list_sessions(state="active", limit=MAX_ACTIVE * 5)
         wanted = {s["id"]: s for s in sessions}
         for stream in self.hub.streams():
@@ -95,7 +159,8 @@ class ChatService:
                 session = self.repo.get_session(stream.session_id)
                 if session:
                     wanted[session["id"]] = session
-        return [(s["id"], s["engine_ref"]) for s in wanted.values() if s["engine"] == engine and s["engine_ref"]]
+        return [(s["id"], s["engine_ref"]) for s in wanted.values() if s["engine"] == engine and s["engine_ref"]
+                and (server is None or s.get("server", "local") == server)]
 
     def transcript_state(self, session_id: str) -> dict[str, Any]:
         stream = self.hub.stream(session_id)
@@ -111,11 +176,26 @@ class ChatService:
 
     # ----- sessions -------------------------------------------------------------------------------
 
-    def _engine(self, name: str) -> Engine:
+    def _engine(self, name: str, server: str | None = None) -> Engine:
+        if name == "opencode" and server not in (None, "local"):
+            engine = self.server_engines.get(server)
+            if engine is None:
+                raise ChatError(f"There is no OpenCode server {server!r} any more.", 404, "unknown_server")
+            return engine
         engine = self.engines.get(name)
         if engine is None:
             raise ChatError(f"The {name!r} engine is not available.", 400, "unknown_engine")
         return engine
+
+    def _engine_of(self, session: dict[str, Any]) -> Engine:
+        return self._engine(session["engine"], session.get("server"))
+
+    def _with_server(self, session: dict[str, Any]) -> dict[str, Any]:
+        if session.get("engine") != "opencode":
+            return session
+        state, name = self.server_info(session.get("server") or "local")
+        return {**session, "server_name": name, "server_state": state,
+                "reachable": state in ("running", "unhealthy")}
 
     def get(self, session_id: str) -> dict[str, Any]:
         session = self.repo.get_session(session_id)
@@ -127,7 +207,7 @@ class ChatService:
                 session = {**session, **stream.transcript.session,
                            "status": stream.transcript.status.get("status", "idle"),
                            "pending_permissions": len(stream.transcript.permissions)}
-        return session
+        return self._with_server(session)
 
     def list(self, state: str | None = "active", limit: int = 50, offset: int = 0,
              query: str | None = None, **filters: Any) -> tuple[list[dict[str, Any]], int]:
@@ -143,11 +223,13 @@ class ChatService:
                     session = {**session, **stream.transcript.session,
                                "status": stream.transcript.status.get("status", "idle"),
                                "pending_permissions": len(stream.transcript.permissions)}
-            out.append(session)
+            out.append(self._with_server(session))
         return out, total
 
     def create(self, *, title: str | None = None, engine: str = "opencode", agent: str | None = None,
-               model: str | None = None, agent_id: str | None = None) -> dict[str, Any]:
+               model: str | None = None, agent_id: str | None = None, directory: str | None = None,
+               server: str | None = None) -> dict[str, Any]:
+        """`directory` and `server` (OpenCode only) are checked by the caller (nexus.projects)."""
         given = _clean_title(title)
         options = None
         if agent_id:
@@ -162,12 +244,16 @@ class ChatService:
                             409, "too_many_active")
         # Without a title the engine names the session from its first message (OpenCode's
         # title agent); until then it is "New session".
-        created = self._engine(engine).create_session(title=given or None, agent=agent, model=model, options=options)
+        where = {"directory": directory} if directory and engine == "opencode" else {}
+        created = self._engine(engine, server).create_session(title=given or None, agent=agent, model=model,
+                                                              options=options, **where)
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": created["engine_ref"],
                    "title": given or "New session", "agent": agent, "model": model,
-                   "directory": created.get("directory"), "state": "active", "status": "idle", "options": options}
+                   "directory": created.get("directory") or directory, "state": "active", "status": "idle",
+                   "options": options, "server": server if engine == "opencode" else None, "origin": "nexus"}
         self.repo.create_session(session)
         self._refs[(engine, created["engine_ref"])] = session["id"]
+        self._dirs[(engine, created["engine_ref"])] = session["directory"]
         log.info("created session %s (%s %s)", session["id"], engine, created["engine_ref"])
         self._changed(session["id"], "created")
         return self.get(session["id"])
@@ -182,13 +268,16 @@ class ChatService:
         if len(text) > MAX_PROMPT_CHARS:
             raise ChatError(f"The message is longer than {MAX_PROMPT_CHARS:,} characters.", 413, "too_long")
         if session["state"] != "active":
-            if self.repo.count_active() >= MAX_ACTIVE:
+            if session.get("origin") != "adopted" and self.repo.count_active() >= MAX_ACTIVE:
                 raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one to resume this one.",
                                 409, "too_many_active")
             self._set_state(session_id, "active")
         if session.get("status") in ("busy", "retry", "waiting"):
             raise ChatError("The agent is still working on the last message. Stop it or wait.", 409, "busy")
-        engine = self._engine(session["engine"])
+        engine = self._engine_of(session)
+        if session.get("reachable") is False and session.get("server") not in (None, "local"):
+            raise ChatError(f"The OpenCode server {session.get('server_name')!r} cannot be reached right now; "
+                            "the session resumes when it is back.", 503, "server_unreachable")
         try:
             engine.prompt(session["engine_ref"], text=text, files=files, agent=agent or session.get("agent"),
                           model=model or session.get("model"), options=session.get("options"))
@@ -197,8 +286,9 @@ class ChatService:
                 raise
             # OpenCode lost the session (its data was reset): continue in a fresh one; the
             # history stays in Nexus.
+            where = {"directory": session["directory"]} if session.get("directory") else {}
             created = engine.create_session(title=session["title"], agent=session.get("agent"),
-                                            model=session.get("model"))
+                                            model=session.get("model"), **where)
             self.repo.update_session(session_id, engine_ref=created["engine_ref"])
             self._refs[(session["engine"], created["engine_ref"])] = session_id
             log.warning("session %s continued in a new OpenCode session %s", session_id, created["engine_ref"])
@@ -207,7 +297,7 @@ class ChatService:
 
     def abort(self, session_id: str) -> None:
         session = self.get(session_id)
-        self._engine(session["engine"]).abort(session["engine_ref"])
+        self._engine_of(session).abort(session["engine_ref"])
 
     def reply_permission(self, session_id: str, permission_id: str, reply: str, message: str | None = None) -> None:
         if reply not in ev.PERMISSION_REPLIES:
@@ -219,7 +309,7 @@ class ChatService:
         if not known:
             raise ChatError("That permission request is not pending (answered elsewhere, or stopped).", 409,
                             "not_pending")
-        self._engine(session["engine"]).reply_permission(session["engine_ref"], permission_id, reply,
+        self._engine_of(session).reply_permission(session["engine_ref"], permission_id, reply,
                                                          (message or "").strip()[:2000] or None)
 
     def pending_permission(self, session_id: str, permission_id: str) -> dict[str, Any] | None:
@@ -235,7 +325,7 @@ class ChatService:
         if not clean:
             raise ChatError("The title cannot be empty.", 400, "bad_title")
         try:
-            self._engine(session["engine"]).rename(session["engine_ref"], clean)
+            self._engine_of(session).rename(session["engine_ref"], clean)
         except EngineError as exc:
             log.warning("could not rename in the engine (%s); renamed in Nexus only", exc)
         self.repo.update_session(session_id, title=clean)
@@ -250,8 +340,8 @@ class ChatService:
         return self._set_state(session_id, "archived")
 
     def unarchive(self, session_id: str) -> dict[str, Any]:
-        self.get(session_id)
-        if self.repo.count_active() >= MAX_ACTIVE:
+        session = self.get(session_id)
+        if session.get("origin") != "adopted" and self.repo.count_active() >= MAX_ACTIVE:
             raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one first.", 409,
                             "too_many_active")
         return self._set_state(session_id, "active")
@@ -266,14 +356,18 @@ class ChatService:
         """Tell every open page that the list of sessions changed (another tab, a script)."""
         self._bus.publish(SESSIONS_TOPIC, session_id=session_id, change=change)
 
-    def delete(self, session_id: str) -> None:
-        """Soft delete: hidden at once, restorable with `restore` until purged."""
+    def delete(self, session_id: str, *, in_engine: bool = False) -> None:
+        """Soft delete: hidden at once, restorable with `restore` until purged. `in_engine`
+        also deletes the engine's own copy (OpenCode's, which its other clients show): that
+        part cannot be undone."""
         session = self.get(session_id)
         if session.get("status") in ("busy", "retry", "waiting"):
             try:
                 self.abort(session_id)
             except EngineError:
                 pass
+        if in_engine and session.get("engine_ref"):
+            self._engine_of(session).delete(session["engine_ref"])
         self.writer.flush(session_id)
         self.repo.update_session(session_id, deleted_at=time.time())
         self.hub.drop(session_id)
@@ -285,7 +379,8 @@ class ChatService:
         if session is None:
             raise ChatError("No such session.", 404, "not_found")
         # Restored as it was; an active one comes back archived when ten are open already.
-        if session["state"] == "active" and self.repo.count_active() >= MAX_ACTIVE:
+        if session["state"] == "active" and session.get("origin") != "adopted" \
+                and self.repo.count_active() >= MAX_ACTIVE:
             self.repo.update_session(session_id, deleted_at=None, state="archived")
         else:
             self.repo.update_session(session_id, deleted_at=None)
@@ -321,11 +416,11 @@ class ChatService:
         messages, _ = self.repo.load_messages(session_id)
         return {"format": "nexus.session.v1", "exported_at": time.time(), "session": session, "messages": messages}
 
-    def models(self, engine: str = "opencode") -> list[dict[str, Any]]:
-        return self._engine(engine).models()
+    def models(self, engine: str = "opencode", server: str | None = None) -> list[dict[str, Any]]:
+        return self._engine(engine, server).models()
 
-    def agents(self, engine: str = "opencode") -> list[dict[str, Any]]:
-        return self._engine(engine).agents()
+    def agents(self, engine: str = "opencode", server: str | None = None) -> list[dict[str, Any]]:
+        return self._engine(engine, server).agents()
 
 
 def _clean_title(title: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -144,6 +144,10 @@ class ChatSessionRow(UsageColumns, Base):
     agent: Mapped[str | None] = mapped_column(String(100), nullable=True)
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     directory: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Which OpenCode server runs it (NULL: the one Nexus spawns) and who started it ("adopted":
+    # another client of that server, e.g. the terminal UI). Migration 0008_projects.
+    server: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(20), nullable=True)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="active", index=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="idle")
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
@@ -231,3 +235,30 @@ class ApiKeyGrant(Base):
     remote: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     last_used_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     last_used_via: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+
+
+# ----- projects and OpenCode servers (migration 0008_projects) ---------------------------
+
+class ProjectRow(Base):
+    """A folder the owner added as a project (OpenCode's own projects are asked for live)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("server", "path", name="uq_projects_server_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    server: Mapped[str] = mapped_column(String(64), nullable=False, default="local")
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    added_at: Mapped[float] = mapped_column(Float, nullable=False)
+    used_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+
+
+class OpenCodeServerRow(Base):
+    """An OpenCode server attached by URL; its password lives in the secret store."""
+
+    __tablename__ = "opencode_servers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    username: Mapped[str] = mapped_column(String(100), nullable=False, default="opencode")
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)

@@ -47,7 +47,8 @@ def sessions_list() -> Any:
     limit = int_arg("limit", 50, 1, 200) or 50
     offset = int_arg("offset", 0, 0, 10**9) or 0
     filters = {"agent": _short_arg("agent"), "model": _short_arg("model"),
-               "created_from": float_arg("created_from"), "created_to": float_arg("created_to")}
+               "created_from": float_arg("created_from"), "created_to": float_arg("created_to"),
+               "directory": _long_arg("directory"), "server": _short_arg("server")}
     sessions, total = _guard(_chat().list, None if state == "all" else state, limit, offset,
                              request.args.get("q") or None, **filters)
     out = {"sessions": sessions, "total": total, "limit": limit, "offset": offset}
@@ -63,11 +64,24 @@ def _short_arg(name: str) -> str | None:
     return value
 
 
+def _long_arg(name: str) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and len(value) > 4096:
+        raise ApiError(400, f"The query parameter {name!r} is too long.", "bad_parameter")
+    return value
+
+
 def sessions_create() -> Any:
+    from nexus.ui.api_projects import check_session_directory
+
     body = json_body()
+    directory, server = check_session_directory(body)
     session = _guard(_chat().create, title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
                      agent=_text_field(body, "agent"), model=_text_field(body, "model"),
-                     agent_id=_text_field(body, "agent_id"))
+                     agent_id=_text_field(body, "agent_id"), directory=directory, server=server)
+    projects = runtime().projects
+    if projects is not None and session.get("directory") and session.get("engine") == "opencode":
+        projects.used(session.get("server") or "local", session["directory"])
     return jsonify(session), 201
 
 
@@ -91,7 +105,10 @@ def session_update(session_id: str) -> Any:
 
 
 def session_delete(session_id: str) -> Any:
-    _guard(_chat().delete, session_id)
+    everywhere = request.args.get("opencode", "0")
+    if everywhere not in ("0", "1"):
+        raise ApiError(400, "opencode must be 0 (delete in Nexus only) or 1 (in OpenCode too).", "bad_parameter")
+    _guard(_chat().delete, session_id, in_engine=everywhere == "1")
     return Response(status=204)
 
 
@@ -154,8 +171,8 @@ def search() -> Any:
 
 
 def models() -> Any:
-    return jsonify({"models": _guard(_chat().models)})
+    return jsonify({"models": _guard(_chat().models, server=_short_arg("server"))})
 
 
 def agents() -> Any:
-    return jsonify({"agents": _guard(_chat().agents)})
+    return jsonify({"agents": _guard(_chat().agents, server=_short_arg("server"))})

@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 class WorkspaceService:
     def __init__(self, settings: Settings, bus: EventBus, default_workspace: Path,
                  session_record: Callable[[str], dict[str, Any] | None],
-                 supervisor: Supervisor | None = None) -> None:
+                 supervisor: Supervisor | None = None, servers: Any = None) -> None:
         self._settings = settings
         self._supervisor = supervisor
+        self._servers = servers  # nexus.servers.registry.ServerRegistry: a session's own server
         self._default = default_workspace
         self._session_record = session_record
         self.terminals = TerminalManager(bus)
@@ -49,6 +50,11 @@ class WorkspaceService:
         own = session.get("directory")
         if own and Path(own).expanduser().is_dir():
             return Path(own).expanduser()
+        if own and session.get("server") not in (None, "local") and session.get("engine") == "opencode":
+            # A project on an attached server that is not on this computer: never fall back
+            # to another folder, which would show the wrong files.
+            raise FileError(f"The project folder {own} is not on this computer (it is on the server "
+                            f"{session.get('server')!r}).", "remote_project", 404)
         chosen = self._settings["server.workspace"]
         folder = Path(chosen or self._default).expanduser()
         if not chosen:
@@ -66,7 +72,10 @@ class WorkspaceService:
     def changes(self, session_id: str) -> dict[str, Any]:
         return working_changes(self.workspace(session_id).root)
 
-    def _opencode_client(self) -> Any | None:
+    def _opencode_client(self, session: dict[str, Any] | None = None) -> Any | None:
+        if self._servers is not None and session is not None:
+            # The session's own server, every call naming the session's project folder.
+            return self._servers.client(session.get("server"), session.get("directory"))
         if self._supervisor is None:
             return None
         try:
@@ -79,7 +88,7 @@ class WorkspaceService:
         OpenCode runs, otherwise (other engines, or OpenCode down) one Nexus spawns itself."""
         folder = self.folder_for(session_id)
         session = self._session_record(session_id) or {}
-        client = self._opencode_client() if session.get("engine") == "opencode" else None
+        client = self._opencode_client(session) if session.get("engine") == "opencode" else None
         if session.get("engine") == "opencode" and client is None:
             log.info("OpenCode is not running: session %s gets a terminal Nexus runs itself", session_id)
         spawn = functools.partial(OpenCodePty, client) if client is not None else LocalPty

@@ -19,6 +19,7 @@ from nexus.chat.engines.base import EngineError, EngineSink
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper, model_of
 from nexus.server.client import OpenCodeClient, OpenCodeError
 from nexus.server.supervisor import NotRunning, Supervisor
+from nexus.servers.scoped import DirectoryClient
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,20 @@ ENGINE = "opencode"
 OPENCODE_TOOLS = ("bash", "edit", "write", "read", "grep", "glob", "list", "patch", "webfetch", "todowrite",
                   "todoread", "task")
 SILENCE_LIMIT = 15.0
+CATCH_UP_LIMIT = 50  # sessions looked at when (re)connecting to a server
 
 
 class OpenCodeEngine:
     name = ENGINE
 
-    def __init__(self, supervisor: Supervisor, sink: EngineSink) -> None:
+    def __init__(self, supervisor: Supervisor | Any, sink: EngineSink, server_id: str = "local") -> None:
+        # `supervisor`: the spawned server's Supervisor, or an attached server (nexus.servers):
+        # anything with a `client` that raises NotRunning while the server cannot be used.
         self._supervisor = supervisor
         self._sink = sink
+        self.server_id = server_id
+        # Sessions of other clients that are not adopted (sub-agents, or adoption is off).
+        self._foreign: set[str] = set()
         self.mapper = OpenCodeMapper()
         self._mapper_lock = threading.Lock()
         self._stop = threading.Event()
@@ -52,7 +59,8 @@ class OpenCodeEngine:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._follow, name="nexus-opencode-events", daemon=True)
+            name = "nexus-opencode-events" + ("" if self.server_id == "local" else f"-{self.server_id}")
+            self._thread = threading.Thread(target=self._follow, name=name, daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -74,6 +82,12 @@ class OpenCodeEngine:
             return self._supervisor.client
         except NotRunning as exc:
             raise EngineError(f"{exc} Start it from the server page.", 503, "server_not_running") from exc
+
+    def _scoped(self, engine_ref: str | None = None, directory: str | None = None) -> DirectoryClient:
+        """The server's client bound to the session's project folder (every call names it)."""
+        if directory is None and engine_ref is not None:
+            directory = self._sink.directory_for(ENGINE, engine_ref)
+        return DirectoryClient(self._client(), directory)
 
     def _current_client(self) -> OpenCodeClient | None:
         try:
@@ -134,7 +148,14 @@ class OpenCodeEngine:
             self.reconnects += 1
             self.reconcile(client, interrupted=self._interrupt_reason(client))
             self._last_client, self._lost_server = client, False
+            self._catch_up(client)
             self.connected.set()
+            return
+        ref = _session_ref(payload)
+        # A session another client of this server (the terminal UI, `opencode web`) is
+        # driving: adopt it with its whole history; the reconcile covers this event too.
+        if (ref and ref not in self._foreign and self._sink.session_for(ENGINE, ref) is None
+                and self._adopt(client, ref, envelope.get("directory"))):
             return
         with self._mapper_lock:
             emitted = self.mapper.on_event(payload)
@@ -163,7 +184,7 @@ class OpenCodeEngine:
         """Close the open replies of every live session now (OpenCode is gone); what OpenCode
         kept of them is fetched when it is back (reconcile)."""
         emitted = []
-        for session_id, ref in self._sink.live_sessions(ENGINE):
+        for session_id, ref in self._sink.live_sessions(ENGINE, server=self.server_id):
             with self._mapper_lock:
                 self.mapper.seed(ref, self._sink.transcript_state(session_id))
                 emitted += self.mapper.interrupt(ref, reason) + self.mapper.status(ref, {"type": "idle"})
@@ -171,23 +192,66 @@ class OpenCodeEngine:
             log.warning("closed %d open replies: %s", sum(1 for _, t, _ in emitted if t == "message.end"), reason)
         self._deliver(emitted)
 
-    def reconcile(self, client: OpenCodeClient | None = None, *, interrupted: str | None = None) -> None:
+    def _catch_up(self, client: OpenCodeClient) -> None:
+        """Adopt the recent sessions other clients started while Nexus was not following this
+        server (the live case is `_adopt` on their first event)."""
+        since = self._sink.adopt_since()
+        if since is None:
+            return
+        try:
+            sessions = client.json("GET", "/experimental/session",
+                                   params={"roots": "true", "limit": CATCH_UP_LIMIT}, timeout=10.0) or []
+        except OpenCodeError as exc:
+            log.info("could not list OpenCode's sessions to catch up: %s", exc)
+            return
+        for info in sessions if isinstance(sessions, list) else []:
+            ref = info.get("id") if isinstance(info, dict) else None
+            updated = ((info.get("time") or {}).get("updated") or 0) / 1000 if ref else 0
+            if (ref and not info.get("parentID") and updated >= since and ref not in self._foreign
+                    and self._sink.session_for(ENGINE, ref) is None):
+                self._adopt(client, ref, info.get("directory"))
+
+    def _adopt(self, client: OpenCodeClient, ref: str, directory: str | None) -> bool:
+        try:
+            info = DirectoryClient(client, directory).json("GET", f"/session/{ref}", timeout=5.0)
+        except OpenCodeError as exc:
+            log.info("could not look at OpenCode session %s to adopt it: %s", ref, exc)
+            return False
+        if not isinstance(info, dict) or info.get("parentID"):
+            self._foreign.add(ref)  # a sub-agent's session belongs to its parent's run
+            return False
+        session_id = self._sink.adopt(ENGINE, self.server_id, info)
+        if session_id is None:
+            self._foreign.add(ref)
+            return False
+        log.info("adopted OpenCode session %s (%s) as %s", ref, info.get("directory"), session_id)
+        self.reconcile(client, only=[(session_id, ref)])
+        return True
+
+    def reconcile(self, client: OpenCodeClient | None = None, only: list[tuple[str, str]] | None = None, *,
+                  interrupted: str | None = None) -> None:
         """Catch up on everything that happened while Nexus was not listening; a reply that
         OpenCode no longer runs is closed with `interrupted` as the reason."""
         client = client or self._client()
-        sessions = self._sink.live_sessions(ENGINE)
+        sessions = only if only is not None else self._sink.live_sessions(ENGINE, server=self.server_id)
         if not sessions:
             return
         idle_since = time.time()
-        try:
-            busy = client.json("GET", "/session/status") or {}
-            pending = client.json("GET", "/permission") or []
-        except OpenCodeError as exc:
-            log.warning("could not reconcile with OpenCode: %s", exc)
-            return
+        # Busy status and pending permissions are per project folder in OpenCode.
+        by_folder: dict[str | None, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         for session_id, ref in sessions:
+            folder = self._sink.directory_for(ENGINE, ref)
+            scoped = DirectoryClient(client, folder)
+            if folder not in by_folder:
+                try:
+                    by_folder[folder] = (scoped.json("GET", "/session/status") or {},
+                                         scoped.json("GET", "/permission") or [])
+                except OpenCodeError as exc:
+                    log.warning("could not reconcile with OpenCode: %s", exc)
+                    return
+            busy, pending = by_folder[folder]
             try:
-                messages = client.json("GET", f"/session/{ref}/message")
+                messages = scoped.json("GET", f"/session/{ref}/message")
             except OpenCodeError as exc:
                 if exc.status == 404:
                     log.warning("OpenCode no longer has session %s; Nexus keeps its own copy", ref)
@@ -204,13 +268,13 @@ class OpenCodeEngine:
     # ----- commands -------------------------------------------------------------------------------
 
     def create_session(self, *, title: str | None, agent: str | None, model: str | None,
-                       options: dict[str, Any] | None = None) -> dict[str, Any]:
+                       options: dict[str, Any] | None = None, directory: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"title": title} if title else {}
         if agent:
             body["agent"] = agent
         if model:
             body["model"] = _model_ref(model, "id")
-        info = self._call("POST", "/session", json=body)
+        info = self._call("POST", "/session", json=body, directory=directory or "")
         return {"engine_ref": info["id"], "directory": info.get("directory"), "title": title}
 
     def prompt(self, engine_ref: str, *, text: str, files: list[dict[str, Any]], agent: str | None,
@@ -232,15 +296,16 @@ class OpenCodeEngine:
             body["system"] = options["system"]
         if options and options.get("tools") is not None:
             body["tools"] = {name: name in options["tools"] for name in OPENCODE_TOOLS}
-        self._call("POST", f"/session/{engine_ref}/prompt_async", json=body)
+        self._call("POST", f"/session/{engine_ref}/prompt_async", json=body, ref=engine_ref)
 
     def abort(self, engine_ref: str) -> None:
-        self._call("POST", f"/session/{engine_ref}/abort")
+        self._call("POST", f"/session/{engine_ref}/abort", ref=engine_ref)
         # OpenCode keeps a permission request of an aborted run pending forever: reject it.
-        for permission in self._call("GET", "/permission") or []:
+        for permission in self._call("GET", "/permission", ref=engine_ref) or []:
             if permission.get("sessionID") == engine_ref:
                 try:
-                    self._call("POST", f"/permission/{permission['id']}/reply", json={"reply": "reject"})
+                    self._call("POST", f"/permission/{permission['id']}/reply", json={"reply": "reject"},
+                               ref=engine_ref)
                 except EngineError:
                     pass
 
@@ -248,14 +313,15 @@ class OpenCodeEngine:
         body: dict[str, Any] = {"reply": reply}
         if message:
             body["message"] = message
-        self._call("POST", f"/permission/{permission_id}/reply", json=body)
+        self._call("POST", f"/permission/{permission_id}/reply", json=body, ref=engine_ref)
 
     def rename(self, engine_ref: str, title: str) -> None:
-        self._call("PATCH", f"/session/{engine_ref}", json={"title": title})
+        self._call("PATCH", f"/session/{engine_ref}", json={"title": title}, ref=engine_ref)
 
     def delete(self, engine_ref: str) -> None:
+        self._foreign.add(engine_ref)  # its last events must not adopt it again
         try:
-            self._call("DELETE", f"/session/{engine_ref}")
+            self._call("DELETE", f"/session/{engine_ref}", ref=engine_ref)
         except EngineError as exc:
             if exc.status != 404:
                 raise
@@ -276,12 +342,26 @@ class OpenCodeEngine:
                 for a in self._call("GET", "/agent") or []
                 if a.get("mode") in ("primary", "all") and not a.get("hidden")]
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, ref: str | None = None, directory: str | None = None,
+              **kwargs: Any) -> Any:
+        """One call, scoped to session `ref`'s folder or to `directory` ("" = the server's own)."""
         try:
-            return self._client().json(method, path, **kwargs)
+            return self._scoped(ref, directory).json(method, path, **kwargs)
         except OpenCodeError as exc:
             status = exc.status or 502
             raise EngineError(str(exc), 404 if status == 404 else 502, "opencode_error") from exc
+
+
+def _session_ref(payload: dict[str, Any]) -> str | None:
+    """The OpenCode session an event is about, if any."""
+    kind = str(payload.get("type") or "")
+    if not kind.startswith(("session.", "message.", "permission.")) or kind == "session.deleted":
+        return None
+    props = payload.get("properties") or {}
+    ref = props.get("sessionID") or (props.get("info") or {}).get("sessionID")
+    if not ref and kind.startswith("session."):
+        ref = (props.get("info") or {}).get("id")
+    return ref if isinstance(ref, str) else None
 
 
 def _model_ref(model: str, id_key: str) -> dict[str, str]:

@@ -5,13 +5,13 @@ with a GIN index. The 'simple' configuration lower-cases words without stemming,
 SQLite's unicode61 tokenizer, so both stores find the same words. Nothing on SQLite.
 
 Revision ID: 0011_postgres_search
-Revises: 0006_security_round2
+Revises: 0008_projects
 """
 
 from alembic import op
 
 revision = "0011_postgres_search"
-down_revision = "0006_security_round2"
+down_revision = "0008_projects"
 branch_labels = None
 depends_on = None
 

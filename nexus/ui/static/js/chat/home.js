@@ -2,6 +2,8 @@
 // and model choice, search, and the archived sessions (reopen, delete).
 import { api } from "../api.js";
 import { startChat } from "./page.js";
+import { ProjectPicker } from "./project-picker.js";
+import { baseName, learnProject, loadProjects } from "./projects.js";
 import { STATUS_WORDS, el, nextId, toast } from "./ui.js";
 import { SessionView } from "./view.js";
 
@@ -10,6 +12,11 @@ const $ = (id) => document.getElementById(id);
 const grid = $("cards");
 const emptyState = $("empty");
 const cards = new Map();  // session id -> SessionView
+const picker = new ProjectPicker();
+const filter = $("project-filter");
+// Sessions adopted from OpenCode's other clients (its terminal UI...) do not count against
+// the ten Nexus may start: a busy terminal never blocks starting one here.
+const ownCards = () => [...cards.values()].filter((v) => v.state.session.origin !== "adopted").length;
 
 const { store, connection } = startChat({ onMissing: (id) => removeCard(id), onSessions: sessionsChanged });
 
@@ -32,8 +39,11 @@ function addCard(session, { first = false } = {}) {
     onStatus: () => updateTitle(),
   });
   cards.set(session.id, view);
+  view.root.dataset.project = session.directory || "";
+  loadProjects().then(() => learnProject(session, redrawCards));
   if (first) grid.prepend(view.root); else grid.append(view.root);
   updateEmpty();
+  updateFilter();
   return view;
 }
 
@@ -50,7 +60,30 @@ function removeCard(id) {
 function updateEmpty() {
   emptyState.hidden = cards.size > 0;
   grid.hidden = cards.size === 0;
-  $("active-count").textContent = cards.size ? `${cards.size} of ${MAX_ACTIVE} open` : "";
+  const own = ownCards();
+  const adopted = cards.size - own;
+  $("active-count").textContent = cards.size
+    ? `${own} of ${MAX_ACTIVE} open${adopted ? ` · ${adopted} from other OpenCode clients` : ""}` : "";
+}
+
+function redrawCards() {
+  for (const view of cards.values()) view.renderHeader();
+}
+
+// The project filter lists the projects of the open cards; picking one hides the others.
+function updateFilter() {
+  const folders = [...new Set([...cards.values()].map((v) => v.state.session.directory).filter(Boolean))];
+  const chosen = filter.value;
+  filter.replaceChildren(el("option", { value: "", text: "All projects" }),
+    ...folders.sort().map((f) => el("option", { value: f, text: baseName(f), title: f })));
+  filter.value = folders.includes(chosen) ? chosen : "";
+  filter.hidden = folders.length < 2 && !chosen;
+  applyFilter();
+}
+
+function applyFilter() {
+  const chosen = filter.value;
+  for (const view of cards.values()) view.root.hidden = Boolean(chosen) && view.root.dataset.project !== chosen;
 }
 
 // The page title says when an agent waits for an answer.
@@ -63,7 +96,7 @@ function updateTitle() {
 async function sessionsChanged({ session_id: id, change }) {
   if (change === "deleted" || change === "archived") {
     removeCard(id);
-  } else if (!cards.has(id) && ["created", "reopened", "restored"].includes(change)) {
+  } else if (!cards.has(id) && ["created", "reopened", "restored", "adopted"].includes(change)) {
     try {
       const session = await api(`/api/sessions/${encodeURIComponent(id)}`);
       if (session.state === "active") addCard(session, { first: true });
@@ -99,7 +132,7 @@ async function loadChoices() {
 }
 
 async function newSession() {
-  if (cards.size >= MAX_ACTIVE) { limitDialog(); return; }
+  if (ownCards() >= MAX_ACTIVE) { limitDialog(); return; }
   const dialog = $("new-dialog");
   const agent = $("new-agent");
   const model = $("new-model");
@@ -111,6 +144,7 @@ async function newSession() {
   }
   dialog.showModal();
   $("new-title").focus();
+  picker.open();
   if (choices) return;
   const { agents, models, configs } = await loadChoices();
   $("new-agent-config").append(...configs.map((c) => el("option", { value: c.id,
@@ -128,6 +162,7 @@ async function createSession(e) {
   try {
     const session = await api("/api/sessions", { method: "POST", body: {
       title: $("new-title").value.trim() || undefined,
+      ...picker.value(),
       ...($("new-agent-config").value ? { agent_id: $("new-agent-config").value } : {
         agent: $("new-agent").value || undefined,
         model: $("new-model").value || undefined,
@@ -156,6 +191,7 @@ function limitDialog() {
     el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "btn", text: "Cancel", onclick: () => dialog.close() })));
   for (const view of cards.values()) {
     const s = view.state.session;
+    if (s.origin === "adopted") continue;
     list.append(el("li", {},
       el("span", { class: "limit-title", text: s.title }),
       el("span", { class: "badge status", dataset: { status: view.status }, text: STATUS_WORDS[view.status] || view.status }),
@@ -264,5 +300,7 @@ $("new-agent-config").addEventListener("change", () => {
   $("new-model").disabled = named;
 });
 $("search").addEventListener("submit", search);
+filter.addEventListener("change", applyFilter);
+loadProjects().then(redrawCards);
 $("archived").addEventListener("toggle", refreshArchived);
 loadActive();

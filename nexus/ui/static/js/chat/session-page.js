@@ -1,5 +1,6 @@
 // The full view of one session (/s/<id>): the phone's normal view.
 import { startChat } from "./page.js";
+import { loadProjects } from "./projects.js";
 import { toast } from "./ui.js";
 import { SessionView } from "./view.js";
 import { startWorkspace } from "../workspace/pane.js";
@@ -32,4 +33,5 @@ host.replaceChildren(view.root);
 // Drawn from the page's snapshot before it was in the document: now it can scroll to the end.
 if (view.state.loaded) view.transcript.scrollTop = view.transcript.scrollHeight;
 if (!matchMedia("(pointer: coarse)").matches) view.input.focus({ preventScroll: true });
+loadProjects().then(() => view.renderHeader());  // the project's branch
 startWorkspace({ root: document.getElementById("workspace-layout"), sessionId: id, store, view });

@@ -73,30 +73,33 @@ export function toast(text, { action, onAction, timeout = 6000 } = {}) {
 }
 
 // Modal dialogs built on <dialog>: confirm and prompt, resolved with the answer.
-export function confirmDialog({ title, body, ok = "OK", danger = false }) {
-  return openDialog({ title, body, ok, danger }).then((r) => r !== null);
+// With `check` (a label), a checkbox is offered: the answer is "checked" when it was ticked.
+export function confirmDialog({ title, body, ok = "OK", danger = false, check = null }) {
+  return openDialog({ title, body, ok, danger, check }).then((r) => (r === null ? false : r));
 }
 
 export function promptDialog({ title, label, value = "", ok = "Save" }) {
   return openDialog({ title, ok, input: { label, value } });
 }
 
-function openDialog({ title, body, ok, danger, input }) {
+function openDialog({ title, body, ok, danger, input, check }) {
   return new Promise((resolve) => {
     const titleId = nextId("dlg");
     const field = input ? el("input", { type: "text", id: nextId("dlg-input"), value: input.value,
       autocomplete: "off", maxlength: 200 }) : null;
+    const box = check ? el("input", { type: "checkbox", id: nextId("dlg-check") }) : null;
     const form = el("form", { method: "dialog" },
       el("h2", { id: titleId, text: title }),
       body ? el("p", { text: body }) : null,
       field ? el("label", { for: field.id, text: input.label }) : null,
       field,
+      box ? el("label", { class: "check", for: box.id }, box, ` ${check}`) : null,
       el("div", { class: "dialog-actions" },
         el("button", { type: "submit", value: "cancel", class: "btn", formnovalidate: true, text: "Cancel" }),
         el("button", { type: "submit", value: "ok", class: `btn ${danger ? "danger-solid" : "primary"}`, text: ok })));
     const dialog = el("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
     dialog.addEventListener("close", () => {
-      const answer = dialog.returnValue === "ok" ? (field ? field.value : true) : null;
+      const answer = dialog.returnValue === "ok" ? (field ? field.value : box?.checked ? "checked" : true) : null;
       dialog.remove();
       resolve(answer);
     });

@@ -7,6 +7,7 @@
 import { api } from "../api.js";
 import { MessageView } from "./render/message.js";
 import { permissionPrompt } from "./render/permission.js";
+import { projectOf } from "./projects.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -345,7 +346,8 @@ export class SessionView {
       if (i) meta.push(el("span", { class: "sep", "aria-hidden": "true", text: "·" }));
       meta.push(el("span", { text: b }));
     });
-    this.metaEl.replaceChildren(...meta);
+    this.metaEl.replaceChildren(...projectBits(s), ...meta);
+    this.root.dataset.reachable = s.reachable === false ? "no" : "yes";
     const tokens = totalTokens(s.tokens);
     this.counters.replaceChildren(el("span", { class: "tokens", text: `${compact(tokens)} tokens` }),
       el("span", { class: "sep", "aria-hidden": "true", text: "·" }), el("span", { class: "cost", text: money(s.cost) }));
@@ -484,11 +486,14 @@ export class SessionView {
   }
 
   async remove() {
-    const ok = await confirmDialog({ title: "Delete this session?", ok: "Delete", danger: true,
-      body: `“${this.state.session.title}” and its transcript will be hidden. You can undo this for a moment.` });
-    if (!ok) return;
+    const opencode = this.state.session.engine === "opencode";
+    const answer = await confirmDialog({ title: "Delete this session?", ok: "Delete", danger: true,
+      body: `“${this.state.session.title}” and its transcript will be hidden. You can undo this for a moment.`,
+      check: opencode ? "Also delete it in OpenCode (its terminal and web clients lose it; this part cannot be undone)" : null });
+    if (!answer) return;
+    const everywhere = answer === "checked" ? "?opencode=1" : "";
     try {
-      await api(`/api/sessions/${encodeURIComponent(this.id)}`, { method: "DELETE" });
+      await api(`/api/sessions/${encodeURIComponent(this.id)}${everywhere}`, { method: "DELETE" });
       this.onRemoved(this, "deleted");
     } catch (err) { toast(err.message); }
   }
@@ -500,4 +505,17 @@ export class SessionView {
     clearInterval(this.retryTimer);
     this.root.remove();
   }
+}
+
+// The session's project (name and branch), its server when not this computer, and a clear
+// word when that server cannot be reached.
+function projectBits(s) {
+  const project = projectOf(s);
+  if (!project) return [];
+  const out = [el("span", { class: "project-chip", title: project.path,
+    text: project.branch ? `${project.name} · ${project.branch}` : project.name })];
+  if (project.server !== "local") out.push(el("span", { class: "server-chip", text: project.serverName || project.server }));
+  if (s.reachable === false) out.push(el("span", { class: "unreachable", role: "status", text: "Server unreachable" }));
+  out.push(el("span", { class: "sep", "aria-hidden": "true", text: "·" }));
+  return out;
 }

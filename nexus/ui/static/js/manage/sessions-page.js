@@ -1,6 +1,7 @@
 // All sessions: filters (status, agent, model, start date, words in the transcript), pages of
 // PAGE_SIZE, and per session: open, resume, export, delete with undo, restore.
 import { api } from "../api.js";
+import { loadProjects, projectOf } from "../chat/projects.js";
 import { compact, el, money, toast, totalTokens } from "../chat/ui.js";
 
 const PAGE_SIZE = 20;
@@ -23,6 +24,11 @@ function query() {
   if (q) params.set("q", q);
   if ($("f-agent").value) params.set("agent", $("f-agent").value);
   if ($("f-model").value) params.set("model", $("f-model").value);
+  if ($("f-project").value) {
+    const [server, ...path] = $("f-project").value.split("\n");
+    params.set("server", server);
+    params.set("directory", path.join("\n"));
+  }
   const from = localMidnight($("f-from").value);
   const to = localMidnight($("f-to").value, 1);  // the "until" day is included
   if (from !== null) params.set("created_from", String(from));
@@ -69,10 +75,30 @@ function row(session, deleted) {
       el("span", { class: "badge", dataset: { state }, text: STATE_WORDS[state] || state })),
     el("p", { class: "row-meta" },
       el("time", { datetime: started.toISOString(), text: started.toLocaleString() }),
+      ...projectMeta(session),
       el("span", { text: session.agent || "default agent" }),
       el("span", { text: session.model || "default model" }),
       el("span", { text: `${compact(totalTokens(session.tokens))} tokens · ${money(session.cost)}` })),
     actions);
+}
+
+// The project (name and branch) and, when not this computer, the server a session runs on.
+function projectMeta(session) {
+  const project = projectOf(session);
+  if (!project) return [];
+  const out = [el("span", { class: "project-chip", title: project.path,
+    text: project.branch ? `${project.name} · ${project.branch}` : project.name })];
+  if (project.server !== "local") out.push(el("span", { text: `on ${project.serverName || project.server}` }));
+  if (session.origin === "adopted") out.push(el("span", { text: "started outside Nexus" }));
+  return out;
+}
+
+async function fillProjects() {
+  const projects = await loadProjects();
+  const select = $("f-project");
+  select.append(...projects.filter((p) => p.sessions).map((p) => el("option", { value: `${p.server}\n${p.path}`,
+    text: p.server === "local" ? p.name : `${p.name} (${p.server_name})`, title: p.path })));
+  load();
 }
 
 async function load({ focusList = false } = {}) {
@@ -132,7 +158,8 @@ async function resume(session) {
 
 form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; load(); });
 form.addEventListener("reset", () => setTimeout(() => { offset = 0; load(); }));
-for (const id of ["f-state", "f-agent", "f-model", "f-from", "f-to"]) {
+fillProjects();
+for (const id of ["f-state", "f-agent", "f-model", "f-from", "f-to", "f-project"]) {
   $(id).addEventListener("change", () => { offset = 0; load(); });
 }
 $("prev-page").addEventListener("click", () => { offset = Math.max(0, offset - PAGE_SIZE); load({ focusList: true }); });

@@ -1,0 +1,1 @@
+"""Projects: the folders sessions work in, across every OpenCode server."""

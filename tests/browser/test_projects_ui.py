@@ -1,0 +1,122 @@
+"""Projects in a real Chromium against a real Nexus and the real OpenCode: pick a project in
+the new-session dialog (with the folder browser), chat, see that project's files in the
+workspace pane; on a phone, open a session that was started outside Nexus."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.chat_fixtures import ChatNexus, module_chat_nexus
+from tests.browser.conftest import SCREENSHOTS
+
+REPLY = 20_000
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture(scope="module")
+def nexus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatNexus]:
+    base = tmp_path_factory.mktemp("projects-ui")
+    for name in ("omega", "sigma"):
+        root = base / "code" / name
+        root.mkdir(parents=True)
+        (root / f"{name}-only.txt").write_text(f"this file lives in {name}\n")
+        git = ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+        subprocess.run([*git, "init", "-q", "-b", f"{name}-branch"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    # HOME is the folder browser's root.
+    with module_chat_nexus(base, SHELL="/bin/sh", HOME=str(base)) as nx:
+        nx.base = base  # type: ignore[attr-defined]
+        yield nx
+
+
+def shot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"projects-{name}.png"
+    page.screenshot(path=path)
+    return path
+
+
+def test_pick_a_project_chat_and_see_its_files(new_page: Any, nexus: ChatNexus) -> None:
+    omega = nexus.base / "code" / "omega"  # type: ignore[attr-defined]
+    page = new_page(nexus.url, viewport=DESKTOP)
+    page.goto("/")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10_000)
+    page.get_by_role("button", name="New session").first.click()
+    dialog = page.locator("#new-dialog")
+    dialog.get_by_label("Title").fill("Omega work")
+    # The folder browser: home, then code, then omega (folders only; files are not offered).
+    dialog.get_by_role("button", name="Browse…").click()
+    browser = dialog.locator("#new-browser")
+    browser.get_by_role("button", name="code", exact=True).click()
+    expect(browser.locator(".browser-path")).to_have_text(str(nexus.base / "code"))  # type: ignore[attr-defined]
+    expect(browser.get_by_role("button", name="sigma", exact=True)).to_be_visible()
+    browser.get_by_role("button", name="omega", exact=True).click()
+    expect(browser.locator(".browser-path")).to_have_text(str(omega))
+    expect(browser.locator(".folder")).to_have_count(0)
+    shot(dialog, "picker-desktop")
+    browser.get_by_role("button", name="Use this folder").click()
+    expect(dialog.get_by_label("Project folder")).to_have_value(str(omega))
+    dialog.get_by_role("button", name="Start").click()
+    card = page.locator(".session.card", has=page.get_by_role("link", name="Omega work", exact=True))
+    expect(card).to_have_attribute("data-loaded", "1", timeout=10_000)
+    expect(card.locator(".project-chip")).to_have_text("omega · omega-branch", timeout=10_000)
+    box = card.get_by_label("Message", exact=True)
+    box.fill("hello omega")
+    box.press("Enter")
+    expect(card.locator('.msg[data-role="assistant"]').last).to_contain_text("You said: hello omega", timeout=REPLY)
+    shot(page, "card-desktop")
+
+    # The session page's workspace pane shows omega's files, not server.workspace's.
+    card.get_by_role("link", name="Omega work", exact=True).click()
+    expect(page.locator("#workspace-layout")).to_have_attribute("data-pane", re.compile(r"shown|hidden"),
+                                                                timeout=15_000)
+    page.get_by_role("tab", name="Files").click()
+    expect(page.locator(".tree-item", has_text="omega-only.txt")).to_be_visible(timeout=10_000)
+    expect(page.locator(".tree-item", has_text="sigma-only.txt")).to_have_count(0)
+    shot(page, "files-desktop")
+
+    # The new folder is now a recent project, first in the picker's list.
+    page.goto("/")
+    page.get_by_role("button", name="New session").first.click()
+    options = page.locator("#new-project-list option")
+    expect(options.first).to_have_attribute("value", str(omega), timeout=10_000)
+
+
+def test_phone_opens_a_session_started_outside_nexus(new_page: Any, nexus: ChatNexus) -> None:
+    sigma = nexus.base / "code" / "sigma"  # type: ignore[attr-defined]
+    rt = nexus.runtime
+    # What OpenCode's terminal client does: a session and a prompt straight through OpenCode's API.
+    client = rt.supervisor.client
+    info = client.json("POST", "/session", params={"directory": str(sigma)}, json={"title": "Started in the TUI"})
+    deadline = time.monotonic() + 10
+    while rt.chat.repo.find_by_engine_ref("opencode", info["id"]) is None:
+        assert time.monotonic() < deadline, "the session was adopted"
+        time.sleep(0.1)
+    client.json("POST", f"/session/{info['id']}/message", params={"directory": str(sigma)},
+                json={"parts": [{"type": "text", "text": "hi from the terminal"}]}, timeout=60)
+    page = new_page(nexus.url, **PHONE)
+    page.goto("/")
+    card = page.locator(".session.card", has=page.get_by_role("link", name="Started in the TUI", exact=True))
+    expect(card).to_be_visible(timeout=10_000)
+    expect(card.locator(".project-chip")).to_have_text("sigma · sigma-branch", timeout=10_000)
+    card.get_by_role("link", name="Started in the TUI", exact=True).click()
+    expect(page.locator('.msg[data-role="user"]').first).to_contain_text("hi from the terminal", timeout=REPLY)
+    expect(page.locator('.msg[data-role="assistant"]').last).to_contain_text("You said: hi from the terminal",
+                                                                          timeout=REPLY)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways on a phone ({width} px)"
+    shot(page, "adopted-phone")
+    # And it can be continued from the phone.
+    page.get_by_label("Message", exact=True).fill("and now from the phone")
+    page.get_by_role("button", name="Send", exact=True).click()  # on a touch screen Enter is a new line
+    expect(page.locator('.msg[data-role="assistant"]').last).to_contain_text("You said: and now from the phone",
+                                                                          timeout=REPLY)

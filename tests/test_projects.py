@@ -1,0 +1,359 @@
+"""Projects, hand-off and several servers against two real `opencode serve` processes (one
+spawned by Nexus, one attached by URL with a password) and the fake model provider."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx2
+import pytest
+
+from nexus.runtime import Runtime
+from nexus.ui import create_app
+from nexus.ui.http_server import WebServer
+from tests.chat_helpers import wait_for_opencode
+from tests.conftest import OPENCODE_BIN, _rg_dir
+from tests.test_chat_api import WsReader as _ChatWsReader
+from tests.test_chat_api import deltas, reply_done
+from tests.test_workspace_pane import _read_until, _ready, _type, _ws
+
+pytestmark = pytest.mark.opencode
+
+ATTACHED_PASSWORD = "attached-server-pw-7731"
+
+
+class WsReader(_ChatWsReader):
+    """The chat stream reader, with a generous wait for its hello on a loaded machine."""
+
+    def __init__(self, url: str) -> None:
+        import simple_websocket
+
+        self.ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+        self.pending = []
+        hello = self.next(30)
+        assert hello is not None and hello["type"] == "hello"
+        self.epoch = hello["epoch"]
+
+
+def _git_repo(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    for args in (("init", "-q"), ("add", "-A"), ("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "start")):
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+    return root
+
+
+def _serve(env: dict[str, str], cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """A real `opencode serve` Nexus does not start; its URL once it listens."""
+    out = log.open("w+")
+    proc = subprocess.Popen([str(OPENCODE_BIN), "serve", "--hostname", "127.0.0.1", "--port", "0"], cwd=cwd,
+                            env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if "listening on http://" in line:
+                return proc, line.split("listening on ", 1)[1].strip()
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the attached OpenCode server did not start: " + log.read_text())
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[str, Any]]:
+    from tests.fakes.fake_llm import opencode_env
+
+    base = tmp_path_factory.mktemp("projects")
+    projects = {name: _git_repo(base / name, {"README.md": f"# {name}\n", f"{name}.txt": f"only in {name}\n"})
+                for name in ("alpha", "beta", "gamma", "delta")}
+    spawned_env = opencode_env(fake_llm.base_url, str(base / "spawned-state"), _rg_dir(), permission_bash="allow")
+    attached_env = {**opencode_env(fake_llm.base_url, str(base / "attached-state"), _rg_dir(),
+                                   permission_bash="allow"), "OPENCODE_SERVER_PASSWORD": ATTACHED_PASSWORD}
+    attached, attached_url = _serve(attached_env, projects["gamma"], base / "attached.log")
+    rt = Runtime.open(base / "data", console_log=False)
+    rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": spawned_env,
+                        "server.workspace": str(projects["alpha"]), "server.autostart": True})
+    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    http = httpx2.Client(base_url=server.url, timeout=30, trust_env=False)
+    try:
+        rt.start()
+        wait_for_opencode(rt, timeout=90)
+        http.headers["X-CSRF-Token"] = http.get("/api/auth/session").json()["csrf_token"]
+        yield {"rt": rt, "url": server.url, "http": http, "projects": projects, "attached_url": attached_url,
+               "attached": attached, "base": base}
+    finally:
+        http.close()
+        server.stop()
+        rt.stop()
+        _stop(attached)
+
+
+def _wait(check, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _attach(world: dict[str, Any]) -> str:
+    http = world["http"]
+    listed = [s for s in http.get("/api/servers").json()["servers"] if s["name"] == "Box"]
+    if listed:
+        return listed[0]["id"]
+    created = http.post("/api/servers", json={"name": "Box", "url": world["attached_url"],
+                                              "password": ATTACHED_PASSWORD})
+    assert created.status_code == 201, created.text
+    server_id = created.json()["id"]
+    _wait(lambda: world["rt"].chat.server_engines[server_id].connected.is_set(), 30, "the attached event stream")
+    return server_id
+
+
+# ----- bad input: a clear 4xx, nothing changed --------------------------------------------------
+
+def test_bad_directories_are_refused_and_nothing_is_created(world, tmp_path: Path) -> None:
+    http = world["http"]
+    before = http.get("/api/sessions", params={"state": "all"}).json()["total"]
+    a_file = world["projects"]["alpha"] / "README.md"
+    cases = {str(tmp_path / "nope"): "no_such_directory", str(a_file): "not_a_directory",
+             "relative/folder": "relative_path", str(world["projects"]["alpha"]) + "/../beta": "dot_dot",
+             "": "bad_directory"}
+    for directory, code in cases.items():
+        answer = http.post("/api/sessions", json={"directory": directory})
+        assert answer.status_code == 400, (directory, answer.text)
+        assert answer.json()["error"]["code"] == code, answer.json()
+        assert answer.json()["error"]["message"]
+    assert http.post("/api/sessions", json={"directory": str(tmp_path), "server": "srv_nope"}).status_code == 404
+    assert http.get("/api/sessions", params={"state": "all"}).json()["total"] == before
+    projects = http.get("/api/projects").json()["projects"]
+    assert not any(p["path"].startswith(str(tmp_path)) for p in projects)
+
+
+def test_unreachable_url_and_wrong_password_attach_nothing(world) -> None:
+    http = world["http"]
+    before = http.get("/api/servers").json()["servers"]
+    with httpx2.Client() as probe:  # a port nothing listens on: bind, note, close
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        sock.close()
+        del probe
+    cases = [({"name": "Dead", "url": dead}, "server_unreachable"),
+             ({"name": "Wrong", "url": world["attached_url"], "password": "not-it"}, "wrong_password"),
+             ({"name": "NoPw", "url": world["attached_url"]}, "wrong_password"),
+             ({"name": "Bad", "url": "ftp://x"}, "bad_url"),
+             ({"name": "", "url": world["attached_url"]}, "bad_name")]
+    for body, code in cases:
+        answer = http.post("/api/servers", json=body)
+        assert answer.status_code == 400, (body, answer.text)
+        assert answer.json()["error"]["code"] == code, answer.json()
+    assert http.get("/api/servers").json()["servers"] == before or \
+        [s["id"] for s in http.get("/api/servers").json()["servers"]] == [s["id"] for s in before]
+    assert not any("not-it" in (world["rt"].secrets.get(n) or "") for n in ("x",))
+
+
+# ----- projects on the spawned server ------------------------------------------------------------
+
+def test_session_in_project_b_writes_only_there_and_panes_show_b(world) -> None:
+    http, rt, projects = world["http"], world["rt"], world["projects"]
+    beta = projects["beta"]
+    created = http.post("/api/sessions", json={"directory": str(beta), "title": "In beta"})
+    assert created.status_code == 201, created.text
+    session = created.json()
+    assert session["directory"] == str(beta) and session["server"] == "local"
+    assert rt.supervisor.client.json("GET", f"/session/{session['engine_ref']}",
+                                     params={"directory": str(beta)})["directory"] == str(beta)
+    reader = WsReader(world["url"])
+    try:
+        reader.follow(session["id"])
+        assert http.post(f"/api/sessions/{session['id']}/prompt",
+                         json={"text": "WRITE:made-here.txt:hello from beta"}).status_code == 202
+        reader.until(reply_done, timeout=60)
+    finally:
+        reader.close()
+    assert (beta / "made-here.txt").read_text().strip() == "hello from beta"
+    for other in ("alpha", "gamma", "delta"):
+        assert not (projects[other] / "made-here.txt").exists()
+    files = http.get(f"/api/sessions/{session['id']}/files").json()
+    names = {e["name"] for e in files["entries"]} if "entries" in files else {e["name"] for e in files["files"]}
+    assert {"beta.txt", "made-here.txt", "README.md"} <= names and "alpha.txt" not in names
+    changes = http.get(f"/api/sessions/{session['id']}/changes").json()
+    assert [f["path"] for f in changes["files"]] == ["made-here.txt"]
+    assert "+hello from beta" in changes["files"][0]["diff"]
+    # The terminal (OpenCode's PTY, asked for in beta's folder) starts in beta too.
+    term = http.post(f"/api/sessions/{session['id']}/terminals", json={"cols": 200, "rows": 20})
+    assert term.status_code == 201 and term.json()["backend"] == "opencode", term.text
+    ws = _ws(world["url"], f"/api/terminals/{term.json()['id']}/connect")
+    try:
+        _ready(ws, prompt=False)
+        _type(ws, "pwd; echo mark-$((6*7))\n")
+        screen = _read_until(ws, b"mark-42", timeout=60)
+        assert str(beta).encode() in screen
+    finally:
+        ws.close()
+        http.delete(f"/api/sessions/{session['id']}/terminals/{term.json()['id']}")
+    listed = http.get("/api/sessions", params={"directory": str(beta)}).json()["sessions"]
+    assert [s["id"] for s in listed] == [session["id"]]
+    project = next(p for p in http.get("/api/projects").json()["projects"] if p["path"] == str(beta))
+    assert project["name"] == "beta" and project["server"] == "local"
+    assert project["branch"] in ("master", "main") and project["open_sessions"] >= 1
+
+
+# ----- several servers and hand-off ---------------------------------------------------------------
+
+def test_sessions_started_before_the_server_was_attached_are_caught_up(world) -> None:
+    http = world["http"]
+    assert not [s for s in http.get("/api/servers").json()["servers"] if s["name"] == "Box"], "attached already"
+    with httpx2.Client(base_url=world["attached_url"], auth=("opencode", ATTACHED_PASSWORD), timeout=30,
+                       trust_env=False) as other:
+        info = other.post("/session", params={"directory": str(world["projects"]["gamma"])},
+                          json={"title": "Before Nexus knew"}).json()
+        other.post(f"/session/{info['id']}/message", params={"directory": str(world["projects"]["gamma"])},
+                   json={"parts": [{"type": "text", "text": "early words"}]}, timeout=120)
+    server_id = _attach(world)
+    found = _wait(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
+                           if s["engine_ref"] == info["id"]], 10, "the caught-up session")
+    assert found[0]["server"] == server_id and found[0]["directory"] == str(world["projects"]["gamma"])
+    history = http.get(f"/api/sessions/{found[0]['id']}/messages").json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[0]["parts"][0]["text"] == "early words"
+
+
+def test_session_started_in_another_client_of_an_attached_server_is_adopted_and_continued(world) -> None:
+    http, projects = world["http"], world["projects"]
+    server_id = _attach(world)
+    servers = {s["id"]: s for s in http.get("/api/servers").json()["servers"]}
+    assert servers[server_id]["state"] == "running" and servers["local"]["kind"] == "spawned"
+    assert ATTACHED_PASSWORD not in http.get("/api/servers").text
+    assert servers[server_id]["pid"] == world["attached"].pid  # on this computer: CPU and memory shown
+    assert servers[server_id]["rss_bytes"] > 0
+    models = http.get("/api/models", params={"server": server_id}).json()["models"]
+    assert [m["id"] for m in models] == ["fake/fake-model"]
+    assert "build" in [a["name"] for a in http.get("/api/agents", params={"server": server_id}).json()["agents"]]
+    assert http.get("/api/models", params={"server": "srv_nope"}).status_code == 404
+    delta = projects["delta"]  # a folder Nexus has never seen
+    other = httpx2.Client(base_url=world["attached_url"], auth=("opencode", ATTACHED_PASSWORD), timeout=30,
+                          trust_env=False)
+    try:
+        # What OpenCode's terminal client does: create a session over OpenCode's HTTP API.
+        info = other.post("/session", params={"directory": str(delta)}, json={"title": "From the TUI"}).json()
+        found = _wait(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
+                               if s["engine_ref"] == info["id"]], 2.0, "the adopted session (within 2 s)")
+        session = found[0]
+        assert session["directory"] == str(delta) and session["server"] == server_id
+        assert session["origin"] == "adopted" and session["server_name"] == "Box"
+        reader = WsReader(world["url"])
+        try:
+            reader.follow(session["id"])
+            # The other client prompts; the reply streams live into Nexus.
+            assert other.post(f"/session/{info['id']}/prompt_async", params={"directory": str(delta)},
+                              json={"parts": [{"type": "text", "text": "hello from the terminal"}]}
+                              ).status_code == 204
+            streamed = reader.until(reply_done, timeout=60)
+            assert "You said: hello from the terminal" in deltas(streamed)
+            # And Nexus continues it.
+            assert http.post(f"/api/sessions/{session['id']}/prompt",
+                             json={"text": "WRITE:from-nexus.txt:continued in delta"}).status_code == 202
+            reader.until(reply_done, timeout=60)
+        finally:
+            reader.close()
+        assert (delta / "from-nexus.txt").read_text().strip() == "continued in delta"
+        assert not (projects["gamma"] / "from-nexus.txt").exists()
+        texts = [m["info"]["role"] for m in other.get(f"/session/{info['id']}/message",
+                                                       params={"directory": str(delta)}).json()]
+        assert texts.count("user") == 2  # the other client sees Nexus's prompt too
+        history = http.get(f"/api/sessions/{session['id']}/messages").json()["messages"]
+        assert [m["role"] for m in history][:2] == ["user", "assistant"] and len(history) >= 4
+        project = next(p for p in http.get("/api/projects").json()["projects"]
+                       if p["path"] == str(delta) and p["server"] == server_id)
+        assert project["server_name"] == "Box" and project["sessions"] == 1
+        # Deleting in Nexus only keeps OpenCode's copy (and it is not adopted again).
+        assert http.delete(f"/api/sessions/{session['id']}").status_code == 204
+        assert other.get(f"/session/{info['id']}", params={"directory": str(delta)}).status_code == 200
+    finally:
+        other.close()
+
+
+def test_adopted_sessions_do_not_block_starting_one_in_nexus(world) -> None:
+    rt = world["rt"]
+    server_id = _attach(world)
+    for i in range(3):
+        rt.chat.adopt("opencode", server_id, {"id": f"ses_fake_{i}_{time.time_ns()}", "title": f"t{i}",
+                                              "directory": str(world["projects"]["gamma"])})
+    active_nexus = rt.chat.repo.count_active()
+    adopted = [s for s in rt.chat.list(limit=200)[0] if s["origin"] == "adopted"]
+    assert len(adopted) >= 3
+    assert active_nexus == len([s for s in rt.chat.list(limit=200)[0] if s["origin"] == "nexus"])
+
+
+def test_adoption_can_be_limited_to_sessions_started_in_nexus(world) -> None:
+    http, rt = world["http"], world["rt"]
+    server_id = _attach(world)
+    assert http.patch("/api/settings", json={"chat.adopt": "nexus"}).status_code == 200
+    other = httpx2.Client(base_url=world["attached_url"], auth=("opencode", ATTACHED_PASSWORD), timeout=30,
+                          trust_env=False)
+    try:
+        ignored = other.post("/session", params={"directory": str(world["projects"]["gamma"])},
+                             json={"title": "Not for Nexus"}).json()
+        engine = rt.chat.server_engines[server_id]
+        # The engine has seen it (and set it aside) once it is among the sessions it leaves alone.
+        _wait(lambda: ignored["id"] in engine._foreign, 10, "the engine to consider the session")
+        assert rt.chat.repo.find_by_engine_ref("opencode", ignored["id"], include_deleted=True) is None
+        assert not [s for s in http.get("/api/sessions").json()["sessions"] if s["engine_ref"] == ignored["id"]]
+    finally:
+        http.patch("/api/settings", json={"chat.adopt": "all"})
+        other.close()
+    assert server_id
+
+
+def test_a_server_that_goes_away_marks_its_sessions_unreachable(world, fake_llm) -> None:
+    """Last in the module: it stops the attached server and starts it again on the same port."""
+    from tests.fakes.fake_llm import opencode_env
+
+    http, rt = world["http"], world["rt"]
+    rt.settings.update({"server.health_interval": 0.5, "server.health_failures": 2})
+    server_id = _attach(world)
+    gamma = world["projects"]["gamma"]
+    created = http.post("/api/sessions", json={"directory": str(gamma), "server": server_id})
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    _stop(world["attached"])
+    _wait(lambda: http.get(f"/api/sessions/{session_id}").json()["server_state"] == "unreachable", 20,
+          "the session to show its server unreachable")
+    refused = http.post(f"/api/sessions/{session_id}/prompt", json={"text": "hello"})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "server_unreachable"
+    port = world["attached_url"].rsplit(":", 1)[1]
+    env = {**opencode_env(fake_llm.base_url, str(world["base"] / "attached-state"), _rg_dir(),
+                          permission_bash="allow"), "OPENCODE_SERVER_PASSWORD": ATTACHED_PASSWORD}
+    log = world["base"] / "attached-again.log"
+    again = subprocess.Popen([str(OPENCODE_BIN), "serve", "--hostname", "127.0.0.1", "--port", port], cwd=gamma,
+                             env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    world["attached"] = again
+    # Back (running, or unhealthy: slow health checks on a loaded machine, still usable).
+    _wait(lambda: http.get(f"/api/sessions/{session_id}").json()["reachable"], 150, "the server to come back")
+    _wait(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the event stream again")
+    reader = WsReader(world["url"])
+    try:
+        reader.follow(session_id)
+        assert http.post(f"/api/sessions/{session_id}/prompt", json={"text": "back again"}).status_code == 202
+        assert "You said: back again" in deltas(reader.until(reply_done, timeout=60))
+    finally:
+        reader.close()
