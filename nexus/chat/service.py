@@ -18,6 +18,8 @@ from nexus.bus import EventBus
 from nexus.chat import events as ev
 from nexus.chat.engines.base import Engine, EngineError
 from nexus.chat.hub import ChatHub, ClientStream
+from nexus.chat.pending import QUESTION, PendingStore
+from nexus.chat.questions import AnswerError, answer_text, check_answers
 from nexus.chat.repository import ChatRepository
 from nexus.chat.transcript import Transcript
 from nexus.chat.writer import TranscriptWriter
@@ -47,6 +49,7 @@ class ChatService:
         self.engines: dict[str, Engine] = {}
         self.hub = ChatHub(self._load)
         self.writer = TranscriptWriter(self.hub, repo)
+        self.pending = PendingStore(repo.db)
         # Named agents (nexus/agents): agent id -> {engine, model, agent, options}; set by the runtime.
         self.agent_configs: Callable[[str], dict[str, Any]] | None = None
         # Every streamed token names its engine session; look each one up once.
@@ -69,11 +72,16 @@ class ChatService:
 
     def emit(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
         event = self.hub.emit(session_id, type_, data)
+        # Questions are rare and must outlive both Nexus and OpenCode: saved at once.
+        if type_ == ev.QUESTION_ASKED:
+            self.pending.put(session_id, QUESTION, data["question"]["id"], data["question"])
+        elif type_ == ev.QUESTION_ANSWERED:
+            self.pending.remove(data["question_id"])
         if type_ == ev.MESSAGE_END:
             # Saved within milliseconds by the writer thread: saving here would stall the
             # relay of every session's events behind a database write.
             self.writer.wake()
-        if type_ in (ev.SESSION_STATUS, ev.PERMISSION_ASKED, ev.SESSION_UPDATED, ev.MESSAGE_END):
+        if type_ in (ev.SESSION_STATUS, ev.PERMISSION_ASKED, ev.QUESTION_ASKED, ev.SESSION_UPDATED, ev.MESSAGE_END):
             self._bus.publish("chat.session", session_id=session_id, type=type_, seq=event.seq,
                               status=self.hub.stream(session_id).transcript.status.get("status"))
 
@@ -105,7 +113,9 @@ class ChatService:
         if session is None:
             raise KeyError(session_id)
         messages, has_more = self.repo.load_messages(session_id, limit=500)
-        return Transcript(session, messages, has_more), int(session.get("last_seq") or 0)
+        transcript = Transcript(session, messages, has_more)
+        transcript.questions = {q["id"]: q for q in self.pending.items(session_id, QUESTION)}
+        return transcript, int(session.get("last_seq") or 0)
 
     # ----- sessions -------------------------------------------------------------------------------
 
@@ -124,7 +134,8 @@ class ChatService:
             with stream.lock:
                 session = {**session, **stream.transcript.session,
                            "status": stream.transcript.status.get("status", "idle"),
-                           "pending_permissions": len(stream.transcript.permissions)}
+                           "pending_permissions": len(stream.transcript.permissions),
+                           "pending_questions": len(stream.transcript.questions)}
         return session
 
     def list(self, state: str | None = "active", limit: int = 50, offset: int = 0,
@@ -140,7 +151,8 @@ class ChatService:
                 with stream.lock:
                     session = {**session, **stream.transcript.session,
                                "status": stream.transcript.status.get("status", "idle"),
-                               "pending_permissions": len(stream.transcript.permissions)}
+                               "pending_permissions": len(stream.transcript.permissions),
+                               "pending_questions": len(stream.transcript.questions)}
             out.append(session)
         return out, total
 
@@ -219,6 +231,32 @@ class ChatService:
                             "not_pending")
         self._engine(session["engine"]).reply_permission(session["engine_ref"], permission_id, reply,
                                                          (message or "").strip()[:2000] or None)
+
+    def answer_question(self, session_id: str, question_id: str, answers: Any = None, reject: bool = False) -> None:
+        """Answer a question the agent asked (one list of labels or typed text per question),
+        or dismiss it. A question that is not pending any more is refused, nothing changes."""
+        session = self.get(session_id)
+        stream = self.hub.stream(session_id)
+        with stream.lock:
+            question = stream.transcript.questions.get(question_id)
+            question = dict(question) if question else None
+        if question is None:
+            raise ChatError("That question is not pending (answered elsewhere, or stopped).", 409, "not_pending")
+        try:
+            clean = None if reject else check_answers(question, answers)
+        except AnswerError as exc:
+            raise ChatError(str(exc), 400, "bad_answer") from None
+        engine = self._engine(session["engine"])
+        try:
+            engine.answer_question(session["engine_ref"], question, clean)
+        except EngineError as exc:
+            if exc.status == 404:
+                raise ChatError("That question is not pending any more (the agent stopped waiting).", 409,
+                                "not_pending") from exc
+            raise
+        if question.get("detached") and clean is not None:
+            # OpenCode lost the question in a restart: the answer goes as the next message.
+            self.prompt(session_id, text=answer_text(question, clean))
 
     def rename(self, session_id: str, title: str) -> dict[str, Any]:
         session = self.get(session_id)

@@ -124,6 +124,17 @@ def session_permission(session_id: str, permission_id: str) -> Any:
     return jsonify({"ok": True})
 
 
+def session_question(session_id: str, question_id: str) -> Any:
+    body = json_body()
+    reject = body.get("reject", False)
+    if not isinstance(reject, bool):
+        raise ApiError(400, "'reject' must be true or false.", "bad_request")
+    if not reject and "answers" not in body:
+        raise ApiError(400, "Send {answers: [[label, ...], ...]} or {reject: true}.", "bad_request")
+    _guard(_chat().answer_question, session_id, question_id, body.get("answers"), reject)
+    return jsonify({"ok": True})
+
+
 def session_messages(session_id: str) -> Any:
     limit = int_arg("limit", 100, 1, 500) or 100
     return jsonify(_guard(_chat().messages, session_id, before=request.args.get("before") or None, limit=limit))

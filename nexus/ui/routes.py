@@ -194,6 +194,13 @@ ROUTES: tuple[Route, ...] = (
           body={"type": "object", "required": ["reply"], "properties": {
               "reply": {"enum": ["once", "always", "reject"]}, "message": {"type": "string"}}},
           responses={"409": "Not pending any more"}),
+    Route("/api/sessions/<session_id>/questions/<question_id>", api_chat.session_question, ("POST",),
+          "Answer or dismiss a question the agent asked", "chat",
+          body={"type": "object", "properties": {
+              "answers": {"type": "array", "items": {"type": "array", "items": {"type": "string"}},
+                          "description": "One list of chosen option labels (or typed text) per question"},
+              "reject": {"type": "boolean", "description": "true dismisses the question"}}},
+          responses={"400": "The answer does not fit the question", "409": "Not pending any more"}),
     Route("/api/sessions/<session_id>/messages", api_chat.session_messages, summary="Messages, oldest first",
           tag="chat", params=({"name": "before", "in": "query", "schema": {"type": "string"},
                                "description": "Only messages older than this message id (paging back)."},

@@ -146,6 +146,7 @@ class OpenCodeEngine:
         try:
             busy = client.json("GET", "/session/status") or {}
             pending = client.json("GET", "/permission") or []
+            questions = client.json("GET", "/question") or []
         except OpenCodeError as exc:
             log.warning("could not reconcile with OpenCode: %s", exc)
             return
@@ -161,7 +162,8 @@ class OpenCodeEngine:
             with self._mapper_lock:
                 self.mapper.seed(ref, self._sink.transcript_state(session_id))
                 emitted = self.mapper.reconcile(ref, messages or [], busy.get(ref),
-                                                [p for p in pending if p.get("sessionID") == ref])
+                                                [p for p in pending if p.get("sessionID") == ref],
+                                                [q for q in questions if q.get("sessionID") == ref])
             self._deliver(emitted)
 
     # ----- commands -------------------------------------------------------------------------------
@@ -206,6 +208,17 @@ class OpenCodeEngine:
                     self._call("POST", f"/permission/{permission['id']}/reply", json={"reply": "reject"})
                 except EngineError:
                     pass
+        with self._mapper_lock:
+            emitted = [e for q in self.mapper.detached_questions(engine_ref)
+                       for e in self.mapper.question_answered(engine_ref, q["id"], None, True)]
+        self._deliver(emitted)
+        # A question too: the agent's run is over, nobody waits for the answer.
+        for question in self._call("GET", "/question") or []:
+            if question.get("sessionID") == engine_ref:
+                try:
+                    self._call("POST", f"/question/{question['id']}/reject")
+                except EngineError:
+                    pass
 
     def reply_permission(self, engine_ref: str, permission_id: str, reply: str, message: str | None) -> None:
         body: dict[str, Any] = {"reply": reply}
@@ -222,6 +235,18 @@ class OpenCodeEngine:
         except EngineError as exc:
             if exc.status != 404:
                 raise
+
+    def answer_question(self, engine_ref: str, question: dict[str, Any], answers: list[list[str]] | None) -> None:
+        """Answer (answers) or dismiss (None) a pending question. A detached one (OpenCode
+        lost it in a restart) is only settled here: the caller sends its answer as a message."""
+        if question.get("detached"):
+            with self._mapper_lock:
+                emitted = self.mapper.question_answered(engine_ref, question["id"], answers, answers is None)
+            self._deliver(emitted)
+        elif answers is None:
+            self._call("POST", f"/question/{question['id']}/reject")
+        else:
+            self._call("POST", f"/question/{question['id']}/reply", json={"answers": answers})
 
     def models(self) -> list[dict[str, Any]]:
         body = self._call("GET", "/config/providers") or {}

@@ -217,6 +217,10 @@ class AnthropicEngine:
             except OSError:
                 pass  # already closed: the reader has ended by itself
 
+    def answer_question(self, engine_ref: str, question: dict[str, Any], answers: list[list[str]] | None) -> None:
+        # The built-in engine has no question tool, so no question of its can be pending.
+        raise EngineError("This session's engine does not ask questions.", 409, "not_pending")
+
     def reply_permission(self, engine_ref: str, permission_id: str, reply: str, message: str | None) -> None:
         with self._lock:
             turn = self._turns.get(engine_ref)
