@@ -7,6 +7,7 @@
 import { api } from "../api.js";
 import { MessageView } from "./render/message.js";
 import { permissionPrompt } from "./render/permission.js";
+import { questionPrompt } from "./render/question.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -68,12 +69,13 @@ export class SessionView {
       "aria-label": "Transcript" }, this.older, this.sentinel, this.list, this.empty, this.errorsEl);
 
     this.permissionsEl = el("div", { class: "permissions" });
+    this.questionsEl = el("div", { class: "questions", hidden: true });
     this.statusLine = el("p", { class: "status-line", role: "status" });
     this.archivedNote = el("p", { class: "archived-note", hidden: true,
       text: "This session is archived. Sending a message reopens it." });
     this.root = el("article", { class: `session ${full ? "full" : "card"}`, "aria-labelledby": titleId,
       dataset: { session: this.id, status: "idle" } },
-    head, this.transcript, this.permissionsEl, this.statusLine, this.archivedNote, this.buildComposer());
+    head, this.transcript, this.permissionsEl, this.questionsEl, this.statusLine, this.archivedNote, this.buildComposer());
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && !this.older.hidden) this.showOlder();
@@ -192,11 +194,13 @@ export class SessionView {
       case "session":
         this.renderHeader();
         return;
-      case "status": case "permissions":
+      case "status": case "permissions": case "questions":
         this.renderHeader();
         this.renderPermissions();
+        this.renderQuestions();
         this.renderStatus();
         if (change.kind === "permissions" && this.state.permissions.size) announce(`${this.state.session.title}: permission needed`);
+        if (change.kind === "questions" && this.state.questions.size) announce(`${this.state.session.title}: the agent asks you a question`);
         return;
       case "usage":
         this.renderHeader();
@@ -274,6 +278,7 @@ export class SessionView {
     this.updateOlder();
     this.renderHeader();
     this.renderPermissions();
+    this.renderQuestions();
     this.renderStatus();
     this.renderErrors();
     this.root.dataset.loaded = "1";
@@ -378,6 +383,21 @@ export class SessionView {
     this.permissionsEl.hidden = !perms.length;
   }
 
+  renderQuestions() {
+    const questions = [...this.state.questions.values()];
+    const wanted = new Set(questions.map((q) => q.id));
+    const shown = new Map([...this.questionsEl.children].map((c) => [c.dataset.question, c]));
+    for (const [id, child] of shown) if (!wanted.has(id)) child.remove();
+    for (const q of questions) {
+      const old = shown.get(q.id);
+      // A question that became detached (OpenCode restarted) is drawn again: its note changes.
+      if (old && old.dataset.detached === String(!!q.detached)) continue;
+      const box = questionPrompt(this.id, q);
+      if (old) old.replaceWith(box); else this.questionsEl.append(box);
+    }
+    this.questionsEl.hidden = !questions.length;
+  }
+
   renderStatus() {
     clearInterval(this.retryTimer);
     const st = this.state.status;
@@ -395,7 +415,8 @@ export class SessionView {
     } else if (st.status === "busy") {
       line.replaceChildren(el("span", { class: "working", "aria-hidden": "true" }), "Working…");
     } else if (st.status === "waiting") {
-      line.replaceChildren(el("strong", { text: "Waiting for your answer" }), " to the permission request above.");
+      line.replaceChildren(el("strong", { text: "Waiting for your answer" }),
+        this.state.questions.size && !this.state.permissions.size ? " to the question above." : " to the permission request above.");
     } else {
       line.replaceChildren();
     }
