@@ -26,6 +26,7 @@ class Transcript:
         self.status: dict[str, Any] = {"status": session.get("status") or "idle"}
         self.permissions: dict[str, dict[str, Any]] = {}
         self.questions: dict[str, dict[str, Any]] = {}
+        self.queue: list[dict[str, Any]] = []
         self.dirty_messages: set[str] = set()
         self.dirty_parts: set[str] = set()
         self.session_dirty = False
@@ -42,7 +43,8 @@ class Transcript:
             messages, has_more = messages[-limit:], True
         return {"session": copy.deepcopy(self.session), "messages": copy.deepcopy(messages),
                 "permissions": list(copy.deepcopy(self.permissions).values()),
-                "questions": list(copy.deepcopy(self.questions).values()), "status": dict(self.status),
+                "questions": list(copy.deepcopy(self.questions).values()), "queue": copy.deepcopy(self.queue),
+                "status": dict(self.status),
                 "has_more": has_more}
 
     # ----- applying events ------------------------------------------------------------------
@@ -144,6 +146,9 @@ class Transcript:
     def _on_question_answered(self, data: dict[str, Any]) -> None:
         self.questions.pop(data["question_id"], None)
 
+    def _on_queue_updated(self, data: dict[str, Any]) -> None:
+        self.queue = list(data["queue"])
+
     def _on_snapshot(self, data: dict[str, Any]) -> None:
         pass  # snapshots are derived from this state, never applied to it
 
@@ -169,5 +174,6 @@ _HANDLERS = {
     ev.PERMISSION_ANSWERED: Transcript._on_permission_answered,
     ev.QUESTION_ASKED: Transcript._on_question_asked,
     ev.QUESTION_ANSWERED: Transcript._on_question_answered,
+    ev.QUEUE_UPDATED: Transcript._on_queue_updated,
     ev.SNAPSHOT: Transcript._on_snapshot,
 }

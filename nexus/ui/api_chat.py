@@ -101,9 +101,44 @@ def session_restore(session_id: str) -> Any:
 def session_prompt(session_id: str) -> Any:
     body = json_body()
     files = body.get("files") or []
-    _guard(_chat().prompt, session_id, text=_text_field(body, "text") or "", files=files,
-           agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    outcome = _guard(_chat().prompt, session_id, text=_text_field(body, "text") or "", files=files,
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"),
+                     mentions=body.get("mentions") or [])
+    return jsonify({"accepted": True, **outcome}), 202
+
+
+def session_commands(session_id: str) -> Any:
+    return jsonify({"commands": _guard(_chat().commands, session_id)})
+
+
+def session_command_run(session_id: str, name: str) -> Any:
+    body = json_body()
+    outcome = _guard(_chat().run_command, session_id, name, _text_field(body, "arguments") or "",
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    return jsonify({"accepted": True, **outcome}), 202
+
+
+def session_files(session_id: str) -> Any:
+    query = request.args.get("q") or ""
+    if len(query) > 200:
+        raise ApiError(400, "The query is too long (at most 200 characters).", "bad_parameter")
+    return jsonify({"files": _guard(_chat().find_files, session_id, query)})
+
+
+def session_compact(session_id: str) -> Any:
+    _guard(_chat().compact, session_id)
     return jsonify({"accepted": True}), 202
+
+
+def session_queued_edit(session_id: str, item_id: str) -> Any:
+    body = json_body()
+    _guard(_chat().edit_queued, session_id, item_id, _text_field(body, "text", required=True))
+    return jsonify({"ok": True})
+
+
+def session_queued_cancel(session_id: str, item_id: str) -> Any:
+    _guard(_chat().cancel_queued, session_id, item_id)
+    return Response(status=204)
 
 
 def session_prompt_limit() -> None:

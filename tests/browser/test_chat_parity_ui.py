@@ -10,7 +10,18 @@ import pytest
 from playwright.sync_api import expect
 
 from .test_chat_ui import (  # noqa: F401 - fixtures used by name
-    DESKTOP, PHONE, REPLY, ChatNexus, fresh, idle, last_reply, nexus, no_horizontal_scroll, open_page, send, shot,
+    DESKTOP,
+    PHONE,
+    REPLY,
+    ChatNexus,
+    fresh,
+    idle,
+    last_reply,
+    nexus,
+    no_horizontal_scroll,
+    open_page,
+    send,
+    shot,
     wait_live,
 )
 
@@ -21,7 +32,7 @@ COLORS = ('QUESTION:[{"header": "Colors", "question": "Which colors should the b
           '{"label": "Blue", "description": "Calm and cool"}, {"label": "Green", "description": "Fresh"}]}]')
 
 
-def test_answer_a_question_on_a_phone_after_a_reload(open_page: Any, fresh: ChatNexus) -> None:
+def test_answer_a_question_on_a_phone_after_a_reload(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
     session = fresh.runtime.chat.create(title="Question on a phone")
     page, watch = open_page(f"/s/{session['id']}", color_scheme="light", **PHONE)
     wait_live(page)
@@ -53,7 +64,7 @@ def test_answer_a_question_on_a_phone_after_a_reload(open_page: Any, fresh: Chat
     assert not watch.errors, watch.errors
 
 
-def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: Any, fresh: ChatNexus) -> None:
+def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
     session = fresh.runtime.chat.create(title="Question on a card")
     for scheme in ("light", "dark"):
         page, watch = open_page("/", color_scheme=scheme, viewport=DESKTOP)
@@ -73,3 +84,31 @@ def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: An
             idle(card)
         assert not watch.errors, watch.errors
     assert fresh.runtime.chat.get(session["id"])["pending_questions"] == 0
+
+
+def test_queue_a_message_while_a_reply_streams(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
+    session = fresh.runtime.chat.create(title="Queue while busy")
+    page, watch = open_page(f"/s/{session['id']}", color_scheme="light", viewport=DESKTOP)
+    wait_live(page)
+    view = page.locator(".session.full")
+    expect(view).to_have_attribute("data-loaded", "1")
+    send(view, "BURST:80:100")
+    expect(view).to_have_attribute("data-status", "busy", timeout=REPLY)
+    expect(view.get_by_role("button", name="Queue")).to_be_visible()
+    send(view, "queued while busy")
+    send(view, "cancel me")
+    queued = view.locator(".queued-item")
+    expect(queued).to_have_count(2)
+    expect(queued.first).to_contain_text("queued while busy")
+    shot(page, "queue-desktop-light")
+    view.get_by_role("button", name="Cancel queued message: cancel me").click()
+    expect(queued).to_have_count(1)
+    # The reply was still streaming all along; then the queued message goes by itself.
+    expect(last_reply(view)).to_contain_text("tok79", timeout=REPLY)
+    expect(queued).to_have_count(0, timeout=REPLY)
+    expect(last_reply(view)).to_contain_text("You said: queued while busy", timeout=REPLY)
+    idle(view)
+    users = view.locator('.msg[data-role="user"]')
+    expect(users).to_have_count(2)
+    assert "cancel me" not in view.locator(".messages").inner_text()
+    assert not watch.errors, watch.errors

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from nexus.chat import events as ev
 from nexus.chat.engines.base import EngineError, EngineSink
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper, model_of
 from nexus.server.client import OpenCodeClient, OpenCodeError
@@ -26,6 +28,8 @@ ENGINE = "opencode"
 OPENCODE_TOOLS = ("bash", "edit", "write", "read", "grep", "glob", "list", "patch", "webfetch", "todowrite",
                   "todoread", "task")
 SILENCE_LIMIT = 15.0
+# OpenCode answers a command or a compaction only when the whole reply is written.
+LONG_CALL_LIMIT = 1800.0
 
 
 class OpenCodeEngine:
@@ -41,6 +45,7 @@ class OpenCodeEngine:
         self.connected = threading.Event()
         self.reconnects = 0
         self._response: Any = None
+        self._long_calls: ThreadPoolExecutor | None = None
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -49,6 +54,8 @@ class OpenCodeEngine:
             self._stop.clear()
             self._thread = threading.Thread(target=self._follow, name="nexus-opencode-events", daemon=True)
             self._thread.start()
+        if self._long_calls is None:
+            self._long_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nexus-opencode-long-call")
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -63,6 +70,10 @@ class OpenCodeEngine:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._long_calls is not None:
+            # A running call ends when OpenCode stops (or its own time limit); none is waited for.
+            self._long_calls.shutdown(wait=False, cancel_futures=True)
+            self._long_calls = None
 
     def _client(self) -> OpenCodeClient:
         try:
@@ -179,10 +190,24 @@ class OpenCodeEngine:
         return {"engine_ref": info["id"], "directory": info.get("directory"), "title": title}
 
     def prompt(self, engine_ref: str, *, text: str, files: list[dict[str, Any]], agent: str | None,
-               model: str | None, options: dict[str, Any] | None = None) -> None:
+               model: str | None, options: dict[str, Any] | None = None,
+               mentions: list[dict[str, Any]] | None = None) -> None:
         parts: list[dict[str, Any]] = []
         if text:
             parts.append({"type": "text", "text": text})
+        # @ mentions as OpenCode's own client sends them: the file by its file:// URL (OpenCode
+        # reads it into the conversation), an agent as an agent part.
+        for mention in mentions or []:
+            if mention["type"] == "agent":
+                parts.append({"type": "agent", "name": mention["name"]})
+                continue
+            label = "@" + mention["relative"]
+            start = text.find(label)
+            parts.append({"type": "file", "mime": "text/plain", "filename": mention["relative"],
+                          "url": "file://" + mention["path"],
+                          "source": {"type": "file", "path": mention["path"],
+                                     "text": {"value": label, "start": max(start, 0),
+                                              "end": max(start, 0) + len(label)}}})
         for f in files:
             parts.append({"type": "file", "mime": f["mime"], "filename": f["name"],
                           "url": f"data:{f['mime']};base64,{f['data']}"})
@@ -248,15 +273,59 @@ class OpenCodeEngine:
         else:
             self._call("POST", f"/question/{question['id']}/reply", json={"answers": answers})
 
+    def commands(self) -> list[dict[str, Any]]:
+        """OpenCode's slash commands: built-in, the project's own, MCP prompts and skills."""
+        return [{"name": c["name"], "description": c.get("description") or "", "source": c.get("source") or "command",
+                 "hints": c.get("hints") or [], "agent": c.get("agent"), "model": c.get("model")}
+                for c in self._call("GET", "/command") or [] if c.get("name")]
+
+    def command(self, engine_ref: str, *, name: str, arguments: str, agent: str | None, model: str | None) -> None:
+        body: dict[str, Any] = {"command": name, "arguments": arguments}
+        if agent:
+            body["agent"] = agent
+        if model:
+            body["model"] = model
+        self._in_background(engine_ref, f"The command /{name}", "POST", f"/session/{engine_ref}/command", json=body)
+
+    def compact(self, engine_ref: str, model: str) -> None:
+        provider, _, model_id = model.partition("/")
+        self._in_background(engine_ref, "Compacting", "POST", f"/session/{engine_ref}/summarize",
+                            json={"providerID": provider, "modelID": model_id})
+
+    def _in_background(self, engine_ref: str, what: str, method: str, path: str, **kwargs: Any) -> None:
+        """A call OpenCode answers only when the reply is done: its events show the progress,
+        so it runs on the engine's pool and a failure comes back as an error event."""
+        client = self._client()
+        if self._long_calls is None:
+            raise EngineError("The OpenCode engine is not running.", 503, "engine_stopped")
+
+        def run() -> None:
+            try:
+                client.json(method, path, timeout=LONG_CALL_LIMIT, **kwargs)
+            except OpenCodeError as exc:
+                session_id = self._sink.session_for(ENGINE, engine_ref)
+                if session_id is not None and not self._stop.is_set():
+                    self._sink.emit(session_id, ev.ERROR, {"message": f"{what} failed: {exc}", "code": "command_failed"})
+
+        self._long_calls.submit(run)
+
+    def find_files(self, query: str, directory: str | None, limit: int = 20) -> list[str]:
+        params: dict[str, Any] = {"query": query, "dirs": "false", "limit": limit}
+        if directory:
+            params["directory"] = directory
+        return [p for p in self._call("GET", "/find/file", params=params) or [] if isinstance(p, str)]
+
     def models(self) -> list[dict[str, Any]]:
         body = self._call("GET", "/config/providers") or {}
         defaults = body.get("default") or {}
         out = []
         for provider in body.get("providers") or []:
             for model_id, model in (provider.get("models") or {}).items():
+                limit = model.get("limit") or {}
                 out.append({"id": f"{provider['id']}/{model_id}", "name": model.get("name") or model_id,
                             "provider": provider.get("name") or provider["id"],
-                            "default": defaults.get(provider["id"]) == model_id})
+                            "default": defaults.get(provider["id"]) == model_id,
+                            "context": int(limit.get("context") or 0), "output": int(limit.get("output") or 0)})
         return out
 
     def agents(self) -> list[dict[str, Any]]:

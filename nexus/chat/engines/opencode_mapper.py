@@ -61,7 +61,7 @@ def message_of(info: dict[str, Any]) -> dict[str, Any]:
     time_ = info.get("time") or {}
     return {"id": info["id"], "role": info.get("role", "assistant"), "created_at": seconds(time_.get("created")),
             "agent": info.get("agent") or info.get("mode"), "model": model_of(info),
-            "parent_id": info.get("parentID")}
+            "parent_id": info.get("parentID"), **({"summary": True} if info.get("summary") is True else {})}
 
 
 def part_of(part: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,6 +89,8 @@ def part_of(part: dict[str, Any]) -> dict[str, Any] | None:
                 "url": part.get("url")}
     if kind == "patch":
         return {**base, "kind": "patch", "files": part.get("files") or [], "hash": part.get("hash")}
+    if kind == "compaction":  # the conversation before it was summarized (OpenCode's /compact)
+        return {**base, "kind": "compaction", "auto": bool(part.get("auto"))}
     return None
 
 

@@ -23,6 +23,7 @@ export class SessionState {
     this.status = { status: "idle" };
     this.permissions = new Map();  // id -> permission
     this.questions = new Map();    // id -> question the agent asked
+    this.queue = [];               // messages waiting to be sent, oldest first
     this.hasMore = false;          // older messages exist on the server
     this.errors = [];              // error events since the page opened (not part of snapshots)
     this.epoch = null;
@@ -54,6 +55,7 @@ export class SessionState {
     for (const m of data.messages || []) this.addMessage(m);
     this.permissions = new Map((data.permissions || []).map((p) => [p.id, p]));
     this.questions = new Map((data.questions || []).map((q) => [q.id, q]));
+    this.queue = [...(data.queue || [])];
     this.status = { ...(data.status || { status: this.session.status || "idle" }) };
     this.hasMore = !!data.has_more;
     this.loaded = true;
@@ -219,6 +221,9 @@ function apply(s, type, data) {
     case "question.answered":
       s.questions.delete(data.question_id);
       return { kind: "questions" };
+    case "queue.updated":
+      s.queue = [...data.queue];
+      return { kind: "queue" };
     case "error":
       s.errors.push({ ...data, at: Date.now() / 1000 });
       return { kind: "error", error: data };

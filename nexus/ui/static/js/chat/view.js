@@ -8,6 +8,7 @@ import { api } from "../api.js";
 import { MessageView } from "./render/message.js";
 import { permissionPrompt } from "./render/permission.js";
 import { questionPrompt } from "./render/question.js";
+import { QueueList } from "./composer/queue.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -70,12 +71,13 @@ export class SessionView {
 
     this.permissionsEl = el("div", { class: "permissions" });
     this.questionsEl = el("div", { class: "questions", hidden: true });
+    this.queueList = new QueueList(this.id);
     this.statusLine = el("p", { class: "status-line", role: "status" });
     this.archivedNote = el("p", { class: "archived-note", hidden: true,
       text: "This session is archived. Sending a message reopens it." });
     this.root = el("article", { class: `session ${full ? "full" : "card"}`, "aria-labelledby": titleId,
       dataset: { session: this.id, status: "idle" } },
-    head, this.transcript, this.permissionsEl, this.questionsEl, this.statusLine, this.archivedNote, this.buildComposer());
+    head, this.transcript, this.queueList.el, this.permissionsEl, this.questionsEl, this.statusLine, this.archivedNote, this.buildComposer());
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && !this.older.hidden) this.showOlder();
@@ -194,6 +196,9 @@ export class SessionView {
       case "session":
         this.renderHeader();
         return;
+      case "queue":
+        this.queueList.render(this.state.queue);
+        return;
       case "status": case "permissions": case "questions":
         this.renderHeader();
         this.renderPermissions();
@@ -279,6 +284,7 @@ export class SessionView {
     this.renderHeader();
     this.renderPermissions();
     this.renderQuestions();
+    this.queueList.render(this.state.queue);
     this.renderStatus();
     this.renderErrors();
     this.root.dataset.loaded = "1";
@@ -369,7 +375,8 @@ export class SessionView {
 
   updateComposer() {
     const busy = this.busy;
-    this.sendBtn.hidden = busy;
+    // While the agent works a message is queued, and sent when it is free.
+    this.sendBtn.textContent = busy ? "Queue" : "Send";
     this.stopBtn.hidden = !busy;
     this.sendBtn.disabled = this.sending;
   }
@@ -456,7 +463,6 @@ export class SessionView {
   async send() {
     const text = this.input.value.trim();
     if ((!text && !this.files.length) || this.sending) return;
-    if (this.busy) { toast("The agent is still working. Stop it or wait."); return; }
     this.sending = true;
     this.updateComposer();
     try {
