@@ -84,8 +84,14 @@ def session_update(session_id: str) -> Any:
         if state not in ("active", "archived"):
             raise ApiError(400, "state must be active or archived.", "bad_request")
         _guard(chat.archive if state == "archived" else chat.unarchive, session_id)
-    if not {"title", "state"} & set(body):
-        raise ApiError(400, "Send a new title or state.", "bad_request")
+    if {"model", "agent"} & set(body):
+        choice = {k: _text_field(body, k, required=True) for k in ("model", "agent") if k in body}
+        for name, value in choice.items():
+            if not value or not value.strip() or len(value) > 200:
+                raise ApiError(400, f"The {name} name must be 1 to 200 characters.", "bad_request")
+        _guard(chat.remember_choice, session_id, **choice)
+    if not {"title", "state", "model", "agent"} & set(body):
+        raise ApiError(400, "Send a new title, state, model or agent.", "bad_request")
     return jsonify(_guard(chat.get, session_id))
 
 

@@ -302,7 +302,7 @@ class OpenCodeEngine:
         def run() -> None:
             try:
                 client.json(method, path, timeout=LONG_CALL_LIMIT, **kwargs)
-            except OpenCodeError as exc:
+            except RuntimeError as exc:  # OpenCodeError, or the client closed as OpenCode stopped
                 session_id = self._sink.session_for(ENGINE, engine_ref)
                 if session_id is not None and not self._stop.is_set():
                     self._sink.emit(session_id, ev.ERROR, {"message": f"{what} failed: {exc}", "code": "command_failed"})

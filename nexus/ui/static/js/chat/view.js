@@ -9,6 +9,9 @@ import { MessageView } from "./render/message.js";
 import { permissionPrompt } from "./render/permission.js";
 import { questionPrompt } from "./render/question.js";
 import { QueueList } from "./composer/queue.js";
+import { Chips } from "./composer/chips.js";
+import { ContextMeter } from "./composer/meter.js";
+import { Palette } from "./composer/palette.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -144,9 +147,14 @@ export class SessionView {
       onclick: () => this.stop() });
     const attach = el("button", { type: "button", class: "btn attach", text: "Attach",
       "aria-label": "Attach files", onclick: () => this.fileInput.click() });
+    this.palette = new Palette(this, this.input);
+    this.chips = new Chips(this);
+    this.meter = new ContextMeter(this, this.chips);
     this.form = el("form", { class: "composer" },
       el("label", { for: inputId, class: "visually-hidden", text: "Message" }),
+      el("div", { class: "composer-tools" }, this.chips.el, this.meter.el),
       this.attachments,
+      this.palette.el,
       this.input,
       el("div", { class: "composer-row" },
         el("p", { id: `${inputId}-hint`, class: "composer-hint",
@@ -154,6 +162,7 @@ export class SessionView {
         this.fileInput, attach, this.stopBtn, this.sendBtn));
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); });
     this.input.addEventListener("keydown", (e) => {
+      if (this.palette.onKey(e)) return;
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !coarse()) {
         e.preventDefault();
         this.send();
@@ -374,6 +383,8 @@ export class SessionView {
   get busy() { return ["busy", "retry", "waiting"].includes(this.status); }
 
   updateComposer() {
+    this.chips.update();
+    this.meter.update();
     const busy = this.busy;
     // While the agent works a message is queued, and sent when it is free.
     this.sendBtn.textContent = busy ? "Queue" : "Send";
@@ -466,7 +477,15 @@ export class SessionView {
     this.sending = true;
     this.updateComposer();
     try {
-      await api(`/api/sessions/${encodeURIComponent(this.id)}/prompt`, { method: "POST", body: { text, files: this.files } });
+      const out = this.palette.outgoing(text);
+      if (out.command) {
+        await api(`/api/sessions/${encodeURIComponent(this.id)}/commands/${encodeURIComponent(out.command)}`,
+          { method: "POST", body: { arguments: out.arguments } });
+      } else {
+        await api(`/api/sessions/${encodeURIComponent(this.id)}/prompt`,
+          { method: "POST", body: { text, files: this.files, mentions: out.mentions } });
+      }
+      this.palette.reset();
       this.input.value = "";
       this.files = [];
       this.renderAttachments();
