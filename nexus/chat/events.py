@@ -19,10 +19,17 @@ Event types and their `data`:
   tool.end            {message_id, part}             completed or error
   permission.asked    {permission}                   the agent waits for allow once / always / deny
   permission.answered {permission_id, reply}         reply: once | always | reject
+  question.asked      {question}                     the agent asks the user and waits (OpenCode's
+                                                     `question` tool); see "A question" below
+  question.answered   {question_id, answers, rejected}  answered (answers: one list of chosen or typed
+                                                     labels per question) or dismissed (rejected)
+  queue.updated       {queue}                        messages waiting to be sent, oldest first:
+                                                     [{id, text, files: [{name, mime}], agent, model,
+                                                     queued_at}] (nexus/chat/queue.py)
   usage               {message_id, tokens, cost}     a message's token and cost counters
   message.end         {message_id, finish, error?, completed_at}
   error               {message, code, message_id?}   something failed; `message` is for people
-  snapshot            {session, messages, permissions, status, has_more}
+  snapshot            {session, messages, permissions, questions, queue, status, has_more}
                       sent instead of a replay when a client is too far behind
 
 A message: {id, role, created_at, completed_at, agent, model, finish, error, tokens, cost, parts}
@@ -32,6 +39,11 @@ A part has `id` and `kind` plus, by kind:
                      error, title, metadata, started_at, ended_at}
   file              {mime, filename, url}
   patch             {files, hash}
+  compaction        {auto}          the conversation before it was summarized; the summary follows
+                                    as an assistant message with `summary: true`
+A question: {id, questions: [{header, question, options: [{label, description}], multiple, custom}],
+             call_id, message_id, detached?}. `detached`: the engine lost it (OpenCode restarted
+             while it waited); answering it sends the answer as the next message instead.
 Tokens: {input, output, reasoning, cache_read, cache_write}. Times: UNIX seconds.
 """
 
@@ -54,6 +66,9 @@ TOOL_UPDATE = "tool.update"
 TOOL_END = "tool.end"
 PERMISSION_ASKED = "permission.asked"
 PERMISSION_ANSWERED = "permission.answered"
+QUESTION_ASKED = "question.asked"
+QUESTION_ANSWERED = "question.answered"
+QUEUE_UPDATED = "queue.updated"
 USAGE = "usage"
 MESSAGE_END = "message.end"
 ERROR = "error"
@@ -61,7 +76,8 @@ SNAPSHOT = "snapshot"
 
 EVENT_TYPES = frozenset({SESSION_UPDATED, SESSION_STATUS, MESSAGE_START, PART_UPDATE, TEXT_DELTA, REASONING_DELTA,
                          TOOL_START, TOOL_UPDATE, TOOL_END, PERMISSION_ASKED, PERMISSION_ANSWERED, USAGE,
-                         MESSAGE_END, ERROR, SNAPSHOT})
+                         MESSAGE_END, ERROR, SNAPSHOT, QUESTION_ASKED, QUESTION_ANSWERED,
+                         QUEUE_UPDATED})
 
 STATUSES = ("idle", "busy", "retry", "waiting")
 PERMISSION_REPLIES = ("once", "always", "reject")

@@ -138,10 +138,11 @@ class SessionStream:
             self.last_used = time.monotonic()
 
     def evictable(self, now: float, idle_for: float) -> bool:
-        """Nobody watching, nothing running or waiting, everything saved, unused for a while."""
+        """Nobody watching, nothing running, asked or queued, everything saved, unused for a while."""
         t = self.transcript
         return (not self._clients and now - self.last_used >= idle_for and self.persisted_seq == self.seq
-                and not (t.dirty_messages or t.dirty_parts or t.session_dirty) and not t.permissions
+                and not (t.dirty_messages or t.dirty_parts or t.session_dirty)
+                and not (t.permissions or t.questions or t.queue)
                 and t.status.get("status", "idle") == "idle")
 
     @property

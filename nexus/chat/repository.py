@@ -79,6 +79,7 @@ def part_from_row(row: Any) -> dict[str, Any]:
 class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.db = db  # for the session's other stores (nexus/chat/pending.py)
         self.fts = db.is_sqlite and self._has_fts()
         self.tsvector = db.is_postgres and self._has_tsvector()
 

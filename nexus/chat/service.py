@@ -12,12 +12,16 @@ import json
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 from nexus.bus import EventBus
 from nexus.chat import events as ev
 from nexus.chat.engines.base import Engine, EngineError
 from nexus.chat.hub import ChatHub, ClientStream
+from nexus.chat.pending import QUESTION, PendingStore
+from nexus.chat.queue import PromptQueue, QueueError, shown
+from nexus.chat.questions import AnswerError, answer_text, check_answers
 from nexus.chat.repository import ChatRepository
 from nexus.chat.transcript import Transcript
 from nexus.chat.writer import TranscriptWriter
@@ -51,6 +55,8 @@ class ChatService:
         self.engines: dict[str, Engine] = {}
         self.hub = ChatHub(self._load)
         self.writer = TranscriptWriter(self.hub, repo)
+        self.pending = PendingStore(repo.db)
+        self.queue = PromptQueue(self.pending, send=self._send_prompt, status_of=self._status_of, emit=self.emit)
         # Named agents (nexus/agents): agent id -> {engine, model, agent, options}; set by the runtime.
         self.agent_configs: Callable[[str], dict[str, Any]] | None = None
         # Every streamed token names its engine session; look each one up once.
@@ -83,6 +89,7 @@ class ChatService:
     def start(self) -> None:
         self._started = True
         self.writer.start()
+        self.queue.start()
         for engine in [*self.engines.values(), *self.server_engines.values()]:
             engine.start()
 
@@ -90,17 +97,25 @@ class ChatService:
         self._started = False
         for engine in [*self.engines.values(), *self.server_engines.values()]:
             engine.stop()
+        self.queue.stop()
         self.writer.stop()
 
     # ----- what engines call (EngineSink) -----------------------------------------------------------
 
     def emit(self, session_id: str, type_: str, data: dict[str, Any]) -> None:
         event = self.hub.emit(session_id, type_, data)
+        # Questions are rare and must outlive both Nexus and OpenCode: saved at once.
+        if type_ == ev.QUESTION_ASKED:
+            self.pending.put(session_id, QUESTION, data["question"]["id"], data["question"])
+        elif type_ == ev.QUESTION_ANSWERED:
+            self.pending.remove(data["question_id"])
+        elif type_ == ev.SESSION_STATUS:
+            self.queue.on_status(session_id, data["status"])
         if type_ == ev.MESSAGE_END:
             # Saved within milliseconds by the writer thread: saving here would stall the
             # relay of every session's events behind a database write.
             self.writer.wake()
-        if type_ in (ev.SESSION_STATUS, ev.PERMISSION_ASKED, ev.SESSION_UPDATED, ev.MESSAGE_END):
+        if type_ in (ev.SESSION_STATUS, ev.PERMISSION_ASKED, ev.QUESTION_ASKED, ev.SESSION_UPDATED, ev.MESSAGE_END):
             self._bus.publish("chat.session", session_id=session_id, type=type_, seq=event.seq,
                               status=self.hub.stream(session_id).transcript.status.get("status"))
 
@@ -172,7 +187,12 @@ class ChatService:
         if session is None:
             raise KeyError(session_id)
         messages, has_more = self.repo.load_messages(session_id, limit=500)
-        return Transcript(session, messages, has_more), int(session.get("last_seq") or 0)
+        transcript = Transcript(session, messages, has_more)
+        transcript.questions = {q["id"]: q for q in self.pending.items(session_id, QUESTION)}
+        transcript.queue = [shown(item) for item in self.queue.items(session_id)]
+        if transcript.queue and transcript.status.get("status") == "idle":
+            self.queue.on_status(session_id, "idle")  # queued before a restart: send now
+        return transcript, int(session.get("last_seq") or 0)
 
     # ----- sessions -------------------------------------------------------------------------------
 
@@ -206,7 +226,8 @@ class ChatService:
             with stream.lock:
                 session = {**session, **stream.transcript.session,
                            "status": stream.transcript.status.get("status", "idle"),
-                           "pending_permissions": len(stream.transcript.permissions)}
+                           "pending_permissions": len(stream.transcript.permissions),
+                           "pending_questions": len(stream.transcript.questions)}
         return self._with_server(session)
 
     def list(self, state: str | None = "active", limit: int = 50, offset: int = 0,
@@ -222,7 +243,8 @@ class ChatService:
                 with stream.lock:
                     session = {**session, **stream.transcript.session,
                                "status": stream.transcript.status.get("status", "idle"),
-                               "pending_permissions": len(stream.transcript.permissions)}
+                               "pending_permissions": len(stream.transcript.permissions),
+                               "pending_questions": len(stream.transcript.questions)}
             out.append(self._with_server(session))
         return out, total
 
@@ -259,7 +281,11 @@ class ChatService:
         return self.get(session["id"])
 
     def prompt(self, session_id: str, *, text: str, files: list[dict[str, Any]] | None = None,
-               agent: str | None = None, model: str | None = None) -> None:
+               agent: str | None = None, model: str | None = None,
+               mentions: list[Any] | None = None) -> dict[str, Any]:
+        """Send a message, or queue it while the agent works (nexus/chat/queue.py). A model or
+        agent given here is remembered for the session's next messages too.
+        Returns {"queued": False} or {"queued": True, "id": <queued message id>}."""
         session = self.get(session_id)
         text = (text or "").strip()
         files = _check_files(files or [])
@@ -267,20 +293,54 @@ class ChatService:
             raise ChatError("Write a message or attach a file.", 400, "empty_prompt")
         if len(text) > MAX_PROMPT_CHARS:
             raise ChatError(f"The message is longer than {MAX_PROMPT_CHARS:,} characters.", 413, "too_long")
+        for name, value in (("agent", agent), ("model", model)):
+            if value is not None and (not value.strip() or len(value) > 200):
+                raise ChatError(f"The {name} name must be 1 to 200 characters.", 400, "bad_request")
         if session["state"] != "active":
             if session.get("origin") != "adopted" and self.repo.count_active() >= MAX_ACTIVE:
                 raise ChatError(f"{MAX_ACTIVE} sessions are open already. Close or archive one to resume this one.",
                                 409, "too_many_active")
             self._set_state(session_id, "active")
-        if session.get("status") in ("busy", "retry", "waiting"):
-            raise ChatError("The agent is still working on the last message. Stop it or wait.", 409, "busy")
-        engine = self._engine_of(session)
         if session.get("reachable") is False and session.get("server") not in (None, "local"):
             raise ChatError(f"The OpenCode server {session.get('server_name')!r} cannot be reached right now; "
                             "the session resumes when it is back.", 503, "server_unreachable")
+        references = check_mentions(session, mentions or [])
+        self.remember_choice(session_id, agent=agent, model=model)
+        message = {"text": text, "files": files, "agent": agent or session.get("agent"),
+                   "model": model or session.get("model"), "mentions": references}
         try:
-            engine.prompt(session["engine_ref"], text=text, files=files, agent=agent or session.get("agent"),
-                          model=model or session.get("model"), options=session.get("options"))
+            return self.queue.submit(session_id, message)
+        except QueueError as exc:
+            raise ChatError(str(exc), exc.status, exc.code) from None
+
+    def remember_choice(self, session_id: str, *, agent: str | None = None, model: str | None = None) -> None:
+        """The model and agent chosen in the composer stay the session's from now on."""
+        session = self.get(session_id)
+        changed = {k: v for k, v in (("agent", agent), ("model", model)) if v and v != session.get(k)}
+        if changed:
+            self.repo.update_session(session_id, **changed)
+            self.hub.emit(session_id, ev.SESSION_UPDATED, {"session": changed})
+
+    def _status_of(self, session_id: str) -> str:
+        stream = self.hub.stream(session_id)
+        with stream.lock:
+            return str(stream.transcript.status.get("status") or "idle")
+
+    def _send_prompt(self, session_id: str, message: dict[str, Any]) -> None:
+        """Hand one message to the engine (the queue calls this, one at a time per session)."""
+        session = self.get(session_id)
+        engine = self._engine_of(session)
+        if message.get("command"):
+            engine.command(session["engine_ref"], name=message["command"], arguments=message.get("arguments") or "",
+                           agent=message.get("agent"), model=message.get("model"))
+            return
+        kwargs: dict[str, Any] = {"text": message["text"], "files": message.get("files") or [],
+                                  "agent": message.get("agent"), "model": message.get("model"),
+                                  "options": session.get("options")}
+        if message.get("mentions"):
+            kwargs["mentions"] = message["mentions"]
+        try:
+            engine.prompt(session["engine_ref"], **kwargs)
         except EngineError as exc:
             if exc.status != 404:
                 raise
@@ -292,8 +352,72 @@ class ChatService:
             self.repo.update_session(session_id, engine_ref=created["engine_ref"])
             self._refs[(session["engine"], created["engine_ref"])] = session_id
             log.warning("session %s continued in a new OpenCode session %s", session_id, created["engine_ref"])
-            engine.prompt(created["engine_ref"], text=text, files=files, agent=agent or session.get("agent"),
-                          model=model or session.get("model"), options=session.get("options"))
+            engine.prompt(created["engine_ref"], **kwargs)
+
+    def commands(self, session_id: str) -> list[dict[str, Any]]:
+        session = self.get(session_id)
+        return self._engine_of(session).commands(session.get("engine_ref"))
+
+    def run_command(self, session_id: str, name: str, arguments: str = "", *, agent: str | None = None,
+                    model: str | None = None) -> dict[str, Any]:
+        """A slash command, sent (or queued) like a message; an unknown one is refused."""
+        session = self.get(session_id)
+        if len(arguments) > MAX_PROMPT_CHARS:
+            raise ChatError(f"The arguments are longer than {MAX_PROMPT_CHARS:,} characters.", 413, "too_long")
+        known = {c["name"] for c in self._engine_of(session).commands(session.get("engine_ref"))}
+        if name not in known:
+            raise ChatError(f"There is no command /{name}.", 404, "unknown_command")
+        if session["state"] != "active":
+            self.unarchive(session_id)
+        self.remember_choice(session_id, agent=agent, model=model)
+        message = {"text": f"/{name} {arguments}".strip(), "command": name, "arguments": arguments.strip(),
+                   "files": [], "agent": agent or session.get("agent"), "model": model or session.get("model")}
+        try:
+            return self.queue.submit(session_id, message)
+        except QueueError as exc:
+            raise ChatError(str(exc), exc.status, exc.code) from None
+
+    def find_files(self, session_id: str, query: str) -> list[str]:
+        """Files of the session's project whose path matches `query` (for @ mentions)."""
+        session = self.get(session_id)
+        return self._engine_of(session).find_files(query[:200], session.get("directory"))
+
+    def compact(self, session_id: str) -> None:
+        """Summarize the conversation so far (OpenCode's compaction), to free context."""
+        session = self.get(session_id)
+        if session.get("status") in ("busy", "retry", "waiting"):
+            raise ChatError("The agent is working: compact when it is idle.", 409, "busy")
+        model = session.get("model") or self._latest_model(session_id)
+        if not model:
+            raise ChatError("Send a message first: compaction uses the session's model.", 409, "no_model")
+        self._engine_of(session).compact(session["engine_ref"], model)
+
+    def _latest_model(self, session_id: str) -> str | None:
+        stream = self.hub.stream(session_id)
+        with stream.lock:
+            models = [m.get("model") for m in stream.transcript.messages.values() if m.get("model")]
+        return models[-1] if models else None
+
+    def get_queue(self, session_id: str) -> list[dict[str, Any]]:
+        self.get(session_id)
+        return [shown(item) for item in self.queue.items(session_id)]
+
+    def edit_queued(self, session_id: str, item_id: str, text: str) -> None:
+        self.get(session_id)
+        text = (text or "").strip()
+        if len(text) > MAX_PROMPT_CHARS:
+            raise ChatError(f"The message is longer than {MAX_PROMPT_CHARS:,} characters.", 413, "too_long")
+        try:
+            self.queue.edit(session_id, item_id, text)
+        except QueueError as exc:
+            raise ChatError(str(exc), exc.status, exc.code) from None
+
+    def cancel_queued(self, session_id: str, item_id: str) -> None:
+        self.get(session_id)
+        try:
+            self.queue.cancel(session_id, item_id)
+        except QueueError as exc:
+            raise ChatError(str(exc), exc.status, exc.code) from None
 
     def abort(self, session_id: str) -> None:
         session = self.get(session_id)
@@ -318,6 +442,32 @@ class ChatService:
         stream = self.hub.stream(session_id)
         with stream.lock:
             return stream.transcript.permissions.get(permission_id)
+
+    def answer_question(self, session_id: str, question_id: str, answers: Any = None, reject: bool = False) -> None:
+        """Answer a question the agent asked (one list of labels or typed text per question),
+        or dismiss it. A question that is not pending any more is refused, nothing changes."""
+        session = self.get(session_id)
+        stream = self.hub.stream(session_id)
+        with stream.lock:
+            question = stream.transcript.questions.get(question_id)
+            question = dict(question) if question else None
+        if question is None:
+            raise ChatError("That question is not pending (answered elsewhere, or stopped).", 409, "not_pending")
+        try:
+            clean = None if reject else check_answers(question, answers)
+        except AnswerError as exc:
+            raise ChatError(str(exc), 400, "bad_answer") from None
+        engine = self._engine_of(session)
+        try:
+            engine.answer_question(session["engine_ref"], question, clean)
+        except EngineError as exc:
+            if exc.status == 404:
+                raise ChatError("That question is not pending any more (the agent stopped waiting).", 409,
+                                "not_pending") from exc
+            raise
+        if question.get("detached") and clean is not None:
+            # OpenCode lost the question in a restart: the answer goes as the next message.
+            self.prompt(session_id, text=answer_text(question, clean))
 
     def rename(self, session_id: str, title: str) -> dict[str, Any]:
         session = self.get(session_id)
@@ -425,6 +575,31 @@ class ChatService:
 
 def _clean_title(title: str | None) -> str:
     return " ".join((title or "").split())[:MAX_TITLE]
+
+
+def check_mentions(session: dict[str, Any], mentions: list[Any]) -> list[dict[str, Any]]:
+    """@ mentions: files inside the session's project (a path relative to it) and agents."""
+    if not isinstance(mentions, list) or len(mentions) > MAX_FILES * 2:
+        raise ChatError(f"Mention at most {MAX_FILES * 2} files or agents.", 400, "bad_mention")
+    out: list[dict[str, Any]] = []
+    for mention in mentions:
+        kind = mention.get("type") if isinstance(mention, dict) else None
+        if kind == "agent" and isinstance(mention.get("name"), str) and 0 < len(mention["name"]) <= 100:
+            out.append({"type": "agent", "name": mention["name"]})
+            continue
+        if kind != "file" or not isinstance(mention.get("path"), str) or not mention["path"]:
+            raise ChatError("A mention is {type: 'file', path} or {type: 'agent', name}.", 400, "bad_mention")
+        directory = session.get("directory")
+        if not directory:
+            raise ChatError("This session has no project folder to mention files from.", 400, "bad_mention")
+        root = Path(directory).resolve()
+        target = (root / mention["path"]).resolve()
+        if not target.is_relative_to(root):
+            raise ChatError(f"{mention['path']!r} is outside the session's project.", 400, "outside_project")
+        if not target.is_file():
+            raise ChatError(f"There is no file {mention['path']!r} in the session's project.", 400, "no_such_file")
+        out.append({"type": "file", "path": str(target), "relative": target.relative_to(root).as_posix()})
+    return out
 
 
 def _check_files(files: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ class Transcript:
         self.has_more = has_more
         self.status: dict[str, Any] = {"status": session.get("status") or "idle"}
         self.permissions: dict[str, dict[str, Any]] = {}
+        self.questions: dict[str, dict[str, Any]] = {}
+        self.queue: list[dict[str, Any]] = []
         self.dirty_messages: set[str] = set()
         self.dirty_parts: set[str] = set()
         self.session_dirty = False
@@ -40,7 +42,9 @@ class Transcript:
         if limit is not None and len(messages) > limit:
             messages, has_more = messages[-limit:], True
         return {"session": copy.deepcopy(self.session), "messages": copy.deepcopy(messages),
-                "permissions": list(copy.deepcopy(self.permissions).values()), "status": dict(self.status),
+                "permissions": list(copy.deepcopy(self.permissions).values()),
+                "questions": list(copy.deepcopy(self.questions).values()), "queue": copy.deepcopy(self.queue),
+                "status": dict(self.status),
                 "has_more": has_more}
 
     # ----- applying events ------------------------------------------------------------------
@@ -135,6 +139,16 @@ class Transcript:
     def _on_permission_answered(self, data: dict[str, Any]) -> None:
         self.permissions.pop(data["permission_id"], None)
 
+    def _on_question_asked(self, data: dict[str, Any]) -> None:
+        question = data["question"]
+        self.questions[question["id"]] = question
+
+    def _on_question_answered(self, data: dict[str, Any]) -> None:
+        self.questions.pop(data["question_id"], None)
+
+    def _on_queue_updated(self, data: dict[str, Any]) -> None:
+        self.queue = list(data["queue"])
+
     def _on_snapshot(self, data: dict[str, Any]) -> None:
         pass  # snapshots are derived from this state, never applied to it
 
@@ -158,5 +172,8 @@ _HANDLERS = {
     ev.MESSAGE_END: Transcript._on_message_end,
     ev.PERMISSION_ASKED: Transcript._on_permission_asked,
     ev.PERMISSION_ANSWERED: Transcript._on_permission_answered,
+    ev.QUESTION_ASKED: Transcript._on_question_asked,
+    ev.QUESTION_ANSWERED: Transcript._on_question_answered,
+    ev.QUEUE_UPDATED: Transcript._on_queue_updated,
     ev.SNAPSHOT: Transcript._on_snapshot,
 }

@@ -1,4 +1,4 @@
-"""Which sessions wait for the user (a permission question), from the chat events on the bus.
+"""Which sessions wait for the user (a permission request or a question), from the chat events on the bus.
 
 The window shows the count in its title, and a notification goes out when a session starts
 waiting while the window is hidden. Plain Python, so it is tested without a GUI.

@@ -138,6 +138,15 @@ class NotificationCenter:
             body = f"“{title}” asks before it goes on." if title else "The agent asks before it goes on."
             return self.notify("permission", "A session is waiting for your permission", body, level="warning",
                                link=f"/s/{session_id}")
+        if data.get("type") == "question.asked":
+            if session_id in self._waiting_sessions:
+                return None
+            self._waiting_sessions.add(session_id)
+            title = self._title(session_id)
+            body = f"“{title}” asks you a question." if title else "The agent asks you a question."
+            # The same kind as a permission: both are "the agent waits for you" (one switch).
+            return self.notify("permission", "A session has a question for you", body, level="warning",
+                               link=f"/s/{session_id}")
         if data.get("status") != "waiting":
             self._waiting_sessions.discard(session_id)
         return None

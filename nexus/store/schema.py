@@ -262,3 +262,19 @@ class OpenCodeServerRow(Base):
     url: Mapped[str] = mapped_column(String(500), nullable=False)
     username: Mapped[str] = mapped_column(String(100), nullable=False, default="opencode")
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+# ----- parity-a (migration 0009_parity_a) -------------------------------------------------
+
+class ChatPendingRow(Base):
+    """Something waiting on a session: a question the agent asked (kind "question"), or a
+    message the user queued while the agent worked (kind "queued"); `data` is its JSON."""
+
+    __tablename__ = "chat_pending"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE"),
+                                            nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    data: Mapped[str] = mapped_column(Text, nullable=False, default="{}")

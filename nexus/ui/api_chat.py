@@ -99,8 +99,14 @@ def session_update(session_id: str) -> Any:
         if state not in ("active", "archived"):
             raise ApiError(400, "state must be active or archived.", "bad_request")
         _guard(chat.archive if state == "archived" else chat.unarchive, session_id)
-    if not {"title", "state"} & set(body):
-        raise ApiError(400, "Send a new title or state.", "bad_request")
+    if {"model", "agent"} & set(body):
+        choice = {k: _text_field(body, k, required=True) for k in ("model", "agent") if k in body}
+        for name, value in choice.items():
+            if not value or not value.strip() or len(value) > 200:
+                raise ApiError(400, f"The {name} name must be 1 to 200 characters.", "bad_request")
+        _guard(chat.remember_choice, session_id, **choice)
+    if not {"title", "state", "model", "agent"} & set(body):
+        raise ApiError(400, "Send a new title, state, model or agent.", "bad_request")
     return jsonify(_guard(chat.get, session_id))
 
 
@@ -119,9 +125,44 @@ def session_restore(session_id: str) -> Any:
 def session_prompt(session_id: str) -> Any:
     body = json_body()
     files = body.get("files") or []
-    _guard(_chat().prompt, session_id, text=_text_field(body, "text") or "", files=files,
-           agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    outcome = _guard(_chat().prompt, session_id, text=_text_field(body, "text") or "", files=files,
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"),
+                     mentions=body.get("mentions") or [])
+    return jsonify({"accepted": True, **outcome}), 202
+
+
+def session_commands(session_id: str) -> Any:
+    return jsonify({"commands": _guard(_chat().commands, session_id)})
+
+
+def session_command_run(session_id: str, name: str) -> Any:
+    body = json_body()
+    outcome = _guard(_chat().run_command, session_id, name, _text_field(body, "arguments") or "",
+                     agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    return jsonify({"accepted": True, **outcome}), 202
+
+
+def session_files(session_id: str) -> Any:
+    query = request.args.get("q") or ""
+    if len(query) > 200:
+        raise ApiError(400, "The query is too long (at most 200 characters).", "bad_parameter")
+    return jsonify({"files": _guard(_chat().find_files, session_id, query)})
+
+
+def session_compact(session_id: str) -> Any:
+    _guard(_chat().compact, session_id)
     return jsonify({"accepted": True}), 202
+
+
+def session_queued_edit(session_id: str, item_id: str) -> Any:
+    body = json_body()
+    _guard(_chat().edit_queued, session_id, item_id, _text_field(body, "text", required=True))
+    return jsonify({"ok": True})
+
+
+def session_queued_cancel(session_id: str, item_id: str) -> Any:
+    _guard(_chat().cancel_queued, session_id, item_id)
+    return Response(status=204)
 
 
 def session_prompt_limit() -> None:
@@ -140,6 +181,17 @@ def session_permission(session_id: str, permission_id: str) -> Any:
     reply = _text_field(body, "reply", required=True)
     refuse_remote_shell_approval(session_id, permission_id, reply)
     _guard(_chat().reply_permission, session_id, permission_id, reply, _text_field(body, "message"))
+    return jsonify({"ok": True})
+
+
+def session_question(session_id: str, question_id: str) -> Any:
+    body = json_body()
+    reject = body.get("reject", False)
+    if not isinstance(reject, bool):
+        raise ApiError(400, "'reject' must be true or false.", "bad_request")
+    if not reject and "answers" not in body:
+        raise ApiError(400, "Send {answers: [[label, ...], ...]} or {reject: true}.", "bad_request")
+    _guard(_chat().answer_question, session_id, question_id, body.get("answers"), reject)
     return jsonify({"ok": True})
 
 

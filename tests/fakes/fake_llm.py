@@ -7,6 +7,9 @@ Each reply is chosen from the text of the LAST user message:
                           comes back the reply is "Tool said: <output>" (same for READ/WRITE)
   READ:<path>             `read` tool call {"filePath": <path>}
   WRITE:<path>:<content>  `write` tool call {"filePath": <path>, "content": <content>}
+  QUESTION:<text>         `question` tool call: one single-choice question <text> with the
+                          options "Yes" and "No"; QUESTION:<json list> passes the list as
+                          the tool's `questions` (header, question, options, multiple)
   THINK                   reasoning_content deltas, then text
   SLOW                    200 words, 0.1 s apart (for abort tests)
   FAIL                    HTTP 500 JSON error (OpenCode retries it forever, with backoff)
@@ -107,7 +110,7 @@ def _words(text: str, key: str, delay: float) -> list[Step]:
     return [Step({key: w + " " * (i < len(words) - 1)}, delay=delay) for i, w in enumerate(words)]
 
 
-def _tool_call(name: str, args: dict[str, str], call_id: str) -> list[Step]:
+def _tool_call(name: str, args: dict[str, Any], call_id: str) -> list[Step]:
     encoded = json.dumps(args)
     steps = [
         Step({"role": "assistant", "content": "Let me run that."}),
@@ -134,6 +137,18 @@ def _tool_call(name: str, args: dict[str, str], call_id: str) -> list[Step]:
         for i in range(0, len(encoded), 8)
     ]
     return [*steps, Step({}, finish="tool_calls")]
+
+
+def question_list(spec: str) -> list[dict[str, Any]]:
+    """The `questions` argument of OpenCode's question tool, from a prompt's QUESTION: text."""
+    if spec.startswith("["):
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(spec)
+            if isinstance(parsed, list):
+                return parsed
+    return [{"header": "Question", "question": spec or "Go on?", "multiple": False,
+             "options": [{"label": "Yes", "description": "Go ahead"},
+                         {"label": "No", "description": "Stop here"}]}]
 
 
 def plan_reply(body: Mapping[str, Any], ids: _Ids) -> list[Step] | ErrorReply:
@@ -173,6 +188,9 @@ def plan_reply(body: Mapping[str, Any], ids: _Ids) -> list[Step] | ErrorReply:
     if from_user and "WRITE:" in last_user:
         path, _, content = last_user.split("WRITE:", 1)[1].strip().partition(":")
         return _tool_call("write", {"filePath": path, "content": content}, ids.next("call_"))
+    if from_user and "QUESTION:" in last_user:
+        return _tool_call("question", {"questions": question_list(last_user.split("QUESTION:", 1)[1].strip())},
+                          ids.next("call_"))
     if from_user and "THINK" in last_user:
         thinking = _words("Let me think about this carefully.", "reasoning_content", 0.02)
         return [start, *thinking, *_words("The answer is 42.", "content", 0.02), stop]

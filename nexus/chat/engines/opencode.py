@@ -13,8 +13,10 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from nexus.chat import events as ev
 from nexus.chat.engines.base import EngineError, EngineSink
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper, model_of
 from nexus.server.client import OpenCodeClient, OpenCodeError
@@ -29,6 +31,8 @@ OPENCODE_TOOLS = ("bash", "edit", "write", "read", "grep", "glob", "list", "patc
                   "todoread", "task")
 SILENCE_LIMIT = 15.0
 CATCH_UP_LIMIT = 50  # sessions looked at when (re)connecting to a server
+# OpenCode answers a command or a compaction only when the whole reply is written.
+LONG_CALL_LIMIT = 1800.0
 
 
 class OpenCodeEngine:
@@ -53,6 +57,7 @@ class OpenCodeEngine:
         # means OpenCode was restarted; none means Nexus itself (re)started.
         self._last_client: OpenCodeClient | None = None
         self._lost_server = False  # replies were closed when OpenCode went away
+        self._long_calls: ThreadPoolExecutor | None = None
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -62,6 +67,8 @@ class OpenCodeEngine:
             name = "nexus-opencode-events" + ("" if self.server_id == "local" else f"-{self.server_id}")
             self._thread = threading.Thread(target=self._follow, name=name, daemon=True)
             self._thread.start()
+        if self._long_calls is None:
+            self._long_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="nexus-opencode-long-call")
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -76,6 +83,10 @@ class OpenCodeEngine:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._long_calls is not None:
+            # A running call ends when OpenCode stops (or its own time limit); none is waited for.
+            self._long_calls.shutdown(wait=False, cancel_futures=True)
+            self._long_calls = None
 
     def _client(self) -> OpenCodeClient:
         try:
@@ -237,19 +248,20 @@ class OpenCodeEngine:
         if not sessions:
             return
         idle_since = time.time()
-        # Busy status and pending permissions are per project folder in OpenCode.
-        by_folder: dict[str | None, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        # Busy status, pending permissions and questions are per project folder in OpenCode.
+        by_folder: dict[str | None, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = {}
         for session_id, ref in sessions:
             folder = self._sink.directory_for(ENGINE, ref)
             scoped = DirectoryClient(client, folder)
             if folder not in by_folder:
                 try:
                     by_folder[folder] = (scoped.json("GET", "/session/status") or {},
-                                         scoped.json("GET", "/permission") or [])
+                                         scoped.json("GET", "/permission") or [],
+                                         scoped.json("GET", "/question") or [])
                 except OpenCodeError as exc:
                     log.warning("could not reconcile with OpenCode: %s", exc)
                     return
-            busy, pending = by_folder[folder]
+            busy, pending, questions = by_folder[folder]
             try:
                 messages = scoped.json("GET", f"/session/{ref}/message")
             except OpenCodeError as exc:
@@ -262,6 +274,7 @@ class OpenCodeEngine:
                 self.mapper.seed(ref, self._sink.transcript_state(session_id))
                 emitted = self.mapper.reconcile(ref, messages or [], busy.get(ref),
                                                 [p for p in pending if p.get("sessionID") == ref],
+                                                [q for q in questions if q.get("sessionID") == ref],
                                                 interrupted=interrupted, idle_since=idle_since)
             self._deliver(emitted)
 
@@ -278,10 +291,24 @@ class OpenCodeEngine:
         return {"engine_ref": info["id"], "directory": info.get("directory"), "title": title}
 
     def prompt(self, engine_ref: str, *, text: str, files: list[dict[str, Any]], agent: str | None,
-               model: str | None, options: dict[str, Any] | None = None) -> None:
+               model: str | None, options: dict[str, Any] | None = None,
+               mentions: list[dict[str, Any]] | None = None) -> None:
         parts: list[dict[str, Any]] = []
         if text:
             parts.append({"type": "text", "text": text})
+        # @ mentions as OpenCode's own client sends them: the file by its file:// URL (OpenCode
+        # reads it into the conversation), an agent as an agent part.
+        for mention in mentions or []:
+            if mention["type"] == "agent":
+                parts.append({"type": "agent", "name": mention["name"]})
+                continue
+            label = "@" + mention["relative"]
+            start = text.find(label)
+            parts.append({"type": "file", "mime": "text/plain", "filename": mention["relative"],
+                          "url": "file://" + mention["path"],
+                          "source": {"type": "file", "path": mention["path"],
+                                     "text": {"value": label, "start": max(start, 0),
+                                              "end": max(start, 0) + len(label)}}})
         for f in files:
             parts.append({"type": "file", "mime": f["mime"], "filename": f["name"],
                           "url": f"data:{f['mime']};base64,{f['data']}"})
@@ -308,6 +335,17 @@ class OpenCodeEngine:
                                ref=engine_ref)
                 except EngineError:
                     pass
+        with self._mapper_lock:
+            emitted = [e for q in self.mapper.detached_questions(engine_ref)
+                       for e in self.mapper.question_answered(engine_ref, q["id"], None, True)]
+        self._deliver(emitted)
+        # A question too: the agent's run is over, nobody waits for the answer.
+        for question in self._call("GET", "/question", ref=engine_ref) or []:
+            if question.get("sessionID") == engine_ref:
+                try:
+                    self._call("POST", f"/question/{question['id']}/reject", ref=engine_ref)
+                except EngineError:
+                    pass
 
     def reply_permission(self, engine_ref: str, permission_id: str, reply: str, message: str | None) -> None:
         body: dict[str, Any] = {"reply": reply}
@@ -326,15 +364,72 @@ class OpenCodeEngine:
             if exc.status != 404:
                 raise
 
+    def answer_question(self, engine_ref: str, question: dict[str, Any], answers: list[list[str]] | None) -> None:
+        """Answer (answers) or dismiss (None) a pending question. A detached one (OpenCode
+        lost it in a restart) is only settled here: the caller sends its answer as a message."""
+        if question.get("detached"):
+            with self._mapper_lock:
+                emitted = self.mapper.question_answered(engine_ref, question["id"], answers, answers is None)
+            self._deliver(emitted)
+        elif answers is None:
+            self._call("POST", f"/question/{question['id']}/reject", ref=engine_ref)
+        else:
+            self._call("POST", f"/question/{question['id']}/reply", json={"answers": answers}, ref=engine_ref)
+
+    def commands(self, engine_ref: str | None = None) -> list[dict[str, Any]]:
+        """OpenCode's slash commands: built-in, the project's own (of `engine_ref`'s folder),
+        MCP prompts and skills."""
+        return [{"name": c["name"], "description": c.get("description") or "", "source": c.get("source") or "command",
+                 "hints": c.get("hints") or [], "agent": c.get("agent"), "model": c.get("model")}
+                for c in self._call("GET", "/command", ref=engine_ref) or [] if c.get("name")]
+
+    def command(self, engine_ref: str, *, name: str, arguments: str, agent: str | None, model: str | None) -> None:
+        body: dict[str, Any] = {"command": name, "arguments": arguments}
+        if agent:
+            body["agent"] = agent
+        if model:
+            body["model"] = model
+        self._in_background(engine_ref, f"The command /{name}", "POST", f"/session/{engine_ref}/command", json=body)
+
+    def compact(self, engine_ref: str, model: str) -> None:
+        provider, _, model_id = model.partition("/")
+        self._in_background(engine_ref, "Compacting", "POST", f"/session/{engine_ref}/summarize",
+                            json={"providerID": provider, "modelID": model_id})
+
+    def _in_background(self, engine_ref: str, what: str, method: str, path: str, **kwargs: Any) -> None:
+        """A call OpenCode answers only when the reply is done: its events show the progress,
+        so it runs on the engine's pool and a failure comes back as an error event."""
+        client = self._scoped(engine_ref)  # in the session's project folder
+        if self._long_calls is None:
+            raise EngineError("The OpenCode engine is not running.", 503, "engine_stopped")
+
+        def run() -> None:
+            try:
+                client.json(method, path, timeout=LONG_CALL_LIMIT, **kwargs)
+            except RuntimeError as exc:  # OpenCodeError, or the client closed as OpenCode stopped
+                session_id = self._sink.session_for(ENGINE, engine_ref)
+                if session_id is not None and not self._stop.is_set():
+                    self._sink.emit(session_id, ev.ERROR, {"message": f"{what} failed: {exc}", "code": "command_failed"})
+
+        self._long_calls.submit(run)
+
+    def find_files(self, query: str, directory: str | None, limit: int = 20) -> list[str]:
+        params: dict[str, Any] = {"query": query, "dirs": "false", "limit": limit}
+        if directory:
+            params["directory"] = directory
+        return [p for p in self._call("GET", "/find/file", params=params) or [] if isinstance(p, str)]
+
     def models(self) -> list[dict[str, Any]]:
         body = self._call("GET", "/config/providers") or {}
         defaults = body.get("default") or {}
         out = []
         for provider in body.get("providers") or []:
             for model_id, model in (provider.get("models") or {}).items():
+                limit = model.get("limit") or {}
                 out.append({"id": f"{provider['id']}/{model_id}", "name": model.get("name") or model_id,
                             "provider": provider.get("name") or provider["id"],
-                            "default": defaults.get(provider["id"]) == model_id})
+                            "default": defaults.get(provider["id"]) == model_id,
+                            "context": int(limit.get("context") or 0), "output": int(limit.get("output") or 0)})
         return out
 
     def agents(self) -> list[dict[str, Any]]:

@@ -65,7 +65,7 @@ def message_of(info: dict[str, Any]) -> dict[str, Any]:
     time_ = info.get("time") or {}
     return {"id": info["id"], "role": info.get("role", "assistant"), "created_at": seconds(time_.get("created")),
             "agent": info.get("agent") or info.get("mode"), "model": model_of(info),
-            "parent_id": info.get("parentID")}
+            "parent_id": info.get("parentID"), **({"summary": True} if info.get("summary") is True else {})}
 
 
 def part_of(part: dict[str, Any]) -> dict[str, Any] | None:
@@ -93,6 +93,8 @@ def part_of(part: dict[str, Any]) -> dict[str, Any] | None:
                 "url": part.get("url")}
     if kind == "patch":
         return {**base, "kind": "patch", "files": part.get("files") or [], "hash": part.get("hash")}
+    if kind == "compaction":  # the conversation before it was summarized (OpenCode's /compact)
+        return {**base, "kind": "compaction", "auto": bool(part.get("auto"))}
     return None
 
 
@@ -106,6 +108,19 @@ def permission_of(props: dict[str, Any]) -> dict[str, Any]:
             "message_id": tool.get("messageID")}
 
 
+def question_of(props: dict[str, Any]) -> dict[str, Any]:
+    tool = props.get("tool") or {}
+    questions = []
+    for q in props.get("questions") or []:
+        questions.append({"header": q.get("header") or "", "question": q.get("question") or "",
+                          "options": [{"label": o.get("label") or "", "description": o.get("description") or ""}
+                                      for o in q.get("options") or []],
+                          # OpenCode allows a typed answer unless the question says custom: false.
+                          "multiple": bool(q.get("multiple")), "custom": q.get("custom") is not False})
+    return {"id": props["id"], "questions": questions, "call_id": tool.get("callID"),
+            "message_id": tool.get("messageID")}
+
+
 @dataclass
 class _SessionMemory:
     # id -> {"ended", "tokens", "cost", "role", "created"}
@@ -113,6 +128,7 @@ class _SessionMemory:
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> last normalized part
     owners: dict[str, str] = field(default_factory=dict)  # part id -> message id
     permissions: set[str] = field(default_factory=set)
+    questions: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> normalized question
     status: str = "idle"
     title: str | None = None
 
@@ -138,6 +154,7 @@ class OpenCodeMapper:
                 memory.parts[part["id"]] = {k: v for k, v in part.items() if k != "message_id"}
                 memory.owners[part["id"]] = message["id"]
         memory.permissions = {p["id"] for p in state.get("permissions", [])}
+        memory.questions = {q["id"]: q for q in state.get("questions", [])}
         memory.status = (state.get("status") or {}).get("status", "idle")
         memory.title = (state.get("session") or {}).get("title")
 
@@ -203,10 +220,26 @@ class OpenCodeMapper:
         memory.permissions.discard(props["requestID"])
         out: list[Emitted] = [(ref, ev.PERMISSION_ANSWERED, {"permission_id": props["requestID"],
                                                               "reply": props.get("reply")})]
-        if not memory.permissions and memory.status == "waiting":
-            memory.status = "busy"
-            out.append((ref, ev.SESSION_STATUS, {"status": "busy"}))
-        return out
+        return out + self._unblocked(ref, memory)
+
+    def _on_question_asked(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.question_asked(props)
+
+    def _on_question_replied(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.question_answered(props["sessionID"], props["requestID"], props.get("answers") or [], False)
+
+    def _on_question_rejected(self, props: dict[str, Any]) -> list[Emitted]:
+        return self.question_answered(props["sessionID"], props["requestID"], None, True)
+
+    def _unblocked(self, ref: str, memory: _SessionMemory, resume: str = "busy") -> list[Emitted]:
+        """Back to work (or idle, for a detached question) once nothing waits for the user."""
+        if memory.permissions or memory.questions or memory.status != "waiting":
+            return []
+        memory.status = resume
+        return [(ref, ev.SESSION_STATUS, {"status": resume})]
+
+    def detached_questions(self, ref: str) -> list[dict[str, Any]]:
+        return [dict(q) for q in self._memory(ref).questions.values() if q.get("detached")]
 
     # ----- shared by the stream and reconciliation ----------------------------------------------
 
@@ -264,8 +297,10 @@ class OpenCodeMapper:
     def status(self, ref: str, status: dict[str, Any]) -> list[Emitted]:
         memory = self._memory(ref)
         kind = status.get("type") or "idle"
-        if kind == "busy" and memory.permissions:
+        if kind == "busy" and (memory.permissions or memory.questions):
             kind = "waiting"
+        elif kind == "idle" and any(q.get("detached") for q in memory.questions.values()):
+            kind = "waiting"  # OpenCode forgot the question, the user has not answered it yet
         data: dict[str, Any] = {"status": kind}
         if kind == "retry":
             data.update(attempt=status.get("attempt"), message=status.get("message"),
@@ -318,13 +353,65 @@ class OpenCodeMapper:
                                               "completed_at": now}))
         return out
 
+    def question_asked(self, props: dict[str, Any], *, detached: bool = False) -> list[Emitted]:
+        ref = props["sessionID"]
+        memory = self._memory(ref)
+        question = question_of(props)
+        if detached:
+            question["detached"] = True
+        if memory.questions.get(question["id"]) == question:
+            return []
+        memory.questions[question["id"]] = question
+        out: list[Emitted] = [(ref, ev.QUESTION_ASKED, {"question": question})]
+        if memory.status != "waiting":
+            memory.status = "waiting"
+            out.append((ref, ev.SESSION_STATUS, {"status": "waiting"}))
+        return out
+
+    def question_answered(self, ref: str, question_id: str, answers: list[list[str]] | None,
+                          rejected: bool) -> list[Emitted]:
+        memory = self._memory(ref)
+        question = memory.questions.pop(question_id, None)
+        if question is None:
+            return []
+        out: list[Emitted] = [(ref, ev.QUESTION_ANSWERED, {"question_id": question_id, "answers": answers,
+                                                            "rejected": rejected})]
+        return out + self._unblocked(ref, memory, "idle" if question.get("detached") else "busy")
+
+    def _settle_questions(self, ref: str, messages: list[dict[str, Any]],
+                          pending: list[dict[str, Any]]) -> list[Emitted]:
+        """Questions Nexus holds that OpenCode no longer lists: answered or dismissed elsewhere
+        (the question tool's part says which), or lost with a restarted OpenCode (its part is
+        still running): those stay, detached, until the user answers them here."""
+        memory = self._memory(ref)
+        listed = {q["id"] for q in pending}
+        tools = {raw.get("callID"): raw.get("state") or {} for entry in messages for raw in entry.get("parts") or []
+                 if raw.get("type") == "tool" and raw.get("tool") == "question"}
+        out: list[Emitted] = []
+        for question_id, question in sorted(memory.questions.items()):
+            if question_id in listed or question.get("detached"):
+                continue
+            state = tools.get(question.get("call_id")) or {}
+            if state.get("status") == "completed":
+                out += self.question_answered(ref, question_id, (state.get("metadata") or {}).get("answers"), False)
+            elif state.get("status") == "error":
+                out += self.question_answered(ref, question_id, None, True)
+            else:
+                out += self.question_asked({"id": question_id, "sessionID": ref, "questions": question["questions"],
+                                            "tool": {"callID": question.get("call_id"),
+                                                     "messageID": question.get("message_id")}}, detached=True)
+        for props in pending:
+            out += self.question_asked(props)
+        return out
+
     def reconcile(self, ref: str, messages: list[dict[str, Any]], busy: dict[str, Any] | None,
-                  pending: list[dict[str, Any]], *, interrupted: str | None = None,
-                  idle_since: float | None = None) -> list[Emitted]:
+                  pending: list[dict[str, Any]], questions: list[dict[str, Any]] | None = None, *,
+                  interrupted: str | None = None, idle_since: float | None = None) -> list[Emitted]:
         """Bring a session up to date from OpenCode's REST answers after a (re)connect:
-        its messages, its entry in /session/status (None when idle), its pending permissions.
-        When the session is idle, a reply still open is closed with `interrupted` as reason
-        (replies begun after `idle_since`, when the status was read, are left alone)."""
+        its messages, its entry in /session/status (None when idle), its pending permissions
+        and questions. When the session is idle, a reply still open is closed with
+        `interrupted` as reason (replies begun after `idle_since`, when the status was read,
+        are left alone)."""
         out: list[Emitted] = []
         for entry in messages:
             info = entry["info"]
@@ -339,6 +426,7 @@ class OpenCodeMapper:
             out.append((ref, ev.PERMISSION_ANSWERED, {"permission_id": stale, "reply": None}))
         for props in pending:
             out += self.permission_asked(props)
+        out += self._settle_questions(ref, messages, questions or [])
         if busy is None and interrupted:
             out += self.interrupt(ref, interrupted, before=idle_since)
         out += self.status(ref, busy or {"type": "idle"})

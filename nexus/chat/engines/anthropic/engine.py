@@ -11,6 +11,7 @@ API is rebuilt from the transcript on every step, so a restart loses nothing.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -41,6 +42,7 @@ API_KEY_SECRET = "anthropic.api_key"
 API_KEY_URL_SECRET = "anthropic.api_key_url"
 DEFAULT_MAX_TOKENS = 8192
 MAX_STEPS = 50  # responses per prompt; a model looping on tools is stopped here
+MENTION_BYTES = 1024 * 1024  # of a mentioned file, sent as an attachment
 OUTPUT_EVERY = 0.2  # seconds between live updates of a running command's output
 STOPPED = {"name": "aborted", "message": "Stopped. The partial reply is kept; its cost is estimated."}
 
@@ -177,7 +179,14 @@ class AnthropicEngine:
         return {"engine_ref": f"anth_{uuid.uuid4().hex[:20]}", "directory": str(root), "title": title}
 
     def prompt(self, engine_ref: str, *, text: str, files: list[dict[str, Any]], agent: str | None,
-               model: str | None, options: dict[str, Any] | None = None) -> None:
+               model: str | None, options: dict[str, Any] | None = None,
+               mentions: list[dict[str, Any]] | None = None) -> None:
+        # A mentioned file goes along as an attached text file (this engine has no agents to mention).
+        for mention in mentions or []:
+            if mention["type"] == "file":
+                data = Path(mention["path"]).read_bytes()[:MENTION_BYTES]
+                files = [*files, {"name": mention["relative"], "mime": "text/plain",
+                                  "data": base64.b64encode(data).decode("ascii")}]
         session_id = self._sink.session_for(ENGINE, engine_ref)
         if session_id is None:
             raise EngineError("No such Anthropic session.", 409, "unknown_session")
@@ -216,6 +225,22 @@ class AnthropicEngine:
                     sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass  # already closed: the reader has ended by itself
+
+    def commands(self) -> list[dict[str, Any]]:
+        return []  # no slash commands in the built-in engine
+
+    def command(self, engine_ref: str, *, name: str, arguments: str, agent: str | None, model: str | None) -> None:
+        raise EngineError("This session's engine has no slash commands.", 404, "unknown_command")
+
+    def compact(self, engine_ref: str, model: str) -> None:
+        raise EngineError("This session's engine cannot compact a conversation.", 400, "not_supported")
+
+    def find_files(self, query: str, directory: str | None, limit: int = 20) -> list[str]:
+        raise EngineError("This session's engine has no project to search.", 400, "not_supported")
+
+    def answer_question(self, engine_ref: str, question: dict[str, Any], answers: list[list[str]] | None) -> None:
+        # The built-in engine has no question tool, so no question of its can be pending.
+        raise EngineError("This session's engine does not ask questions.", 409, "not_pending")
 
     def reply_permission(self, engine_ref: str, permission_id: str, reply: str, message: str | None) -> None:
         with self._lock:

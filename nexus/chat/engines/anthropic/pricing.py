@@ -25,7 +25,9 @@ def models() -> list[dict[str, Any]]:
     data = table()
     return [{"id": model_id, "name": row["name"], "provider": "Anthropic",
              "default": model_id == data["default_model"],
-             "prices": {k: row[k] for k in ("input", "output", "cache_read", "cache_write")}}
+             "prices": {k: row[k] for k in ("input", "output", "cache_read", "cache_write")},
+             # The context window where the table gives one; 0 = unknown (the meter shows no limit).
+             "context": int(row.get("context") or 0), "output": int(row.get("max_output") or 0)}
             for model_id, row in data["models"].items()]
 
 

@@ -22,6 +22,8 @@ export class SessionState {
     this.parts = new Map();        // part id -> part (the same object as in its message)
     this.status = { status: "idle" };
     this.permissions = new Map();  // id -> permission
+    this.questions = new Map();    // id -> question the agent asked
+    this.queue = [];               // messages waiting to be sent, oldest first
     this.hasMore = false;          // older messages exist on the server
     this.errors = [];              // error events since the page opened (not part of snapshots)
     this.epoch = null;
@@ -52,6 +54,8 @@ export class SessionState {
     this.parts.clear();
     for (const m of data.messages || []) this.addMessage(m);
     this.permissions = new Map((data.permissions || []).map((p) => [p.id, p]));
+    this.questions = new Map((data.questions || []).map((q) => [q.id, q]));
+    this.queue = [...(data.queue || [])];
     this.status = { ...(data.status || { status: this.session.status || "idle" }) };
     this.hasMore = !!data.has_more;
     this.loaded = true;
@@ -212,6 +216,15 @@ function apply(s, type, data) {
     case "permission.answered":
       s.permissions.delete(data.permission_id);
       return { kind: "permissions" };
+    case "question.asked":
+      s.questions.set(data.question.id, data.question);
+      return { kind: "questions" };
+    case "question.answered":
+      s.questions.delete(data.question_id);
+      return { kind: "questions" };
+    case "queue.updated":
+      s.queue = [...data.queue];
+      return { kind: "queue" };
     case "error":
       s.errors.push({ ...data, at: Date.now() / 1000 });
       return { kind: "error", error: data };

@@ -8,6 +8,11 @@ import { api } from "../api.js";
 import { MessageView } from "./render/message.js";
 import { permissionPrompt } from "./render/permission.js";
 import { projectOf } from "./projects.js";
+import { questionPrompt } from "./render/question.js";
+import { QueueList } from "./composer/queue.js";
+import { Chips } from "./composer/chips.js";
+import { ContextMeter } from "./composer/meter.js";
+import { Palette } from "./composer/palette.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -69,12 +74,14 @@ export class SessionView {
       "aria-label": "Transcript" }, this.older, this.sentinel, this.list, this.empty, this.errorsEl);
 
     this.permissionsEl = el("div", { class: "permissions" });
+    this.questionsEl = el("div", { class: "questions", hidden: true });
+    this.queueList = new QueueList(this.id);
     this.statusLine = el("p", { class: "status-line", role: "status" });
     this.archivedNote = el("p", { class: "archived-note", hidden: true,
       text: "This session is archived. Sending a message reopens it." });
     this.root = el("article", { class: `session ${full ? "full" : "card"}`, "aria-labelledby": titleId,
       dataset: { session: this.id, status: "idle" } },
-    head, this.transcript, this.permissionsEl, this.statusLine, this.archivedNote, this.buildComposer());
+    head, this.transcript, this.queueList.el, this.permissionsEl, this.questionsEl, this.statusLine, this.archivedNote, this.buildComposer());
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && !this.older.hidden) this.showOlder();
@@ -141,9 +148,14 @@ export class SessionView {
       onclick: () => this.stop() });
     const attach = el("button", { type: "button", class: "btn attach", text: "Attach",
       "aria-label": "Attach files", onclick: () => this.fileInput.click() });
+    this.palette = new Palette(this, this.input);
+    this.chips = new Chips(this);
+    this.meter = new ContextMeter(this, this.chips);
     this.form = el("form", { class: "composer" },
       el("label", { for: inputId, class: "visually-hidden", text: "Message" }),
+      el("div", { class: "composer-tools" }, this.chips.el, this.meter.el),
       this.attachments,
+      this.palette.el,
       this.input,
       el("div", { class: "composer-row" },
         el("p", { id: `${inputId}-hint`, class: "composer-hint",
@@ -151,6 +163,7 @@ export class SessionView {
         this.fileInput, attach, this.stopBtn, this.sendBtn));
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); });
     this.input.addEventListener("keydown", (e) => {
+      if (this.palette.onKey(e)) return;
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !coarse()) {
         e.preventDefault();
         this.send();
@@ -193,11 +206,16 @@ export class SessionView {
       case "session":
         this.renderHeader();
         return;
-      case "status": case "permissions":
+      case "queue":
+        this.queueList.render(this.state.queue);
+        return;
+      case "status": case "permissions": case "questions":
         this.renderHeader();
         this.renderPermissions();
+        this.renderQuestions();
         this.renderStatus();
         if (change.kind === "permissions" && this.state.permissions.size) announce(`${this.state.session.title}: permission needed`);
+        if (change.kind === "questions" && this.state.questions.size) announce(`${this.state.session.title}: the agent asks you a question`);
         return;
       case "usage":
         this.renderHeader();
@@ -275,6 +293,8 @@ export class SessionView {
     this.updateOlder();
     this.renderHeader();
     this.renderPermissions();
+    this.renderQuestions();
+    this.queueList.render(this.state.queue);
     this.renderStatus();
     this.renderErrors();
     this.root.dataset.loaded = "1";
@@ -365,8 +385,11 @@ export class SessionView {
   get busy() { return ["busy", "retry", "waiting"].includes(this.status); }
 
   updateComposer() {
+    this.chips.update();
+    this.meter.update();
     const busy = this.busy;
-    this.sendBtn.hidden = busy;
+    // While the agent works a message is queued, and sent when it is free.
+    this.sendBtn.textContent = busy ? "Queue" : "Send";
     this.stopBtn.hidden = !busy;
     this.sendBtn.disabled = this.sending;
   }
@@ -378,6 +401,21 @@ export class SessionView {
     for (const child of [...this.permissionsEl.children]) if (!wanted.has(child.dataset.permission)) child.remove();
     for (const p of perms) if (!shown.has(p.id)) this.permissionsEl.append(permissionPrompt(this.id, p));
     this.permissionsEl.hidden = !perms.length;
+  }
+
+  renderQuestions() {
+    const questions = [...this.state.questions.values()];
+    const wanted = new Set(questions.map((q) => q.id));
+    const shown = new Map([...this.questionsEl.children].map((c) => [c.dataset.question, c]));
+    for (const [id, child] of shown) if (!wanted.has(id)) child.remove();
+    for (const q of questions) {
+      const old = shown.get(q.id);
+      // A question that became detached (OpenCode restarted) is drawn again: its note changes.
+      if (old && old.dataset.detached === String(!!q.detached)) continue;
+      const box = questionPrompt(this.id, q);
+      if (old) old.replaceWith(box); else this.questionsEl.append(box);
+    }
+    this.questionsEl.hidden = !questions.length;
   }
 
   renderStatus() {
@@ -397,7 +435,8 @@ export class SessionView {
     } else if (st.status === "busy") {
       line.replaceChildren(el("span", { class: "working", "aria-hidden": "true" }), "Working…");
     } else if (st.status === "waiting") {
-      line.replaceChildren(el("strong", { text: "Waiting for your answer" }), " to the permission request above.");
+      line.replaceChildren(el("strong", { text: "Waiting for your answer" }),
+        this.state.questions.size && !this.state.permissions.size ? " to the question above." : " to the permission request above.");
     } else {
       line.replaceChildren();
     }
@@ -437,11 +476,18 @@ export class SessionView {
   async send() {
     const text = this.input.value.trim();
     if ((!text && !this.files.length) || this.sending) return;
-    if (this.busy) { toast("The agent is still working. Stop it or wait."); return; }
     this.sending = true;
     this.updateComposer();
     try {
-      await api(`/api/sessions/${encodeURIComponent(this.id)}/prompt`, { method: "POST", body: { text, files: this.files } });
+      const out = this.palette.outgoing(text);
+      if (out.command) {
+        await api(`/api/sessions/${encodeURIComponent(this.id)}/commands/${encodeURIComponent(out.command)}`,
+          { method: "POST", body: { arguments: out.arguments } });
+      } else {
+        await api(`/api/sessions/${encodeURIComponent(this.id)}/prompt`,
+          { method: "POST", body: { text, files: this.files, mentions: out.mentions } });
+      }
+      this.palette.reset();
       this.input.value = "";
       this.files = [];
       this.renderAttachments();

@@ -50,6 +50,8 @@ export class MessageView {
         return el("p", { class: "file-part", dataset: { part: part.id } });
       case "patch":
         return el("div", { class: "patch-part", dataset: { part: part.id } });
+      case "compaction":  // as OpenCode shows it: a divider, the summary follows
+        return el("p", { class: "compaction-part", role: "separator", dataset: { part: part.id } });
       default:
         return el("div", { class: this.role === "user" ? "user-text" : "md", dataset: { part: part.id, kind: part.kind } });
     }
@@ -76,6 +78,9 @@ export class MessageView {
           el("ul", { class: "patch-files" }, ...files.map((f) => el("li", { text: f }))));
         return;
       }
+      case "compaction":
+        node.textContent = part.auto ? "Context was full: the conversation above was summarized" : "Conversation compacted: the summary below replaces it";
+        return;
       default:
         if (part.synthetic) node.hidden = true;
         if (this.role === "user") node.textContent = part.text || "";

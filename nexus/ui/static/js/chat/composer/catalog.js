@@ -1,0 +1,29 @@
+// What the composer offers, fetched once per page: models (grouped by provider, with their
+// context size) and agents per engine, and the slash commands of each session.
+import { api } from "../../api.js";
+
+const cache = new Map();
+
+function once(key, load) {
+  if (!cache.has(key)) cache.set(key, load().catch((err) => { cache.delete(key); throw err; }));
+  return cache.get(key);
+}
+
+export function modelsOf(engine) {
+  return once(`models:${engine}`, async () => (engine === "anthropic"
+    ? (await api("/api/anthropic/models")).models
+    : (await api("/api/models")).models));
+}
+
+export function agentsOf(engine) {
+  return once(`agents:${engine}`, async () => (engine === "anthropic" ? [] : (await api("/api/agents")).agents));
+}
+
+export function commandsOf(sessionId) {
+  return once(`commands:${sessionId}`, async () =>
+    (await api(`/api/sessions/${encodeURIComponent(sessionId)}/commands`)).commands);
+}
+
+export async function filesMatching(sessionId, query) {
+  return (await api(`/api/sessions/${encodeURIComponent(sessionId)}/files?q=${encodeURIComponent(query)}`)).files;
+}
