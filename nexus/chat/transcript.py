@@ -28,6 +28,7 @@ class Transcript:
         self.dirty_messages: set[str] = set()
         self.dirty_parts: set[str] = set()
         self.session_dirty = False
+        self.removed_messages: set[str] = set()  # to delete from the store
 
     # ----- reading --------------------------------------------------------------------------
 
@@ -135,6 +136,20 @@ class Transcript:
     def _on_permission_answered(self, data: dict[str, Any]) -> None:
         self.permissions.pop(data["permission_id"], None)
 
+    def _on_todo_updated(self, data: dict[str, Any]) -> None:
+        self.session["todos"] = list(data.get("todos") or [])
+        self.session_dirty = True
+
+    def _on_message_removed(self, data: dict[str, Any]) -> None:
+        message = self.messages.pop(data["message_id"], None)
+        if message is None:
+            return
+        for part in message["parts"]:
+            self._parts.pop(part["id"], None)
+            self.dirty_parts.discard(part["id"])
+        self.dirty_messages.discard(message["id"])
+        self.removed_messages.add(message["id"])
+
     def _on_snapshot(self, data: dict[str, Any]) -> None:
         pass  # snapshots are derived from this state, never applied to it
 
@@ -159,4 +174,6 @@ _HANDLERS = {
     ev.PERMISSION_ASKED: Transcript._on_permission_asked,
     ev.PERMISSION_ANSWERED: Transcript._on_permission_answered,
     ev.SNAPSHOT: Transcript._on_snapshot,
+    ev.TODO_UPDATED: Transcript._on_todo_updated,
+    ev.MESSAGE_REMOVED: Transcript._on_message_removed,
 }

@@ -216,3 +216,10 @@ class AgentRow(Base):
     thinking_budget: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
     updated_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+# ----- parity-b (migration 0010_parity_b): sub-agent sessions, to-dos, undo state --------------
+# Added to the chat session table after its class so this block stays in one place.
+ChatSessionRow.parent_id = mapped_column(String(64), nullable=True, index=True)  # type: ignore[attr-defined]
+ChatSessionRow.todos = mapped_column(Text, nullable=True)  # type: ignore[attr-defined]  # JSON list
+ChatSessionRow.revert = mapped_column(Text, nullable=True)  # type: ignore[attr-defined]  # JSON object

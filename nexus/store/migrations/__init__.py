@@ -4,4 +4,4 @@ HEAD_REVISION lets start-up skip importing Alembic when the database is already 
 (a test keeps it equal to Alembic's own head).
 """
 
-HEAD_REVISION = "0005_agents"
+HEAD_REVISION = "0010_parity_b"
