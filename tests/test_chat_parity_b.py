@@ -3,6 +3,7 @@ items 6, 7, 9): the real OpenCode server driven by the project's fake model prov
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from nexus.chat.service import ChatError
 from nexus.runtime import Runtime
-from tests.chat_helpers import collect, ended, status_is, wait_for_opencode
+from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 
 pytestmark = pytest.mark.opencode
 
@@ -22,6 +23,11 @@ def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
     workspace = Path(opencode_settings["server.workspace"])
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "notes.txt").write_text(ORIGINAL)
+    # OpenCode snapshots files (for diffs and undo) only in a git project.
+    git = ["git", "-C", str(workspace), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
     runtime = Runtime.open(tmp_path / "data", console_log=False)
     runtime.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     runtime.start()
@@ -210,8 +216,10 @@ def test_edit_and_resend_the_last_message(rt: Runtime) -> None:
     _turn(rt, client, session["id"], "first question")
     _turn(rt, client, session["id"], "second with a typo")
     rt.chat.history.edit_last(session["id"], "second, corrected")
-    collect(client, lambda e: e.type == "text.delta" and "corrected" in e.data["delta"], timeout=60)
+    events = collect(client, ended(), timeout=60)
     collect(client, status_is("idle"), timeout=60)
+    assert text_of(events) == "Hello from fake LLM. You said: second, corrected"
+    assert sum(e.type == "message.removed" for e in events) == 2, "the typo and its reply are gone"
     rt.chat.writer.flush(session["id"])
     texts = [p["text"] for m in _messages(rt, session["id"]) for p in m["parts"] if p["kind"] == "text"]
     assert texts == ["first question", "Hello from fake LLM. You said: first question",
