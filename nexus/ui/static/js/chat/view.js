@@ -7,6 +7,8 @@
 import { api } from "../api.js";
 import { MessageView } from "./render/message.js";
 import { permissionPrompt } from "./render/permission.js";
+import { applyHistory, messageActions, revertBar } from "./history.js";
+import { renderTodos, todosSection } from "./todos.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -67,13 +69,15 @@ export class SessionView {
     this.transcript = el("div", { class: "transcript", role: "log", "aria-live": "off", tabindex: "0",
       "aria-label": "Transcript" }, this.older, this.sentinel, this.list, this.empty, this.errorsEl);
 
+    this.revertBar = revertBar();
+    this.todosEl = todosSection();
     this.permissionsEl = el("div", { class: "permissions" });
     this.statusLine = el("p", { class: "status-line", role: "status" });
     this.archivedNote = el("p", { class: "archived-note", hidden: true,
       text: "This session is archived. Sending a message reopens it." });
     this.root = el("article", { class: `session ${full ? "full" : "card"}`, "aria-labelledby": titleId,
       dataset: { session: this.id, status: "idle" } },
-    head, this.transcript, this.permissionsEl, this.statusLine, this.archivedNote, this.buildComposer());
+    head, this.transcript, this.revertBar, this.todosEl, this.permissionsEl, this.statusLine, this.archivedNote, this.buildComposer());
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && !this.older.hidden) this.showOlder();
@@ -191,6 +195,16 @@ export class SessionView {
         break;
       case "session":
         this.renderHeader();
+        applyHistory(this);
+        renderTodos(this.todosEl, this.state.session.todos);
+        return;
+      case "todos":
+        renderTodos(this.todosEl, this.state.session.todos);
+        return;
+      case "removed":
+        this.views.get(change.id)?.el.remove();
+        this.views.delete(change.id);
+        applyHistory(this);
         return;
       case "status": case "permissions":
         this.renderHeader();
@@ -247,11 +261,16 @@ export class SessionView {
     }
     this.dirty.clear();
     this.empty.hidden = messages.length > 0;
+    applyHistory(this);
     if (stick) t.scrollTop = t.scrollHeight;
   }
 
+  messageView(message) {
+    return new MessageView(message, { actions: (m) => messageActions(this, m) });
+  }
+
   appendMessage(message) {
-    const view = new MessageView(message);
+    const view = this.messageView(message);
     this.views.set(message.id, view);
     // Messages arrive in order; a message created late (a part before its start) goes in place.
     const index = this.state.messages.indexOf(message);
@@ -265,7 +284,7 @@ export class SessionView {
     this.first = Math.max(0, messages.length - FIRST_BATCH[this.mode]);
     const nodes = [];
     for (const message of messages.slice(this.first)) {
-      const view = new MessageView(message);
+      const view = this.messageView(message);
       this.views.set(message.id, view);
       nodes.push(view.el);
     }
@@ -276,6 +295,8 @@ export class SessionView {
     this.renderPermissions();
     this.renderStatus();
     this.renderErrors();
+    applyHistory(this);
+    renderTodos(this.todosEl, this.state.session.todos);
     this.root.dataset.loaded = "1";
     this.transcript.scrollTop = this.transcript.scrollHeight;
     this.pinned = true;
@@ -314,7 +335,7 @@ export class SessionView {
     const before = t.scrollHeight - t.scrollTop;
     const nodes = [];
     for (const message of messages.slice(start, at)) {
-      const view = new MessageView(message);
+      const view = this.messageView(message);
       this.views.set(message.id, view);
       nodes.push(view.el);
     }
