@@ -224,3 +224,47 @@ def test_edit_and_resend_the_last_message(rt: Runtime) -> None:
     texts = [p["text"] for m in _messages(rt, session["id"]) for p in m["parts"] if p["kind"] == "text"]
     assert texts == ["first question", "Hello from fake LLM. You said: first question",
                      "second, corrected", "Hello from fake LLM. You said: second, corrected"]
+
+
+def test_rest_routes_refuse_bad_input_clearly_and_change_nothing(rt: Runtime) -> None:
+    from nexus.auth import csrf_for
+    from nexus.ui import create_app
+
+    http = create_app(rt, {"TESTING": True}).test_client()
+    http.set_cookie("nexus_csrf", "test-anonymous-csrf-cookie")
+    http.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_for("test-anonymous-csrf-cookie")
+    session, client = _open(rt)
+    other, other_client = _open(rt, "other")
+    _turn(rt, client, session["id"], "mine")
+    _turn(rt, other_client, other["id"], "theirs")
+    mine, theirs = _user_ids(rt, session["id"])[0], _user_ids(rt, other["id"])[0]
+    base = f"/api/sessions/{session['id']}"
+
+    def refused(method: str, url: str, status: int, body: dict | None = None) -> dict:
+        response = http.open(url, method=method, json=body)
+        assert response.status_code == status, (url, response.get_json())
+        error = response.get_json()["error"]
+        assert error["status"] == status and error["message"]
+        return error
+
+    assert refused("POST", f"{base}/revert", 404, {"message_id": theirs})["code"] == "no_such_message"
+    refused("POST", f"{base}/revert", 400, {})
+    refused("POST", f"{base}/revert", 400, {"message_id": 7})
+    refused("POST", f"{base}/unrevert", 409)
+    refused("POST", f"{base}/fork", 404, {"message_id": theirs})
+    refused("POST", f"{base}/edit", 400, {"text": ["not", "text"]})
+    refused("POST", f"{base}/edit", 400, {"text": "   "})
+    refused("GET", f"{base}/diff?message_id={theirs}", 404)
+    refused("POST", "/api/sessions/s_nope/revert", 404, {"message_id": mine})
+    refused("GET", "/api/sessions/s_nope/todos", 404)
+    assert not rt.chat.get(session["id"]).get("revert")
+    assert len(rt.chat.list()[0]) == 2, "no fork was made"
+    assert [m["id"] for m in _messages(rt, session["id"])][0] == mine
+
+    assert http.get(f"{base}/todos").get_json() == {"todos": []}
+    assert http.get(f"{base}/children").get_json() == {"sessions": []}
+    reverted = http.post(f"{base}/revert", json={"message_id": mine})
+    assert reverted.status_code == 200 and reverted.get_json()["revert"]["message_id"] == mine
+    assert http.post(f"{base}/unrevert").get_json()["revert"] is None
+    forked = http.post(f"{base}/fork", json={})
+    assert forked.status_code == 201 and forked.get_json()["id"] != session["id"]
