@@ -17,7 +17,7 @@ from .test_chat_ui import axe_serious, no_horizontal_scroll
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
 
-REPLY = 20_000
+REPLY = 45_000  # a loaded machine slows OpenCode down a lot
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 ORIGINAL = "alpha\nbeta\ngamma\n"
@@ -161,6 +161,16 @@ def test_fork_edit_todos_and_a_sub_agent_on_a_phone(new_page: Any, nexus: ChatNe
     shot(page, "todos-subagent-phone-light")
     child_href = task.locator(".subagent-open").get_attribute("href")
     assert child_href and child_href.startswith("/s/s_")
+
+    # The card on the main page shows the same checklist; the sub-agent is no card of its own.
+    page.goto("/")
+    card = page.locator(f'.session.card[data-session="{session["id"]}"]')
+    expect(card.locator(".todos")).to_contain_text("1 of 3 done", timeout=10_000)
+    expect(page.locator(f'.session.card[data-session="{child_href[3:]}"]')).to_have_count(0)
+    no_horizontal_scroll(page)
+    shot(page, "card-todos-phone-light")
+    page.goto(f"/s/{session['id']}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10_000)
 
     # Fork from the second message: a new session with the conversation before it.
     second = page.locator(".msg[data-role=user]").nth(1)

@@ -293,6 +293,9 @@ class OpenCodeEngine:
         messages = self._call("GET", f"/session/{engine_ref}/message") or []
         busy = (self._call("GET", "/session/status") or {}).get(engine_ref)
         with self._mapper_lock:
+            # Its events may have passed through the mapper before Nexus knew the session (and
+            # were not delivered): start from what Nexus holds, not from what the mapper saw.
+            self.mapper.forget(engine_ref)
             self.mapper.seed(engine_ref, self._sink.transcript_state(session_id))
             emitted = self.mapper.reconcile(engine_ref, messages, busy, [])
         self._deliver(emitted)
