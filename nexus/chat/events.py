@@ -31,6 +31,13 @@ Event types and their `data`:
   error               {message, code, message_id?}   something failed; `message` is for people
   snapshot            {session, messages, permissions, questions, queue, status, has_more}
                       sent instead of a replay when a client is too far behind
+  todo.updated        {todos}                        the agent's to-do list, whole (also session.todos)
+  message.removed     {message_id}                   an undone message was dropped for good
+
+A session carries, besides its title and counters: `todos` [{content, status, priority}]
+(status: pending | in_progress | completed | cancelled), `revert` {message_id, diff} while
+the session is undone to before that message (it and later messages show as undone, and
+can be redone) or None, and `parent_id`, the session whose agent started it as a sub-agent.
 
 A message: {id, role, created_at, completed_at, agent, model, finish, error, tokens, cost, parts}
 A part has `id` and `kind` plus, by kind:
@@ -41,6 +48,9 @@ A part has `id` and `kind` plus, by kind:
   patch             {files, hash}
   compaction        {auto}          the conversation before it was summarized; the summary follows
                                     as an assistant message with `summary: true`
+  diff              {files: [{file, patch, additions, deletions, status}]}  what a user
+                    message's turn changed in the files (id "<message id>-diff")
+  tool "task"       also `child_session`: the Nexus session of the sub-agent it runs
 A question: {id, questions: [{header, question, options: [{label, description}], multiple, custom}],
              call_id, message_id, detached?}. `detached`: the engine lost it (OpenCode restarted
              while it waited); answering it sends the answer as the next message instead.
@@ -73,11 +83,13 @@ USAGE = "usage"
 MESSAGE_END = "message.end"
 ERROR = "error"
 SNAPSHOT = "snapshot"
+TODO_UPDATED = "todo.updated"
+MESSAGE_REMOVED = "message.removed"
 
 EVENT_TYPES = frozenset({SESSION_UPDATED, SESSION_STATUS, MESSAGE_START, PART_UPDATE, TEXT_DELTA, REASONING_DELTA,
                          TOOL_START, TOOL_UPDATE, TOOL_END, PERMISSION_ASKED, PERMISSION_ANSWERED, USAGE,
                          MESSAGE_END, ERROR, SNAPSHOT, QUESTION_ASKED, QUESTION_ANSWERED,
-                         QUEUE_UPDATED})
+                         QUEUE_UPDATED, TODO_UPDATED, MESSAGE_REMOVED})
 
 STATUSES = ("idle", "busy", "retry", "waiting")
 PERMISSION_REPLIES = ("once", "always", "reject")

@@ -58,7 +58,9 @@ def session_from_row(row: Any) -> dict[str, Any]:
             "status": row.status, "created_at": row.created_at, "updated_at": row.updated_at,
             "tokens": _tokens_from_row(row), "cost": row.cost, "last_seq": row.last_seq,
             "options": json.loads(row.options) if row.options else None,
-            "server": row.server or "local", "origin": row.origin or "nexus"}
+            "server": row.server or "local", "origin": row.origin or "nexus",
+            "parent_id": row.parent_id, "todos": json.loads(row.todos) if row.todos else [],
+            "revert": json.loads(row.revert) if row.revert else None}
 
 
 def message_from_row(row: Any) -> dict[str, Any]:
@@ -105,6 +107,7 @@ class ChatRepository:
                 status=session.get("status", "idle"), created_at=session.get("created_at", now),
                 updated_at=session.get("updated_at", now), last_seq=0, cost=0.0,
                 options=json.dumps(session["options"]) if session.get("options") else None,
+                parent_id=session.get("parent_id"),
                 server=None if session.get("server") in (None, "local") else session["server"],
                 origin=session.get("origin"), **_token_columns(session.get("tokens"))))))
 
@@ -127,10 +130,13 @@ class ChatRepository:
     def list_sessions(self, *, state: str | None = "active", limit: int = 50, offset: int = 0,
                       query: str | None = None, agent: str | None = None, model: str | None = None,
                       created_from: float | None = None, created_to: float | None = None,
-                      directory: str | None = None, server: str | None = None
+                      directory: str | None = None, server: str | None = None, children: bool = False
                       ) -> tuple[list[dict[str, Any]], int]:
-        """`state` "deleted" lists the deleted sessions that can still be restored."""
+        """`state` "deleted" lists the deleted sessions that can still be restored. Sub-agent
+        sessions (with a parent) are listed under their parent, unless `children`."""
         conditions = [S.c.deleted_at.is_not(None) if state == "deleted" else S.c.deleted_at.is_(None)]
+        if not children:
+            conditions.append(S.c.parent_id.is_(None))
         if state and state != "deleted":
             conditions.append(S.c.state == state)
         if query:
@@ -165,7 +171,7 @@ class ChatRepository:
         counted, so a busy terminal client never blocks the owner from starting one here."""
         with self._db.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(S).where(
-                S.c.state == "active", S.c.deleted_at.is_(None),
+                S.c.state == "active", S.c.deleted_at.is_(None), S.c.parent_id.is_(None),
                 or_(S.c.origin.is_(None), S.c.origin != "adopted"))).scalar() or 0
 
     def project_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
@@ -244,6 +250,10 @@ class ChatRepository:
                           if k in session}
                 values.update(_token_columns(session.get("tokens")), cost=float(session.get("cost") or 0.0),
                               updated_at=now)
+                if "todos" in session:
+                    values["todos"] = json.dumps(session["todos"]) if session["todos"] else None
+                if "revert" in session:
+                    values["revert"] = json.dumps(session["revert"]) if session["revert"] else None
                 if last_seq is not None:
                     values["last_seq"] = last_seq
                 conn.execute(update(S).where(S.c.id == session["id"]).values(**_fit(S, values)))
@@ -274,6 +284,30 @@ class ChatRepository:
             if text_value:
                 conn.execute(text("INSERT INTO chat_search (text, part_id, session_id) VALUES (:t, :p, :s)"),
                              {"t": text_value, "p": part["id"], "s": part["session_id"]})
+
+    def delete_messages(self, message_ids: Iterable[str]) -> None:
+        """Messages an undo took back for good (OpenCode dropped them at the next prompt)."""
+        ids = list(message_ids)
+        if not ids:
+            return
+        with self._db.engine.begin() as conn:
+            if self.fts:
+                for message_id in ids:
+                    conn.execute(text("DELETE FROM chat_search WHERE part_id IN "
+                                      "(SELECT id FROM chat_parts WHERE message_id = :m)"), {"m": message_id})
+            conn.execute(delete(P).where(P.c.message_id.in_(ids)))
+            conn.execute(delete(M).where(M.c.id.in_(ids)))
+
+    def message_session(self, message_id: str) -> str | None:
+        with self._db.engine.connect() as conn:
+            return conn.execute(select(M.c.session_id).where(M.c.id == message_id)).scalar()
+
+    def children(self, parent_id: str) -> list[dict[str, Any]]:
+        """The sub-agent sessions a session's agent started, oldest first."""
+        with self._db.engine.connect() as conn:
+            rows = conn.execute(select(S).where(S.c.parent_id == parent_id, S.c.deleted_at.is_(None))
+                                .order_by(S.c.created_at, S.c.id)).all()
+        return [session_from_row(r) for r in rows]
 
     # ----- search --------------------------------------------------------------------------------
 

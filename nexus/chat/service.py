@@ -18,6 +18,7 @@ from typing import Any, Callable
 from nexus.bus import EventBus
 from nexus.chat import events as ev
 from nexus.chat.engines.base import Engine, EngineError
+from nexus.chat.history import SessionHistory
 from nexus.chat.hub import ChatHub, ClientStream
 from nexus.chat.pending import QUESTION, PendingStore
 from nexus.chat.queue import PromptQueue, QueueError, shown
@@ -69,6 +70,7 @@ class ChatService:
         self.server_info: Callable[[str], tuple[str, str]] = lambda server: ("running", server)
         self.adopt_policy: Callable[[], str] = lambda: "all"
         self._started = False
+        self.history = SessionHistory(self)  # undo, redo, fork, edit; to-dos, sub-agents, diffs
 
     def add_engine(self, engine: Engine) -> None:
         self.engines[engine.name] = engine
@@ -167,7 +169,7 @@ class ChatService:
     def live_sessions(self, engine: str, server: str | None = None) -> list[tuple[str, str]]:
         """Sessions worth reconciling: the active ones and any a client is watching (of one
         server, when given)."""
-        sessions, _ = self.repo.list_sessions(state="active", limit=MAX_ACTIVE * 5)
+        sessions, _ = self.repo.list_sessions(state="active", limit=MAX_ACTIVE * 5, children=True)
         wanted = {s["id"]: s for s in sessions}
         for stream in self.hub.streams():
             if stream.session_id not in wanted:
@@ -176,6 +178,26 @@ class ChatService:
                     wanted[session["id"]] = session
         return [(s["id"], s["engine_ref"]) for s in wanted.values() if s["engine"] == engine and s["engine_ref"]
                 and (server is None or s.get("server", "local") == server)]
+
+    def adopt_child(self, engine: str, parent_id: str, engine_ref: str, info: dict[str, Any]) -> str:
+        """A sub-agent's session, started by the agent of `parent_id`: kept under its parent."""
+        parent = self.repo.get_session(parent_id) or {}
+        return self.adopt(engine, engine_ref, {"title": info.get("title") or "Sub-agent",
+                                               "agent": info.get("agent"), "model": parent.get("model"),
+                                               "directory": info.get("directory")}, parent_id=parent_id)
+
+    def adopt(self, engine: str, engine_ref: str, fields: dict[str, Any], parent_id: str | None = None) -> str:
+        """Take an engine session Nexus did not create (a fork, a sub-agent) into the store."""
+        session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
+                   "title": _clean_title(fields.get("title")) or "New session", "agent": fields.get("agent"),
+                   "model": fields.get("model"), "directory": fields.get("directory"), "state": "active",
+                   "status": "idle", "options": fields.get("options"), "parent_id": parent_id}
+        self.repo.create_session(session)
+        self._refs[(engine, engine_ref)] = session["id"]
+        log.info("adopted %s session %s as %s%s", engine, engine_ref, session["id"],
+                 f" (sub-agent of {parent_id})" if parent_id else "")
+        self._changed(parent_id or session["id"], "sub-agent" if parent_id else "created")
+        return session["id"]
 
     def transcript_state(self, session_id: str) -> dict[str, Any]:
         stream = self.hub.stream(session_id)

@@ -30,6 +30,7 @@ class Transcript:
         self.dirty_messages: set[str] = set()
         self.dirty_parts: set[str] = set()
         self.session_dirty = False
+        self.removed_messages: set[str] = set()  # to delete from the store
 
     # ----- reading --------------------------------------------------------------------------
 
@@ -148,6 +149,19 @@ class Transcript:
 
     def _on_queue_updated(self, data: dict[str, Any]) -> None:
         self.queue = list(data["queue"])
+    def _on_todo_updated(self, data: dict[str, Any]) -> None:
+        self.session["todos"] = list(data.get("todos") or [])
+        self.session_dirty = True
+
+    def _on_message_removed(self, data: dict[str, Any]) -> None:
+        message = self.messages.pop(data["message_id"], None)
+        if message is None:
+            return
+        for part in message["parts"]:
+            self._parts.pop(part["id"], None)
+            self.dirty_parts.discard(part["id"])
+        self.dirty_messages.discard(message["id"])
+        self.removed_messages.add(message["id"])
 
     def _on_snapshot(self, data: dict[str, Any]) -> None:
         pass  # snapshots are derived from this state, never applied to it
@@ -176,4 +190,6 @@ _HANDLERS = {
     ev.QUESTION_ANSWERED: Transcript._on_question_answered,
     ev.QUEUE_UPDATED: Transcript._on_queue_updated,
     ev.SNAPSHOT: Transcript._on_snapshot,
+    ev.TODO_UPDATED: Transcript._on_todo_updated,
+    ev.MESSAGE_REMOVED: Transcript._on_message_removed,
 }

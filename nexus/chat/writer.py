@@ -84,8 +84,10 @@ class TranscriptWriter:
         with self._write_lock:
             with stream.lock:
                 t = stream.transcript
-                if not (t.dirty_messages or t.dirty_parts or t.session_dirty or stream.persisted_seq != stream.seq):
+                if not (t.dirty_messages or t.dirty_parts or t.session_dirty or t.removed_messages
+                        or stream.persisted_seq != stream.seq):
                     return
+                removed, t.removed_messages = t.removed_messages, set()
                 sid = stream.session_id
                 messages = [{**copy.deepcopy({k: v for k, v in t.messages[m].items() if k != "parts"}),
                              "session_id": sid} for m in t.dirty_messages if m in t.messages]
@@ -119,6 +121,7 @@ class TranscriptWriter:
                 t.dirty_parts.clear()
                 t.session_dirty = False
             try:
+                self._repo.delete_messages(removed)
                 self._repo.save(session, seq, messages, parts)
             except Exception:
                 # Put the work back so the next flush retries it; nothing is dropped.
@@ -126,5 +129,6 @@ class TranscriptWriter:
                     t.dirty_messages.update(m["id"] for m in messages)
                     t.dirty_parts.update(p["id"] for _, p in parts)
                     t.session_dirty = True
+                    t.removed_messages.update(removed)
                 raise
             stream.persisted_seq = seq

@@ -155,6 +155,11 @@ class ChatSessionRow(UsageColumns, Base):
     deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     options: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: the agent configuration used
+    # A sub-agent's session names its parent; the agent's to-do list and the undo state are
+    # JSON (migration 0010_parity_b).
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    todos: Mapped[str | None] = mapped_column(Text, nullable=True)
+    revert: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ChatMessageRow(UsageColumns, Base):

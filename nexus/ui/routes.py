@@ -18,6 +18,7 @@ from nexus.ui import api_analytics, pages_manage
 from nexus.ui import api_agents, pages_agents
 from nexus.ui import api_workspace, terminal_stream
 from nexus.ui import api_projects
+from nexus.ui import api_chat_history
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,29 @@ ROUTES: tuple[Route, ...] = (
                           "description": "One list of chosen option labels (or typed text) per question"},
               "reject": {"type": "boolean", "description": "true dismisses the question"}}},
           responses={"400": "The answer does not fit the question", "409": "Not pending any more"}, scope="approve"),
+    # Undo, redo, fork, edit; to-dos, sub-agents, diffs (nexus/chat/history.py)
+    Route("/api/sessions/<session_id>/revert", api_chat_history.session_revert, ("POST",),
+          "Undo the session to before a message (OpenCode restores the files)", "chat",
+          body={"type": "object", "required": ["message_id"], "properties": {"message_id": {"type": "string"}}},
+          responses={"404": "Not a message of this session", "409": "The agent is busy"}, scope="chat"),
+    Route("/api/sessions/<session_id>/unrevert", api_chat_history.session_unrevert, ("POST",),
+          "Redo what the last undo took back", "chat", responses={"409": "Nothing was undone"}, scope="chat"),
+    Route("/api/sessions/<session_id>/fork", api_chat_history.session_fork, ("POST",),
+          "A new session with this one's conversation before a message", "chat",
+          body={"type": "object", "properties": {"message_id": {"type": "string"}}},
+          responses={"201": "The new session", "404": "Not a message of this session"}, scope="chat"),
+    Route("/api/sessions/<session_id>/edit", api_chat_history.session_edit_last, ("POST",),
+          "Replace the last message sent and send it again", "chat",
+          body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+          responses={"202": "Accepted", "409": "The agent is busy, or nothing to edit"}, scope="chat"),
+    Route("/api/sessions/<session_id>/todos", api_chat_history.session_todos, summary="The agent's to-do list",
+          tag="chat"),
+    Route("/api/sessions/<session_id>/children", api_chat_history.session_children,
+          summary="Sub-agent sessions the agent started", tag="chat"),
+    Route("/api/sessions/<session_id>/diff", api_chat_history.session_diff,
+          summary="What the session (or one message's turn) changed in the files", tag="chat",
+          params=({"name": "message_id", "in": "query", "schema": {"type": "string"},
+                   "description": "Only what this user message's turn changed."},)),
     Route("/api/sessions/<session_id>/messages", api_chat.session_messages, summary="Messages, oldest first",
           tag="chat", params=({"name": "before", "in": "query", "schema": {"type": "string"},
                                "description": "Only messages older than this message id (paging back)."},

@@ -14,6 +14,11 @@ Each reply is chosen from the text of the LAST user message:
   SLOW                    200 words, 0.1 s apart (for abort tests)
   FAIL                    HTTP 500 JSON error (OpenCode retries it forever, with backoff)
   BURST:<n>:<ms>          n chunks "tok{i} ", one every <ms> ms (for relay benchmarks)
+  TODO:<a>|<b>=<status>   `todowrite` tool call: one to-do per item, status pending unless given
+                          (pending | in_progress | completed | cancelled)
+  TASK:<prompt>           `task` tool call running the built-in `general` sub-agent on <prompt>
+                          (the sub-agent's own request then gets the plain echo reply)
+  OVERWRITE:<path>:<text> `write` tool call replacing a file; "\n" in <text> becomes a newline
   anything else           "Hello from fake LLM. You said: <text>" in 6-char chunks ~30 ms apart
 
 Title-generation requests (no tools, a title-generator system prompt) get the fixed reply
@@ -172,6 +177,9 @@ def plan_reply(body: Mapping[str, Any], ids: _Ids) -> list[Step] | ErrorReply:
         return [start, *_words("Tool said: " + output, "content", 0.02), stop]
     if from_user and "FAIL" in last_user:
         return ErrorReply(500, "fake failure")
+    # Before WRITE: (which OVERWRITE: contains).
+    if from_user and (parity := _parity_b_reply(last_user, ids)) is not None:
+        return parity
     if from_user and "TOOL:" in last_user:
         command = last_user.split("TOOL:", 1)[1].strip()
         return _tool_call(
@@ -208,6 +216,28 @@ def plan_reply(body: Mapping[str, Any], ids: _Ids) -> list[Step] | ErrorReply:
             stop,
         ]
     return [start, *_chunks(HELLO + last_user.strip()[:200], 6, 0.03), stop]
+
+
+# ----- parity-b triggers: to-dos, sub-agents, overwrites (issue 19 items 6, 7, 9)
+
+
+def _parity_b_reply(last_user: str, ids: _Ids) -> list[Step] | None:
+    if "TODO:" in last_user:
+        todos = []
+        for item in last_user.split("TODO:", 1)[1].strip().split("|"):
+            content, _, status = item.partition("=")
+            todos.append({"content": content.strip(), "status": status.strip() or "pending",
+                          "priority": "medium"})
+        return _tool_call("todowrite", {"todos": todos}, ids.next("call_"))
+    if "TASK:" in last_user:
+        prompt = last_user.split("TASK:", 1)[1].strip()
+        return _tool_call("task", {"description": "Sub-task", "prompt": prompt, "subagent_type": "general"},
+                          ids.next("call_"))
+    if "OVERWRITE:" in last_user:
+        path, _, content = last_user.split("OVERWRITE:", 1)[1].strip().partition(":")
+        return _tool_call("write", {"filePath": path, "content": content.replace("\\n", "\n")},
+                          ids.next("call_"))
+    return None
 
 
 def _usage(body: Mapping[str, Any], steps: list[Step]) -> dict[str, int]:

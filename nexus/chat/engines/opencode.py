@@ -18,7 +18,7 @@ from typing import Any
 
 from nexus.chat import events as ev
 from nexus.chat.engines.base import EngineError, EngineSink
-from nexus.chat.engines.opencode_mapper import OpenCodeMapper, model_of
+from nexus.chat.engines.opencode_mapper import OpenCodeMapper, diff_file_of, model_of, revert_of, todo_of
 from nexus.server.client import OpenCodeClient, OpenCodeError
 from nexus.server.supervisor import NotRunning, Supervisor
 from nexus.servers.scoped import DirectoryClient
@@ -162,6 +162,8 @@ class OpenCodeEngine:
             self._catch_up(client)
             self.connected.set()
             return
+        if payload.get("type") == "session.created":
+            self._adopt_child((payload.get("properties") or {}).get("info") or {})
         ref = _session_ref(payload)
         # A session another client of this server (the terminal UI, `opencode web`) is
         # driving: adopt it with its whole history; the reconcile covers this event too.
@@ -176,7 +178,7 @@ class OpenCodeEngine:
         for ref, type_, data in emitted:
             session_id = self._sink.session_for(ENGINE, ref)
             if session_id is not None:  # sessions Nexus did not create (the TUI's) are not ours
-                self._sink.emit(session_id, type_, data)
+                self._sink.emit(session_id, type_, self._with_child_session(data))
 
     def _interrupt_reason(self, client: OpenCodeClient) -> str:
         """Why a reply OpenCode no longer runs was cut off, in words for the transcript."""
@@ -445,6 +447,68 @@ class OpenCodeEngine:
         except OpenCodeError as exc:
             status = exc.status or 502
             raise EngineError(str(exc), 404 if status == 404 else 502, "opencode_error") from exc
+
+    # ----- parity-b: sub-agents, undo and redo, fork, to-dos, diffs ----------------------------------
+
+    def _adopt_child(self, info: dict[str, Any]) -> None:
+        """A sub-agent session (the `task` tool) of a session Nexus follows becomes a Nexus
+        session under its parent, before its first event arrives, so none is dropped."""
+        parent_ref, child_ref = info.get("parentID"), info.get("id")
+        if not parent_ref or not child_ref or self._sink.session_for(ENGINE, child_ref) is not None:
+            return
+        parent_id = self._sink.session_for(ENGINE, parent_ref)
+        if parent_id is not None:
+            self._sink.adopt_child(ENGINE, parent_id, child_ref, info)
+
+    def _with_child_session(self, data: dict[str, Any]) -> dict[str, Any]:
+        part = data.get("part")
+        if not part or part.get("tool") != "task":
+            return data
+        child_ref = (part.get("metadata") or {}).get("sessionId")
+        child = self._sink.session_for(ENGINE, child_ref) if child_ref else None
+        return {**data, "part": {**part, "child_session": child}} if child else data
+
+    def revert(self, engine_ref: str, message_id: str) -> dict[str, Any] | None:
+        """Undo to before `message_id` (OpenCode restores the files from its snapshots)."""
+        info = self._call("POST", f"/session/{engine_ref}/revert", json={"messageID": message_id}) or {}
+        with self._mapper_lock:
+            emitted = self.mapper.revert_state(engine_ref, info)
+        self._deliver(emitted)
+        return revert_of(info.get("revert"))
+
+    def unrevert(self, engine_ref: str) -> None:
+        info = self._call("POST", f"/session/{engine_ref}/unrevert") or {}
+        with self._mapper_lock:
+            emitted = self.mapper.revert_state(engine_ref, info)
+        self._deliver(emitted)
+
+    def fork(self, engine_ref: str, message_id: str | None) -> dict[str, Any]:
+        """A new OpenCode session holding this one's messages before `message_id` (all without)."""
+        body = {"messageID": message_id} if message_id else {}
+        info = self._call("POST", f"/session/{engine_ref}/fork", json=body)
+        return {"engine_ref": info["id"], "directory": info.get("directory"), "title": info.get("title")}
+
+    def catch_up(self, session_id: str, engine_ref: str) -> None:
+        """Load a session OpenCode filled before Nexus knew it (a fork, a sub-agent)."""
+        messages = self._call("GET", f"/session/{engine_ref}/message") or []
+        busy = (self._call("GET", "/session/status") or {}).get(engine_ref)
+        with self._mapper_lock:
+            # Its events may have passed through the mapper before Nexus knew the session (and
+            # were not delivered): start from what Nexus holds, not from what the mapper saw.
+            self.mapper.forget(engine_ref)
+            self.mapper.seed(engine_ref, self._sink.transcript_state(session_id))
+            emitted = self.mapper.reconcile(engine_ref, messages, busy, [])
+        self._deliver(emitted)
+        todos = self.todos(engine_ref)
+        if todos:
+            self._sink.emit(session_id, "todo.updated", {"todos": todos})
+
+    def todos(self, engine_ref: str) -> list[dict[str, Any]]:
+        return [todo_of(t) for t in self._call("GET", f"/session/{engine_ref}/todo") or []]
+
+    def diff(self, engine_ref: str, message_id: str | None) -> list[dict[str, Any]]:
+        params = {"messageID": message_id} if message_id else None
+        return [diff_file_of(d) for d in self._call("GET", f"/session/{engine_ref}/diff", params=params) or []]
 
 
 def _session_ref(payload: dict[str, Any]) -> str | None:

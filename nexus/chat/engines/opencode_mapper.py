@@ -131,6 +131,11 @@ class _SessionMemory:
     questions: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> normalized question
     status: str = "idle"
     title: str | None = None
+    # parity-b: undo state, what each user message's turn changed, and who answers whom.
+    revert: dict[str, Any] | None = None
+    diffs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user message id -> files
+    parents: dict[str, str] = field(default_factory=dict)  # assistant message id -> user message id
+    part_messages: dict[str, str] = field(default_factory=dict)  # part id -> message id
 
 
 class OpenCodeMapper:
@@ -157,6 +162,12 @@ class OpenCodeMapper:
         memory.questions = {q["id"]: q for q in state.get("questions", [])}
         memory.status = (state.get("status") or {}).get("status", "idle")
         memory.title = (state.get("session") or {}).get("title")
+        memory.revert = (state.get("session") or {}).get("revert")
+        for message in state.get("messages", []):
+            for part in message.get("parts", []):
+                memory.part_messages[part["id"]] = message["id"]
+                if part.get("kind") == "diff":
+                    memory.diffs[message["id"]] = part.get("files") or []
 
     # ----- the event stream ---------------------------------------------------------------------
 
@@ -203,11 +214,12 @@ class OpenCodeMapper:
         info = props.get("info") or {}
         ref = props.get("sessionID") or info.get("id")
         memory = self._memory(ref)
+        out = self.revert_state(ref, info)
         title = info.get("title")
         if not title or title == memory.title or _PLACEHOLDER_TITLE.match(title):
-            return []  # OpenCode's stand-in ("New session - <time>") until its title agent answers
+            return out  # OpenCode's stand-in ("New session - <time>") until its title agent answers
         memory.title = title
-        return [(ref, ev.SESSION_UPDATED, {"session": {"title": title}})]
+        return [*out, (ref, ev.SESSION_UPDATED, {"session": {"title": title}})]
 
     def _on_permission_asked(self, props: dict[str, Any]) -> list[Emitted]:
         return self.permission_asked(props)
@@ -252,6 +264,10 @@ class OpenCodeMapper:
                                                   "role": info.get("role", "assistant"),
                                                   "created": seconds((info.get("time") or {}).get("created"))}
             out.append((ref, ev.MESSAGE_START, {"message": message_of(info)}))
+        if info.get("parentID"):
+            memory.parents[info["id"]] = info["parentID"]
+        if info.get("role") == "user" and isinstance((info.get("summary") or {}).get("diffs"), list):
+            out += self.message_diff(ref, info["id"], info["summary"]["diffs"])
         if info.get("role") == "assistant":
             tokens, cost = tokens_of(info.get("tokens")), float(info.get("cost") or 0.0)
             if tokens != seen["tokens"] or cost != seen["cost"]:
@@ -272,6 +288,8 @@ class OpenCodeMapper:
         if part is None:
             return []
         memory = self._memory(ref)
+        memory.part_messages[part["id"]] = message_id
+        part = self._with_real_diff(memory, message_id, part)
         previous = memory.parts.get(part["id"])
         if previous == part:
             return []
@@ -431,3 +449,84 @@ class OpenCodeMapper:
             out += self.interrupt(ref, interrupted, before=idle_since)
         out += self.status(ref, busy or {"type": "idle"})
         return out
+
+    # ----- parity-b: undo state, to-dos, removed messages, per-message diffs -----------------
+
+    def _on_todo_updated(self, props: dict[str, Any]) -> list[Emitted]:
+        todos = [todo_of(t) for t in props.get("todos") or [] if isinstance(t, dict)]
+        return [(props["sessionID"], ev.TODO_UPDATED, {"todos": todos})]
+
+    def _on_message_removed(self, props: dict[str, Any]) -> list[Emitted]:
+        ref, message_id = props["sessionID"], props["messageID"]
+        memory = self._memory(ref)
+        memory.messages.pop(message_id, None)
+        memory.diffs.pop(message_id, None)
+        for part_id in [p for p, m in memory.part_messages.items() if m == message_id]:
+            memory.part_messages.pop(part_id, None)
+            memory.parts.pop(part_id, None)
+        return [(ref, ev.MESSAGE_REMOVED, {"message_id": message_id})]
+
+    def revert_state(self, ref: str, info: dict[str, Any]) -> list[Emitted]:
+        """A session.updated (or a REST session) carries `revert` while the session is undone."""
+        memory = self._memory(ref)
+        revert = revert_of(info.get("revert"))
+        if revert == memory.revert:
+            return []
+        memory.revert = revert
+        return [(ref, ev.SESSION_UPDATED, {"session": {"revert": revert}})]
+
+    def message_diff(self, ref: str, message_id: str,
+                             diffs: list[dict[str, Any]]) -> list[Emitted]:
+        """What a user message's turn changed, as a `diff` part of that message; a `write` that
+        overwrote one of those files gets the file's real diff (OpenCode's write reports none)."""
+        memory = self._memory(ref)
+        files = [diff_file_of(d) for d in diffs if isinstance(d, dict)]
+        if files == memory.diffs.get(message_id, []):
+            return []
+        memory.diffs[message_id] = files
+        out: list[Emitted] = [(ref, ev.PART_UPDATE, {"message_id": message_id,
+                                                     "part": {"id": f"{message_id}-diff", "kind": "diff",
+                                                              "files": files}})]
+        for part_id, owner in list(memory.part_messages.items()):
+            known = memory.parts.get(part_id)
+            if known is None or known.get("tool") != "write" or memory.parents.get(owner) != message_id:
+                continue
+            updated = self._with_real_diff(memory, owner, dict(known))
+            if updated != known:
+                memory.parts[part_id] = dict(updated)
+                out.append((ref, ev.TOOL_END if updated["status"] in ("completed", "error") else ev.TOOL_UPDATE,
+                            {"message_id": owner, "part": updated}))
+        return out
+
+    def _with_real_diff(self, memory: _SessionMemory, message_id: str,
+                               part: dict[str, Any]) -> dict[str, Any]:
+        if part.get("kind") != "tool" or part.get("tool") != "write" or part.get("status") != "completed":
+            return part
+        files = memory.diffs.get(memory.parents.get(message_id, ""), [])
+        metadata = part.get("metadata") or {}
+        path = metadata.get("filepath") or (part.get("input") or {}).get("filePath") or ""
+        match = next((f for f in files if f["patch"] and _same_file(path, f["file"])), None)
+        if match is None or metadata.get("diff") == match["patch"]:
+            return part
+        return {**part, "metadata": {**metadata, "diff": match["patch"]}}
+
+
+def todo_of(todo: dict[str, Any]) -> dict[str, Any]:
+    return {"content": str(todo.get("content") or ""), "status": str(todo.get("status") or "pending"),
+            "priority": str(todo.get("priority") or "medium")}
+
+
+def diff_file_of(diff: dict[str, Any]) -> dict[str, Any]:
+    return {"file": diff.get("file") or diff.get("path") or "", "patch": diff.get("patch") or "",
+            "additions": int(diff.get("additions") or 0), "deletions": int(diff.get("deletions") or 0),
+            "status": diff.get("status") or "modified"}
+
+
+def revert_of(revert: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not revert or not revert.get("messageID"):
+        return None
+    return {"message_id": revert["messageID"], "diff": revert.get("diff") or ""}
+
+
+def _same_file(path: str, file: str) -> bool:
+    return bool(path and file) and (path == file or path.endswith("/" + file.lstrip("/")))

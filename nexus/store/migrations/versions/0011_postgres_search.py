@@ -5,13 +5,13 @@ with a GIN index. The 'simple' configuration lower-cases words without stemming,
 SQLite's unicode61 tokenizer, so both stores find the same words. Nothing on SQLite.
 
 Revision ID: 0011_postgres_search
-Revises: 0009_parity_a
+Revises: 0010_parity_b
 """
 
 from alembic import op
 
 revision = "0011_postgres_search"
-down_revision = "0009_parity_a"
+down_revision = "0010_parity_b"
 branch_labels = None
 depends_on = None
 

@@ -171,7 +171,19 @@ function apply(s, type, data) {
   switch (type) {
     case "session.updated":
       Object.assign(s.session, data.session);
-      return { kind: "session" };
+      return { kind: "session", revert: "revert" in (data.session || {}) };
+    case "todo.updated":
+      s.session.todos = [...(data.todos || [])];
+      return { kind: "todos" };
+    case "message.removed": {
+      const m = s.byId.get(data.message_id);
+      if (!m) return null;
+      for (const part of m.parts) s.parts.delete(part.id);
+      s.byId.delete(m.id);
+      s.messages.splice(s.messages.indexOf(m), 1);
+      s.recomputeTotals();
+      return { kind: "removed", id: m.id };
+    }
     case "session.status":
       s.status = { ...data };
       s.session.status = data.status;

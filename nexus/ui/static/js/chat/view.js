@@ -13,6 +13,8 @@ import { QueueList } from "./composer/queue.js";
 import { Chips } from "./composer/chips.js";
 import { ContextMeter } from "./composer/meter.js";
 import { Palette } from "./composer/palette.js";
+import { applyHistory, messageActions, revertBar } from "./history.js";
+import { renderTodos, todosSection } from "./todos.js";
 import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
@@ -73,6 +75,8 @@ export class SessionView {
     this.transcript = el("div", { class: "transcript", role: "log", "aria-live": "off", tabindex: "0",
       "aria-label": "Transcript" }, this.older, this.sentinel, this.list, this.empty, this.errorsEl);
 
+    this.revertBar = revertBar();
+    this.todosEl = todosSection();
     this.permissionsEl = el("div", { class: "permissions" });
     this.questionsEl = el("div", { class: "questions", hidden: true });
     this.queueList = new QueueList(this.id);
@@ -81,7 +85,8 @@ export class SessionView {
       text: "This session is archived. Sending a message reopens it." });
     this.root = el("article", { class: `session ${full ? "full" : "card"}`, "aria-labelledby": titleId,
       dataset: { session: this.id, status: "idle" } },
-    head, this.transcript, this.queueList.el, this.permissionsEl, this.questionsEl, this.statusLine, this.archivedNote, this.buildComposer());
+    head, this.transcript, this.revertBar, this.queueList.el, this.todosEl, this.permissionsEl, this.questionsEl,
+    this.statusLine, this.archivedNote, this.buildComposer());
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && !this.older.hidden) this.showOlder();
@@ -205,6 +210,16 @@ export class SessionView {
         break;
       case "session":
         this.renderHeader();
+        applyHistory(this);
+        renderTodos(this.todosEl, this.state.session.todos);
+        return;
+      case "todos":
+        renderTodos(this.todosEl, this.state.session.todos);
+        return;
+      case "removed":
+        this.views.get(change.id)?.el.remove();
+        this.views.delete(change.id);
+        applyHistory(this);
         return;
       case "queue":
         this.queueList.render(this.state.queue);
@@ -266,11 +281,16 @@ export class SessionView {
     }
     this.dirty.clear();
     this.empty.hidden = messages.length > 0;
+    applyHistory(this);
     if (stick) t.scrollTop = t.scrollHeight;
   }
 
+  messageView(message) {
+    return new MessageView(message, { actions: (m) => messageActions(this, m) });
+  }
+
   appendMessage(message) {
-    const view = new MessageView(message);
+    const view = this.messageView(message);
     this.views.set(message.id, view);
     // Messages arrive in order; a message created late (a part before its start) goes in place.
     const index = this.state.messages.indexOf(message);
@@ -284,7 +304,7 @@ export class SessionView {
     this.first = Math.max(0, messages.length - FIRST_BATCH[this.mode]);
     const nodes = [];
     for (const message of messages.slice(this.first)) {
-      const view = new MessageView(message);
+      const view = this.messageView(message);
       this.views.set(message.id, view);
       nodes.push(view.el);
     }
@@ -297,6 +317,8 @@ export class SessionView {
     this.queueList.render(this.state.queue);
     this.renderStatus();
     this.renderErrors();
+    applyHistory(this);
+    renderTodos(this.todosEl, this.state.session.todos);
     this.root.dataset.loaded = "1";
     this.transcript.scrollTop = this.transcript.scrollHeight;
     this.pinned = true;
@@ -335,7 +357,7 @@ export class SessionView {
     const before = t.scrollHeight - t.scrollTop;
     const nodes = [];
     for (const message of messages.slice(start, at)) {
-      const view = new MessageView(message);
+      const view = this.messageView(message);
       this.views.set(message.id, view);
       nodes.push(view.el);
     }

@@ -41,7 +41,8 @@ export function startWorkspace({ root, sessionId, store, view }) {
   // The agent finished a step (a tool call or a reply ended): files may have changed.
   let timer = null;
   store.subscribe(sessionId, (change) => {
-    const stepEnded = (change.kind === "message" && change.ended) || change.kind === "part" || change.kind === "status";
+    const stepEnded = (change.kind === "message" && change.ended) || change.kind === "part" || change.kind === "status"
+      || change.revert || change.kind === "removed";  // an undo or redo restored files
     if (!stepEnded) return;
     clearTimeout(timer);
     timer = setTimeout(() => { changes.refresh(); files.refresh(); }, REFRESH_DELAY);

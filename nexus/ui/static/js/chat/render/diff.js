@@ -35,6 +35,11 @@ export function toolDiff(part) {
     return diffBlock([`--- ${input.filePath || "file"}`, `+++ ${input.filePath || "file"}`, ...minus, ...plus].join("\n"));
   }
   if (tool === "write" && typeof input.content === "string") {
+    if (meta.exists) {
+      // OpenCode's write reports no diff; the real one comes with the turn's diff (a git project).
+      return el("div", { class: "diff-pending" },
+        el("p", { class: "muted small", text: "Replaced an existing file. Its removed lines show once the turn’s changes are known." }));
+    }
     const plus = input.content.replace(/\n$/, "").split("\n").map((l) => `+${l}`);
     return diffBlock([`+++ ${input.filePath || "file"}`, ...plus].join("\n"));
   }

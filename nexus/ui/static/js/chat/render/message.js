@@ -3,9 +3,11 @@
 import { el } from "../ui.js";
 import { renderMarkdown } from "./markdown.js";
 import { toolBlock, updateToolBlock } from "./tool.js";
+import { renderMessageDiff } from "./message-diff.js";
 
 export class MessageView {
-  constructor(message) {
+  // `actions(message)`: an optional row of actions drawn under the message (see ../history.js).
+  constructor(message, { actions = null } = {}) {
     this.id = message.id;
     this.role = message.role;
     this.el = el("article", { class: "msg", dataset: { role: message.role, id: message.id } });
@@ -15,6 +17,8 @@ export class MessageView {
     this.el.append(this.label, this.partsEl, this.footer);
     this.partEls = new Map();
     this.update(message);
+    const row = actions ? actions(message) : null;
+    if (row) this.el.append(row);
   }
 
   // Re-render what changed: parts listed in `partIds`, or everything when it is null.
@@ -52,6 +56,8 @@ export class MessageView {
         return el("div", { class: "patch-part", dataset: { part: part.id } });
       case "compaction":  // as OpenCode shows it: a divider, the summary follows
         return el("p", { class: "compaction-part", role: "separator", dataset: { part: part.id } });
+      case "diff":
+        return el("div", { class: "turn-diff", dataset: { part: part.id } });
       default:
         return el("div", { class: this.role === "user" ? "user-text" : "md", dataset: { part: part.id, kind: part.kind } });
     }
@@ -71,6 +77,9 @@ export class MessageView {
       case "file":
         node.replaceChildren(el("span", { class: "file-chip", text: `📎 ${part.filename || "file"}` }),
           el("span", { class: "muted small", text: part.mime ? ` ${part.mime}` : "" }));
+        return;
+      case "diff":
+        renderMessageDiff(node, part);
         return;
       case "patch": {
         const files = (part.files || []).map(String);

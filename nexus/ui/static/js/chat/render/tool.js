@@ -3,6 +3,7 @@
 import { el } from "../ui.js";
 import { copyButton } from "./markdown.js";
 import { toolDiff } from "./diff.js";
+import { subagentSection } from "../subagent.js";
 
 const STATE_WORDS = { pending: "Pending", running: "Running", completed: "Done", error: "Failed" };
 const MAX_OUTPUT = 20_000;
@@ -56,6 +57,7 @@ export function updateToolBlock(details, part) {
     el("span", { class: "tool-state", text: STATE_WORDS[status] || status }));
   const body = details.querySelector(".tool-body");
   const parts = [];
+  if (String(part.tool).toLowerCase() === "task") parts.push(section("Sub-agent", subagentSection(part)));
   const input = inputText(part);
   if (input) parts.push(section("Input", textBlock(input, "Input")));
   const diff = toolDiff(part);
