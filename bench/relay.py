@@ -421,7 +421,11 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         (scratch / "workspace").mkdir(exist_ok=True)
         for key, value in (("server.binary", str(R.OPENCODE)), ("server.env", json.dumps(extra)),
                            ("server.workspace", str(scratch / "workspace")), ("server.protect", "false"),
-                           ("server.autostart", "true")):
+                           ("server.autostart", "true"),
+                           # A loaded machine must not turn a slow health check into an OpenCode restart
+                           # mid-bench: that closes the direct reader's stream ("direct reader has exited
+                           # (code 2)" in a full bench/run.py, where the earlier steps leave the load high).
+                           ("server.health_timeout", "15"), ("server.health_failures", "6")):
             R.nexus_settings(data_dir, dict(env, PYTHONPATH=str(tree)), key, value)
         port = R.free_port()
         nexus, t0 = R.start("nexus", nexus_launch_cmd(port, data_dir, diagnostics or []),
@@ -505,11 +509,22 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         per_round: list[dict[str, Any]] = []
         expected = sessions * chunks
         budget = 60 + chunks * interval_ms / 1000 * 4
+        def opencode_now() -> str:
+            try:
+                now = http.get("/api/server").json()
+            except Exception as exc:  # the report of a failure must not fail itself
+                return f"could not ask Nexus: {exc}"
+            return (f"OpenCode under Nexus now: state {now.get('state')}, pid {now.get('pid')} (was {status['pid']}), "
+                    f"last error {now.get('last_error')!r}")
+
         for r in range(warmup + rounds):
             label = f"warmup{r + 1}" if r < warmup else f"r{r - warmup + 1}"
             R.wait_until(all_idle, 60, "every session to be idle before the round", 0.25)
             for reader in readers:  # the tap sees each delta twice: to Nexus and to the direct reader
-                reader.send(f"round {label} {expected * (2 if reader is tap else 1)}")
+                try:
+                    reader.send(f"round {label} {expected * (2 if reader is tap else 1)}")
+                except R.BenchError as exc:  # say whether OpenCode went away under it
+                    raise R.BenchError(f"{exc}\n{opencode_now()}") from None
             with CpuSampler(pids) as sampler:
                 prompted_ns = time.monotonic_ns()
                 tag_to_ref = prompt_all(label)
