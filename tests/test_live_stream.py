@@ -186,7 +186,8 @@ def test_sse_carries_the_same_visible_heartbeat_as_websocket(server, monkeypatch
         ws.close()
 
 
-def test_websockets_per_client_are_capped_with_a_clear_close_reason(server) -> None:
+def test_websockets_per_client_are_capped_with_a_clear_close_reason(server, monkeypatch) -> None:
+    monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)  # a gone SSE client is noticed at the next ping
     url = server.url.replace("http://", "ws://") + "/api/stream?topics=chat.session"
     held = [simple_websocket.Client.connect(url) for _ in range(4)]
     try:
@@ -197,8 +198,19 @@ def test_websockets_per_client_are_capped_with_a_clear_close_reason(server) -> N
             extra.receive(timeout=10)
         assert extra.close_reason == 1008
         assert "Too many live connections from your address (at most 4)" in extra.close_message
+        refused = httpx2.get(f"{server.url}/api/stream/sse", timeout=10, trust_env=False)
+        assert refused.status_code == 429, "the SSE fallback counts against the same cap"
+        assert refused.json()["error"]["code"] == "too_many_connections"
         held.pop().close()
         wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3, "a slot freed")
+        with httpx2.stream("GET", f"{server.url}/api/stream/sse", timeout=10, trust_env=False) as sse:
+            assert sse.status_code == 200, "a freed slot serves SSE too"
+            lines = sse.iter_lines()
+            assert next(line for line in lines if line.startswith("data: "))
+            assert server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 4
+            lines.close()
+        wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3,
+                 "the SSE stream's slot freed when it ended", timeout=20)
         again = simple_websocket.Client.connect(url)
         held.append(again)
         assert messages_of(again.receive(timeout=10))[0]["type"] == "hello", "a freed slot is usable again"
