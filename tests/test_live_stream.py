@@ -318,3 +318,24 @@ def test_a_client_that_vanishes_mid_stream_is_not_logged_as_an_error(server, run
     wait_for(lambda: runtime.chat.hub.stream(sid).client_count == 0, "the stream ended with its client")
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
     assert not errors, [r.getMessage() for r in errors]
+
+
+def test_merging_keeps_each_sessions_order_and_never_jumps_over_another_event() -> None:
+    from nexus.chat.events import ChatEvent
+    from nexus.chat.frames import merged_wire
+
+    def delta(sid: str, seq: int, text: str, part: str = "p1") -> ChatEvent:
+        return ChatEvent(sid, seq, ev.TEXT_DELTA, {"message_id": "m1", "part_id": part, "delta": text})
+
+    events = [delta("a", 1, "x"), delta("b", 1, "1"), delta("a", 2, "y"), delta("b", 2, "2"),
+              ChatEvent("a", 3, ev.PART_UPDATE, {"message_id": "m1", "part": {"id": "p1"}}),
+              delta("a", 4, "z"), delta("a", 5, "w", part="p2"), delta("a", 6, "v", part="p2")]
+    sent = [json.loads(text) for text in merged_wire(events)]
+    per_session = {sid: [(m.get("from_seq", m["seq"]), m["seq"], m["type"], m["data"].get("delta"))
+                         for m in sent if m["session"] == sid] for sid in ("a", "b")}
+    assert per_session["a"] == [(1, 2, ev.TEXT_DELTA, "xy"), (3, 3, ev.PART_UPDATE, None),
+                                (4, 4, ev.TEXT_DELTA, "z"), (5, 6, ev.TEXT_DELTA, "wv")]
+    assert per_session["b"] == [(1, 2, ev.TEXT_DELTA, "12")]
+    [single] = [m for m in sent if m["session"] == "a" and m["seq"] == 4]
+    assert "from_seq" not in single, "a delta not merged goes out as the hub made it"
+    assert merged_wire(events[:1]) == [events[0].wire]
