@@ -137,6 +137,7 @@ def _handler_threads() -> set[threading.Thread]:
 
 def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, runtime, monkeypatch) -> None:
     monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)  # how soon a gone SSE client is noticed
+    monkeypatch.setitem(server.app.config, "NEXUS_WEBSOCKETS_PER_CLIENT", 32)  # six streams from one address
     sid = make_session(runtime)
     idle_subs = runtime.bus.subscriber_count
     wait_for(lambda: not _handler_threads(), "no request threads before the test")
