@@ -68,7 +68,8 @@ import psutil  # noqa: E402
 from relay_support import DIAGNOSTICS  # noqa: E402
 
 SUPPORT = BENCH / "relay_support.py"
-TARGETS = {"relay_p99_added_ms": 10.0, "relay_lost": 0}
+# Issue 16's targets: added latency p50 <= +5 ms and p99 <= +50 ms, 0 lost, 0 duplicates.
+TARGETS = {"relay_p50_added_ms": 5.0, "relay_p99_added_ms": 50.0, "relay_lost": 0}
 MS = 1_000_000  # ns per ms
 READER_NICE = -10
 
@@ -246,6 +247,9 @@ def analyse_round(direct: dict[str, Any], relayed: dict[str, Any], tap: dict[str
     first_ws = {k: v[0] for k, v in relayed_at.items()}
     vs_direct_socket = diffs(first_ws, direct_at, 1) if kernel else []
     vs_direct_process = diffs(first_ws, direct_at, 0)
+    # How much longer a delta took from the prompt to the WebSocket than to the direct reader.
+    ratio = [(first_ws[k][0] - prompted_ns) / (direct_at[k][0] - prompted_ns) for k in first_ws
+             if k in direct_at and direct_at[k][0] > prompted_ns]
     from_wire = diffs(first_ws, tap_nexus, 1) if tap_nexus else []
     skew = diffs(tap_nexus, tap_direct, 1) if tap_nexus and tap_direct else []
     tap_vs_socket = diffs(direct_at, tap_direct, 1) if tap_direct else []
@@ -293,6 +297,7 @@ def analyse_round(direct: dict[str, Any], relayed: dict[str, Any], tap: dict[str
         "_added": added,
         "added_vs_direct_socket_ms": summary(vs_direct_socket),
         "_vs_direct": vs_direct_socket or vs_direct_process,
+        "_ratio": ratio,
         "added_vs_direct_process_ms": summary(vs_direct_process),
         "opencode_subscriber_skew_ms": summary(skew),
         "_skew": skew,
@@ -421,7 +426,11 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         (scratch / "workspace").mkdir(exist_ok=True)
         for key, value in (("server.binary", str(R.OPENCODE)), ("server.env", json.dumps(extra)),
                            ("server.workspace", str(scratch / "workspace")), ("server.protect", "false"),
-                           ("server.autostart", "true")):
+                           ("server.autostart", "true"),
+                           # A loaded machine must not turn a slow health check into an OpenCode restart
+                           # mid-bench: that closes the direct reader's stream ("direct reader has exited
+                           # (code 2)" in a full bench/run.py, where the earlier steps leave the load high).
+                           ("server.health_timeout", "15"), ("server.health_failures", "6")):
             R.nexus_settings(data_dir, dict(env, PYTHONPATH=str(tree)), key, value)
         port = R.free_port()
         nexus, t0 = R.start("nexus", nexus_launch_cmd(port, data_dir, diagnostics or []),
@@ -505,11 +514,22 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         per_round: list[dict[str, Any]] = []
         expected = sessions * chunks
         budget = 60 + chunks * interval_ms / 1000 * 4
+        def opencode_now() -> str:
+            try:
+                now = http.get("/api/server").json()
+            except Exception as exc:  # the report of a failure must not fail itself
+                return f"could not ask Nexus: {exc}"
+            return (f"OpenCode under Nexus now: state {now.get('state')}, pid {now.get('pid')} (was {status['pid']}), "
+                    f"last error {now.get('last_error')!r}")
+
         for r in range(warmup + rounds):
             label = f"warmup{r + 1}" if r < warmup else f"r{r - warmup + 1}"
             R.wait_until(all_idle, 60, "every session to be idle before the round", 0.25)
             for reader in readers:  # the tap sees each delta twice: to Nexus and to the direct reader
-                reader.send(f"round {label} {expected * (2 if reader is tap else 1)}")
+                try:
+                    reader.send(f"round {label} {expected * (2 if reader is tap else 1)}")
+                except R.BenchError as exc:  # say whether OpenCode went away under it
+                    raise R.BenchError(f"{exc}\n{opencode_now()}") from None
             with CpuSampler(pids) as sampler:
                 prompted_ns = time.monotonic_ns()
                 tag_to_ref = prompt_all(label)
@@ -563,10 +583,11 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         result["added_basis"] = sorted({f["added_basis"] for f in counted})
         result["added_ms"] = summary([v for f in counted for v in f["_added"]])
         result["added_vs_direct_ms"] = summary([v for f in counted for v in f["_vs_direct"]])
+        result["ratio_vs_direct"] = summary([v for f in counted for v in f["_ratio"]])
         result["opencode_subscriber_skew_ms"] = summary([v for f in counted for v in f["_skew"]])
         result["opencode_latency_ms"] = summary([v for f in counted for v in f["_opencode"]])
         for f in per_round:
-            for k in ("_added", "_vs_direct", "_skew", "_opencode"):
+            for k in ("_added", "_vs_direct", "_ratio", "_skew", "_opencode"):
                 f.pop(k)
         result["per_round"] = per_round
         for key in ("lost", "duplicates", "unexpected", "direct_missing"):
@@ -604,8 +625,9 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
     added = result.get("added_ms", {})
     measured = bool(added.get("n"))
     return {
-        f"relay.added_ms.p99 < {TARGETS['relay_p99_added_ms']:g}":
-            measured and added["p99"] < TARGETS["relay_p99_added_ms"],
+        f"relay.added_ms p50 <= {TARGETS['relay_p50_added_ms']:g} and p99 <= {TARGETS['relay_p99_added_ms']:g}":
+            measured and added["p50"] <= TARGETS["relay_p50_added_ms"]
+            and added["p99"] <= TARGETS["relay_p99_added_ms"],
         "relay: no event lost, duplicated or out of sequence": measured and not any(
             result.get(k) for k in ("lost", "duplicates", "unexpected", "seq_gaps", "seq_dups")),
     }
@@ -618,13 +640,16 @@ def table(result: dict[str, Any]) -> str:
     ok = list(result["verdicts"].values())
     counted = [f for f in result["per_round"] if f["counted"]]
     wire = any("wire" in b for b in result["added_basis"])
+    r = result.get("ratio_vs_direct", {})
     rows = [
-        (f"Added latency p99 ({a.get('n', 0)} deltas, {len(counted)} rounds)", f"{a.get('p99', nan):.2f} ms",
-         f"< {TARGETS['relay_p99_added_ms']:g} ms", "PASS" if ok[0] else "FAIL",
+        (f"Added latency p50 / p99 ({a.get('n', 0)} deltas, {len(counted)} rounds)",
+         f"{a.get('p50', nan):.2f} / {a.get('p99', nan):.2f} ms",
+         f"<= {TARGETS['relay_p50_added_ms']:g} / {TARGETS['relay_p99_added_ms']:g} ms", "PASS" if ok[0] else "FAIL",
          "from OpenCode's write to Nexus (wire tap)" if wire else "against the direct reader"),
-        ("  p50 / p90 / max", f"{a.get('p50', nan):.2f} / {a.get('p90', nan):.2f} / {a.get('max', nan):.2f} ms",
-         "-", "-", ""),
+        ("  p90 / max", f"{a.get('p90', nan):.2f} / {a.get('max', nan):.2f} ms", "-", "-", ""),
         ("  p99 per round", " / ".join(f"{f['added_ms'].get('p99', nan):.1f}" for f in counted) + " ms", "-", "-", ""),
+        ("Ratio, prompt -> WebSocket / prompt -> direct", f"{r.get('p50', nan):.3f} / {r.get('p99', nan):.3f}", "-",
+         "-", "p50 / p99 per delta; 1.0 = as fast as OpenCode's own stream"),
     ]
     if wire:
         rows += [

@@ -137,6 +137,7 @@ def _handler_threads() -> set[threading.Thread]:
 
 def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, runtime, monkeypatch) -> None:
     monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)  # how soon a gone SSE client is noticed
+    monkeypatch.setitem(server.app.config, "NEXUS_WEBSOCKETS_PER_CLIENT", 32)  # six streams from one address
     sid = make_session(runtime)
     idle_subs = runtime.bus.subscriber_count
     wait_for(lambda: not _handler_threads(), "no request threads before the test")
@@ -186,7 +187,8 @@ def test_sse_carries_the_same_visible_heartbeat_as_websocket(server, monkeypatch
         ws.close()
 
 
-def test_websockets_per_client_are_capped_with_a_clear_close_reason(server) -> None:
+def test_websockets_per_client_are_capped_with_a_clear_close_reason(server, monkeypatch) -> None:
+    monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)  # a gone SSE client is noticed at the next ping
     url = server.url.replace("http://", "ws://") + "/api/stream?topics=chat.session"
     held = [simple_websocket.Client.connect(url) for _ in range(4)]
     try:
@@ -197,8 +199,19 @@ def test_websockets_per_client_are_capped_with_a_clear_close_reason(server) -> N
             extra.receive(timeout=10)
         assert extra.close_reason == 1008
         assert "Too many live connections from your address (at most 4)" in extra.close_message
+        refused = httpx2.get(f"{server.url}/api/stream/sse", timeout=10, trust_env=False)
+        assert refused.status_code == 429, "the SSE fallback counts against the same cap"
+        assert refused.json()["error"]["code"] == "too_many_connections"
         held.pop().close()
         wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3, "a slot freed")
+        with httpx2.stream("GET", f"{server.url}/api/stream/sse", timeout=10, trust_env=False) as sse:
+            assert sse.status_code == 200, "a freed slot serves SSE too"
+            lines = sse.iter_lines()
+            assert next(line for line in lines if line.startswith("data: "))
+            assert server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 4
+            lines.close()
+        wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3,
+                 "the SSE stream's slot freed when it ended", timeout=20)
         again = simple_websocket.Client.connect(url)
         held.append(again)
         assert messages_of(again.receive(timeout=10))[0]["type"] == "hello", "a freed slot is usable again"
@@ -306,3 +319,24 @@ def test_a_client_that_vanishes_mid_stream_is_not_logged_as_an_error(server, run
     wait_for(lambda: runtime.chat.hub.stream(sid).client_count == 0, "the stream ended with its client")
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
     assert not errors, [r.getMessage() for r in errors]
+
+
+def test_merging_keeps_each_sessions_order_and_never_jumps_over_another_event() -> None:
+    from nexus.chat.events import ChatEvent
+    from nexus.chat.frames import merged_wire
+
+    def delta(sid: str, seq: int, text: str, part: str = "p1") -> ChatEvent:
+        return ChatEvent(sid, seq, ev.TEXT_DELTA, {"message_id": "m1", "part_id": part, "delta": text})
+
+    events = [delta("a", 1, "x"), delta("b", 1, "1"), delta("a", 2, "y"), delta("b", 2, "2"),
+              ChatEvent("a", 3, ev.PART_UPDATE, {"message_id": "m1", "part": {"id": "p1"}}),
+              delta("a", 4, "z"), delta("a", 5, "w", part="p2"), delta("a", 6, "v", part="p2")]
+    sent = [json.loads(text) for text in merged_wire(events)]
+    per_session = {sid: [(m.get("from_seq", m["seq"]), m["seq"], m["type"], m["data"].get("delta"))
+                         for m in sent if m["session"] == sid] for sid in ("a", "b")}
+    assert per_session["a"] == [(1, 2, ev.TEXT_DELTA, "xy"), (3, 3, ev.PART_UPDATE, None),
+                                (4, 4, ev.TEXT_DELTA, "z"), (5, 6, ev.TEXT_DELTA, "wv")]
+    assert per_session["b"] == [(1, 2, ev.TEXT_DELTA, "12")]
+    [single] = [m for m in sent if m["session"] == "a" and m["seq"] == 4]
+    assert "from_seq" not in single, "a delta not merged goes out as the hub made it"
+    assert merged_wire(events[:1]) == [events[0].wire]

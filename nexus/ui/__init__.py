@@ -16,7 +16,7 @@ from nexus.ui.navigation import install_navigation
 from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
-from nexus.ui.websocket_cap import WebSocketCap, capped
+from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -43,7 +43,9 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
         if route.websocket:
             sock.route(route.rule, endpoint=route.endpoint)(capped(route.view))
         else:
-            app.add_url_rule(route.rule, endpoint=f"{route.endpoint}", view_func=route.view,
+            # The live streams' SSE fallbacks (nexus/ui/live.py) hold a thread each, like a WebSocket.
+            view = capped_stream(route.view) if route.rule.endswith("/stream/sse") else route.view
+            app.add_url_rule(route.rule, endpoint=f"{route.endpoint}", view_func=view,
                              methods=list(route.methods))
     # Static assets are the main page's weight (~200 KB raw, ~65 KB compressed). Only they
     # are compressed: pages and API answers carry CSRF tokens and keys, and compressing

@@ -31,11 +31,11 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from flask import Response, stream_with_context
-from simple_websocket import ConnectionClosed
+from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode, RsvBits
 
@@ -105,7 +105,7 @@ class Close:
 
 
 def _frames(feed: LiveFeed, stop: Closing, gone: Callable[[], bool] = lambda: False,
-            inbox: Callable[[], list[Any]] = list) -> Iterator[list[str] | Close]:
+            inbox: Callable[[], list[Any]] = list) -> Generator[list[str] | Close, None, None]:
     """Batches of messages to send, then at most one `Close`."""
     heartbeat = HEARTBEAT_SECONDS  # read per stream so a test can shorten it
     wake = feed.wake

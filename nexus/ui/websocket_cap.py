@@ -1,8 +1,9 @@
-"""At most `MAX_WEBSOCKETS_PER_CLIENT` open WebSockets per client address.
+"""At most `MAX_WEBSOCKETS_PER_CLIENT` open live connections per client address.
 
-Each WebSocket holds a handler thread and a reader thread for as long as it is open, so
-one client (a stranger through the tunnel, or a runaway script here) could otherwise hold
-hundreds. The address is the one Nexus uses everywhere else (`security.client_ip`):
+Each WebSocket holds a handler thread and a reader thread for as long as it is open, and
+each SSE stream (the WebSocket's fallback) a handler thread, so one client (a stranger
+through the tunnel, or a runaway script here) could otherwise hold hundreds. Both count
+against the same cap; an SSE stream over it is answered 429 with the project's JSON error. The address is the one Nexus uses everywhere else (`security.client_ip`):
 Cloudflare's client address header through the tunnel, the socket's address locally. One
 more connection than the cap is accepted and closed at once with code 1008 and a reason
 a person can read, so the page says why instead of retrying blindly. The cap can be set
@@ -18,8 +19,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 
+from nexus.ui.errors import ApiError
 from nexus.ui.security import client_ip
 
 log = logging.getLogger(__name__)
@@ -53,13 +55,17 @@ class WebSocketCap:
             return self._open.get(address, 0)
 
 
+def _cap() -> tuple[WebSocketCap, int]:
+    return (current_app.extensions["nexus.websocket_cap"],
+            int(current_app.config.get("NEXUS_WEBSOCKETS_PER_CLIENT", MAX_WEBSOCKETS_PER_CLIENT)))
+
+
 def capped(view: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a flask-sock view so it counts against its client's cap."""
 
     @functools.wraps(view)
     def run(ws: Any, *args: Any, **kwargs: Any) -> Any:
-        cap: WebSocketCap = current_app.extensions["nexus.websocket_cap"]
-        limit = int(current_app.config.get("NEXUS_WEBSOCKETS_PER_CLIENT", MAX_WEBSOCKETS_PER_CLIENT))
+        cap, limit = _cap()
         address = client_ip()
         if not cap.acquire(address, limit):
             log.info("refused a WebSocket from %s: %d already open", address, limit)
@@ -70,5 +76,26 @@ def capped(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(ws, *args, **kwargs)
         finally:
             cap.release(address)
+
+    return run
+
+
+def capped_stream(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap an SSE view: it counts against the same cap until its response is closed."""
+
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Response:
+        cap, limit = _cap()
+        address = client_ip()
+        if not cap.acquire(address, limit):
+            raise ApiError(429, f"Too many live connections from your address (at most {limit}); close other tabs "
+                                "or terminals.", "too_many_connections")
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            cap.release(address)
+            raise
+        response.call_on_close(lambda: cap.release(address))
+        return response
 
     return run
