@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the one-folder app for this platform: build/dist/nexus/ (the `nexus` executable and its files).
-# From a clean checkout: python3 -m venv .venv && .venv/bin/pip install -e '.[qt,build]' && build/build.sh
+# From a clean checkout: python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e '.[qt,build]' && build/build.sh
+# (constraints.txt pins every dependency, so a bundle ships exactly what the tests ran)
 # (on Windows and macOS `.[build]` plus pywebview is enough: they use the system webview).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -20,7 +20,8 @@ fi
 [[ -n "$PY" ]] || { log "Python 3.11 or newer is needed"; exit 1; }
 
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,qt,build]'
+# The exact versions in constraints.txt (the lock file): the same everywhere, CI and the bundle included.
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,qt,build]'
 
 scripts/install-opencode.sh >/dev/null
 
