@@ -37,11 +37,12 @@ def find_bindir() -> Path:
     Debian's /usr/lib/postgresql/<newest>/bin."""
     explicit = os.environ.get("NEXUS_TEST_PG_BINDIR")
     candidates = [explicit] if explicit else []
-    if shutil.which("pg_config"):
+    if not explicit and shutil.which("pg_config"):
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
         candidates.append(out.stdout.strip())
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name),
-                         reverse=True)
+    if not explicit:
+        candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name),
+                             reverse=True)
     for folder in candidates:
         if folder and (Path(folder) / "initdb").is_file() and (Path(folder) / "pg_ctl").is_file():
             return Path(folder)

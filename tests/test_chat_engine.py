@@ -14,6 +14,7 @@ from nexus.chat.service import ChatError
 from nexus.runtime import Runtime
 from nexus.server import ServerState
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
+from tests.postgres_server import on_postgres
 
 pytestmark = pytest.mark.opencode
 DATABASES = ("sqlite", "postgres")
@@ -191,6 +192,17 @@ def test_transcript_survives_a_restart_of_nexus(tmp_path: Path, opencode_setting
         assert snapshot.type == "snapshot" and len(snapshot.data["messages"]) == 2
     finally:
         again.stop()
+
+
+@on_postgres
+def test_opencode_never_sees_the_store_url(chat_runtime: Runtime, database_url: str) -> None:
+    """NEXUS_DATABASE_URL may carry the database password: OpenCode (and so the agent's shell)
+    must not inherit it."""
+    import psutil
+
+    environ = psutil.Process(chat_runtime.supervisor.pid).environ()
+    assert "NEXUS_DATABASE_URL" not in environ
+    assert "NEXUS_HOME" in environ  # the environment was read, and is Nexus's own otherwise
 
 
 def test_models_agents_and_limits(chat_runtime: Runtime) -> None:

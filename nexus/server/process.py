@@ -109,6 +109,7 @@ class OpenCodeProcess:
         """Spawn and wait for the `listening on` line. Returns the server URL."""
         env = {**os.environ, **self._env}
         env.pop("OPENCODE_SERVER_PASSWORD", None)
+        env.pop("NEXUS_DATABASE_URL", None)  # the store's password is not the agent's to read
         if self._password:
             env["OPENCODE_SERVER_PASSWORD"] = self._password
         self.workspace.mkdir(parents=True, exist_ok=True)

@@ -129,7 +129,7 @@ class Database:
         if not self.is_postgres:
             return
         with self.engine.connect() as conn:
-            major = (conn.dialect.server_version_info or (0,))[0]
+            major = int((conn.dialect.server_version_info or (0,))[0])
         if major < MIN_POSTGRES:
             raise StoreError(f"The PostgreSQL server at {safe_url(self.url)} is version {major}; Nexus needs "
                              f"{MIN_POSTGRES} or newer. Nothing was changed. Upgrade the server or use another one.")

@@ -49,6 +49,7 @@ class LocalPty(Screen):
         _set_size(master, cols, rows)
         child_env = {**os.environ, **(env or {}), "TERM": "xterm-256color", "COLORTERM": "truecolor"}
         child_env.pop("OPENCODE_SERVER_PASSWORD", None)  # an attached server's password, if set this way
+        child_env.pop("NEXUS_DATABASE_URL", None)  # and the store's
         try:
             self.process = subprocess.Popen([sys.executable, "-c", _CTTY, *(command or default_shell())],
                                             cwd=str(cwd), stdin=slave, stdout=slave, stderr=slave,
