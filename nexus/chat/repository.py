@@ -134,7 +134,7 @@ class ChatRepository:
                       ) -> tuple[list[dict[str, Any]], int]:
         """`state` "deleted" lists the deleted sessions that can still be restored. Sub-agent
         sessions (with a parent) are listed under their parent, unless `children`."""
-        conditions = [S.c.deleted_at.is_not(None) if state == "deleted" else S.c.deleted_at.is_(None)]
+        conditions: list[Any] = [S.c.deleted_at.is_not(None) if state == "deleted" else S.c.deleted_at.is_(None)]
         if not children:
             conditions.append(S.c.parent_id.is_(None))
         if state and state != "deleted":
@@ -246,8 +246,8 @@ class ChatRepository:
             for position, part in parts:
                 self._upsert_part(conn, part, position, now)
             if session is not None:
-                values = {k: session.get(k) for k in ("title", "agent", "model", "status", "state")
-                          if k in session}
+                values: dict[str, Any] = {k: session.get(k) for k in ("title", "agent", "model", "status", "state")
+                                          if k in session}
                 values.update(_token_columns(session.get("tokens")), cost=float(session.get("cost") or 0.0),
                               updated_at=now)
                 if "todos" in session:

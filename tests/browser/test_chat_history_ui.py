@@ -100,6 +100,10 @@ def test_undo_restores_the_file_in_the_changes_pane_and_redo_brings_it_back(new_
     expect(page.locator("#panel-changes .pane-note")).to_contain_text("No changes", timeout=10_000)
     assert notes.read_text().rstrip("\n") == ORIGINAL.rstrip("\n")
     shot(page, "undone-desktop-light")
+    page.emulate_media(color_scheme="dark")
+    shot(page, "undone-desktop-dark")
+    assert not axe_serious(page, "history-undone-dark"), axe_serious(page, "history-undone-dark")
+    page.emulate_media(color_scheme="light")
 
     page.locator(".revert-bar").get_by_role("button", name="Redo").click()
     expect(page.locator(".revert-bar")).to_be_hidden(timeout=10_000)

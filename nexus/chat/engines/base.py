@@ -31,6 +31,9 @@ class EngineSink(Protocol):
 
     def transcript_state(self, session_id: str) -> dict[str, Any]: ...
 
+    # A sub-agent's session started by the agent of `parent_id` (OpenCode's `task` tool).
+    def adopt_child(self, engine: str, parent_id: str, engine_ref: str, info: dict[str, Any]) -> str: ...
+
 
 class Engine(Protocol):
     name: str
