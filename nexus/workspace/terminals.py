@@ -85,9 +85,11 @@ class TerminalManager:
                                     "too_many_terminals", 409)
             try:
                 pty = spawn(cwd, cols=_clamp(cols, 2, 1000), rows=_clamp(rows, 2, 500))
-            except (OSError, OpenCodeError) as exc:
+            except OSError as exc:
                 raise TerminalError(f"The shell could not be started: {exc.strerror or exc}.", "spawn_failed",
                                     500) from exc
+            except OpenCodeError as exc:  # OpenCode's own terminal: it is slow, busy or gone
+                raise TerminalError(f"OpenCode could not open a terminal: {exc}.", "spawn_failed", 502) from exc
             terminal = Terminal(f"t_{secrets.token_hex(8)}", session_id, cwd, pty)
             self._terminals[terminal.id] = terminal
         log.info("terminal %s opened for session %s (%s, pid %s)", terminal.id, session_id, pty.backend, pty.pid)
