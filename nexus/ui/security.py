@@ -151,7 +151,8 @@ def cookie_name(base: str) -> str:
 
 
 def set_session_cookie(response: Response, session: Session) -> Response:
-    response.set_cookie(cookie_name(SESSION_COOKIE), session.token, max_age=max(0, int(session.record.expires_at - time.time())),
+    response.set_cookie(cookie_name(SESSION_COOKIE), session.token,
+                        max_age=max(0, int(session.record.expires_at - time.time())),
                         path="/", httponly=True, samesite="Lax", secure=is_https())
     return response
 
@@ -339,7 +340,8 @@ def install_security(app: Flask) -> None:
         if who is not None and who.new_session and who.session is not None:
             set_session_cookie(response, who.session)
         if who is not None and who.new_anon and who.anon:
-            response.set_cookie(cookie_name(ANON_COOKIE), who.anon, path="/", httponly=True, samesite="Strict", secure=is_https())
+            response.set_cookie(cookie_name(ANON_COOKIE), who.anon, path="/", httponly=True, samesite="Strict",
+                                secure=is_https())
         return response
 
     @app.context_processor
