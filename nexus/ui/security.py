@@ -300,8 +300,6 @@ def install_security(app: Flask) -> None:
                 if _wants_page(page_endpoints):
                     return _login_redirect()
                 return error_response(401, "Sign in first.", "login_required")
-        if needs == OWNER and rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
-            return _confirmation_required("this")
         if not setup_done and local and endpoint in page_endpoints and endpoint not in SETUP_ENDPOINTS \
                 and endpoint not in PUBLIC_ENDPOINTS:
             return redirect("/setup", code=303)
@@ -326,6 +324,8 @@ def install_security(app: Flask) -> None:
                                           "rate_limited", retry_after=int(wait) + 1)
                 response.headers["Retry-After"] = str(int(wait) + 1)
                 return response
+        if needs == OWNER and rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
+            return _confirmation_required("this")  # after Origin and CSRF: a forged request learns nothing
         return None
 
     @app.after_request
