@@ -5,15 +5,19 @@ not describe (status, media type, body). Bounded: a few examples per operation."
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
@@ -45,10 +49,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, opencode_bin: str,
     and an API key with every scope."""
     from nexus.auth.repository import AuthRepository
     from nexus.runtime import Runtime
+    from nexus.settings import is_injection_name
     from nexus.ui import create_app
     from nexus.ui.http_server import WebServer
     from tests.auth_helpers import OWNER, PASSWORD, remember
-    from nexus.settings import is_injection_name
     from tests.chat_helpers import wait_for_opencode
     from tests.conftest import CHEAP_ARGON2, _rg_dir
     from tests.fakes.fake_llm import opencode_env

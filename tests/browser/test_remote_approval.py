@@ -3,8 +3,9 @@ a command shows "Approve on this computer" and only Deny (real Chromium, OpenCod
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
