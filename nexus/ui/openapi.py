@@ -54,7 +54,7 @@ def _success(route: Any, method: str) -> dict[str, Any]:
 def _security(route: Any) -> list[dict[str, list[str]]]:
     if route.endpoint in _OPEN:
         return [{}]
-    browser = {"session": [], "csrf": []} if any(m != "GET" for m in route.methods) else {"session": []}
+    browser: dict[str, list[str]] = {"session": [], "csrf": []} if any(m != "GET" for m in route.methods) else {"session": []}
     if route.needs == "owner" or route.rule.startswith(SESSION_ONLY_PREFIXES):
         return [browser]
     return [{"apiKey": []}, browser]
