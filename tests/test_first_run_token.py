@@ -4,8 +4,8 @@ answers without the setup token `nexus serve` prints (as Jupyter's), over real s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx2
 import pytest
@@ -45,7 +45,7 @@ def _run_command(url: str, headers: dict[str, str] | None = None) -> str:
     try:
         ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + f"/api/sessions/{SESSION}/run",
                                              headers=headers)
-    except Exception as exc:  # the handshake was answered with an HTTP error
+    except (simple_websocket.ConnectionError, ConnectionError) as exc:  # the handshake got an HTTP error
         return f"refused: {exc}"
     output = ""
     try:

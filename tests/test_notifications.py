@@ -243,3 +243,9 @@ def test_real_permission_request_and_real_crash(chat_runtime) -> None:
     assert crash["title"] == "OpenCode crashed" and "code -9" in crash["body"]
     assert back["title"] == "OpenCode is running again"
     assert rt.supervisor.pid not in (None, pid)
+
+
+def test_ids_beyond_what_the_store_holds_are_a_clear_400(client) -> None:
+    # Found by the schemathesis run: an id past 64 bits reached SQLite and answered 500.
+    res = client.post("/api/notifications/read", json={"ids": [1, 2**70]})
+    assert res.status_code == 400 and res.json["error"]["details"]["field"] == "ids"

@@ -354,6 +354,12 @@ def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live, http) 
         res = remote.patch("/api/settings", json={"terminal.remote_enabled": True})
         assert res.status_code == 403 and res.json()["error"]["code"] == "local_only"
         assert rt.settings["terminal.remote_enabled"] is False
+        # On this computer the owner confirms the password first (a security change).
+        res = http.patch("/api/settings", json={"terminal.remote_enabled": True})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "password_confirmation_required"
+        confirmed = http.post("/api/auth/confirm", json={"password": PASSWORD})
+        assert confirmed.status_code == 200, confirmed.text
+        http.headers["X-CSRF-Token"] = confirmed.json()["csrf_token"]
         assert http.patch("/api/settings", json={"terminal.remote_enabled": True}).status_code == 200
         ws = _ws(url, f"/api/terminals/{term['id']}/connect", headers)
         _ready(ws)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 REMOTE_FAILURES_PER_HOUR = 60
 HOUR = 3600.0
@@ -86,11 +87,12 @@ class Lockout:
         owner = self._repo.owner()
         if owner is None:
             return
+        since: float | None
         if owner.failed_since is None or now - owner.failed_since > HOUR:
             failures, since = 1, now
         else:
             failures, since = owner.failed_count + 1, owner.failed_since
-        locked_until = owner.locked_until if owner.locked_until and owner.locked_until > now else None
+        locked_until: float | None = owner.locked_until if owner.locked_until and owner.locked_until > now else None
         if failures >= REMOTE_FAILURES_PER_HOUR:
             locked_until, failures, since = now + HOUR, 0, None
         self._repo.set_failures(failures, since, locked_until)

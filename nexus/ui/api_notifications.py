@@ -23,7 +23,7 @@ def notifications_mark_read() -> Any:
     body = json_body()
     ids = body.get("ids")
     if ids is not None and (not isinstance(ids, list) or len(ids) > 1000
-                            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+                            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**63 for i in ids)):
         raise ApiError(400, "ids must be a list of notification ids (whole numbers), or left out to mark all read.",
                        "bad_request", field="ids")
     return jsonify(runtime().notifications.mark_read(ids))

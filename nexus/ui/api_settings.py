@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import jsonify
 
+from nexus.auth.scopes import protected_settings
 from nexus.settings import SettingsError
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
-from nexus.auth.scopes import protected_settings
 from nexus.ui.security import caller, require_owner_present
 
 
@@ -24,7 +24,9 @@ def settings_update() -> Any:
     if not isinstance(values, dict) or not values:
         raise ApiError(400, "Send the settings to change as a JSON object, e.g. {\"server.autostart\": false}.",
                        "bad_request")
-    protected = protected_settings(values)
+    current = runtime().settings.all()
+    # A section saved whole repeats unchanged values: only a real change needs the owner, present.
+    protected = [k for k in protected_settings(values) if k not in current or values[k] != current[k]]
     if protected:
         require_owner_present(", ".join(protected))
     if values.get("terminal.remote_enabled") is True and caller().via != "local":

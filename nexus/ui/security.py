@@ -8,11 +8,17 @@ Who is asking (`g.caller`):
 
 Rules, in order:
 1. The Host must be loopback or the tunnel's public name (DNS rebinding gets 421).
-2. Static files and the sign-in routes are open; everything else through the tunnel needs
-   sign-in, always. Locally it needs sign-in once an owner password exists, unless the
-   owner turned `security.require_login_locally` off. Pages redirect to /login, the API
-   answers 401.
-3. Until the setup wizard is finished, pages lead to it; it only runs from this computer.
+2. Until an owner exists, nothing but /healthz, static files and the desktop window's
+   exchange answers without the setup token `nexus serve` prints (`?token=` on any GET,
+   this computer only, swapped for a session cookie).
+3. Static files, /healthz and the sign-in routes are open; everything else through the
+   tunnel needs sign-in, always. Locally it needs sign-in once an owner password exists,
+   unless the owner turned `security.require_login_locally` off. Pages redirect to /login,
+   the API answers 401. Until the setup wizard is finished, pages lead to it; it only runs
+   from this computer.
+3b. API keys: the route's declared scope (Route.needs) must be among the key's scopes; a key
+   not made usable remotely is refused through the tunnel; "owner" routes never take a key
+   and need a browser session whose password was typed in the last 10 minutes.
 4. State changes need the CSRF token (header `X-CSRF-Token`) that goes with the session
    cookie (or with the anonymous `nexus_csrf` cookie before sign-in). Scripts using an API
    key carry no ambient credential, so they need none. WebSocket handshakes and state
@@ -31,11 +37,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
-from nexus.auth.repository import KeyRecord
-from nexus.auth.service import AuthError, Session, csrf_for
 from nexus.auth.remote_shell import APPROVE_LOCALLY, approval_refused, remote_shell_allowed
+from nexus.auth.repository import KeyRecord
 from nexus.auth.scopes import OWNER, key_allows
+from nexus.auth.service import AuthError, Session, csrf_for
 from nexus.chat.service import ChatError
 from nexus.ui.errors import ApiError, error_response
 
@@ -151,7 +158,8 @@ def cookie_name(base: str) -> str:
 
 
 def set_session_cookie(response: Response, session: Session) -> Response:
-    response.set_cookie(cookie_name(SESSION_COOKIE), session.token, max_age=max(0, int(session.record.expires_at - time.time())),
+    response.set_cookie(cookie_name(SESSION_COOKIE), session.token,
+                        max_age=max(0, int(session.record.expires_at - time.time())),
                         path="/", httponly=True, samesite="Lax", secure=is_https())
     return response
 
@@ -228,7 +236,8 @@ def refuse_remote_shell_approval(session_id: str, permission_id: str, reply: str
         raise ApiError(403, APPROVE_LOCALLY, "approve_locally")
 
 
-def _first_run_guard(rt: Any, who: Caller, local: bool, endpoint: str, page_endpoints: set[str]) -> Response | None:
+def _first_run_guard(rt: Any, who: Caller, local: bool, endpoint: str,
+                     page_endpoints: set[str]) -> BaseResponse | None:
     """Before an owner exists only the holder of the setup token (or the desktop window's
     one-time token) gets anything; `?token=` on any page is the exchange."""
     presented = request.args.get("token")
@@ -259,7 +268,7 @@ def install_security(app: Flask) -> None:
     route_needs = {r.endpoint: r.needs for r in ROUTES}
 
     @app.before_request
-    def guard() -> Response | None:
+    def guard() -> BaseResponse | None:
         rt = _runtime()
         host = host_name(request.host)
         if host not in LOOPBACK_HOSTS and host not in rt.tunnel.allowed_hosts():
@@ -287,9 +296,9 @@ def install_security(app: Flask) -> None:
                 who.session = None  # the setup token's session is for this computer only
 
         if not rt.auth.has_owner():
-            refused = _first_run_guard(rt, who, local, endpoint, page_endpoints)
-            if refused is not None:
-                return refused
+            not_yet = _first_run_guard(rt, who, local, endpoint, page_endpoints)
+            if not_yet is not None:
+                return not_yet
         setup_done = rt.setup.completed
         if endpoint in SETUP_ENDPOINTS and not setup_done and not local:
             return error_response(403, "Nexus is set up from the computer it runs on.", "setup_local_only")
@@ -299,8 +308,6 @@ def install_security(app: Flask) -> None:
                 if _wants_page(page_endpoints):
                     return _login_redirect()
                 return error_response(401, "Sign in first.", "login_required")
-        if needs == OWNER and rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
-            return _confirmation_required("this")
         if not setup_done and local and endpoint in page_endpoints and endpoint not in SETUP_ENDPOINTS \
                 and endpoint not in PUBLIC_ENDPOINTS:
             return redirect("/setup", code=303)
@@ -325,6 +332,8 @@ def install_security(app: Flask) -> None:
                                           "rate_limited", retry_after=int(wait) + 1)
                 response.headers["Retry-After"] = str(int(wait) + 1)
                 return response
+        if needs == OWNER and rt.auth.has_owner() and not rt.auth.recently_confirmed(who.session):
+            return _confirmation_required("this")  # after Origin and CSRF: a forged request learns nothing
         return None
 
     @app.after_request
@@ -339,7 +348,8 @@ def install_security(app: Flask) -> None:
         if who is not None and who.new_session and who.session is not None:
             set_session_cookie(response, who.session)
         if who is not None and who.new_anon and who.anon:
-            response.set_cookie(cookie_name(ANON_COOKIE), who.anon, path="/", httponly=True, samesite="Strict", secure=is_https())
+            response.set_cookie(cookie_name(ANON_COOKIE), who.anon, path="/", httponly=True, samesite="Strict",
+                                secure=is_https())
         return response
 
     @app.context_processor

@@ -22,7 +22,8 @@ from tests.browser.viewports import VIEWS
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 DARK_BG = "rgb(15, 17, 21)"
 LIGHT_BG = "rgb(247, 247, 248)"
-EXPECTED_HTTP = re.compile(r"^Failed to load resource: the server responded with a status of (400|422) ")
+# 403: a security change before the owner confirmed the password (the page then asks for it).
+EXPECTED_HTTP = re.compile(r"^Failed to load resource: the server responded with a status of (400|403|422) ")
 
 
 @pytest.fixture
@@ -216,6 +217,12 @@ def test_settings_round_trip_and_server_message_beside_the_field(open_view: Any,
     expect(page.locator("#section-server .save-status")).to_contain_text("Saved")
     page.locator("#set-tunnel-protocol").select_option("http2")
     page.get_by_role("button", name="Save tunnel settings").click()
+    # tunnel.* is a security setting: the owner confirms the password, then the save goes through.
+    from tests.auth_helpers import PASSWORD
+
+    dialog = page.get_by_role("dialog", name="Confirm your password")
+    dialog.get_by_label("Password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Confirm").click()
     expect(page.locator("#section-tunnel .save-status")).to_contain_text("Saved")
     assert settings["server.health_failures"] == 7 and settings["tunnel.protocol"] == "http2"
 
@@ -250,7 +257,16 @@ def test_key_value_editor_saves_the_environment(open_view: Any, live_nexus: Live
     page.get_by_label("Name 1").fill("API_TOKEN")
     page.get_by_label("Value 1").fill("x")
     page.get_by_role("button", name="Save server settings").click()
+    # server.env is a security setting: the owner confirms the password first.
+    from tests.auth_helpers import PASSWORD
+
+    dialog = page.get_by_role("dialog", name="Confirm your password")
+    dialog.get_by_label("Password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Confirm").click()
     expect(page.locator("#set-server-env-error")).to_contain_text("looks like a secret")
+    page.get_by_label("Name 1").fill("NODE_OPTIONS")
+    page.get_by_role("button", name="Save server settings").click()
+    expect(page.locator("#set-server-env-error")).to_contain_text("NODE_OPTIONS is refused")
     page.get_by_label("Name 1").fill("RUST_LOG")
     page.get_by_role("button", name="Save server settings").click()
     expect(page.locator("#section-server .save-status")).to_contain_text("Saved")
