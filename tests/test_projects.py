@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from nexus.runtime import Runtime
+from tests.auth_helpers import remember
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.chat_helpers import wait_for_opencode
@@ -22,7 +23,8 @@ from tests.test_workspace_pane import _read_until, _ready, _type, _ws
 
 pytestmark = pytest.mark.opencode
 
-ATTACHED_PASSWORD = "attached-server-pw-7731"
+# Checked at the end of the run to be in no file the tests left behind (tests/conftest.py).
+ATTACHED_PASSWORD = remember("attached-server-pw-7731")
 
 
 class WsReader(_ChatWsReader):
