@@ -191,6 +191,10 @@ def test_session_in_project_b_writes_only_there_and_panes_show_b(world) -> None:
         reader.until(reply_done, timeout=60)
     finally:
         reader.close()
+    # OpenCode announced the new session before Nexus's create call returned: it was not
+    # adopted as a second copy (the reply's events were handled after that announcement).
+    everything = http.get("/api/sessions", params={"state": "all", "limit": 200}).json()["sessions"]
+    assert [s["origin"] for s in everything if s["engine_ref"] == session["engine_ref"]] == ["nexus"]
     assert (beta / "made-here.txt").read_text().strip() == "hello from beta"
     for other in ("alpha", "gamma", "delta"):
         assert not (projects[other] / "made-here.txt").exists()
