@@ -14,7 +14,7 @@ from nexus.projects.folders import ProjectError, browse, check_local_folder
 from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
-from tests.auth_helpers import OWNER, PASSWORD, make_owner
+from tests.auth_helpers import OWNER, PASSWORD, make_owner, remember
 
 TUNNEL = {"Cf-Connecting-Ip": "203.0.113.9"}
 
@@ -96,3 +96,21 @@ def test_the_browser_and_new_folders_follow_the_terminals_rules_through_the_tunn
         assert [f["name"] for f in remote.get("/api/projects/browse").json()["folders"]] == ["code"]
     finally:
         remote.close()
+
+
+def test_an_api_key_through_the_tunnel_cannot_attach_servers(live) -> None:
+    url, rt = live
+    make_owner(rt, login_locally=False)
+    with httpx2.Client(base_url=url, timeout=10, trust_env=False, headers=TUNNEL) as remote:
+        token = remote.get("/api/auth/session").json()["csrf_token"]
+        res = remote.post("/api/auth/login", json={"username": OWNER, "password": PASSWORD},
+                          headers={"X-CSRF-Token": token})
+        csrf = res.json()["csrf_token"]
+        key = remember(remote.post("/api/auth/keys", json={"name": "script"},
+                                   headers={"X-CSRF-Token": csrf}).json()["key"])
+    with httpx2.Client(base_url=url, timeout=10, trust_env=False,
+                       headers={**TUNNEL, "Authorization": f"Bearer {key}"}) as script:
+        assert script.get("/api/servers").status_code == 200
+        refused = script.post("/api/servers", json={"name": "Evil", "url": "http://10.0.0.1:4096"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "login_required"
+        assert [s["id"] for s in script.get("/api/servers").json()["servers"]] == ["local"]

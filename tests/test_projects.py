@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from nexus.runtime import Runtime
+from tests.auth_helpers import remember
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.chat_helpers import wait_for_opencode
@@ -22,7 +23,8 @@ from tests.test_workspace_pane import _read_until, _ready, _type, _ws
 
 pytestmark = pytest.mark.opencode
 
-ATTACHED_PASSWORD = "attached-server-pw-7731"
+# Checked at the end of the run to be in no file the tests left behind (tests/conftest.py).
+ATTACHED_PASSWORD = remember("attached-server-pw-7731")
 
 
 class WsReader(_ChatWsReader):
@@ -189,6 +191,10 @@ def test_session_in_project_b_writes_only_there_and_panes_show_b(world) -> None:
         reader.until(reply_done, timeout=60)
     finally:
         reader.close()
+    # OpenCode announced the new session before Nexus's create call returned: it was not
+    # adopted as a second copy (the reply's events were handled after that announcement).
+    everything = http.get("/api/sessions", params={"state": "all", "limit": 200}).json()["sessions"]
+    assert [s["origin"] for s in everything if s["engine_ref"] == session["engine_ref"]] == ["nexus"]
     assert (beta / "made-here.txt").read_text().strip() == "hello from beta"
     for other in ("alpha", "gamma", "delta"):
         assert not (projects[other] / "made-here.txt").exists()
@@ -322,6 +328,31 @@ def test_adoption_can_be_limited_to_sessions_started_in_nexus(world) -> None:
         http.patch("/api/settings", json={"chat.adopt": "all"})
         other.close()
     assert server_id
+
+
+def test_servers_are_renamed_checked_again_and_deleting_can_reach_opencode(world) -> None:
+    http, rt = world["http"], world["rt"]
+    server_id = _attach(world)
+    wrong = http.patch(f"/api/servers/{server_id}", json={"password": "nope"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
+    dead = http.patch(f"/api/servers/{server_id}", json={"url": "http://127.0.0.1:9"})
+    assert dead.status_code == 400 and dead.json()["error"]["code"] == "server_unreachable"
+    assert rt.servers.get(server_id).url == world["attached_url"]
+    assert http.patch("/api/servers/local", json={"name": "x"}).status_code == 400
+    renamed = http.patch(f"/api/servers/{server_id}", json={"name": "Box"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Box"
+    _wait(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the rebuilt event stream")
+    # Deleting with ?opencode=1 removes OpenCode's copy too (its other clients lose it).
+    gamma = world["projects"]["gamma"]
+    created = http.post("/api/sessions", json={"directory": str(gamma), "server": server_id, "title": "Doomed"})
+    assert created.status_code == 201, created.text
+    ref = created.json()["engine_ref"]
+    with httpx2.Client(base_url=world["attached_url"], auth=("opencode", ATTACHED_PASSWORD), timeout=30,
+                       trust_env=False) as other:
+        assert other.get(f"/session/{ref}", params={"directory": str(gamma)}).status_code == 200
+        assert http.delete(f"/api/sessions/{created.json()['id']}", params={"opencode": "2"}).status_code == 400
+        assert http.delete(f"/api/sessions/{created.json()['id']}", params={"opencode": "1"}).status_code == 204
+        assert other.get(f"/session/{ref}", params={"directory": str(gamma)}).status_code == 404
 
 
 def test_a_server_that_goes_away_marks_its_sessions_unreachable(world, fake_llm) -> None:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import logging
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -69,6 +70,10 @@ class ChatService:
         # which sessions of other OpenCode clients to adopt ("all" or "nexus": none).
         self.server_info: Callable[[str], tuple[str, str]] = lambda server: ("running", server)
         self.adopt_policy: Callable[[], str] = lambda: "all"
+        # Held while Nexus creates an engine session and stores it: OpenCode announces the new
+        # session on its event stream before the create call returns, and adoption must then
+        # find Nexus's own record instead of adopting a copy.
+        self._claim_lock = threading.RLock()
         self._started = False
         self.history = SessionHistory(self)  # undo, redo, fork, edit; to-dos, sub-agents, diffs
 
@@ -150,16 +155,20 @@ class ChatService:
         if self.adopt_policy() != "all":
             return None
         ref = info.get("id")
-        if not isinstance(ref, str) or self.repo.find_by_engine_ref(engine, ref, include_deleted=True):
-            return None
+        with self._claim_lock:
+            if not isinstance(ref, str) or self.repo.find_by_engine_ref(engine, ref, include_deleted=True):
+                return None
+            return self._adopt(engine, server, ref, info)
+
+    def _adopt(self, engine: str, server: str, ref: str, info: dict[str, Any]) -> str:
         times = info.get("time") or {}
         # Quiet for a while (found when catching up): kept, but among the archived ones.
         quiet = time.time() - (times.get("updated") or time.time() * 1000) / 1000 > ADOPT_ACTIVE_WINDOW
-        session: dict[str, Any] = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
-                   "title": _clean_title(info.get("title")) or "New session", "agent": None, "model": None,
-                   "directory": info.get("directory"), "state": "archived" if quiet else "active",
-                   "status": "idle", "server": server,
-                   "origin": "adopted", "created_at": (times.get("created") or time.time() * 1000) / 1000}
+        session: dict[str, Any] = {
+            "id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": ref,
+            "title": _clean_title(info.get("title")) or "New session", "agent": None, "model": None,
+            "directory": info.get("directory"), "state": "archived" if quiet else "active", "status": "idle",
+            "server": server, "origin": "adopted", "created_at": (times.get("created") or time.time() * 1000) / 1000}
         self.repo.create_session(session)
         self._refs[(engine, ref)] = session["id"]
         self._dirs[(engine, ref)] = session["directory"]
@@ -289,11 +298,17 @@ class ChatService:
         # Without a title the engine names the session from its first message (OpenCode's
         # title agent); until then it is "New session".
         where = {"directory": directory} if directory and engine == "opencode" else {}
+        with self._claim_lock:
+            return self._create(engine, server, given, agent, model, options, where)
+
+    def _create(self, engine: str, server: str | None, given: str, agent: str | None, model: str | None,
+                options: dict[str, Any] | None, where: dict[str, Any]) -> dict[str, Any]:
         created = self._engine(engine, server).create_session(title=given or None, agent=agent, model=model,
                                                               options=options, **where)
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": created["engine_ref"],
                    "title": given or "New session", "agent": agent, "model": model,
-                   "directory": created.get("directory") or directory, "state": "active", "status": "idle",
+                   "directory": created.get("directory") or where.get("directory"), "state": "active",
+                   "status": "idle",
                    "options": options, "server": server if engine == "opencode" else None, "origin": "nexus"}
         self.repo.create_session(session)
         self._refs[(engine, created["engine_ref"])] = session["id"]
@@ -369,10 +384,11 @@ class ChatService:
             # OpenCode lost the session (its data was reset): continue in a fresh one; the
             # history stays in Nexus.
             where = {"directory": session["directory"]} if session.get("directory") else {}
-            created = engine.create_session(title=session["title"], agent=session.get("agent"),
-                                            model=session.get("model"), **where)
-            self.repo.update_session(session_id, engine_ref=created["engine_ref"])
-            self._refs[(session["engine"], created["engine_ref"])] = session_id
+            with self._claim_lock:
+                created = engine.create_session(title=session["title"], agent=session.get("agent"),
+                                                model=session.get("model"), **where)
+                self.repo.update_session(session_id, engine_ref=created["engine_ref"])
+                self._refs[(session["engine"], created["engine_ref"])] = session_id
             log.warning("session %s continued in a new OpenCode session %s", session_id, created["engine_ref"])
             engine.prompt(created["engine_ref"], **kwargs)
 

@@ -122,7 +122,7 @@ class AttachedServer:
         return {"id": self.id, "name": self.name, "url": self.url, "kind": "attached", "state": self.state,
                 "since": self._since, "version": self.version, "error": self.error,
                 "health_failures": self._failures, "local": self.is_loopback, "requests": requests,
-                "errors": errors, **self._usage()}
+                "errors": errors, "history": self._history[:10], **self._usage()}
 
     def _usage(self) -> dict[str, Any]:
         """CPU and memory, only when the server runs on this computer (its process is visible)."""

@@ -17,6 +17,7 @@ from nexus.servers.registry import ServerRegistry, ServerRegistryError
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
+from nexus.ui.security import caller
 
 
 def _projects() -> ProjectService:
@@ -85,11 +86,21 @@ def check_session_directory(body: dict[str, Any]) -> tuple[str | None, str | Non
     return path, server_id
 
 
+def _check_may_manage_servers() -> None:
+    """Attaching a server makes Nexus connect to any address and send it prompts and files:
+    through the tunnel that takes the owner signed in in a browser, not an API key."""
+    who = caller()
+    if who.via != "local" and who.session is None:
+        raise ApiError(403, "Attaching, changing or detaching OpenCode servers from a remote device needs the owner "
+                       "signed in in a browser (not an API key).", "login_required")
+
+
 def servers_list() -> Any:
     return jsonify({"servers": _servers().list()})
 
 
 def servers_add() -> Any:
+    _check_may_manage_servers()
     body = json_body()
     server = _guard(_servers().add, name=body.get("name"), url=body.get("url"),
                     password=body.get("password"), username=body.get("username"))
@@ -97,9 +108,11 @@ def servers_add() -> Any:
 
 
 def server_update(server_id: str) -> Any:
+    _check_may_manage_servers()
     return jsonify(_guard(_servers().update, server_id, json_body()))
 
 
 def server_remove(server_id: str) -> Any:
+    _check_may_manage_servers()
     _guard(_servers().remove, server_id)
     return Response(status=204)

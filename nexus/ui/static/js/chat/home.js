@@ -299,6 +299,20 @@ $("new-agent-config").addEventListener("change", () => {
   $("new-agent").disabled = named;
   $("new-model").disabled = named;
 });
+// Each server has its own agents and models: the lists follow the chosen server.
+$("new-server").addEventListener("change", async () => {
+  const server = $("new-server").value;
+  const query = server && server !== "local" ? `?server=${encodeURIComponent(server)}` : "";
+  const [agents, models] = await Promise.all([
+    api(`/api/agents${query}`).then((d) => d.agents).catch(() => []),
+    api(`/api/models${query}`).then((d) => d.models).catch(() => []),
+  ]);
+  $("new-agent").replaceChildren(el("option", { value: "", text: "Default agent" }),
+    ...agents.filter((a) => a.mode !== "subagent").map((a) => el("option", { value: a.name,
+      text: a.description ? `${a.name} — ${a.description}` : a.name })));
+  $("new-model").replaceChildren(el("option", { value: "", text: "Default model" }),
+    ...models.map((m) => el("option", { value: m.id, text: m.name ? `${m.name} (${m.id})` : m.id })));
+});
 $("search").addEventListener("submit", search);
 filter.addEventListener("change", applyFilter);
 loadProjects().then(redrawCards);
