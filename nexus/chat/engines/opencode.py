@@ -156,8 +156,10 @@ class OpenCodeEngine:
 
     def _server_gone_reason(self) -> str:
         status = self._supervisor.status()
-        detail = status.get("last_error")
-        return f"OpenCode {status['state']}" + (f" ({detail})." if detail else ".")
+        state, detail = status["state"], status.get("last_error")
+        if state in ("starting", "stopping", "stopped") and not detail:
+            return "OpenCode was stopped or restarted." if state != "stopped" else "OpenCode was stopped."
+        return f"OpenCode {state}" + (f" ({detail})." if detail else ".")
 
     def interrupt_all(self, reason: str) -> None:
         """Close the open replies of every live session now (OpenCode is gone); what OpenCode
