@@ -151,7 +151,9 @@ class OpenCodeEngine:
         if self._last_client is None:
             return "Nexus was restarted before the reply finished."
         if client is not self._last_client:
-            return self._server_gone_reason().rstrip(".") + "; OpenCode was restarted."
+            last = (self._supervisor.history(1) or [{}])[0]
+            why = f" ({last['reason']}: {last.get('detail') or ''})".replace(": )", ")") if last.get("reason") else ""
+            return f"OpenCode was restarted{why}."
         return "the connection to OpenCode dropped and OpenCode no longer runs this reply."
 
     def _server_gone_reason(self) -> str:
