@@ -267,7 +267,7 @@ def _ws_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> Ite
         yield json.loads(raw)
         ws.send(json.dumps({"op": "follow", "session": sid, "after": after, "epoch": epoch}))
         while True:
-            raw = ws.receive(timeout=30)
+            raw = ws.receive(timeout=15)
             if raw is None:
                 return
             data = json.loads(raw)
@@ -289,6 +289,12 @@ def _sse_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> It
                 yield from (data if isinstance(data, list) else [data])
 
 
+def _snapshot_done(event: dict[str, Any]) -> bool:
+    """A resync snapshot whose newest message is a finished reply (its end was in the snapshot)."""
+    msgs = event["data"].get("messages") or []
+    return bool(msgs) and msgs[-1].get("role") == "assistant" and bool(msgs[-1].get("completed_at"))
+
+
 def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: set[str]) -> Iterator[dict[str, Any]]:
     """The events of one connection, up to `budget` numbered ones of `sid` or the end of a
     streamed reply (`streamed`: ids of messages text arrived for); then the connection is
@@ -297,6 +303,8 @@ def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: se
     try:
         for event in events:
             yield event
+            if event.get("type") == "snapshot" and event.get("session") == sid and _snapshot_done(event):
+                return
             if event.get("session") != sid or "seq" not in event or event.get("type") == "snapshot":
                 continue
             counted += 1
@@ -347,7 +355,10 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                     snapshots += last is not None
                     for m in event["data"]["messages"]:
                         assembled[m["id"]] = text(m)
+                    ended = ended or (snapshots > 0 and _snapshot_done(event))
                     last = seq
+                    if ended:
+                        break
                     continue
                 if last is not None and seq <= last:
                     duplicates += 1
