@@ -27,6 +27,7 @@ ENGINE = "opencode"
 OPENCODE_TOOLS = ("bash", "edit", "write", "read", "grep", "glob", "list", "patch", "webfetch", "todowrite",
                   "todoread", "task")
 SILENCE_LIMIT = 15.0
+STALE_CHECK = 30.0  # seconds between checks for sessions stuck "working" (see _catch_up_stale)
 
 
 class OpenCodeEngine:
@@ -46,6 +47,7 @@ class OpenCodeEngine:
         # means OpenCode was restarted; none means Nexus itself (re)started.
         self._last_client: OpenCodeClient | None = None
         self._lost_server = False  # replies were closed when OpenCode went away
+        self._last_stale_check = 0.0  # time.monotonic() of the last _catch_up_stale round
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -130,6 +132,9 @@ class OpenCodeEngine:
             log.warning("unreadable event from OpenCode: %.200s", raw)
             return
         payload = envelope.get("payload", envelope)
+        if payload.get("type") == "server.heartbeat":
+            self._catch_up_stale(client)
+            return
         if payload.get("type") == "server.connected":
             self.reconnects += 1
             self.reconcile(client, interrupted=self._interrupt_reason(client))
@@ -145,6 +150,29 @@ class OpenCodeEngine:
             session_id = self._sink.session_for(ENGINE, ref)
             if session_id is not None:  # sessions Nexus did not create (the TUI's) are not ours
                 self._sink.emit(session_id, type_, data)
+
+    def _catch_up_stale(self, client: OpenCodeClient) -> None:
+        """A safety net, at most every STALE_CHECK seconds on OpenCode's heartbeat: a session
+        Nexus shows as working that OpenCode lists as idle missed its end (a reconnect whose
+        catch-up timed out on a loaded machine, say): catch it up now, so nothing stays stuck."""
+        now = time.monotonic()
+        if now - self._last_stale_check < STALE_CHECK:
+            return
+        self._last_stale_check = now
+        working = [(sid, ref) for sid, ref in self._sink.live_sessions(ENGINE)
+                   if (self._sink.transcript_state(sid).get("status") or {}).get("status") in ("busy", "retry",
+                                                                                                "waiting")]
+        if not working:
+            return
+        try:
+            busy = client.json("GET", "/session/status") or {}
+        except OpenCodeError as exc:
+            log.info("could not check for stale sessions: %s", exc)
+            return
+        stale = [(sid, ref) for sid, ref in working if ref not in busy]
+        if stale:
+            log.warning("%d sessions shown as working are idle in OpenCode; catching up", len(stale))
+            self.reconcile(client, interrupted="OpenCode no longer runs this reply.", only=stale)
 
     def _interrupt_reason(self, client: OpenCodeClient) -> str:
         """Why a reply OpenCode no longer runs was cut off, in words for the transcript."""
@@ -175,11 +203,12 @@ class OpenCodeEngine:
             log.warning("closed %d open replies: %s", sum(1 for _, t, _ in emitted if t == "message.end"), reason)
         self._deliver(emitted)
 
-    def reconcile(self, client: OpenCodeClient | None = None, *, interrupted: str | None = None) -> None:
-        """Catch up on everything that happened while Nexus was not listening; a reply that
-        OpenCode no longer runs is closed with `interrupted` as the reason."""
+    def reconcile(self, client: OpenCodeClient | None = None, *, interrupted: str | None = None,
+                  only: list[tuple[str, str]] | None = None) -> None:
+        """Catch up on everything that happened while Nexus was not listening (or on `only`
+        those sessions); a reply that OpenCode no longer runs is closed with `interrupted`."""
         client = client or self._client()
-        sessions = self._sink.live_sessions(ENGINE)
+        sessions = only if only is not None else self._sink.live_sessions(ENGINE)
         if not sessions:
             return
         idle_since = time.time()
