@@ -261,11 +261,13 @@ def opencode_kills(nx: Nexus, count: int) -> dict[str, Any]:
 def _ws_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> Iterator[dict[str, Any]]:
     ws = simple_websocket.Client.connect(nx.url.replace("http://", "ws://") + "/api/chat/stream")
     try:
-        hello = json.loads(ws.receive(timeout=10))
-        yield hello
+        raw = ws.receive(timeout=30)
+        if raw is None:
+            raise TimeoutError("no hello within 30 s")
+        yield json.loads(raw)
         ws.send(json.dumps({"op": "follow", "session": sid, "after": after, "epoch": epoch}))
         while True:
-            raw = ws.receive(timeout=30)
+            raw = ws.receive(timeout=15)
             if raw is None:
                 return
             data = json.loads(raw)
@@ -287,14 +289,43 @@ def _sse_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> It
                 yield from (data if isinstance(data, list) else [data])
 
 
+def _snapshot_done(event: dict[str, Any]) -> bool:
+    """A resync snapshot whose newest message is a finished reply (its end was in the snapshot)."""
+    msgs = event["data"].get("messages") or []
+    return bool(msgs) and msgs[-1].get("role") == "assistant" and bool(msgs[-1].get("completed_at"))
+
+
+def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: set[str]) -> Iterator[dict[str, Any]]:
+    """The events of one connection, up to `budget` numbered ones of `sid` or the end of a
+    streamed reply (`streamed`: ids of messages text arrived for); then the connection is
+    dropped (the generator is closed)."""
+    counted = 0
+    try:
+        for event in events:
+            yield event
+            if event.get("type") == "snapshot" and event.get("session") == sid and _snapshot_done(event):
+                return
+            if event.get("session") != sid or "seq" not in event or event.get("type") == "snapshot":
+                continue
+            counted += 1
+            data = event.get("data") or {}
+            if event["type"] == "text.delta":
+                streamed.add(data["message_id"])
+            if counted >= budget or (event["type"] == "message.end" and data.get("message_id") in streamed):
+                return
+    finally:
+        events.close()  # type: ignore[attr-defined]
+
+
 def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str, Any]:
     sid = new_session(nx, f"chaos: {transport} drops")
     events = _ws_events if transport == "websocket" else _sse_events
-    gaps = duplicates = snapshots = done_drops = replies = 0
+    gaps = duplicates = snapshots = done_drops = replies = reconnects = 0
     mismatched = 0
     last: int | None = None
     epoch: str | None = None
     assembled: dict[str, str] = {}
+    streamed: set[str] = set()
     rng = random.Random(13)
     while done_drops < drops:
         wait_idle(nx, sid)
@@ -304,7 +335,13 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
         while not ended:
             budget = rng.randint(20, 150)
             got = 0
-            for event in events(nx, sid, last, epoch):
+            try:
+                stream = list(_until(events(nx, sid, last, epoch), budget, sid, streamed))
+            except (TimeoutError, OSError, httpx2.HTTPError, simple_websocket.ConnectionClosed) as exc:
+                say(f"    reconnecting after {type(exc).__name__} (not counted as a drop)")
+                reconnects += 1
+                continue
+            for event in stream:
                 kind = event.get("type")
                 if kind == "hello":
                     epoch = event.get("epoch")
@@ -318,7 +355,10 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                     snapshots += last is not None
                     for m in event["data"]["messages"]:
                         assembled[m["id"]] = text(m)
+                    ended = ended or (snapshots > 0 and _snapshot_done(event))
                     last = seq
+                    if ended:
+                        break
                     continue
                 if last is not None and seq <= last:
                     duplicates += 1
@@ -333,7 +373,7 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                 elif kind == "part.update" and data["part"]["kind"] == "text":
                     assembled[data["message_id"]] = data["part"].get("text") or ""
                 elif kind == "message.end":
-                    ended = ended or data["message_id"] in assembled
+                    ended = ended or data["message_id"] in streamed
                 if ended or got >= budget:
                     break
             if not ended:
@@ -348,7 +388,8 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
     say(f"  {transport}: {done_drops} drops over {replies} replies, {gaps} gaps, {duplicates} duplicates, "
         f"{snapshots} resyncs by snapshot, {mismatched} texts differing from the store")
     return {"drops": done_drops, "replies": replies, "gaps": gaps, "duplicates": duplicates,
-            "resyncs_by_snapshot": snapshots, "texts_differing": mismatched}
+            "resyncs_by_snapshot": snapshots, "texts_differing": mismatched,
+            "unplanned_reconnects": reconnects}
 
 
 def nexus_kills(nx: Nexus, count: int) -> dict[str, Any]:
@@ -534,19 +575,28 @@ def main(argv: list[str] | None = None) -> int:
         nx.start()
         nx.wait_running()
         say(f"Nexus at {nx.url}; OpenCode pid {next(iter(nx.opencode_pids))}")
-        if args.opencode_kills:
-            say(f"OpenCode kill -9 mid-reply x{args.opencode_kills}")
-            result["opencode_kills"] = opencode_kills(nx, args.opencode_kills)
-        if args.drops:
-            say(f"stream drops during {args.burst} x{args.drops} per transport")
-            result["websocket_drops"] = stream_drops(nx, "websocket", args.drops, args.burst)
-            result["sse_drops"] = stream_drops(nx, "sse", args.drops, args.burst)
-        if args.nexus_kills:
-            say(f"Nexus kill -9 mid-reply x{args.nexus_kills}")
-            result["nexus_kills"] = nexus_kills(nx, args.nexus_kills)
-        if args.soak > 0:
-            say(f"soak {args.soak:.0f} s, {args.soak_sessions} sessions")
-            result["soak"] = soak(nx, args.soak, args.soak_sessions, args.sample, args.soak_burst)
+        phases = [("opencode_kills", args.opencode_kills, f"OpenCode kill -9 mid-reply x{args.opencode_kills}",
+                   lambda: opencode_kills(nx, args.opencode_kills)),
+                  ("websocket_drops", args.drops, f"WebSocket drops during {args.burst} x{args.drops}",
+                   lambda: stream_drops(nx, "websocket", args.drops, args.burst)),
+                  ("sse_drops", args.drops, f"SSE drops during {args.burst} x{args.drops}",
+                   lambda: stream_drops(nx, "sse", args.drops, args.burst)),
+                  ("nexus_kills", args.nexus_kills, f"Nexus kill -9 mid-reply x{args.nexus_kills}",
+                   lambda: nexus_kills(nx, args.nexus_kills)),
+                  ("soak", args.soak > 0, f"soak {args.soak:.0f} s, {args.soak_sessions} sessions",
+                   lambda: soak(nx, args.soak, args.soak_sessions, args.sample, args.soak_burst))]
+        for key, wanted, title, run in phases:
+            if not wanted:
+                continue
+            say(title)
+            try:
+                result[key] = run()
+            except Exception as exc:  # noqa: BLE001 - recorded; the other phases still run
+                say(f"  FAILED: {type(exc).__name__}: {exc}")
+                result[key] = {"failed": f"{type(exc).__name__}: {exc}"}
+                if nx.proc is None:  # killed mid-phase: the next phases need a Nexus
+                    nx.start()
+                nx.wait_running()
     finally:
         code = nx.stop()
         result["nexus_exit_code_on_sigterm"] = code

@@ -276,6 +276,8 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
     rt.chat.emit(sid, "message.start", {"message": {"id": "msg_cut", "role": "assistant", "created_at": time.time()}})
     rt.chat.emit(sid, "part.update", {"message_id": "msg_cut", "part": {"id": "prt_cut", "kind": "text",
                                                                         "text": "half "}})
+    rt.chat.emit(sid, "tool.start", {"message_id": "msg_cut", "part": {"id": "prt_tool", "kind": "tool",
+                                                                       "tool": "bash", "status": "running"}})
     rt.chat.writer.flush(sid)
     rt.db.close()
 
@@ -286,7 +288,9 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
         again.start()
         assert again.chat.get(sid)["status"] == "idle"
         last = again.chat.messages(sid)["messages"][-1]
-        assert last["finish"] == "aborted" and last["parts"][0]["text"] == "half "
+        assert last["finish"] == "interrupted" and last["parts"][0]["text"] == "half "
+        assert last["error"] == {"name": "interrupted", "message": "Interrupted: Nexus was closed while this reply ran."}
+        assert last["parts"][1]["status"] == "error" and last["parts"][1]["error"].startswith("Interrupted:")
         fake.queue(fa.reply("back again"))
         client = again.chat.hub.client()
         again.chat.follow(client, sid, None, None)

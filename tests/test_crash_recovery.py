@@ -138,3 +138,70 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
             from nexus.server.child_record import ChildRecord
 
             ChildRecord(record).reap()
+
+
+def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp_path: Path,
+                                                                            opencode_settings: dict) -> None:
+    """The OpenCode a killed Nexus left is gone too (no adoption possible): the next start
+    closes the cut-off reply as interrupted, with the reason, and keeps its text."""
+    home = tmp_path / "home"
+    for key, value in opencode_settings.items():
+        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
+                       env=_env(home), check=True, capture_output=True)
+    from nexus.auth.repository import AuthRepository
+    from nexus.store import Database
+    from nexus.store.database import sqlite_url
+
+    db = Database.open(sqlite_url(home / "nexus.db"))
+    AuthRepository(db).save_setup_progress("done", 1.0)
+    db.close()
+    first, url = _serve(home)
+    second = None
+    try:
+        http = httpx2.Client(base_url=url, timeout=10, trust_env=False)
+        opencode = _wait_running(http)["pid"]
+        sid = None
+        deadline = time.monotonic() + 30
+        while sid is None:  # until the engine follows OpenCode's events
+            answer = http.post("/api/sessions", json={"title": "cut"})
+            sid = answer.json()["id"] if answer.status_code == 201 else None
+            assert time.monotonic() < deadline, answer.text
+        assert http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"}).status_code == 202
+        deadline = time.monotonic() + 30
+        while True:  # until some streamed words are saved
+            last = (http.get(f"/api/sessions/{sid}/messages").json()["messages"] or [{"role": None}])[-1]
+            if last["role"] == "assistant" and "word3 " in "".join(p.get("text", "") for p in last["parts"]):
+                break
+            assert time.monotonic() < deadline, last
+            time.sleep(0.2)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        os.killpg(opencode, signal.SIGKILL)  # OpenCode dies too (power loss, OOM killer)
+
+        second, url = _serve(home)
+        http = httpx2.Client(base_url=url, timeout=10, trust_env=False)
+        assert _wait_running(http)["pid"] != opencode
+        deadline = time.monotonic() + 30
+        while not (reply := http.get(f"/api/sessions/{sid}/messages").json()["messages"][-1])["completed_at"]:
+            assert time.monotonic() < deadline, reply
+            time.sleep(0.3)
+        assert reply["finish"] == "interrupted", reply
+        assert reply["error"]["message"] == "Interrupted: Nexus was restarted before the reply finished."
+        assert "word3 " in "".join(p.get("text", "") for p in reply["parts"]), "its text is kept"
+        deadline = time.monotonic() + 20
+        while http.get(f"/api/sessions/{sid}").json()["status"] != "idle":
+            assert time.monotonic() < deadline, "the session is idle again"
+            time.sleep(0.3)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        record = home / "opencode.pid"
+        if record.exists():
+            from nexus.server.child_record import ChildRecord
+
+            ChildRecord(record).reap()

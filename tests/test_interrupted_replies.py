@@ -156,3 +156,22 @@ def test_opencode_restarted_for_failed_health_checks_closes_the_reply(chat_runti
         except ProcessLookupError:
             pass
     assert "health" in end["error"]["message"]
+
+
+@pytest.mark.opencode
+def test_a_session_stuck_working_after_a_missed_end_is_caught_up(chat_runtime: Runtime, monkeypatch) -> None:
+    import nexus.chat.engines.opencode as engine_module
+
+    monkeypatch.setattr(engine_module, "STALE_CHECK", 0.0)
+    rt = chat_runtime
+    session, client = _follow(rt, "stuck")
+    # What a missed end leaves: Nexus shows the session working, OpenCode has it idle, and a
+    # reply is open.
+    rt.chat.emit(session["id"], "session.status", {"status": "busy"})
+    rt.chat.emit(session["id"], "message.start", {"message": {"id": "msg_lost", "role": "assistant",
+                                                              "created_at": time.time() - 5}})
+    rt.chat.engines["opencode"].mapper.seed(session["engine_ref"], rt.chat.transcript_state(session["id"]))
+    # OpenCode's next heartbeat (every 10 s) notices and catches the session up.
+    events = collect(client, status_is("idle"), timeout=40)
+    end = next(e.data for e in events if e.type == "message.end")
+    assert end["message_id"] == "msg_lost" and end["finish"] == "interrupted"

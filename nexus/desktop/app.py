@@ -216,7 +216,14 @@ def run_desktop(data_dir: str | None, port: int) -> int:
     from nexus.store import StoreError
     from nexus.ui.http_server import PortInUse
 
-    host = Host(data_dir, port=port)
+    from nexus.paths import resolve_data_dir
+    from nexus.store.space import unusable_data_dir
+
+    try:
+        host = Host(data_dir, port=port)
+    except OSError as exc:  # a read-only data folder or a full disk: said, not a traceback
+        print(f"nexus: {unusable_data_dir(data_dir or resolve_data_dir(None), exc)}", file=sys.stderr)
+        return 2
     # Hand over before loading a GUI toolkit: a second launch should be quick.
     running = host.lock.read()
     if running is not None:
@@ -235,6 +242,9 @@ def run_desktop(data_dir: str | None, port: int) -> int:
         return 0
     except (StoreError, PortInUse) as exc:
         print(f"nexus: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"nexus: {unusable_data_dir(host.paths.root, exc)}", file=sys.stderr)
         return 2
 
     shell = DesktopShell(webview, host)

@@ -354,9 +354,9 @@ class Supervisor:
 
     def _judge_slow(self) -> bool:
         """Slow or dead, after a health check that failed. Slow: the process exists, is not
-        stopped or a zombie, and its own CPU time advanced by at least one clock tick since
-        the previous check (it is working: a loaded machine, a long tool call), and it has
-        been slow for less than `server.slow_grace` seconds. Anything else is dead, and
+        stopped or a zombie, and either its own CPU time advanced by at least one clock tick
+        since the previous check or it is runnable right now (working, or waiting for a CPU on
+        a loaded machine), and it has been slow for less than `server.slow_grace` seconds. Anything else is dead, and
         counts toward `server.health_failures`. (A TCP connect proves nothing: the kernel
         accepts connections for a frozen process.)"""
         import psutil
@@ -369,12 +369,14 @@ class Supervisor:
             if proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD,
                                  getattr(psutil, "STATUS_TRACING_STOP", "tracing-stop")):
                 return False
+            runnable = proc.status() == psutil.STATUS_RUNNING  # on a CPU or waiting for one (a loaded machine)
             times = proc.cpu_times()
             cpu = times.user + times.system
         except psutil.Error:
             return False
         previous, self._cpu_seen = self._cpu_seen, (process.pid, cpu)
-        if previous is None or previous[0] != process.pid or cpu - previous[1] < CPU_TICK:
+        advanced = previous is not None and previous[0] == process.pid and cpu - previous[1] >= CPU_TICK
+        if not (advanced or runnable):
             return False
         now = self._clock()
         if self._slow_since is None:

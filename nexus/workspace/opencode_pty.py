@@ -64,7 +64,7 @@ class OpenCodePty(Screen):
     def _exit_code(self) -> int | None:
         try:
             return self._client.json("GET", f"/pty/{self.ref}").get("exitCode")
-        except (OpenCodeError, AttributeError):
+        except (OpenCodeError, AttributeError, RuntimeError):  # RuntimeError: a restart closed the client
             return None
 
     def write(self, data: bytes) -> None:

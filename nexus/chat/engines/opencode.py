@@ -33,6 +33,7 @@ SILENCE_LIMIT = 15.0
 CATCH_UP_LIMIT = 50  # sessions looked at when (re)connecting to a server
 # OpenCode answers a command or a compaction only when the whole reply is written.
 LONG_CALL_LIMIT = 1800.0
+STALE_CHECK = 30.0  # seconds between checks for sessions stuck "working" (see _catch_up_stale)
 
 
 class OpenCodeEngine:
@@ -58,6 +59,7 @@ class OpenCodeEngine:
         self._last_client: OpenCodeClient | None = None
         self._lost_server = False  # replies were closed when OpenCode went away
         self._long_calls: ThreadPoolExecutor | None = None
+        self._last_stale_check = 0.0  # time.monotonic() of the last _catch_up_stale round
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -155,6 +157,9 @@ class OpenCodeEngine:
             log.warning("unreadable event from OpenCode: %.200s", raw)
             return
         payload = envelope.get("payload", envelope)
+        if payload.get("type") == "server.heartbeat":
+            self._catch_up_stale(client)
+            return
         if payload.get("type") == "server.connected":
             self.reconnects += 1
             self.reconcile(client, interrupted=self._interrupt_reason(client))
@@ -180,18 +185,47 @@ class OpenCodeEngine:
             if session_id is not None:  # sessions Nexus did not create (the TUI's) are not ours
                 self._sink.emit(session_id, type_, self._with_child_session(data))
 
+    def _catch_up_stale(self, client: OpenCodeClient) -> None:
+        """A safety net, at most every STALE_CHECK seconds on OpenCode's heartbeat: a session
+        Nexus shows as working that OpenCode lists as idle missed its end (a reconnect whose
+        catch-up timed out on a loaded machine, say): catch it up now, so nothing stays stuck."""
+        now = time.monotonic()
+        if now - self._last_stale_check < STALE_CHECK:
+            return
+        self._last_stale_check = now
+        working = [(sid, ref) for sid, ref in self._sink.live_sessions(ENGINE, server=self.server_id)
+                   if (self._sink.transcript_state(sid).get("status") or {}).get("status") in ("busy", "retry",
+                                                                                                "waiting")]
+        if not working:
+            return
+        busy: dict[str, Any] = {}
+        try:  # OpenCode keeps busy states per project folder
+            for folder in {self._sink.directory_for(ENGINE, ref) for _, ref in working}:
+                busy.update(DirectoryClient(client, folder).json("GET", "/session/status") or {})
+        except OpenCodeError as exc:
+            log.info("could not check for stale sessions: %s", exc)
+            return
+        stale = [(sid, ref) for sid, ref in working if ref not in busy]
+        if stale:
+            log.warning("%d sessions shown as working are idle in OpenCode; catching up", len(stale))
+            self.reconcile(client, interrupted="OpenCode no longer runs this reply.", only=stale)
+
     def _interrupt_reason(self, client: OpenCodeClient) -> str:
         """Why a reply OpenCode no longer runs was cut off, in words for the transcript."""
         if self._last_client is None:
             return "Nexus was restarted before the reply finished."
         if client is not self._last_client:
-            return self._server_gone_reason().rstrip(".") + "; OpenCode was restarted."
+            last = (self._supervisor.history(1) or [{}])[0]
+            why = f" ({last['reason']}: {last.get('detail') or ''})".replace(": )", ")") if last.get("reason") else ""
+            return f"OpenCode was restarted{why}."
         return "the connection to OpenCode dropped and OpenCode no longer runs this reply."
 
     def _server_gone_reason(self) -> str:
         status = self._supervisor.status()
-        detail = status.get("last_error")
-        return f"OpenCode {status['state']}" + (f" ({detail})." if detail else ".")
+        state, detail = status["state"], status.get("last_error")
+        if state in ("starting", "stopping", "stopped") and not detail:
+            return "OpenCode was stopped or restarted." if state != "stopped" else "OpenCode was stopped."
+        return f"OpenCode {state}" + (f" ({detail})." if detail else ".")
 
     def interrupt_all(self, reason: str) -> None:
         """Close the open replies of every live session now (OpenCode is gone); what OpenCode

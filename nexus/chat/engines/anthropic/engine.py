@@ -90,11 +90,17 @@ class AnthropicEngine:
             state = self._sink.transcript_state(session_id)
             if (state.get("status") or {}).get("status", "idle") == "idle":
                 continue
+            reason = "Interrupted: Nexus was closed while this reply ran."
             for message in state.get("messages", []):
                 if message.get("role") == "assistant" and not message.get("completed_at"):
+                    for part in message.get("parts", []):  # its tools end with it (the same words)
+                        if part.get("kind") == "tool" and part.get("status") in ("pending", "running"):
+                            closed = {k: v for k, v in part.items() if k != "message_id"}
+                            self._sink.emit(session_id, ev.TOOL_END, {"message_id": message["id"], "part": {
+                                **closed, "status": "error", "error": reason, "ended_at": time.time()}})
                     self._sink.emit(session_id, ev.MESSAGE_END, {
-                        "message_id": message["id"], "finish": "aborted", "completed_at": time.time(),
-                        "error": {"name": "aborted", "message": "Stopped: Nexus was closed while this reply ran."}})
+                        "message_id": message["id"], "finish": "interrupted", "completed_at": time.time(),
+                        "error": {"name": "interrupted", "message": reason}})
             self._sink.emit(session_id, ev.SESSION_STATUS, {"status": "idle"})
 
     def stop(self, timeout: float = 10.0) -> None:
