@@ -91,17 +91,26 @@ def _cheap_open(real_open, setup_done: bool = False):
     def open_configured(*args, **kwargs) -> Runtime:
         rt = real_open(*args, **kwargs)
         rt.settings.update(CHEAP_ARGON2)
-        if setup_done and not rt.setup.completed:
-            from nexus.auth.repository import AuthRepository
-            from tests.auth_helpers import OWNER, PASSWORD
-
-            if not rt.auth.has_owner():
-                rt.settings.update({"security.require_login_locally": False})
-                rt.auth.set_owner(OWNER, PASSWORD)
-            AuthRepository(rt.db).save_setup_progress("done", 1.0)
+        if setup_done:
+            preconfigure(rt)
         return rt
 
     return staticmethod(open_configured)
+
+
+def preconfigure(rt: Runtime) -> Runtime:
+    """Setup finished, cheap Argon2, an owner who turned local sign-in off: what the autouse
+    fixture gives function-scoped runtimes, for module-scoped fixtures that open their own."""
+    rt.settings.update(CHEAP_ARGON2)
+    if not rt.setup.completed:
+        from nexus.auth.repository import AuthRepository
+        from tests.auth_helpers import OWNER, PASSWORD
+
+        if not rt.auth.has_owner():
+            rt.settings.update({"security.require_login_locally": False})
+            rt.auth.set_owner(OWNER, PASSWORD)
+        AuthRepository(rt.db).save_setup_progress("done", 1.0)
+    return rt
 
 
 # ----- the store: SQLite and a real PostgreSQL --------------------------------------------------
@@ -206,11 +215,16 @@ def opencode_settings(opencode_bin: str, fake_llm, tmp_path: Path) -> dict:
     """Settings that make Nexus run the real OpenCode offline against the fake provider."""
     from tests.fakes.fake_llm import opencode_env
 
+    env = as_server_env(opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir()))
+    return {"server.binary": opencode_bin, "server.env": env, "server.workspace": str(tmp_path / "workspace")}
+
+
+def as_server_env(env: dict[str, str]) -> dict[str, str]:
+    """An environment fit for the `server.env` setting, which refuses loader and interpreter
+    names (SHELL, LD_*, PYTHON*, ...) that a test's own environment carries."""
     from nexus.settings import is_injection_name
 
-    env = opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir())
-    env = {k: v for k, v in env.items() if not is_injection_name(k)}  # server.env refuses loader/interpreter names
-    return {"server.binary": opencode_bin, "server.env": env, "server.workspace": str(tmp_path / "workspace")}
+    return {k: v for k, v in env.items() if not is_injection_name(k)}
 
 
 @pytest.fixture

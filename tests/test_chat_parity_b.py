@@ -231,7 +231,7 @@ def test_rest_routes_refuse_bad_input_clearly_and_change_nothing(rt: Runtime) ->
     from nexus.ui import create_app
 
     http = create_app(rt, {"TESTING": True}).test_client()
-    http.set_cookie("nexus_csrf", "test-anonymous-csrf-cookie")
+    http.set_cookie("nexus_csrf_80", "test-anonymous-csrf-cookie")  # cookie names carry the port
     http.environ_base["HTTP_X_CSRF_TOKEN"] = csrf_for("test-anonymous-csrf-cookie")
     session, client = _open(rt)
     other, other_client = _open(rt, "other")

@@ -14,7 +14,7 @@ from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
-from tests.conftest import _rg_dir
+from tests.conftest import _rg_dir, as_server_env
 from tests.fakes.fake_llm import MODEL_ID, opencode_config, opencode_env
 
 pytestmark = pytest.mark.opencode
@@ -35,7 +35,7 @@ def live(tmp_path: Path, opencode_bin: str, fake_llm, no_leftover_processes):
                                                           "limit": {"context": 32000, "output": 1024}}
     env = opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir(), config=config)
     rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.binary": opencode_bin, "server.env": env, "server.workspace": str(workspace),
+    rt.settings.update({"server.binary": opencode_bin, "server.env": as_server_env(env), "server.workspace": str(workspace),
                         "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
     rt.start()

@@ -12,11 +12,11 @@ import httpx2
 import pytest
 
 from nexus.runtime import Runtime
-from tests.auth_helpers import remember
+from tests.auth_helpers import PASSWORD, remember
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.chat_helpers import wait_for_opencode
-from tests.conftest import OPENCODE_BIN, _rg_dir
+from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env, preconfigure
 from tests.test_chat_api import WsReader as _ChatWsReader
 from tests.test_chat_api import deltas, reply_done
 from tests.test_workspace_pane import _read_until, _ready, _type, _ws
@@ -86,8 +86,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[s
     attached_env = {**opencode_env(fake_llm.base_url, str(base / "attached-state"), _rg_dir(),
                                    permission_bash="allow"), "OPENCODE_SERVER_PASSWORD": ATTACHED_PASSWORD}
     attached, attached_url = _serve(attached_env, projects["gamma"], base / "attached.log")
-    rt = Runtime.open(base / "data", console_log=False)
-    rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": spawned_env,
+    rt = preconfigure(Runtime.open(base / "data", console_log=False))
+    rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": as_server_env(spawned_env),
                         "server.workspace": str(projects["alpha"]), "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
     http = httpx2.Client(base_url=server.url, timeout=30, trust_env=False)
@@ -114,11 +114,20 @@ def _wait(check, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _confirm(http: httpx2.Client) -> None:
+    """Attaching, changing or detaching a server needs the owner, present: the password typed
+    in the last minutes (as for server.url). Confirming signs this local client in."""
+    res = http.post("/api/auth/confirm", json={"password": PASSWORD})
+    assert res.status_code == 200, res.text
+    http.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+
+
 def _attach(world: dict[str, Any]) -> str:
     http = world["http"]
     listed = [s for s in http.get("/api/servers").json()["servers"] if s["name"] == "Box"]
     if listed:
         return listed[0]["id"]
+    _confirm(http)
     created = http.post("/api/servers", json={"name": "Box", "url": world["attached_url"],
                                               "password": ATTACHED_PASSWORD})
     assert created.status_code == 201, created.text
@@ -149,6 +158,7 @@ def test_bad_directories_are_refused_and_nothing_is_created(world, tmp_path: Pat
 
 def test_unreachable_url_and_wrong_password_attach_nothing(world) -> None:
     http = world["http"]
+    _confirm(http)
     before = http.get("/api/servers").json()["servers"]
     with httpx2.Client() as probe:  # a port nothing listens on: bind, note, close
         import socket
@@ -333,6 +343,7 @@ def test_adoption_can_be_limited_to_sessions_started_in_nexus(world) -> None:
 def test_servers_are_renamed_checked_again_and_deleting_can_reach_opencode(world) -> None:
     http, rt = world["http"], world["rt"]
     server_id = _attach(world)
+    _confirm(http)
     wrong = http.patch(f"/api/servers/{server_id}", json={"password": "nope"})
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
     dead = http.patch(f"/api/servers/{server_id}", json={"url": "http://127.0.0.1:9"})

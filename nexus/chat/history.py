@@ -39,7 +39,12 @@ class SessionHistory:
         return session
 
     def _engine_with(self, session: dict[str, Any], operation: str) -> Any:
-        engine = self._chat.engines.get(session["engine"])
+        from nexus.chat.service import ChatError
+
+        try:
+            engine = self._chat.engine_of(session)  # the engine of the session's own OpenCode server
+        except ChatError:
+            engine = None
         if engine is None or not hasattr(engine, operation):
             raise _error(f"The {session['engine']} engine cannot {operation} a session.", 400, "not_supported")
         return engine
@@ -86,10 +91,10 @@ class SessionHistory:
             raise _error(f"{MAX_ACTIVE} sessions are open already. Close or archive one to fork this one.",
                          409, "too_many_active")
         created = engine.fork(session["engine_ref"], message_id)
-        fork_id = self._chat.adopt(session["engine"], created["engine_ref"], {
+        fork_id = self._chat.take_in(session["engine"], created["engine_ref"], {
             "title": created.get("title") or f"{session['title']} (fork)", "agent": session.get("agent"),
-            "model": session.get("model"), "directory": created.get("directory"),
-            "options": session.get("options")})
+            "model": session.get("model"), "directory": created.get("directory") or session.get("directory"),
+            "server": session.get("server"), "options": session.get("options")})
         engine.catch_up(fork_id, created["engine_ref"])
         return self._chat.get(fork_id)
 
@@ -104,7 +109,7 @@ class SessionHistory:
         last = next((m for m in reversed(ordered) if m["role"] == "user"), None)
         if last is None:
             raise _error("There is no message of yours to edit yet.", 409, "nothing_to_edit")
-        engine = self._chat.engines.get(session["engine"])
+        engine = self._chat.engine_of(session)
         if engine is not None and hasattr(engine, "revert"):
             # OpenCode drops the undone messages itself when the new text arrives.
             engine.revert(session["engine_ref"], last["id"])

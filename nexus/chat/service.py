@@ -191,18 +191,24 @@ class ChatService:
     def adopt_child(self, engine: str, parent_id: str, engine_ref: str, info: dict[str, Any]) -> str:
         """A sub-agent's session, started by the agent of `parent_id`: kept under its parent."""
         parent = self.repo.get_session(parent_id) or {}
-        return self.adopt(engine, engine_ref, {"title": info.get("title") or "Sub-agent",
-                                               "agent": info.get("agent"), "model": parent.get("model"),
-                                               "directory": info.get("directory")}, parent_id=parent_id)
+        return self.take_in(engine, engine_ref, {"title": info.get("title") or "Sub-agent",
+                                                 "agent": info.get("agent"), "model": parent.get("model"),
+                                                 "directory": info.get("directory") or parent.get("directory"),
+                                                 "server": parent.get("server")}, parent_id=parent_id)
 
-    def adopt(self, engine: str, engine_ref: str, fields: dict[str, Any], parent_id: str | None = None) -> str:
-        """Take an engine session Nexus did not create (a fork, a sub-agent) into the store."""
+    def take_in(self, engine: str, engine_ref: str, fields: dict[str, Any], parent_id: str | None = None) -> str:
+        """Take an engine session Nexus made happen but did not create itself (a fork, a
+        sub-agent) into the store, on the same OpenCode server and folder as its origin.
+        (`adopt` is for sessions other clients started.)"""
+        model = fields.get("model")
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
                    "title": _clean_title(fields.get("title")) or "New session", "agent": fields.get("agent"),
-                   "model": fields.get("model"), "directory": fields.get("directory"), "state": "active",
+                   "model": model if isinstance(model, str) else None, "directory": fields.get("directory"),
+                   "server": fields.get("server"), "state": "active",
                    "status": "idle", "options": fields.get("options"), "parent_id": parent_id}
         self.repo.create_session(session)
         self._refs[(engine, engine_ref)] = session["id"]
+        self._dirs[(engine, engine_ref)] = session["directory"]
         log.info("adopted %s session %s as %s%s", engine, engine_ref, session["id"],
                  f" (sub-agent of {parent_id})" if parent_id else "")
         self._changed(parent_id or session["id"], "sub-agent" if parent_id else "created")
@@ -237,6 +243,10 @@ class ChatService:
         if engine is None:
             raise ChatError(f"The {name!r} engine is not available.", 400, "unknown_engine")
         return engine
+
+    def engine_of(self, session: dict[str, Any]) -> Engine:
+        """The engine that runs `session`: for OpenCode, the one of the session's own server."""
+        return self._engine_of(session)
 
     def _engine_of(self, session: dict[str, Any]) -> Engine:
         return self._engine(session["engine"], session.get("server"))
