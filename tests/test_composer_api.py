@@ -75,7 +75,7 @@ def test_slash_commands_are_listed_and_run_and_unknown_ones_refused(live) -> Non
 def test_mentions_send_project_files_and_refuse_others(live) -> None:
     rt, http, fake = live
     sid, client = follow(rt)
-    assert http.get(f"/api/sessions/{sid}/files", params={"q": "note"}).json()["files"] == ["notes.txt"]
+    assert http.get(f"/api/sessions/{sid}/mentions", params={"q": "note"}).json()["files"] == ["notes.txt"]
     for path, code in (("../secret.txt", "outside_project"), (str(Path(rt.settings["server.workspace"]).parent
                                                                   / "secret.txt"), "outside_project"),
                        ("missing.txt", "no_such_file")):

@@ -124,7 +124,7 @@ def session_command_run(session_id: str, name: str) -> Any:
     return jsonify({"accepted": True, **outcome}), 202
 
 
-def session_files(session_id: str) -> Any:
+def session_mentions(session_id: str) -> Any:
     query = request.args.get("q") or ""
     if len(query) > 200:
         raise ApiError(400, "The query is too long (at most 200 characters).", "bad_parameter")

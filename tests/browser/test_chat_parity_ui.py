@@ -173,7 +173,7 @@ def test_run_a_slash_command_from_the_palette_and_see_the_model_and_context(open
         shot(page, f"composer-desktop-{scheme}")
         phone, _ = open_page(f"/s/{session['id']}", color_scheme=scheme, **PHONE)
         wait_live(phone)
-        expect(phone.locator(".session.full .context")).to_be_visible(timeout=FIRST)
+        expect(phone.locator(".session.full .context")).to_contain_text("/ 100k context", timeout=FIRST)
         no_horizontal_scroll(phone)
         shot(phone, f"composer-phone-{scheme}")
         assert not problems(watch, failed), problems(watch, failed)

@@ -25,5 +25,5 @@ export function commandsOf(sessionId) {
 }
 
 export async function filesMatching(sessionId, query) {
-  return (await api(`/api/sessions/${encodeURIComponent(sessionId)}/files?q=${encodeURIComponent(query)}`)).files;
+  return (await api(`/api/sessions/${encodeURIComponent(sessionId)}/mentions?q=${encodeURIComponent(query)}`)).files;
 }
