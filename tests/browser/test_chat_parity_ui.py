@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from .test_chat_ui import (  # noqa: F401 - fixtures used by name
     DESKTOP,
     PHONE,
-    REPLY,
     ChatNexus,
     fresh,
     idle,
@@ -20,7 +19,6 @@ from .test_chat_ui import (  # noqa: F401 - fixtures used by name
     nexus,
     no_horizontal_scroll,
     open_page,
-    send,
     shot,
     wait_live,
 )
