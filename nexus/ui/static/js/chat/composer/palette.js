@@ -1,7 +1,7 @@
 // The composer's pop-up list: "/" at the start offers the slash commands (with their
 // descriptions), "@" offers files of the session's project and agents. Arrow keys move,
-// Enter or Tab chooses, Escape closes; a click or tap chooses too. It follows the ARIA
-// combobox pattern on the message box.
+// Enter or Tab chooses, Escape closes; a click or tap chooses too. It is tied to the
+// message box with aria-controls and aria-activedescendant.
 import { debounce, el, nextId } from "../ui.js";
 import { agentsOf, commandsOf, filesMatching } from "./catalog.js";
 
@@ -17,10 +17,10 @@ export class Palette {
     this.commands = [];
     const listId = nextId("palette");
     this.el = el("ul", { class: "palette", id: listId, role: "listbox", hidden: true, "aria-label": "Suggestions" });
-    input.setAttribute("role", "combobox");
+    // A textarea cannot take the combobox role; the list is tied to it by aria-controls and
+    // aria-activedescendant, and announced through its own listbox role.
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-controls", listId);
-    input.setAttribute("aria-expanded", "false");
     this.lookFiles = debounce((q, token) => this.showFiles(q, token), 150);
     input.addEventListener("input", () => this.refresh());
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
@@ -80,7 +80,6 @@ export class Palette {
       return option;
     }));
     this.el.hidden = !items.length;
-    this.input.setAttribute("aria-expanded", String(!!items.length));
     this.highlight();
   }
 
@@ -94,7 +93,6 @@ export class Palette {
     this.items = [];
     this.el.hidden = true;
     this.el.replaceChildren();
-    this.input.setAttribute("aria-expanded", "false");
     this.input.removeAttribute("aria-activedescendant");
   }
 
