@@ -288,10 +288,15 @@ class ChatService:
         except QueueError as exc:
             raise ChatError(str(exc), exc.status, exc.code) from None
 
-    def find_files(self, session_id: str, query: str) -> list[str]:
-        """Files of the session's project whose path matches `query` (for @ mentions)."""
+    def mention_candidates(self, session_id: str, query: str) -> dict[str, Any]:
+        """For @ mentions: files of the session's project whose path matches `query`, and the
+        sub-agents a message can hand work to."""
         session = self.get(session_id)
-        return self._engine(session["engine"]).find_files(query[:200], session.get("directory"))
+        engine = self._engine(session["engine"])
+        needle = query.lower()
+        files = engine.find_files(query[:200], session.get("directory")) if session["engine"] == "opencode" else []
+        agents = [a for a in engine.subagents() if needle in a["name"].lower()]
+        return {"files": files, "agents": agents}
 
     def compact(self, session_id: str) -> None:
         """Summarize the conversation so far (OpenCode's compaction), to free context."""

@@ -201,7 +201,7 @@ ROUTES: tuple[Route, ...] = (
                                                  "model": {"type": "string"}}},
           responses={"202": "Sent ({queued: false}) or queued ({queued: true, id})", "404": "No such command"}),
     Route("/api/sessions/<session_id>/mentions", api_chat.session_mentions,
-          summary="Files of the session's project matching ?q=, by OpenCode's file search (for @ mentions)",
+          summary="For @ mentions: project files matching ?q= (OpenCode's file search) and sub-agents",
           tag="chat",
           params=({"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},)),
     Route("/api/sessions/<session_id>/compact", api_chat.session_compact, ("POST",),

@@ -3,7 +3,7 @@
 // Enter or Tab chooses, Escape closes; a click or tap chooses too. It is tied to the
 // message box with aria-controls and aria-activedescendant.
 import { debounce, el, nextId } from "../ui.js";
-import { agentsOf, commandsOf, filesMatching } from "./catalog.js";
+import { commandsOf, mentionsMatching } from "./catalog.js";
 
 const MAX_ITEMS = 12;
 
@@ -54,17 +54,14 @@ export class Palette {
   }
 
   async showFiles(query, token) {
-    const engine = this.view.state.session.engine || "opencode";
     let files = [];
     let agents = [];
     try {
-      [files, agents] = await Promise.all([engine === "opencode" ? filesMatching(this.view.id, query) : [],
-        agentsOf(engine)]);
+      ({ files, agents } = await mentionsMatching(this.view.id, query));
     } catch { /* nothing to offer */ }
     if (this.token !== token) return;
-    const q = query.toLowerCase();
     this.show([
-      ...agents.filter((a) => a.name.toLowerCase().includes(q)).map((a) => ({ kind: "agent", value: a.name, label: `@${a.name}`, detail: "agent" })),
+      ...agents.map((a) => ({ kind: "agent", value: a.name, label: `@${a.name}`, detail: a.description || "agent" })),
       ...files.map((f) => ({ kind: "file", value: f, label: `@${f}`, detail: "file" })),
     ].slice(0, MAX_ITEMS));
   }
