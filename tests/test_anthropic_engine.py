@@ -333,3 +333,23 @@ def test_the_key_is_never_sent_to_an_address_it_was_not_entered_for(rt: Runtime,
         assert other.requests == []
     finally:
         other.stop()
+
+
+def test_a_message_sent_while_busy_is_queued_then_sent_with_the_chosen_model(rt: Runtime,
+                                                                           fake: fa.FakeAnthropic) -> None:
+    gate = threading.Event()
+    fake.queue([fa.message_start(), *fa.text_block(0, "first "), fa.hold(gate), *fa.message_end()])
+    sid, client = _session(rt)
+    assert rt.chat.prompt(sid, text="one")["queued"] is False
+    collect(client, status_is("busy"))
+    queued = rt.chat.prompt(sid, text="two", model="claude-opus-5-5")
+    assert queued["queued"] is True, "never a second turn while one runs"
+    assert rt.chat.get(sid)["model"] == "claude-opus-5-5", "the choice is remembered for the session"
+    gate.set()
+    collect(client, lambda e: e.type == "queue.updated" and not e.data["queue"], timeout=20)
+    collect(client, ended(), timeout=20)
+    collect(client, status_is("idle"), timeout=20)
+    bodies = [r["body"] for r in fake.requests if r["path"].startswith("/v1/messages")]
+    assert [b["model"] for b in bodies][-2:] == ["claude-sonnet-5-5", "claude-opus-5-5"]
+    users = [p["text"] for m in rt.chat.messages(sid)["messages"] if m["role"] == "user" for p in m["parts"]]
+    assert users == ["one", "two"]

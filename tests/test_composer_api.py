@@ -75,7 +75,10 @@ def test_slash_commands_are_listed_and_run_and_unknown_ones_refused(live) -> Non
 def test_mentions_send_project_files_and_refuse_others(live) -> None:
     rt, http, fake = live
     sid, client = follow(rt)
-    assert http.get(f"/api/sessions/{sid}/files", params={"q": "note"}).json()["files"] == ["notes.txt"]
+    assert http.get(f"/api/sessions/{sid}/mentions", params={"q": "note"}).json() == {"files": ["notes.txt"],
+                                                                                       "agents": []}
+    agents = http.get(f"/api/sessions/{sid}/mentions", params={"q": "gen"}).json()["agents"]
+    assert [a["name"] for a in agents] == ["general"], "OpenCode's sub-agent"
     for path, code in (("../secret.txt", "outside_project"), (str(Path(rt.settings["server.workspace"]).parent
                                                                   / "secret.txt"), "outside_project"),
                        ("missing.txt", "no_such_file")):
@@ -95,6 +98,14 @@ def test_mentions_send_project_files_and_refuse_others(live) -> None:
     user = rt.chat.messages(sid)["messages"][0]
     files = [p for p in user["parts"] if p["kind"] == "file"]
     assert files and files[0]["filename"] == "notes.txt"
+
+    # An agent mention hands the work to that sub-agent: OpenCode adds its instruction to the message.
+    before = len(fake.requests)
+    http.post(f"/api/sessions/{sid}/prompt", json={"text": "ask @general", "mentions": [{"type": "agent",
+                                                                                         "name": "general"}]})
+    collect(client, ended())
+    collect(client, status_is("idle"))
+    assert "call the task tool" in json.dumps(fake.requests[before:])
 
 
 def test_model_per_message_is_remembered_and_compaction_shows(live) -> None:

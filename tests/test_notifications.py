@@ -105,6 +105,22 @@ def test_a_permission_request_is_announced_once_with_the_session_title(runtime, 
     assert "Refactor the parser" in items[0]["body"]
 
 
+def test_a_question_is_announced_once_like_a_permission(runtime, center) -> None:
+    session_id = "s_question"
+    runtime.chat.repo.create_session({"id": session_id, "engine": "opencode", "engine_ref": "ses_q",
+                                      "title": "Pick a database"})
+    asked = dict(session_id=session_id, type="question.asked", seq=1, status="waiting")
+    runtime.bus.publish("chat.session", **asked)
+    runtime.bus.publish("chat.session", **{**asked, "seq": 2})  # re-seen after a reconnect
+    _wait_for(lambda: center.repo.count() == 1)
+    runtime.bus.publish("chat.session", session_id=session_id, type="session.status", seq=3, status="busy")
+    runtime.bus.publish("chat.session", **{**asked, "seq": 4})  # the next question
+    _wait_for(lambda: center.repo.count() == 2)
+    item = center.repo.recent(10)[0]
+    assert item["title"] == "A session has a question for you" and item["link"] == f"/s/{session_id}"
+    assert "Pick a database" in item["body"]
+
+
 def test_a_kind_switched_off_is_not_recorded(runtime, center) -> None:
     runtime.settings.update({"notifications.server_crash": False})
     _server(runtime.bus, "crashed", "running", "exited with code 1")

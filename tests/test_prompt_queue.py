@@ -97,7 +97,12 @@ def test_a_queued_message_can_be_edited_or_cancelled_and_bad_ids_change_nothing(
     bad = http.patch(f"/api/sessions/{sid}/queue/{keep['id']}", json={"text": "  "})
     assert bad.status_code == 400
     assert [q["text"] for q in rt.chat.get_queue(sid)] == ["edited"], "the bad edits changed nothing"
-    rt.chat.abort(sid)
+    # Archiving stops the reply; the queued message waits for the session to be reopened.
+    rt.chat.archive(sid)
+    collect(client, status_is("idle"), timeout=60)
+    assert rt.chat.queue.send_next(sid) is False, "an archived session sends nothing"
+    assert [q["text"] for q in rt.chat.get_queue(sid)] == ["edited"]
+    rt.chat.unarchive(sid)
     collect(client, lambda e: e.type == "queue.updated" and not e.data["queue"], timeout=60)
     collect(client, ended())
     collect(client, status_is("idle"), timeout=60)

@@ -82,7 +82,7 @@ class PromptQueue:
         {"queued": False} or {"queued": True, "id": ...}."""
         with self._lock(session_id):
             queued = self.items(session_id)
-            if not queued and not self._flying(session_id) and self._status_of(session_id) not in WORKING:
+            if not queued and not self._flying(session_id) and self._status_of(session_id) == "idle":
                 self._hand_over(session_id, message)
                 return {"queued": False}
             if len(queued) >= MAX_QUEUED:
@@ -139,8 +139,8 @@ class PromptQueue:
     def send_next(self, session_id: str) -> bool:
         """Send the oldest queued message if the session is free; True when one went."""
         with self._lock(session_id):
-            if self._flying(session_id) or self._status_of(session_id) in WORKING:
-                return False
+            if self._flying(session_id) or self._status_of(session_id) != "idle":
+                return False  # working, or archived ("paused")
             queued = self.items(session_id)
             if not queued:
                 self._in_flight.pop(session_id, None)

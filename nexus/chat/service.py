@@ -369,8 +369,11 @@ class ChatService:
             self.hub.emit(session_id, ev.SESSION_UPDATED, {"session": changed})
 
     def _status_of(self, session_id: str) -> str:
+        """For the queue: an archived session is "paused" (its queued messages wait for it)."""
         stream = self.hub.stream(session_id)
         with stream.lock:
+            if stream.transcript.session.get("state", "active") != "active":
+                return "paused"
             return str(stream.transcript.status.get("status") or "idle")
 
     def _send_prompt(self, session_id: str, message: dict[str, Any]) -> None:
@@ -425,10 +428,15 @@ class ChatService:
         except QueueError as exc:
             raise ChatError(str(exc), exc.status, exc.code) from None
 
-    def find_files(self, session_id: str, query: str) -> list[str]:
-        """Files of the session's project whose path matches `query` (for @ mentions)."""
+    def mention_candidates(self, session_id: str, query: str) -> dict[str, Any]:
+        """For @ mentions: files of the session's project whose path matches `query`, and the
+        sub-agents a message can hand work to."""
         session = self.get(session_id)
-        return self._engine_of(session).find_files(query[:200], session.get("directory"))
+        engine = self._engine_of(session)
+        needle = query.lower()
+        files = engine.find_files(query[:200], session.get("directory")) if session["engine"] == "opencode" else []
+        agents = [a for a in engine.subagents() if needle in a["name"].lower()]
+        return {"files": files, "agents": agents}
 
     def compact(self, session_id: str) -> None:
         """Summarize the conversation so far (OpenCode's compaction), to free context."""
@@ -533,9 +541,12 @@ class ChatService:
 
     def archive(self, session_id: str) -> dict[str, Any]:
         session = self.get(session_id)
+        # Archived first, so the idle that follows the abort sends no queued message.
+        archived = self._set_state(session_id, "archived")
         if session.get("status") in ("busy", "retry", "waiting"):
             self.abort(session_id)
-        return self._set_state(session_id, "archived")
+            archived = self.get(session_id)
+        return archived
 
     def unarchive(self, session_id: str) -> dict[str, Any]:
         session = self.get(session_id)
@@ -548,6 +559,8 @@ class ChatService:
         self.repo.update_session(session_id, state=state)
         self.hub.emit(session_id, ev.SESSION_UPDATED, {"session": {"state": state}})
         self._changed(session_id, "reopened" if state == "active" else "archived")
+        if state == "active":
+            self.queue.on_status(session_id, self._status_of(session_id))  # queued while archived
         return self.get(session_id)
 
     def _changed(self, session_id: str, change: str) -> None:
@@ -641,7 +654,10 @@ def check_mentions(session: dict[str, Any], mentions: list[Any]) -> list[dict[st
         if not directory:
             raise ChatError("This session has no project folder to mention files from.", 400, "bad_mention")
         root = Path(directory).resolve()
-        target = (root / mention["path"]).resolve()
+        try:
+            target = (root / mention["path"]).resolve()
+        except (OSError, ValueError):  # a NUL byte, a symlink loop
+            raise ChatError(f"{mention['path']!r} is not a usable path.", 400, "bad_mention") from None
         if not target.is_relative_to(root):
             raise ChatError(f"{mention['path']!r} is outside the session's project.", 400, "outside_project")
         if not target.is_file():

@@ -142,11 +142,11 @@ def session_command_run(session_id: str, name: str) -> Any:
     return jsonify({"accepted": True, **outcome}), 202
 
 
-def session_files(session_id: str) -> Any:
+def session_mentions(session_id: str) -> Any:
     query = request.args.get("q") or ""
     if len(query) > 200:
         raise ApiError(400, "The query is too long (at most 200 characters).", "bad_parameter")
-    return jsonify({"files": _guard(_chat().find_files, session_id, query)})
+    return jsonify(_guard(_chat().mention_candidates, session_id, query))
 
 
 def session_compact(session_id: str) -> Any:

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from .test_chat_ui import (  # noqa: F401 - fixtures used by name
     DESKTOP,
     PHONE,
-    REPLY,
     ChatNexus,
     fresh,
     idle,
@@ -20,7 +19,6 @@ from .test_chat_ui import (  # noqa: F401 - fixtures used by name
     nexus,
     no_horizontal_scroll,
     open_page,
-    send,
     shot,
     wait_live,
 )
@@ -173,7 +171,7 @@ def test_run_a_slash_command_from_the_palette_and_see_the_model_and_context(open
         shot(page, f"composer-desktop-{scheme}")
         phone, _ = open_page(f"/s/{session['id']}", color_scheme=scheme, **PHONE)
         wait_live(phone)
-        expect(phone.locator(".session.full .context")).to_be_visible(timeout=FIRST)
+        expect(phone.locator(".session.full .context")).to_contain_text("/ 100k context", timeout=FIRST)
         no_horizontal_scroll(phone)
         shot(phone, f"composer-phone-{scheme}")
         assert not problems(watch, failed), problems(watch, failed)

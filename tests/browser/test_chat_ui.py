@@ -192,10 +192,11 @@ def test_two_cards_stream_tools_permission_stop_and_reload(open_page: Any) -> No
     expect(denied).to_have_attribute("data-status", "error", timeout=REPLY)
     idle(two)
 
-    # Stop a reply mid-stream; Stop shows while busy, Send while idle.
+    # Stop a reply mid-stream; Stop (and Queue) show while busy, Send while idle.
     send(one, "SLOW")
     expect(last_reply(one)).to_contain_text("word3", timeout=REPLY)
     expect(one.get_by_role("button", name="Send")).to_be_hidden()
+    expect(one.get_by_role("button", name="Queue")).to_be_visible()
     one.get_by_role("button", name="Stop").click()
     expect(last_reply(one).locator(".msg-stopped")).to_have_text("Stopped.", timeout=REPLY)
     idle(one)

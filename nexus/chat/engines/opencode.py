@@ -449,6 +449,12 @@ class OpenCodeEngine:
 
         self._long_calls.submit(run)
 
+    def subagents(self) -> list[dict[str, Any]]:
+        """Agents a message can hand work to with an @ mention (OpenCode's sub-agents)."""
+        return [{"name": a["name"], "description": a.get("description") or ""}
+                for a in self._call("GET", "/agent") or []
+                if a.get("mode") in ("subagent", "all") and not a.get("hidden")]
+
     def find_files(self, query: str, directory: str | None, limit: int = 20) -> list[str]:
         params: dict[str, Any] = {"query": query, "dirs": "false", "limit": limit}
         if directory:

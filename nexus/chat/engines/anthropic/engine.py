@@ -241,6 +241,9 @@ class AnthropicEngine:
     def compact(self, engine_ref: str, model: str) -> None:
         raise EngineError("This session's engine cannot compact a conversation.", 400, "not_supported")
 
+    def subagents(self) -> list[dict[str, Any]]:
+        return []
+
     def find_files(self, query: str, directory: str | None, limit: int = 20) -> list[str]:
         raise EngineError("This session's engine has no project to search.", 400, "not_supported")
 

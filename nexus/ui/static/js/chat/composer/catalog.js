@@ -24,6 +24,7 @@ export function commandsOf(sessionId) {
     (await api(`/api/sessions/${encodeURIComponent(sessionId)}/commands`)).commands);
 }
 
-export async function filesMatching(sessionId, query) {
-  return (await api(`/api/sessions/${encodeURIComponent(sessionId)}/files?q=${encodeURIComponent(query)}`)).files;
+// {files, agents}: project files matching `query` and the sub-agents a message can call on.
+export function mentionsMatching(sessionId, query) {
+  return api(`/api/sessions/${encodeURIComponent(sessionId)}/mentions?q=${encodeURIComponent(query)}`);
 }

@@ -12,7 +12,7 @@ export class ContextMeter {
     this.text = el("span", { class: "context-text" });
     this.compactBtn = el("button", { type: "button", class: "btn compact", text: "Compact",
       title: "Summarize the conversation so far to free context", onclick: () => this.compact() });
-    this.el = el("div", { class: "context", "aria-label": "Context used" }, this.meter, this.text, this.compactBtn);
+    this.el = el("div", { class: "context", role: "group", "aria-label": "Context used" }, this.meter, this.text, this.compactBtn);
   }
 
   used() {

@@ -1,9 +1,9 @@
 // The composer's pop-up list: "/" at the start offers the slash commands (with their
 // descriptions), "@" offers files of the session's project and agents. Arrow keys move,
-// Enter or Tab chooses, Escape closes; a click or tap chooses too. It follows the ARIA
-// combobox pattern on the message box.
+// Enter or Tab chooses, Escape closes; a click or tap chooses too. It is tied to the
+// message box with aria-controls and aria-activedescendant.
 import { debounce, el, nextId } from "../ui.js";
-import { agentsOf, commandsOf, filesMatching } from "./catalog.js";
+import { commandsOf, mentionsMatching } from "./catalog.js";
 
 const MAX_ITEMS = 12;
 
@@ -17,10 +17,10 @@ export class Palette {
     this.commands = [];
     const listId = nextId("palette");
     this.el = el("ul", { class: "palette", id: listId, role: "listbox", hidden: true, "aria-label": "Suggestions" });
-    input.setAttribute("role", "combobox");
+    // A textarea cannot take the combobox role; the list is tied to it by aria-controls and
+    // aria-activedescendant, and announced through its own listbox role.
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-controls", listId);
-    input.setAttribute("aria-expanded", "false");
     this.lookFiles = debounce((q, token) => this.showFiles(q, token), 150);
     input.addEventListener("input", () => this.refresh());
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
@@ -54,17 +54,14 @@ export class Palette {
   }
 
   async showFiles(query, token) {
-    const engine = this.view.state.session.engine || "opencode";
     let files = [];
     let agents = [];
     try {
-      [files, agents] = await Promise.all([engine === "opencode" ? filesMatching(this.view.id, query) : [],
-        agentsOf(engine)]);
+      ({ files, agents } = await mentionsMatching(this.view.id, query));
     } catch { /* nothing to offer */ }
     if (this.token !== token) return;
-    const q = query.toLowerCase();
     this.show([
-      ...agents.filter((a) => a.name.toLowerCase().includes(q)).map((a) => ({ kind: "agent", value: a.name, label: `@${a.name}`, detail: "agent" })),
+      ...agents.map((a) => ({ kind: "agent", value: a.name, label: `@${a.name}`, detail: a.description || "agent" })),
       ...files.map((f) => ({ kind: "file", value: f, label: `@${f}`, detail: "file" })),
     ].slice(0, MAX_ITEMS));
   }
@@ -80,7 +77,6 @@ export class Palette {
       return option;
     }));
     this.el.hidden = !items.length;
-    this.input.setAttribute("aria-expanded", String(!!items.length));
     this.highlight();
   }
 
@@ -94,7 +90,6 @@ export class Palette {
     this.items = [];
     this.el.hidden = true;
     this.el.replaceChildren();
-    this.input.setAttribute("aria-expanded", "false");
     this.input.removeAttribute("aria-activedescendant");
   }
 
