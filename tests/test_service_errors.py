@@ -95,9 +95,13 @@ def test_a_path_escape_says_why_in_logs_but_not_where_the_workspace_is(tmp_path)
 
 
 def test_real_routes_answer_service_errors_without_translation(client) -> None:
-    res = client.get("/api/sessions/s_unknown")
-    assert res.status_code == 404 and res.json["error"]["code"]
-    res = client.get("/api/analytics?start=yesterday")
+    res = client.get("/api/sessions/s_unknown")  # ChatError
+    assert res.status_code == 404 and res.json["error"] == {"status": 404, "code": "not_found",
+                                                             "message": "No such session."}
+    res = client.get("/api/analytics?start=yesterday")  # AnalyticsRangeError
     assert res.status_code == 400 and res.json["error"]["code"] == "bad_parameter"
-    res = client.post("/api/agent-configs", json={"name": ""})
-    assert 400 <= res.status_code < 500 and res.json["error"]["code"]
+    assert "yesterday" in res.json["error"]["message"]
+    res = client.post("/api/agent-configs", json={"name": ""})  # AgentError with its fields
+    assert res.status_code == 422 and res.json["error"]["code"] == "invalid_agent"
+    assert set(res.json["error"]["details"]["fields"]) >= {"name"}
+    assert client.get("/api/agent-configs").json["agents"] == []  # and nothing was made
