@@ -49,10 +49,10 @@ CASES = [
 
 @pytest.fixture
 def raising_app(app):
-    """The real app with one extra route that raises whatever the test puts in `raise_next`."""
+    """The real app with one extra route (under /api and not) raising whatever is in `box["error"]`."""
     box: dict[str, Exception] = {}
 
-    def boom():  # noqa: ANN202
+    def boom() -> None:
         raise box["error"]
 
     app.add_url_rule("/api/test-raise", "test_raise_api", boom)
