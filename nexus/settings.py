@@ -15,14 +15,19 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from nexus.bus import EventBus
+from nexus.errors import ServiceError
 from nexus.store.repositories import SettingsRepository
 
 log = logging.getLogger(__name__)
 
 
-class SettingsError(ValueError):
+class SettingsError(ServiceError, ValueError):
+    """Values that were refused; `errors` (also `details["fields"]`) says why, per key."""
+
+    status, code = 422, "invalid_settings"
+
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
         self.errors = errors
 
 

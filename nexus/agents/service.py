@@ -15,18 +15,17 @@ from nexus.agents.repository import AgentRepository
 from nexus.chat.engines.anthropic import pricing
 from nexus.chat.engines.anthropic.tools import ALL_TOOLS
 from nexus.chat.engines.opencode import OPENCODE_TOOLS
+from nexus.errors import ServiceError
 
 ENGINES = ("opencode", "anthropic")
 MAX_SYSTEM = 50_000
 MAX_OUTPUT_TOKENS = 128_000
 
 
-class AgentError(Exception):
+class AgentError(ServiceError):
     def __init__(self, message: str, status: int = 400, code: str = "bad_agent",
                  fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(message, status, code, **({"fields": fields} if fields else {}))
         self.fields = fields or {}
 
 

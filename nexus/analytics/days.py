@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nexus.errors import ServiceError
+
 MAX_DAYS = 400
 
 
-class AnalyticsRangeError(ValueError):
+class AnalyticsRangeError(ServiceError, ValueError):
     """A range or time zone that cannot be used; the message says what to send instead."""
+
+    status, code = 400, "bad_parameter"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from nexus.auth.passwords import HashParams, hash_password, needs_rehash, passwo
 from nexus.auth.ratelimit import RateLimiter
 from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
 from nexus.auth.scopes import normalize_scopes
+from nexus.errors import ServiceError
 from nexus.logs.redact import SecretRegistry, active_registry
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,9 @@ TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session
 REAUTH_SECONDS = 600.0  # security changes need the password typed within this long
 
 
-class AuthError(Exception):
+class AuthError(ServiceError):
     def __init__(self, status: int, message: str, code: str, **details: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.details = status, message, code, details
+        super().__init__(message, status, code, **details)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from nexus.errors import ServiceError
+
 MAX_ANSWER_CHARS = 2000
 
 
-class AnswerError(ValueError):
+class AnswerError(ServiceError, ValueError):
     """The answer does not fit the question; the message is for people."""
+
+    status, code = 400, "bad_answer"
 
 
 def check_answers(question: dict[str, Any], answers: Any) -> list[list[str]]:

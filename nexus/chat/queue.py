@@ -21,6 +21,7 @@ from typing import Any
 from nexus.background import PeriodicWorker
 from nexus.chat import events as ev
 from nexus.chat.pending import QUEUED, PendingStore
+from nexus.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,9 @@ IN_FLIGHT_LIMIT = 30.0
 MAX_QUEUED = 20
 
 
-class QueueError(Exception):
+class QueueError(ServiceError):
     def __init__(self, message: str, status: int, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(message, status, code)
 
 
 def shown(item: dict[str, Any]) -> dict[str, Any]:

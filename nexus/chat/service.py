@@ -27,6 +27,7 @@ from nexus.chat.questions import AnswerError, answer_text, check_answers
 from nexus.chat.repository import ChatRepository
 from nexus.chat.transcript import Transcript
 from nexus.chat.writer import TranscriptWriter
+from nexus.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,9 @@ MAX_FILES = 10
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-class ChatError(Exception):
+class ChatError(ServiceError):
     def __init__(self, message: str, status: int = 400, code: str = "bad_request", **details: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.details = details
+        super().__init__(message, status, code, **details)
 
 
 class ChatService:

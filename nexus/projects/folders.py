@@ -6,16 +6,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nexus.errors import ServiceError
 from nexus.workspace.confine import PathEscapeError, Workspace
 
 MAX_BROWSE = 500
 
 
-class ProjectError(Exception):
+class ProjectError(ServiceError):
     def __init__(self, message: str, status: int = 400, code: str = "bad_directory") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(message, status, code)
 
 
 def check_spelling(value: Any) -> str:

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from nexus.errors import ServiceError
 from nexus.logs.redact import register_secret
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ KEY_FILE = "secrets.key"
 DATA_FILE = "secrets.enc"
 
 
-class SecretStoreError(RuntimeError):
+class SecretStoreError(ServiceError, RuntimeError):
     """A secret could not be read or written; the message says why."""
+
+    status, code = 500, "secret_store_failed"
 
 
 class SecretBackend(Protocol):

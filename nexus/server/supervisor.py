@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nexus.bus import EventBus
+from nexus.errors import ServiceError
 from nexus.logs.redact import register_secret
 from nexus.server.backoff import Backoff
 from nexus.server.binary import BinaryNotFound, find_opencode
@@ -51,8 +52,10 @@ ATTACH_PASSWORD_SECRET = "opencode.attach_password"
 _SPAWN_SETTINGS = ("server.binary", "server.workspace", "server.url", "server.protect", "server.env")
 
 
-class ServerError(RuntimeError):
+class ServerError(ServiceError, RuntimeError):
     """A start, stop or restart the user asked for could not be done; the message says why."""
+
+    status, code = 503, "server_failed"
 
 
 class NotRunning(ServerError):

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from nexus.bus import EventBus
+from nexus.errors import ServiceError
 from nexus.secrets import SecretStore
 from nexus.server.client import OpenCodeClient, OpenCodeError
 from nexus.server.supervisor import NotRunning, Supervisor
@@ -27,11 +28,9 @@ LOCAL = "local"
 LOCAL_NAME = "This computer"
 
 
-class ServerRegistryError(Exception):
+class ServerRegistryError(ServiceError):
     def __init__(self, message: str, status: int = 400, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(message, status, code)
 
 
 def password_secret(server_id: str) -> str:

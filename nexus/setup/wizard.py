@@ -15,6 +15,7 @@ from typing import Any
 
 from nexus.auth.repository import AuthRepository
 from nexus.auth.service import AuthError, AuthService
+from nexus.errors import ServiceError
 from nexus.secrets import SecretStore, SecretStoreError
 from nexus.settings import SettingsError
 from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, find_cloudflared
@@ -23,12 +24,10 @@ from nexus.tunnel.manager import TOKEN_SECRET
 STEPS = ("welcome", "system", "server", "password", "tunnel", "done")
 
 
-class SetupError(Exception):
+class SetupError(ServiceError):
     def __init__(self, status: int, message: str, code: str, fields: dict[str, str] | None = None,
                  **details: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-        self.details = {**({"fields": fields} if fields else {}), **details}
+        super().__init__(message, status, code, **({"fields": fields} if fields else {}), **details)
 
 
 class SetupWizard:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from nexus.errors import ServiceError
 from nexus.server.backoff import Backoff
 from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, download_cloudflared, find_cloudflared
 from nexus.tunnel.qr import qr_svg
@@ -55,8 +56,10 @@ POLL_SECONDS = 0.25
 WATCH_SECONDS = 2.0
 
 
-class TunnelError(RuntimeError):
+class TunnelError(ServiceError, RuntimeError):
     """The tunnel cannot be started; the message says why in plain words."""
+
+    status, code = 503, "tunnel_unavailable"
 
 
 def plain_reason(lines: list[str], exit_code: int | None) -> str:

@@ -7,22 +7,12 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from nexus.agents import AgentError
 from nexus.agents.service import ENGINES, tool_names
 from nexus.chat.engines.anthropic import API_KEY_SECRET
 from nexus.chat.engines.anthropic import pricing
-from nexus.chat.engines.base import EngineError
 from nexus.logs.redact import register_secret
-from nexus.secrets import SecretStoreError
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
-
-
-def _guard(call, *args: Any) -> Any:
-    try:
-        return call(*args)
-    except AgentError as exc:
-        raise ApiError(exc.status, str(exc), exc.code, **({"fields": exc.fields} if exc.fields else {})) from None
 
 
 def agent_configs_list() -> Any:
@@ -33,24 +23,24 @@ def agent_configs_list() -> Any:
 
 
 def agent_configs_create() -> Any:
-    return jsonify(_guard(runtime().agents.create, json_body())), 201
+    return jsonify(runtime().agents.create(json_body())), 201
 
 
 def agent_config_get(agent_id: str) -> Any:
-    return jsonify(_guard(runtime().agents.get, agent_id))
+    return jsonify(runtime().agents.get(agent_id))
 
 
 def agent_config_update(agent_id: str) -> Any:
-    return jsonify(_guard(runtime().agents.update, agent_id, json_body()))
+    return jsonify(runtime().agents.update(agent_id, json_body()))
 
 
 def agent_config_delete(agent_id: str) -> Any:
-    _guard(runtime().agents.delete, agent_id)
+    runtime().agents.delete(agent_id)
     return Response(status=204)
 
 
 def agent_config_duplicate(agent_id: str) -> Any:
-    return jsonify(_guard(runtime().agents.duplicate, agent_id)), 201
+    return jsonify(runtime().agents.duplicate(agent_id)), 201
 
 
 def anthropic_models() -> Any:
@@ -69,13 +59,6 @@ def anthropic_key_get() -> Any:
     return jsonify(_key_state())
 
 
-def _check(key: str) -> dict[str, Any]:
-    try:
-        return runtime().anthropic.check_key(key)
-    except EngineError as exc:
-        raise ApiError(exc.status, str(exc), exc.code) from None
-
-
 def anthropic_key_set() -> Any:
     body = json_body()
     key = body.get("key")
@@ -85,22 +68,16 @@ def anthropic_key_set() -> Any:
     key = key.strip()
     register_secret(key)
     if body.get("test", True):
-        _check(key)  # a refused key is not stored
+        runtime().anthropic.check_key(key)  # a refused key is not stored
     rt = runtime()
-    try:
-        rt.anthropic.remember_key(key)
-    except SecretStoreError as exc:
-        raise ApiError(500, str(exc), "secret_store_failed") from None
+    rt.anthropic.remember_key(key)
     return jsonify({**_key_state(), "tested": bool(body.get("test", True))})
 
 
 def anthropic_key_test() -> Any:
     if not runtime().secrets.has(API_KEY_SECRET):
         raise ApiError(404, "No Anthropic API key is set.", "no_api_key")
-    try:
-        result = runtime().anthropic.check_stored_key()
-    except EngineError as exc:
-        raise ApiError(exc.status, str(exc), exc.code) from None
+    result = runtime().anthropic.check_stored_key()
     return jsonify({"ok": True, "models": result["models"][:1]})
 
 

@@ -8,14 +8,10 @@ from typing import Any
 from flask import jsonify, request
 
 from nexus.auth.passwords import password_strength
-from nexus.auth.service import REAUTH_SECONDS, AuthError
+from nexus.auth.service import REAUTH_SECONDS
 from nexus.ui.context import int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
 from nexus.ui.security import caller, clear_session_cookie, set_session_cookie
-
-
-def api_error(exc: AuthError) -> ApiError:
-    return ApiError(exc.status, exc.message, exc.code, **exc.details)
 
 
 def _text(body: dict[str, Any], name: str, limit: int = 1000) -> str:
@@ -48,11 +44,8 @@ def auth_login() -> Any:
     username = _text(body, "username", 100)
     password = _text(body, "password")
     who = caller()
-    try:
-        session = runtime().auth.login(username, password, ip=who.ip, via=who.via,
-                                       client=request.headers.get("User-Agent", "")[:200])
-    except AuthError as exc:  # 401 wrong, 423 locked, 429 too fast; details carry retry_after
-        raise api_error(exc) from None
+    session = runtime().auth.login(username, password, ip=who.ip, via=who.via,
+                                   client=request.headers.get("User-Agent", "")[:200])
     who.session = session
     return set_session_cookie(jsonify({"signed_in": True, "csrf_token": session.csrf,
                                        "expires_at": session.record.expires_at}), session)
@@ -63,15 +56,12 @@ def auth_confirm() -> Any:
     refreshes this session; on this computer with local sign-in off, it signs the browser in."""
     rt, who = runtime(), caller()
     password = _text(json_body(), "password")
-    try:
-        if who.session is None:
-            who.session = rt.auth.login(rt.auth.username() or "", password, ip=who.ip, via=who.via,
-                                        client=request.headers.get("User-Agent", "")[:200])
-            who.new_session = True
-        else:
-            rt.auth.confirm_password(who.session, password, ip=who.ip, via=who.via)
-    except AuthError as exc:
-        raise api_error(exc) from None
+    if who.session is None:
+        who.session = rt.auth.login(rt.auth.username() or "", password, ip=who.ip, via=who.via,
+                                    client=request.headers.get("User-Agent", "")[:200])
+        who.new_session = True
+    else:
+        rt.auth.confirm_password(who.session, password, ip=who.ip, via=who.via)
     return jsonify({"confirmed": True, "csrf_token": who.session.csrf,
                     "valid_for": int(REAUTH_SECONDS)})
 
@@ -92,11 +82,8 @@ def auth_logout_all() -> Any:
 def auth_password_change() -> Any:
     body = json_body()
     who = caller()
-    try:
-        ended = runtime().auth.change_password(who.session, _text(body, "current_password"),
-                                               _text(body, "new_password"), ip=who.ip, via=who.via)
-    except AuthError as exc:
-        raise api_error(exc) from None
+    ended = runtime().auth.change_password(who.session, _text(body, "current_password"),
+                                           _text(body, "new_password"), ip=who.ip, via=who.via)
     return jsonify({"changed": True, "other_sessions_ended": ended})
 
 
@@ -116,21 +103,15 @@ def auth_keys_list() -> Any:
 def auth_keys_create() -> Any:
     body = json_body()
     who = caller()
-    try:
-        record, key = runtime().auth.create_key(str(body.get("name", "")), scopes=body.get("scopes"),
-                                                remote=body.get("remote", False), ip=who.ip, via=who.via)
-    except AuthError as exc:
-        raise api_error(exc) from None
+    record, key = runtime().auth.create_key(str(body.get("name", "")), scopes=body.get("scopes"),
+                                            remote=body.get("remote", False), ip=who.ip, via=who.via)
     return jsonify({**record.to_json(), "key": key,
                     "note": "Copy the key now: Nexus keeps only its hash and cannot show it again."}), 201
 
 
 def auth_keys_revoke(key_id: int) -> Any:
     who = caller()
-    try:
-        record = runtime().auth.revoke_key(key_id, ip=who.ip, via=who.via)
-    except AuthError as exc:
-        raise api_error(exc) from None
+    record = runtime().auth.revoke_key(key_id, ip=who.ip, via=who.via)
     return jsonify(record.to_json())
 
 

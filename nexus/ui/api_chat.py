@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from nexus.chat.engines.base import EngineError
-from nexus.chat.service import ChatError, to_markdown
+from nexus.chat.service import to_markdown
 from nexus.ui.context import float_arg, int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
 from nexus.ui.security import refuse_remote_shell_approval
@@ -20,15 +19,6 @@ MAX_PROMPT_BYTES = 40 * 1024 * 1024
 
 def _chat():  # noqa: ANN202
     return runtime().chat
-
-
-def _guard(call, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except ChatError as exc:
-        raise ApiError(exc.status, str(exc), exc.code, **exc.details) from exc
-    except EngineError as exc:
-        raise ApiError(exc.status, str(exc), exc.code) from exc
 
 
 def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
@@ -49,8 +39,8 @@ def sessions_list() -> Any:
     filters = {"agent": _short_arg("agent"), "model": _short_arg("model"),
                "created_from": float_arg("created_from"), "created_to": float_arg("created_to"),
                "directory": _long_arg("directory"), "server": _short_arg("server")}
-    sessions, total = _guard(_chat().list, None if state == "all" else state, limit, offset,
-                             request.args.get("q") or None, **filters)
+    sessions, total = _chat().list(None if state == "all" else state, limit, offset,
+                                   request.args.get("q") or None, **filters)
     out = {"sessions": sessions, "total": total, "limit": limit, "offset": offset}
     if request.args.get("facets") == "1":
         out["facets"] = _chat().repo.session_facets()
@@ -76,9 +66,9 @@ def sessions_create() -> Any:
 
     body = json_body()
     directory, server = check_session_directory(body)
-    session = _guard(_chat().create, title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
-                     agent=_text_field(body, "agent"), model=_text_field(body, "model"),
-                     agent_id=_text_field(body, "agent_id"), directory=directory, server=server)
+    session = _chat().create(title=_text_field(body, "title"), engine=_text_field(body, "engine") or "opencode",
+                             agent=_text_field(body, "agent"), model=_text_field(body, "model"),
+                             agent_id=_text_field(body, "agent_id"), directory=directory, server=server)
     projects = runtime().projects
     if projects is not None and session.get("directory") and session.get("engine") == "opencode":
         projects.used(session.get("server") or "local", session["directory"])
@@ -86,59 +76,59 @@ def sessions_create() -> Any:
 
 
 def session_get(session_id: str) -> Any:
-    return jsonify(_guard(_chat().get, session_id))
+    return jsonify(_chat().get(session_id))
 
 
 def session_update(session_id: str) -> Any:
     body = json_body()
     chat = _chat()
     if "title" in body:
-        _guard(chat.rename, session_id, _text_field(body, "title", required=True))
+        chat.rename(session_id, _text_field(body, "title", required=True))
     if "state" in body:
         state = body["state"]
         if state not in ("active", "archived"):
             raise ApiError(400, "state must be active or archived.", "bad_request")
-        _guard(chat.archive if state == "archived" else chat.unarchive, session_id)
+        (chat.archive if state == "archived" else chat.unarchive)(session_id)
     if {"model", "agent"} & set(body):
         choice = {k: _text_field(body, k, required=True) for k in ("model", "agent") if k in body}
         for name, value in choice.items():
             if not value or not value.strip() or len(value) > 200:
                 raise ApiError(400, f"The {name} name must be 1 to 200 characters.", "bad_request")
-        _guard(chat.remember_choice, session_id, **choice)
+        chat.remember_choice(session_id, **choice)
     if not {"title", "state", "model", "agent"} & set(body):
         raise ApiError(400, "Send a new title, state, model or agent.", "bad_request")
-    return jsonify(_guard(chat.get, session_id))
+    return jsonify(chat.get(session_id))
 
 
 def session_delete(session_id: str) -> Any:
     everywhere = request.args.get("opencode", "0")
     if everywhere not in ("0", "1"):
         raise ApiError(400, "opencode must be 0 (delete in Nexus only) or 1 (in OpenCode too).", "bad_parameter")
-    _guard(_chat().delete, session_id, in_engine=everywhere == "1")
+    _chat().delete(session_id, in_engine=everywhere == "1")
     return Response(status=204)
 
 
 def session_restore(session_id: str) -> Any:
-    return jsonify(_guard(_chat().restore, session_id))
+    return jsonify(_chat().restore(session_id))
 
 
 def session_prompt(session_id: str) -> Any:
     body = json_body()
     files = body.get("files") or []
-    outcome = _guard(_chat().prompt, session_id, text=_text_field(body, "text") or "", files=files,
-                     agent=_text_field(body, "agent"), model=_text_field(body, "model"),
-                     mentions=body.get("mentions") or [])
+    outcome = _chat().prompt(session_id, text=_text_field(body, "text") or "", files=files,
+                             agent=_text_field(body, "agent"), model=_text_field(body, "model"),
+                             mentions=body.get("mentions") or [])
     return jsonify({"accepted": True, **outcome}), 202
 
 
 def session_commands(session_id: str) -> Any:
-    return jsonify({"commands": _guard(_chat().commands, session_id)})
+    return jsonify({"commands": _chat().commands(session_id)})
 
 
 def session_command_run(session_id: str, name: str) -> Any:
     body = json_body()
-    outcome = _guard(_chat().run_command, session_id, name, _text_field(body, "arguments") or "",
-                     agent=_text_field(body, "agent"), model=_text_field(body, "model"))
+    outcome = _chat().run_command(session_id, name, _text_field(body, "arguments") or "",
+                                  agent=_text_field(body, "agent"), model=_text_field(body, "model"))
     return jsonify({"accepted": True, **outcome}), 202
 
 
@@ -146,22 +136,22 @@ def session_mentions(session_id: str) -> Any:
     query = request.args.get("q") or ""
     if len(query) > 200:
         raise ApiError(400, "The query is too long (at most 200 characters).", "bad_parameter")
-    return jsonify(_guard(_chat().mention_candidates, session_id, query))
+    return jsonify(_chat().mention_candidates(session_id, query))
 
 
 def session_compact(session_id: str) -> Any:
-    _guard(_chat().compact, session_id)
+    _chat().compact(session_id)
     return jsonify({"accepted": True}), 202
 
 
 def session_queued_edit(session_id: str, item_id: str) -> Any:
     body = json_body()
-    _guard(_chat().edit_queued, session_id, item_id, _text_field(body, "text", required=True))
+    _chat().edit_queued(session_id, item_id, _text_field(body, "text", required=True))
     return jsonify({"ok": True})
 
 
 def session_queued_cancel(session_id: str, item_id: str) -> Any:
-    _guard(_chat().cancel_queued, session_id, item_id)
+    _chat().cancel_queued(session_id, item_id)
     return Response(status=204)
 
 
@@ -172,7 +162,7 @@ def session_prompt_limit() -> None:
 
 
 def session_abort(session_id: str) -> Any:
-    _guard(_chat().abort, session_id)
+    _chat().abort(session_id)
     return jsonify({"accepted": True}), 202
 
 
@@ -180,7 +170,7 @@ def session_permission(session_id: str, permission_id: str) -> Any:
     body = json_body()
     reply = _text_field(body, "reply", required=True)
     refuse_remote_shell_approval(session_id, permission_id, reply)
-    _guard(_chat().reply_permission, session_id, permission_id, reply, _text_field(body, "message"))
+    _chat().reply_permission(session_id, permission_id, reply, _text_field(body, "message"))
     return jsonify({"ok": True})
 
 
@@ -191,20 +181,20 @@ def session_question(session_id: str, question_id: str) -> Any:
         raise ApiError(400, "'reject' must be true or false.", "bad_request")
     if not reject and "answers" not in body:
         raise ApiError(400, "Send {answers: [[label, ...], ...]} or {reject: true}.", "bad_request")
-    _guard(_chat().answer_question, session_id, question_id, body.get("answers"), reject)
+    _chat().answer_question(session_id, question_id, body.get("answers"), reject)
     return jsonify({"ok": True})
 
 
 def session_messages(session_id: str) -> Any:
     limit = int_arg("limit", 100, 1, 500) or 100
-    return jsonify(_guard(_chat().messages, session_id, before=request.args.get("before") or None, limit=limit))
+    return jsonify(_chat().messages(session_id, before=request.args.get("before") or None, limit=limit))
 
 
 def session_export(session_id: str) -> Any:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "md"):
         raise ApiError(400, "format must be json or md.", "bad_parameter")
-    export = _guard(_chat().export, session_id)
+    export = _chat().export(session_id)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", export["session"]["title"]).strip("-")[:60] or session_id
     if fmt == "md":
         response = Response(to_markdown(export), mimetype="text/markdown")
@@ -219,12 +209,12 @@ def search() -> Any:
     if not query:
         raise ApiError(400, "Give something to search for: ?q=words", "bad_parameter")
     limit = int_arg("limit", 20, 1, 100) or 20
-    return jsonify({"results": _guard(_chat().search, query, limit)})
+    return jsonify({"results": _chat().search(query, limit)})
 
 
 def models() -> Any:
-    return jsonify({"models": _guard(_chat().models, server=_short_arg("server"))})
+    return jsonify({"models": _chat().models(server=_short_arg("server"))})
 
 
 def agents() -> Any:
-    return jsonify({"agents": _guard(_chat().agents, server=_short_arg("server"))})
+    return jsonify({"agents": _chat().agents(server=_short_arg("server"))})

@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from nexus.projects.folders import ProjectError, browse
+from nexus.projects.folders import browse
 from nexus.projects.service import ProjectService
-from nexus.servers.registry import ServerRegistry, ServerRegistryError
+from nexus.servers.registry import ServerRegistry
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
@@ -32,13 +32,6 @@ def _servers() -> ServerRegistry:
     return servers
 
 
-def _guard(call, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except (ProjectError, ServerRegistryError) as exc:
-        raise ApiError(exc.status, str(exc), exc.code) from exc
-
-
 def projects_list() -> Any:
     return jsonify({"projects": _projects().list()})
 
@@ -46,7 +39,7 @@ def projects_list() -> Any:
 def projects_add() -> Any:
     body = json_body()
     _refuse_unknown_folder_remotely(body.get("directory"), body.get("server"))
-    return jsonify(_guard(_projects().add, body.get("directory"), body.get("server"))), 201
+    return jsonify(_projects().add(body.get("directory"), body.get("server"))), 201
 
 
 def projects_browse() -> Any:
@@ -54,7 +47,7 @@ def projects_browse() -> Any:
     if refusal:
         raise ApiError(403, "Browsing this computer's folders " + refusal[1].split(" ", 2)[-1]
                        if refusal[0] == "remote_terminal_off" else refusal[1], refusal[0])
-    return jsonify(_guard(browse, request.args.get("path") or None))
+    return jsonify(browse(request.args.get("path") or None))
 
 
 def _refuse_unknown_folder_remotely(directory: Any, server: Any) -> None:
@@ -74,7 +67,7 @@ def check_session_directory(body: dict[str, Any]) -> tuple[str | None, str | Non
     if server is not None and (not isinstance(server, str) or not server):
         raise ApiError(400, "'server' must be a server id from GET /api/servers.", "bad_request")
     server_id = server or "local"
-    _guard(_servers().get, server_id)
+    _servers().get(server_id)
     directory = body.get("directory")
     if directory is None:
         if server_id != "local":
@@ -82,7 +75,7 @@ def check_session_directory(body: dict[str, Any]) -> tuple[str | None, str | Non
                            "directory_required")
         return None, None
     _refuse_unknown_folder_remotely(directory, server_id)
-    path = _guard(_projects().check_directory, directory, server_id)
+    path = _projects().check_directory(directory, server_id)
     return path, server_id
 
 
@@ -102,17 +95,17 @@ def servers_list() -> Any:
 def servers_add() -> Any:
     _check_may_manage_servers()
     body = json_body()
-    server = _guard(_servers().add, name=body.get("name"), url=body.get("url"),
-                    password=body.get("password"), username=body.get("username"))
+    server = _servers().add(name=body.get("name"), url=body.get("url"),
+                            password=body.get("password"), username=body.get("username"))
     return jsonify(server), 201
 
 
 def server_update(server_id: str) -> Any:
     _check_may_manage_servers()
-    return jsonify(_guard(_servers().update, server_id, json_body()))
+    return jsonify(_servers().update(server_id, json_body()))
 
 
 def server_remove(server_id: str) -> Any:
     _check_may_manage_servers()
-    _guard(_servers().remove, server_id)
+    _servers().remove(server_id)
     return Response(status=204)

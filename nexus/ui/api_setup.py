@@ -6,9 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
-from nexus.setup import SetupError
 from nexus.ui.context import json_body, runtime
-from nexus.ui.errors import ApiError
 from nexus.ui.security import caller, set_session_cookie
 
 
@@ -24,10 +22,7 @@ def setup_submit(step: str) -> Any:
     rt, who = runtime(), caller()
     body = json_body()
     had_owner = rt.auth.has_owner()
-    try:
-        state = rt.setup.submit(step, body, ip=who.ip, via=who.via)
-    except SetupError as exc:
-        raise ApiError(exc.status, exc.message, exc.code, **exc.details) from None
+    state = rt.setup.submit(step, body, ip=who.ip, via=who.via)
     if state["step"] == "system":
         state["checks"] = rt.setup.system_check()
     response = jsonify(state)

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from nexus.secrets import SecretStoreError
 from nexus.tunnel import TOKEN_SECRET, TunnelError
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
@@ -51,10 +50,7 @@ def tunnel_token_set() -> Any:
         raise ApiError(422, "Paste the tunnel token from the Cloudflare dashboard (a long text without spaces).",
                        "bad_token", field="token")
     rt = runtime()
-    try:
-        rt.secrets.set(TOKEN_SECRET, token.strip())
-    except SecretStoreError as exc:
-        raise ApiError(500, str(exc), "secret_store_failed") from None
+    rt.secrets.set(TOKEN_SECRET, token.strip())
     return jsonify({"has_token": True, "store": rt.secrets.describe()})
 
 

@@ -14,9 +14,6 @@ from flask import Response, jsonify, request
 from nexus.ui.context import int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
 from nexus.ui.security import caller
-from nexus.workspace.confine import PathEscapeError
-from nexus.workspace.files import FileError
-from nexus.workspace.terminals import TerminalError
 
 REMOTE_OFF = ("Terminals and commands are switched off for remote devices. Allow them on the Security page "
               "of Nexus on the computer it runs on (setting terminal.remote_enabled).")
@@ -41,30 +38,21 @@ def _check_shell_allowed() -> None:
         raise ApiError(403, refusal[1], refusal[0])
 
 
-def _guard(call, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except PathEscapeError as exc:
-        raise ApiError(403, "That path is outside the session's workspace.", "path_escape") from exc
-    except (FileError, TerminalError) as exc:
-        raise ApiError(exc.status, str(exc), exc.code) from exc
-
-
 def _service():  # noqa: ANN202
     return runtime().workspace
 
 
 def workspace_files(session_id: str) -> Any:
-    files = _guard(_service().files, session_id)
-    return jsonify(_guard(files.list_dir, request.args.get("path") or "."))
+    files = _service().files(session_id)
+    return jsonify(files.list_dir(request.args.get("path") or "."))
 
 
 def workspace_file_content(session_id: str) -> Any:
     path = request.args.get("path")
     if not path:
         raise ApiError(400, "Name the file: ?path=relative/path", "bad_parameter")
-    files = _guard(_service().files, session_id)
-    return jsonify(_guard(files.read, path))
+    files = _service().files(session_id)
+    return jsonify(files.read(path))
 
 
 def workspace_search(session_id: str) -> Any:
@@ -77,18 +65,18 @@ def workspace_search(session_id: str) -> Any:
     if where not in ("names", "content"):
         raise ApiError(400, "in must be names or content.", "bad_parameter")
     limit = int_arg("limit", 100, 1, 500) or 100
-    files = _guard(_service().files, session_id)
+    files = _service().files(session_id)
     if where == "names":
-        return jsonify({"query": query, "in": where, "files": _guard(files.search_names, query, limit)})
-    return jsonify({"query": query, "in": where, "matches": _guard(files.search_content, query, limit)})
+        return jsonify({"query": query, "in": where, "files": files.search_names(query, limit)})
+    return jsonify({"query": query, "in": where, "matches": files.search_content(query, limit)})
 
 
 def workspace_changes(session_id: str) -> Any:
-    return jsonify(_guard(_service().changes, session_id))
+    return jsonify(_service().changes(session_id))
 
 
 def terminals_list(session_id: str) -> Any:
-    _guard(_service().folder_for, session_id)
+    _service().folder_for(session_id)
     return jsonify({"terminals": [t.to_json() for t in _service().terminals.list(session_id)]})
 
 
@@ -98,13 +86,13 @@ def terminals_create(session_id: str) -> Any:
     cols, rows = body.get("cols", 80), body.get("rows", 24)
     if not all(isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 1000 for v in (cols, rows)):
         raise ApiError(400, "cols and rows must be whole numbers from 2 to 1000.", "bad_request")
-    terminal = _guard(_service().open_terminal, session_id, cols, rows)
+    terminal = _service().open_terminal(session_id, cols, rows)
     return jsonify(terminal.to_json()), 201
 
 
 def terminals_close(session_id: str, terminal_id: str) -> Any:
-    terminal = _guard(_service().terminals.get, terminal_id)
+    terminal = _service().terminals.get(terminal_id)
     if terminal.session_id != session_id:
         raise ApiError(404, "No such terminal in this session.", "not_found")
-    _guard(_service().terminals.close, terminal_id)
+    _service().terminals.close(terminal_id)
     return Response(status=204)

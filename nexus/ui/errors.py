@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from nexus.errors import ServiceError
 from nexus.store.space import storage_problem
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,11 @@ def _log_storage_once(code: str, exc: Exception) -> None:
         log.error("cannot save (%s): %s", code, exc.__class__.__name__ + ": " + str(exc).splitlines()[0][:200])
 
 
-class ApiError(Exception):
+class ApiError(ServiceError):
+    """An error a view itself finds (bad input, a refusal); always answered as JSON."""
+
     def __init__(self, status: int, message: str, code: str = "error", **details: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.details = details
+        super().__init__(message, status, code, **details)
 
 
 def error_response(status: int, message: str, code: str, **details: Any) -> Response:
@@ -47,9 +46,13 @@ def _wants_json() -> bool:
 
 
 def install_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, exc.code, **exc.details)
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError) -> Any:
+        """Every service error (ChatError, AuthError, ...) and ApiError: the views do not translate."""
+        if isinstance(exc, ApiError) or _wants_json():
+            return error_response(exc.status, exc.message, exc.code, **exc.details)
+        return render_template("error.html", status=exc.status, title="Cannot do that",
+                               message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

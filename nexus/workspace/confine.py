@@ -10,9 +10,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nexus.errors import ServiceError
 
-class PathEscapeError(ValueError):
-    """The path would leave the workspace (or is not a usable path at all)."""
+
+class PathEscapeError(ServiceError, ValueError):
+    """The path would leave the workspace (or is not a usable path at all). `str()` says
+    which path and why (for logs and the agent's tools); the API says only that it is
+    outside, never where the workspace is."""
+
+    status, code = 403, "path_escape"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("That path is outside the session's workspace.")
+        self.args = (reason,)
 
 
 class Workspace:

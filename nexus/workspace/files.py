@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nexus.errors import ServiceError
 from nexus.workspace.confine import PathEscapeError, Workspace
 
 MAX_READ_BYTES = 512 * 1024
@@ -26,13 +27,11 @@ _HIDDEN = {".git"}
 _HEAVY = {".git", "node_modules", ".venv", "__pycache__", ".cache"}
 
 
-class FileError(ValueError):
+class FileError(ServiceError, ValueError):
     """A request about a file that cannot be answered (missing, a folder, not readable)."""
 
     def __init__(self, message: str, code: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+        super().__init__(message, status, code)
 
 
 @dataclass(frozen=True)

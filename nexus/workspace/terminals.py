@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nexus.bus import Event, EventBus
+from nexus.errors import ServiceError
 from nexus.server.client import OpenCodeError
 from nexus.workspace.screen import Screen
 
@@ -27,11 +28,9 @@ MAX_TOTAL = 16
 SESSIONS_TOPIC = "chat.sessions"
 
 
-class TerminalError(ValueError):
+class TerminalError(ServiceError, ValueError):
     def __init__(self, message: str, code: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+        super().__init__(message, status, code)
 
 
 @dataclass

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from nexus.errors import ServiceError
 
-class EngineError(RuntimeError):
+
+class EngineError(ServiceError, RuntimeError):
     """A command failed; the message is for people. `status` suggests the HTTP status."""
 
     def __init__(self, message: str, status: int = 502, code: str = "engine_error") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(message, status, code)
 
 
 class EngineSink(Protocol):
