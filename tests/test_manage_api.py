@@ -49,9 +49,9 @@ def test_theme_is_on_every_page_before_paint(runtime, client) -> None:
     runtime.settings.update({"general.theme": "dark"})
     page = client.get("/sessions").get_data(as_text=True)
     assert '<html lang="en" data-theme="dark">' in page
-    assert 'id="theme-dark"' in page and 'media="all"' in page
+    assert '<meta name="color-scheme" content="dark">' in page
     runtime.settings.update({"general.theme": "light"})
-    assert 'media="not all"' in client.get("/analytics").get_data(as_text=True)
+    assert '<html lang="en" data-theme="light">' in client.get("/analytics").get_data(as_text=True)
 
 
 def test_navigation_entries_and_current_page() -> None:

@@ -36,6 +36,7 @@ from nexus.auth.repository import KeyRecord
 from nexus.auth.service import Session, csrf_for
 from nexus.logs.redact import register_secret
 from nexus.ui.errors import error_response
+from nexus.ui.static_files import asset_store
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FORWARDING_HEADERS = ("Cf-Connecting-Ip", "Cf-Ray", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
@@ -54,7 +55,8 @@ SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_s
 SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
 SESSION_ONLY_PREFIXES += ("/api/anthropic/key",)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+# style-src also admits base.html's one inline <style> (the first paint's colours) by its hash.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' " + asset_store().critical_csp + "; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 SECURITY_HEADERS = {
