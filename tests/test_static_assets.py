@@ -16,7 +16,7 @@ import pytest
 from nexus.ui.assets import AssetStore
 from nexus.ui.static_files import asset_store
 
-PAGES = ["/", "/sessions", "/analytics", "/settings", "/dashboard", "/logs", "/agents", "/security", "/s/nope"]
+PAGES = ["/", "/sessions", "/analytics", "/settings", "/dashboard", "/logs", "/agents", "/security", "/s/nope", "/offline"]
 HOST = {"Host": "127.0.0.1"}
 
 

@@ -17,6 +17,7 @@ from nexus.ui import api_desktop
 from nexus.ui import api_analytics, pages_manage
 from nexus.ui import api_agents, pages_agents
 from nexus.ui import api_workspace, terminal_stream
+from nexus.ui import pages_app
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/analytics", pages_manage.analytics_page, page=True),
     Route("/settings", pages_manage.settings_page, page=True),
     # Nexus itself
+    # The installable web app (open without sign-in: see nexus/ui/security.py).
+    Route("/manifest.webmanifest", pages_app.manifest, page=True),
+    Route("/sw.js", pages_app.service_worker, page=True),
+    Route("/offline", pages_app.offline_page, page=True),
     Route("/healthz", api_system.healthz, summary="Liveness of Nexus itself", tag="system"),
     Route("/api/openapi.json", pages.openapi_document, summary="This document", tag="system"),
     Route("/api/system/check", api_system.system_check, summary="System check (what `nexus doctor` prints)",

@@ -49,6 +49,8 @@ CSRF_HEADER = "X-CSRF-Token"
 PUBLIC_ENDPOINTS = {"static", "login_page", "auth_login", "auth_session", "auth_logout", "desktop_signin"}
 # The second launch's hand-over carries its own credential (the instance lock's token).
 PUBLIC_ENDPOINTS |= {"desktop_focus"}
+# The installable app: browsers fetch the manifest without cookies; the offline page holds no data.
+PUBLIC_ENDPOINTS |= {"manifest", "service_worker", "offline_page"}
 # The wizard: before setup is finished it is open to this computer only (there is no password yet).
 SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
 # Scripts with an API key may not manage security itself: that needs the owner in a browser.
