@@ -6,11 +6,11 @@ itself when Nexus answers again."""
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-import urllib.error
-import urllib.request
 from playwright.sync_api import Browser, expect
 
 from tests.browser.auth_helpers import serious_violations
