@@ -61,7 +61,7 @@ def test_every_page_links_one_stylesheet_in_head_and_inlines_allowed_critical_cs
     page.feed(response.get_data(as_text=True))
     assert len(page.stylesheets) == 1, page.stylesheets
     assert page.stylesheets[0][0] == "head"
-    assert re.fullmatch(r"/static/b/[0-9a-f]{16}/app\+dark\+notifications(\+[a-z-]+)*\.css", page.stylesheets[0][1])
+    assert re.fullmatch(r"/static/b/[0-9a-f]{16}/app\+dark\+notifications(\+[a-z-]+)*\+touch\.css", page.stylesheets[0][1])
     assert len(page.styles) == 1 and page.styles[0].startswith("head:")
     critical = page.styles[0][len("head:"):]
     digest = base64.b64encode(hashlib.sha256(critical.encode()).digest()).decode()

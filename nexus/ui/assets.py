@@ -38,8 +38,10 @@ COMPRESSIBLE = {"text/css", "text/javascript", "application/javascript", "image/
                 "application/manifest+json"}
 MIN_COMPRESS = 512
 
-# Stylesheets every page carries, in this order; a page's own parts follow.
+# Stylesheets every page carries, in this order; a page's own parts follow, then TAIL_PARTS
+# (the phone sizes, which must win over the pages' own).
 BASE_PARTS = ("app", "dark", "notifications")
+TAIL_PARTS = ("touch",)
 # Part name -> file. Page parts are css/<name>.css; these are the exceptions.
 SPECIAL_PARTS = {"uplot": "vendor/uplot-1.6.32/uPlot.min.css"}
 _PART = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -89,7 +91,7 @@ class AssetStore:
 
     def bundle_parts(self, *parts: str) -> tuple[str, ...]:
         seen: list[str] = []
-        for part in (*BASE_PARTS, *parts):
+        for part in (*BASE_PARTS, *parts, *TAIL_PARTS):
             if part not in seen:
                 seen.append(part)
         return tuple(seen)
