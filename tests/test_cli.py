@@ -107,6 +107,15 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "already in use" in res.stderr
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_that_is_not_one_is_a_clear_error_not_a_traceback(tmp_path: Path, port: str) -> None:
+    res = subprocess.run([*NEXUS, "serve", "--port", port], env=_env(tmp_path), capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 2
+    assert "give a port from 0 to 65535" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_corrupt_database_is_refused_and_kept(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     db = tmp_path / "nexus.db"

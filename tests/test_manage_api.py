@@ -59,4 +59,4 @@ def test_navigation_entries_and_current_page() -> None:
     assert list(current) == ["Chat", "Sessions", "Agents", "Dashboard", "Logs", "Analytics", "Settings"]
     assert current["Chat"].is_current("/") and current["Chat"].is_current("/s/abc")
     assert not current["Chat"].is_current("/sessions")
-    assert current["Settings"].is_current("/security")
+    assert not current["Settings"].is_current("/security")  # /security marks the account bar's own link

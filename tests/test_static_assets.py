@@ -128,3 +128,13 @@ def test_the_version_follows_the_content(tmp_path: Path) -> None:
     assert AssetStore(tmp_path).version == before
     (tmp_path / "a.js").write_text("export const a = 2;")
     assert AssetStore(tmp_path).version != before
+
+
+def test_security_page_marks_its_own_link_not_settings(runtime, client) -> None:
+    from tests.auth_helpers import login, make_owner
+
+    make_owner(runtime)
+    login(client)
+    html = client.get("/security").get_data(as_text=True)
+    assert '<a href="/security" aria-current="page">Security</a>' in html
+    assert '<a href="/settings" aria-current="page">' not in html

@@ -12,11 +12,26 @@ from nexus.ui.errors import ApiError
 from nexus.ui.security import caller, set_session_cookie
 
 
+def _opencode_found(settings: Any) -> dict[str, Any]:
+    """Whether OpenCode is really there, for the wizard's summary (never "found" when it is not)."""
+    from nexus.server.binary import BinaryNotFound, find_opencode
+
+    if settings["server.url"]:
+        return {"found": True, "where": settings["server.url"]}
+    try:
+        path, _source = find_opencode(settings["server.binary"])
+    except BinaryNotFound:
+        return {"found": False, "where": ""}
+    return {"found": True, "where": path}
+
+
 def setup_state() -> Any:
     rt = runtime()
     state = rt.setup.state()
     if state["step"] == "system":
         state["checks"] = rt.setup.system_check()
+    if state["step"] == "done":
+        state["opencode"] = _opencode_found(rt.settings)
     return jsonify(state)
 
 
@@ -30,6 +45,8 @@ def setup_submit(step: str) -> Any:
         raise ApiError(exc.status, exc.message, exc.code, **exc.details) from None
     if state["step"] == "system":
         state["checks"] = rt.setup.system_check()
+    if state["step"] == "done":
+        state["opencode"] = _opencode_found(rt.settings)
     response = jsonify(state)
     if step == "password" and not had_owner and who.session is None:
         # The person who just chose the password stays signed in for the rest of the wizard.

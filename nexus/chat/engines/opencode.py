@@ -68,7 +68,7 @@ class OpenCodeEngine:
         try:
             return self._supervisor.client
         except NotRunning as exc:
-            raise EngineError(f"{exc} Start it from the server page.", 503, "server_not_running") from exc
+            raise EngineError(f"{exc} Start it on the Dashboard (OpenCode server, Start).", 503, "server_not_running") from exc
 
     def _current_client(self) -> OpenCodeClient | None:
         try:

@@ -214,6 +214,8 @@ export class SessionView {
         if (change.ended && this.state.byId.get(change.id)?.role === "assistant") {
           const m = this.state.byId.get(change.id);
           if (m.error && m.error.name !== "aborted") announce(`${this.state.session.title}: ${m.error.message}`);
+          // Screen readers hear the finished reply once, politely (the transcript itself is aria-live off).
+          else if (!m.error) announce(`${this.state.session.title || "Session"}: reply finished`);
         }
         break;
       }
@@ -373,9 +375,14 @@ export class SessionView {
     const perms = [...this.state.permissions.values()];
     const shown = new Set([...this.permissionsEl.children].map((c) => c.dataset.permission));
     const wanted = new Set(perms.map((p) => p.id));
+    const hadFocus = this.permissionsEl.contains(document.activeElement);
     for (const child of [...this.permissionsEl.children]) if (!wanted.has(child.dataset.permission)) child.remove();
     for (const p of perms) if (!shown.has(p.id)) this.permissionsEl.append(permissionPrompt(this.id, p));
     this.permissionsEl.hidden = !perms.length;
+    // An answered prompt disappears: focus goes to the next question, else back to the message box.
+    if (hadFocus && !this.permissionsEl.contains(document.activeElement)) {
+      (this.permissionsEl.querySelector("button") || this.input).focus();
+    }
   }
 
   renderStatus() {
