@@ -239,8 +239,22 @@ def test_through_the_tunnel_the_pane_says_why_terminals_are_refused(new_page: An
     expect(page.locator(".command-box .pane-note")).to_contain_text("switched off for remote devices")
     shot(page, f"terminal-refused-{device}-light")
     assert rt.workspace.terminals.count() == 0
+    # Refused: no empty terminal box and no "New terminal" that cannot work; a way to try again.
+    expect(page.locator("#panel-terminal .term-hosts")).to_be_hidden()
+    expect(page.get_by_role("button", name="New terminal")).to_have_count(0)
+    expect(page.locator("#panel-terminal .term-hint")).to_be_hidden()
 
     rt.settings.update({"terminal.remote_enabled": True})  # the owner allows it, on the computer
-    page.get_by_role("button", name="New terminal").click()
+    page.get_by_role("button", name="Try again").click()
+    expect(page.locator("#panel-terminal .term-hosts")).to_be_visible()
     run_in_terminal(page, "echo remote-$((2*21))", "remote-42")
+    # Not a keyboard trap: the key shown in the pane leaves the terminal for its tab, Tab goes on.
+    expect(page.locator("#panel-terminal .term-hint")).to_contain_text("leaves the terminal")
+    page.keyboard.press("Control+BracketRight")
+    expect(page.get_by_role("tab", name="Shell 1")).to_be_focused()
+    page.locator(".term-host:not([hidden]) .xterm").click()
+    page.keyboard.press("F6")
+    expect(page.get_by_role("tab", name="Shell 1")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="New terminal")).to_be_focused()
     assert not [e for e in errors if "403" not in e], errors  # the refused POST logs a 403

@@ -170,13 +170,16 @@ export class TerminalPanel {
   // Terminals are not allowed here (e.g. through the tunnel with remote terminals off): say
   // so, and take away what cannot work, instead of an enabled button over an empty box.
   refuse(text) {
-    this.refused = true;
     this.note(text, true);
-    this.newBtn.disabled = true;
-    this.newBtn.hidden = true;
-    this.closeBtn.hidden = true;
-    this.hosts.hidden = true;
-    this.hint.hidden = true;
+    this.setRefused(true);
+  }
+
+  setRefused(refused) {
+    this.refused = refused;
+    this.newBtn.textContent = refused ? "Try again" : "New terminal";
+    this.closeBtn.hidden = refused;
+    this.hosts.hidden = refused;
+    this.hint.hidden = refused;
   }
 
   leave() {
@@ -203,6 +206,8 @@ export class TerminalPanel {
   async create() {
     try {
       const info = await api(this.base, { method: "POST", body: { cols: 80, rows: 24 } });
+      if (this.refused) this.setRefused(false);
+      this.lib ??= await loadXterm();
       this.add(info);
       this.note("");
     } catch (err) {
