@@ -94,10 +94,20 @@ class Database:
             )
         else:
             self._backup_before_migration(current)
-        log.info("migrating store from %s to %s", current or "empty", HEAD_REVISION)
-        with self.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        # A first start creates the schema: nothing to tell a newcomer (no migration chatter).
+        first_start = current is None
+        log.log(logging.DEBUG if first_start else logging.INFO, "migrating store from %s to %s",
+                current or "empty", HEAD_REVISION)
+        alembic_log = logging.getLogger("alembic")
+        level = alembic_log.level
+        if first_start:
+            alembic_log.setLevel(logging.WARNING)
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        finally:
+            alembic_log.setLevel(level)
 
     def _backup_before_migration(self, revision: str) -> None:
         if not self.url.startswith("sqlite:///"):

@@ -171,7 +171,11 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
         assert not axe_serious(desktop, 'workspace-desktop'), (tab, axe_serious(desktop, 'workspace-desktop'))
     # Hide the chat, then bring it back.
     desktop.get_by_role("button", name="Hide chat").click()
-    expect(desktop.locator("#session-host")).to_be_hidden()
+    # Out of sight, but its title stays the page's one h1 for screen readers.
+    expect(desktop.locator("#workspace-layout")).to_have_attribute("data-chat", "hidden")
+    box = desktop.locator("#session-host").bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1, box
+    expect(desktop.get_by_role("heading", level=1)).to_have_count(1)
     shot(desktop, f"chat-hidden-desktop-{scheme}")
     desktop.get_by_role("button", name="Show chat").click()
     expect(desktop.locator("#session-host")).to_be_visible()
@@ -187,6 +191,7 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
         tabs.get_by_role("tab", name=tab).click()
         expect(phone.locator(".workspace-pane")).to_be_visible() if tab != "Chat" else \
             expect(phone.locator("#session-host")).to_be_visible()
+        expect(phone.get_by_role("heading", level=1)).to_have_count(1)  # one h1 in every tab
         phone.wait_for_timeout(400)
         no_horizontal_scroll(phone)
         shot(phone, f"{tab.lower()}-phone-{scheme}")
