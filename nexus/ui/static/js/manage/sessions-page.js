@@ -69,8 +69,8 @@ function row(session, deleted) {
       el("span", { class: "badge", dataset: { state }, text: STATE_WORDS[state] || state })),
     el("p", { class: "row-meta" },
       el("time", { datetime: started.toISOString(), text: started.toLocaleString() }),
-      el("span", { text: session.agent || "default agent" }),
-      el("span", { text: session.model || "default model" }),
+      el("span", { text: session.agent || session.agent_used || "default agent" }),
+      el("span", { text: session.model || session.model_used || "default model" }),
       el("span", { text: `${compact(totalTokens(session.tokens))} tokens · ${money(session.cost)}` })),
     actions);
 }
