@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nexus.analytics import ChatAnalytics
@@ -31,6 +31,7 @@ from nexus.server.child_record import ChildRecord
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
+from nexus.setup.opencode_install import OpenCodeInstaller
 from nexus.store.database import Database, sqlite_url
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.tunnel import TunnelError, TunnelManager
@@ -59,6 +60,8 @@ class Runtime:
     anthropic: AnthropicEngine | None = None
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
+    # The setup wizard's `npm install -g opencode-ai` (nexus/setup/opencode_install.py).
+    opencode_installer: OpenCodeInstaller = field(default_factory=OpenCodeInstaller)
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
@@ -133,6 +136,7 @@ class Runtime:
         self.tunnel.stop()
         if self.log_follower is not None:
             self.log_follower.stop()
+        self.opencode_installer.stop()
         self.workspace.stop()  # terminals' shells end before anything they might use
         self.chat.stop()
         self.metrics.stop()

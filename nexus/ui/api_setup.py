@@ -62,3 +62,17 @@ def setup_submit(step: str) -> Any:
 def setup_restart() -> Any:
     who = caller()
     return jsonify(runtime().setup.restart(ip=who.ip, via=who.via))
+
+
+def opencode_install_state() -> Any:
+    """The wizard's OpenCode install: the exact command, whether npm is there, the output so far."""
+    return jsonify(runtime().opencode_installer.state())
+
+
+def opencode_install_start() -> Any:
+    from nexus.setup.opencode_install import InstallError
+
+    try:
+        return jsonify(runtime().opencode_installer.start()), 202
+    except InstallError as exc:
+        raise ApiError(exc.status, exc.message, exc.code) from None

@@ -53,6 +53,7 @@ PUBLIC_ENDPOINTS |= {"desktop_focus"}
 PUBLIC_ENDPOINTS |= {"manifest", "service_worker", "offline_page"}
 # The wizard: before setup is finished it is open to this computer only (there is no password yet).
 SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
+SETUP_ENDPOINTS |= {"opencode_install_state", "opencode_install_start"}  # npm install from the wizard
 # Scripts with an API key may not manage security itself: that needs the owner in a browser.
 SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
 SESSION_ONLY_PREFIXES += ("/api/anthropic/key",)
