@@ -68,6 +68,7 @@ export class SessionView {
       "aria-label": "Transcript" }, this.older, this.sentinel, this.list, this.empty, this.errorsEl);
 
     this.permissionsEl = el("div", { class: "permissions" });
+    this.permissionsEl.addEventListener("focusin", () => { this.answering = true; });
     this.statusLine = el("p", { class: "status-line", role: "status" });
     this.archivedNote = el("p", { class: "archived-note", hidden: true,
       text: "This session is archived. Sending a message reopens it." });
@@ -375,13 +376,19 @@ export class SessionView {
     const perms = [...this.state.permissions.values()];
     const shown = new Set([...this.permissionsEl.children].map((c) => c.dataset.permission));
     const wanted = new Set(perms.map((p) => p.id));
-    const hadFocus = this.permissionsEl.contains(document.activeElement);
+    // Answering disables the prompt's buttons, which drops focus to <body> before the prompt goes.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    const hadFocus = this.permissionsEl.contains(document.activeElement) || (this.answering && lost);
     for (const child of [...this.permissionsEl.children]) if (!wanted.has(child.dataset.permission)) child.remove();
     for (const p of perms) if (!shown.has(p.id)) this.permissionsEl.append(permissionPrompt(this.id, p));
     this.permissionsEl.hidden = !perms.length;
     // An answered prompt disappears: focus goes to the next question, else back to the message box.
-    if (hadFocus && !this.permissionsEl.contains(document.activeElement)) {
-      (this.permissionsEl.querySelector("button") || this.input).focus();
+    if (hadFocus && !this.permissionsEl.querySelector("button:not(:disabled):focus")) {
+      const next = this.permissionsEl.querySelector("button:not(:disabled)");
+      if (next || perms.length === 0) {
+        (next || this.input).focus();
+        this.answering = false;
+      }
     }
   }
 
