@@ -16,6 +16,17 @@ from nexus import __version__
 DEFAULT_PORT = 7420
 
 
+def port_number(text: str) -> int:
+    """--port: a TCP port, 0 to 65535 (argparse prints this message and exits 2, no traceback)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a port from 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port; give a port from 0 to 65535 (0 picks a free one)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nexus", description="A control center for your OpenCode coding agent.")
     parser.add_argument("--version", action="version", version=f"nexus {__version__}")
@@ -27,11 +38,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run headless: the web UI on localhost")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
+    serve.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     data_dir_option(serve)
 
     window = sub.add_parser("window", help="open the desktop window (what plain `nexus` does)")
-    window.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
+    window.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     data_dir_option(window)
 
     doctor = sub.add_parser("doctor", help="check this machine and say what is missing")

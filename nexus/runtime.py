@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nexus.analytics import ChatAnalytics
@@ -38,6 +38,7 @@ from nexus.servers.repository import ServerRepository
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
 from nexus.store import StoreError
+from nexus.setup.opencode_install import OpenCodeInstaller
 from nexus.store.database import Database, sqlite_url
 from nexus.store.space import unusable_data_dir
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
@@ -71,6 +72,8 @@ class Runtime:
     retention: Retention | None = None  # purges deleted chat sessions and expired sign-ins on time
     servers: ServerRegistry | None = None  # every OpenCode server: the spawned one and attached ones
     projects: ProjectService | None = None
+    # The setup wizard's `npm install -g opencode-ai` (nexus/setup/opencode_install.py).
+    opencode_installer: OpenCodeInstaller = field(default_factory=OpenCodeInstaller)
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
@@ -163,6 +166,7 @@ class Runtime:
         # a restart, say) is logged and never skips the next, above all stopping OpenCode.
         steps = [("retention", self.retention.stop if self.retention else None), ("the tunnel", self.tunnel.stop),
                  ("the log follower", self.log_follower.stop if self.log_follower else None),
+                 ("the OpenCode installer", self.opencode_installer.stop),
                  ("the terminals", self.workspace.stop),  # shells end before anything they use
                  ("chat", self.chat.stop), ("metrics", self.metrics.stop),
                  ("attached OpenCode servers", self.servers.stop if self.servers else None),

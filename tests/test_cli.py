@@ -109,6 +109,23 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "already in use" in res.stderr
 
 
+def test_first_start_prints_no_migration_chatter(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc, _url = _start(home, "serve", "--port", "0")  # a fresh data dir: the store is created now
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert "Running upgrade" not in out and "migrating store" not in out, out
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_that_is_not_one_is_a_clear_error_not_a_traceback(tmp_path: Path, port: str) -> None:
+    res = subprocess.run([*NEXUS, "serve", "--port", port], env=_env(tmp_path), capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 2
+    assert "give a port from 0 to 65535" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_corrupt_database_is_refused_and_kept(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     db = tmp_path / "nexus.db"

@@ -49,9 +49,9 @@ def test_theme_is_on_every_page_before_paint(runtime, client) -> None:
     runtime.settings.update({"general.theme": "dark"})
     page = client.get("/sessions").get_data(as_text=True)
     assert '<html lang="en" data-theme="dark">' in page
-    assert 'id="theme-dark"' in page and 'media="all"' in page
+    assert '<meta name="color-scheme" content="dark">' in page
     runtime.settings.update({"general.theme": "light"})
-    assert 'media="not all"' in client.get("/analytics").get_data(as_text=True)
+    assert '<html lang="en" data-theme="light">' in client.get("/analytics").get_data(as_text=True)
 
 
 def test_navigation_entries_and_current_page() -> None:
@@ -59,4 +59,22 @@ def test_navigation_entries_and_current_page() -> None:
     assert list(current) == ["Chat", "Sessions", "Agents", "Dashboard", "Logs", "Analytics", "Settings"]
     assert current["Chat"].is_current("/") and current["Chat"].is_current("/s/abc")
     assert not current["Chat"].is_current("/sessions")
-    assert current["Settings"].is_current("/security")
+    assert not current["Settings"].is_current("/security")  # /security marks the account bar's own link
+
+
+def test_sessions_started_with_defaults_show_the_agent_and_model_their_replies_used(runtime, client) -> None:
+    repo = runtime.chat.repo
+    repo.create_session({"id": "d1", "engine": "opencode", "engine_ref": "r-d1", "title": "Defaults",
+                         "agent": None, "model": None, "created_at": 100.0, "updated_at": 100.0})
+    repo.save(None, None, [
+        {"id": "u1", "session_id": "d1", "role": "user", "created_at": 101.0},
+        {"id": "a1", "session_id": "d1", "role": "assistant", "created_at": 102.0, "agent": "plan", "model": "fake/old"},
+        {"id": "a2", "session_id": "d1", "role": "assistant", "created_at": 103.0, "agent": "build",
+         "model": "fake/m-a"},
+    ], [])
+    repo.create_session({"id": "d2", "engine": "opencode", "engine_ref": "r-d2", "title": "Chosen",
+                         "agent": "plan", "model": "fake/m-b", "created_at": 100.0, "updated_at": 100.0})
+    rows = {s["id"]: s for s in client.get("/api/sessions?state=active").json["sessions"]}
+    assert (rows["d1"]["agent_used"], rows["d1"]["model_used"]) == ("build", "fake/m-a")
+    assert rows["d1"]["agent"] is None  # what it was started with stays as it was
+    assert "agent_used" not in rows["d2"] and rows["d2"]["model"] == "fake/m-b"

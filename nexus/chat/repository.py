@@ -160,6 +160,19 @@ class ChatRepository:
                                 .limit(limit).offset(offset)).all()
         return [session_from_row(r) for r in rows], total
 
+    def agents_and_models_used(self, session_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """session id -> (agent, model) of its newest assistant message that names them: what a
+        session started with OpenCode's defaults really used."""
+        if not session_ids:
+            return {}
+        newest = (select(M.c.session_id, func.max(M.c.created_at).label("at"))
+                  .where(M.c.session_id.in_(session_ids), M.c.role == "assistant", M.c.model.is_not(None))
+                  .group_by(M.c.session_id).subquery())
+        query = select(M.c.session_id, M.c.agent, M.c.model).join(
+            newest, and_(M.c.session_id == newest.c.session_id, M.c.created_at == newest.c.at))
+        with self._db.engine.connect() as conn:
+            return {sid: (agent, model) for sid, agent, model in conn.execute(query)}
+
     def session_facets(self) -> dict[str, list[str]]:
         """The agents and models sessions were started with (the choices of a filter)."""
         with self._db.engine.connect() as conn:

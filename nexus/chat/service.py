@@ -275,8 +275,12 @@ class ChatService:
         if query:
             self.writer.flush_all()  # search what is still in the write batch too
         sessions, total = self.repo.list_sessions(state=state, limit=limit, offset=offset, query=query, **filters)
+        used = self.repo.agents_and_models_used([s["id"] for s in sessions if not (s["agent"] and s["model"])])
         out = []
         for session in sessions:
+            if session["id"] in used:  # started with the defaults: show what the replies used
+                agent, model = used[session["id"]]
+                session = {**session, "agent_used": agent, "model_used": model}
             stream = self.hub.existing(session["id"])
             if stream is not None:
                 with stream.lock:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXE = "opencode.exe" if sys.platform == "win32" else "opencode"
-INSTALL_HINT = ("Install it with `npm install -g opencode-ai` (or see https://opencode.ai), "
-                "or set its path: `nexus settings set server.binary /path/to/opencode`.")
+INSTALL_HINT = ("Install it with the command: npm install -g opencode-ai (or see https://opencode.ai), "
+                "or give its path in Settings, OpenCode servers, OpenCode program.")
 
 
 class BinaryNotFound(RuntimeError):
@@ -50,10 +50,26 @@ def npm_global_dirs() -> list[Path]:
     else:
         dirs += [Path("/usr/local/bin"), Path("/opt/homebrew/bin"), Path("/usr/bin")]
         dirs += [Path(p) for p in sorted(glob.glob(str(home / ".nvm" / "versions" / "node" / "*" / "bin")), reverse=True)]
-    prefix = os.environ.get("NPM_CONFIG_PREFIX") or os.environ.get("npm_config_prefix")
+    prefix = os.environ.get("NPM_CONFIG_PREFIX") or os.environ.get("npm_config_prefix") or npmrc_prefix()
     if prefix:
         dirs.insert(0, Path(prefix) / ("" if sys.platform == "win32" else "bin"))
     return dirs
+
+
+def npmrc_prefix() -> str | None:
+    """The `prefix=` of the user's npm config (~/.npmrc, or $NPM_CONFIG_USERCONFIG): where
+    `npm install -g` puts programs for people who moved it out of /usr/local."""
+    config = Path(os.environ.get("NPM_CONFIG_USERCONFIG") or Path.home() / ".npmrc").expanduser()
+    try:
+        lines = config.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "prefix" and value.strip():
+            value = value.strip().strip('"').strip("'")
+            return str(Path(value.replace("${HOME}", str(Path.home()))).expanduser())
+    return None
 
 
 def _executable(path: Path) -> bool:

@@ -146,7 +146,7 @@ class Database:
             return
         if current is None:
             self._check_empty()
-            log.info("creating a new store at %s", HEAD_REVISION)
+            log.debug("creating a new store at %s", HEAD_REVISION)  # a first start: no chatter for a newcomer
             with self.engine.begin() as conn:
                 if self._wait_for_other_migration(conn):
                     return

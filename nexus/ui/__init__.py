@@ -17,6 +17,7 @@ from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
 from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
+from nexus.ui.static_files import install_static_files
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -59,4 +60,5 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     install_security(app)
     install_error_handlers(app)
     install_navigation(app)
+    install_static_files(app)
     return app

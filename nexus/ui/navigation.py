@@ -33,7 +33,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("Dashboard", "/dashboard"),
     NavEntry("Logs", "/logs"),
     NavEntry("Analytics", "/analytics"),
-    NavEntry("Settings", "/settings", also=r"/security"),
+    NavEntry("Settings", "/settings"),
 )
 
 # The media of the dark stylesheet (css/theme-dark.css) for each theme setting.
@@ -46,6 +46,9 @@ def install_navigation(app: Flask) -> None:
     def navigation_context() -> dict[str, Any]:
         path = request.path
         theme = runtime().settings["general.theme"]
-        return {"nav": [(e.label, e.path, e.is_current(path)) for e in NAV],
+        # Until setup is done every page but the wizard redirects to it: no navigation to offer.
+        setup_done = runtime().setup.completed
+        return {"nav": [(e.label, e.path, e.is_current(path)) for e in NAV] if setup_done else [],
+                "setup_done": setup_done,
                 "theme": theme, "dark_media": DARK_MEDIA[theme], "color_scheme": COLOR_SCHEME[theme],
                 "instance_name": runtime().settings["general.instance_name"]}

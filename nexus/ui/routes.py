@@ -19,6 +19,7 @@ from nexus.ui import api_agents, pages_agents
 from nexus.ui import api_workspace, terminal_stream
 from nexus.ui import api_projects
 from nexus.ui import api_chat_history
+from nexus.ui import pages_app
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/analytics", pages_manage.analytics_page, page=True),
     Route("/settings", pages_manage.settings_page, page=True),
     # Nexus itself
+    # The installable web app (open without sign-in: see nexus/ui/security.py).
+    Route("/manifest.webmanifest", pages_app.manifest, page=True),
+    Route("/sw.js", pages_app.service_worker, page=True),
+    Route("/offline", pages_app.offline_page, page=True),
     Route("/healthz", api_system.healthz, summary="Liveness of Nexus itself", tag="system"),
     Route("/api/openapi.json", pages.openapi_document, summary="This document", tag="system"),
     Route("/api/system/check", api_system.system_check, summary="System check (what `nexus doctor` prints)",
@@ -159,6 +164,11 @@ ROUTES: tuple[Route, ...] = (
           tag="setup"),
     Route("/api/setup/restart", api_setup.setup_restart, ("POST",), "Run the setup wizard again", "setup",
           scope="owner"),
+    Route("/api/setup/opencode-install", api_setup.opencode_install_state,
+          summary="The wizard's OpenCode install: the npm command, whether npm exists, its output so far", tag="setup"),
+    Route("/api/setup/opencode-install", api_setup.opencode_install_start, ("POST",),
+          "Install OpenCode with npm install -g opencode-ai (202; poll the GET for progress)", "setup",
+          scope="owner"),  # it runs a program: never for a key
     Route("/api/setup/<step>", api_setup.setup_submit, ("POST",), "Answer one step of the setup wizard", "setup",
           body={"type": "object", "additionalProperties": True},
           responses={"409": "An earlier step comes first", "422": "An answer was not valid"}, scope="owner"),

@@ -45,6 +45,7 @@ from nexus.auth.scopes import OWNER, key_allows
 from nexus.auth.service import AuthError, Session, csrf_for
 from nexus.chat.service import ChatError
 from nexus.ui.errors import ApiError, error_response
+from nexus.ui.static_files import asset_store
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FORWARDING_HEADERS = ("Cf-Connecting-Ip", "Cf-Ray", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
@@ -60,12 +61,16 @@ CSRF_HEADER = "X-CSRF-Token"
 PUBLIC_ENDPOINTS = {"static", "login_page", "auth_login", "auth_session", "auth_logout", "desktop_signin"}
 # The second launch's hand-over carries its own credential (the instance lock's token).
 PUBLIC_ENDPOINTS |= {"desktop_focus"}
+# The installable app: browsers fetch the manifest without cookies; the offline page holds no data.
+PUBLIC_ENDPOINTS |= {"manifest", "service_worker", "offline_page"}
 # Liveness answers everyone, with nothing beyond "ok".
 PUBLIC_ENDPOINTS |= {"healthz"}
 # The wizard: before setup is finished it is open to this computer only (there is no password yet).
 SETUP_ENDPOINTS = {"setup_page", "setup_state", "setup_submit", "auth_password_strength"}
+SETUP_ENDPOINTS |= {"opencode_install_state", "opencode_install_start"}  # npm install from the wizard
 # Before an owner exists: liveness, static files and the desktop window's exchange only.
-FIRST_RUN_OPEN = {"static", "healthz", "desktop_signin", "desktop_focus"}
+FIRST_RUN_OPEN = {"static", "healthz", "desktop_signin", "desktop_focus",
+                  "manifest", "service_worker", "offline_page"}  # hold no data
 FIRST_RUN_PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><title>Nexus: open the setup link</title>"
                   "<link rel=stylesheet href=/static/css/app.css><main class=narrow><h1>Open the setup link</h1>"
                   "<p>Nexus is not set up yet. Open the address <code>nexus serve</code> printed in its terminal "
@@ -74,7 +79,8 @@ FIRST_RUN_PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><title>Nexus
 SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
 SESSION_ONLY_PREFIXES += ("/api/anthropic/key",)
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+# style-src also admits base.html's one inline <style> (the first paint's colours) by its hash.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' " + asset_store().critical_csp + "; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 SECURITY_HEADERS = {

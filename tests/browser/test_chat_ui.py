@@ -169,10 +169,16 @@ def test_two_cards_stream_tools_permission_stop_and_reload(open_page: Any) -> No
     expect(one.locator(".badge.status")).to_have_text("Needs you")
     expect(page).to_have_title(re.compile(r"^\(1\) Needs you"))
     shot(page, "permission-desktop-light")
-    prompt.get_by_role("button", name="Allow once").click()
+    # Answered from the keyboard; the prompt goes and focus lands in the message box, not on <body>.
+    prompt.get_by_role("button", name="Allow once").focus()
+    page.keyboard.press("Enter")
     expect(prompt).to_have_count(0, timeout=REPLY)
+    expect(one.get_by_label("Message", exact=True)).to_be_focused()
     expect(last_reply(one)).to_contain_text("Tool said: allowed-by-test", timeout=REPLY)
     idle(one)
+    # The finished reply is announced once, politely (the transcript itself is not live).
+    expect(page.locator("body > .visually-hidden[role=status][aria-live=polite]")).to_contain_text(
+        "reply finished", timeout=REPLY)
     expect(page).to_have_title("Sessions · Nexus")
     tool = one.locator("details.tool").last
     expect(tool).to_have_attribute("data-status", "completed")

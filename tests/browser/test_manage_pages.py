@@ -211,52 +211,83 @@ def test_sessions_api_rejects_bad_filters(live_nexus: LiveNexus, browser: Browse
 
 def test_settings_round_trip_and_server_message_beside_the_field(open_view: Any, live_nexus: LiveNexus) -> None:
     settings = live_nexus.runtime.settings
-    page = open_view("/settings")
+    page = open_view("/settings#advanced")
     page.locator("#set-server-health_failures").fill("7")
     page.locator("#set-server-health_failures").press("Enter")  # submits its section's form
-    expect(page.locator("#section-server .save-status")).to_contain_text("Saved")
-    page.locator("#set-tunnel-protocol").select_option("http2")
-    page.get_by_role("button", name="Save tunnel settings").click()
+    expect(page.locator("#section-advanced .save-status")).to_contain_text("Saved")
+    page.get_by_role("link", name="Remote access").click()
+    expect(page.locator("#section-advanced")).to_be_hidden()
+    page.get_by_label("Connection type", exact=True).select_option("http2")
+    page.get_by_role("button", name="Save remote access settings").click()
     # tunnel.* is a security setting: the owner confirms the password, then the save goes through.
     from tests.auth_helpers import PASSWORD
 
     dialog = page.get_by_role("dialog", name="Confirm your password")
     dialog.get_by_label("Password").fill(PASSWORD)
     dialog.get_by_role("button", name="Confirm").click()
-    expect(page.locator("#section-tunnel .save-status")).to_contain_text("Saved")
+    expect(page.locator("#section-remote .save-status")).to_contain_text("Saved")
     assert settings["server.health_failures"] == 7 and settings["tunnel.protocol"] == "http2"
 
     page.reload()
-    expect(page.locator("#set-server-health_failures")).to_have_value("7")
     expect(page.locator("#set-tunnel-protocol")).to_have_value("http2")
+    expect(page.locator("#section-remote")).to_be_visible()  # the page in the address stays open
+    expect(page.locator("#set-server-health_failures")).to_have_value("7")
 
     # One bad value refuses the whole save; the server's words show beside that field.
-    page.locator("#set-tunnel-start_timeout").fill("45")
-    page.locator("#set-tunnel-hostname").fill("not a host name")
-    page.get_by_role("button", name="Save tunnel settings").click()
+    page.get_by_label("Your domain (named tunnel)", exact=True).fill("not a host name")
+    page.get_by_role("button", name="Save remote access settings").click()
     error = page.locator("#set-tunnel-hostname-error")
     expect(error).to_contain_text("must be a host name like nexus.example.com")
     expect(page.locator("#set-tunnel-hostname")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#set-tunnel-start_timeout-error")).to_be_empty()
-    assert settings["tunnel.hostname"] == "" and settings["tunnel.start_timeout"] == 30.0
+    assert settings["tunnel.hostname"] == ""
 
     # A number out of range: the server's message, nothing saved.
+    page.get_by_role("link", name="Advanced").click()
     page.locator("#set-server-health_failures").fill("1000")
-    page.get_by_role("button", name="Save server settings").click()
+    page.locator("#set-tunnel-start_timeout").fill("45")
+    page.get_by_role("button", name="Save advanced settings").click()
     expect(page.locator("#set-server-health_failures-error")).to_have_text("must be at most 100")
-    assert settings["server.health_failures"] == 7
+    expect(page.locator("#set-tunnel-start_timeout-error")).to_be_empty()
+    assert settings["server.health_failures"] == 7 and settings["tunnel.start_timeout"] == 30.0
 
-    page.locator("#section-server").get_by_role("button", name="Reset server.health_failures to default").click()
+    page.locator("#section-advanced").get_by_role("button", name="Reset Health failures to default").click()
     expect(page.locator("#set-server-health_failures")).to_have_value("3")
     assert settings["server.health_failures"] == 3
 
 
-def test_key_value_editor_saves_the_environment(open_view: Any, live_nexus: LiveNexus) -> None:
+def test_settings_pages_use_human_labels_raw_keys_only_under_advanced_and_search_finds_any(
+        open_view: Any, live_nexus: LiveNexus) -> None:
     page = open_view("/settings")
+    links = page.get_by_role("navigation", name="Settings pages").get_by_role("link")
+    expect(links).to_have_text(["General", "OpenCode servers", "Remote access", "Security", "Notifications", "Logs",
+                                "Advanced"])
+    expect(links.first).to_have_attribute("aria-current", "page")
+    for group in ("general", "opencode", "remote", "security", "notifications", "logs"):
+        assert page.locator(f"#section-{group} code.key").count() == 0, group
+    expect(page.locator("#section-advanced code.key").first).to_be_attached()
+    # A change that needs a restart says so beside the field.
+    page.get_by_role("link", name="OpenCode servers").click()
+    expect(page.locator('[data-key="server.binary"] .needs-restart')).to_have_text("Needs an OpenCode restart.")
+    expect(page.locator('[data-key="server.autostart"] .needs-restart')).to_have_count(0)
+    # Search looks across every page: a notification setting and an advanced one.
+    page.get_by_label("Search settings").fill("tunnel")
+    expect(page.locator("#search-count")).to_contain_text("settings match")
+    expect(page.get_by_label("The tunnel connected", exact=True)).to_be_visible()
+    expect(page.locator("#set-tunnel-start_timeout")).to_be_visible()
+    expect(page.locator("#set-general-theme")).to_be_hidden()
+    page.get_by_label("Search settings").fill("zzzz nothing")
+    expect(page.get_by_role("heading", name="No setting matches")).to_be_visible()
+    page.get_by_label("Search settings").fill("")
+    expect(page.locator("#section-opencode")).to_be_visible()
+    expect(page.locator("#section-notifications")).to_be_hidden()
+
+
+def test_key_value_editor_saves_the_environment(open_view: Any, live_nexus: LiveNexus) -> None:
+    page = open_view("/settings#opencode")
     page.get_by_role("button", name="Add variable").click()
     page.get_by_label("Name 1").fill("API_TOKEN")
     page.get_by_label("Value 1").fill("x")
-    page.get_by_role("button", name="Save server settings").click()
+    page.get_by_role("button", name="Save OpenCode settings").click()
     # server.env is a security setting: the owner confirms the password first.
     from tests.auth_helpers import PASSWORD
 
@@ -268,8 +299,8 @@ def test_key_value_editor_saves_the_environment(open_view: Any, live_nexus: Live
     page.get_by_role("button", name="Save server settings").click()
     expect(page.locator("#set-server-env-error")).to_contain_text("NODE_OPTIONS is refused")
     page.get_by_label("Name 1").fill("RUST_LOG")
-    page.get_by_role("button", name="Save server settings").click()
-    expect(page.locator("#section-server .save-status")).to_contain_text("Saved")
+    page.get_by_role("button", name="Save OpenCode settings").click()
+    expect(page.locator("#section-opencode .save-status")).to_contain_text("Saved")
     assert live_nexus.runtime.settings["server.env"] == {"RUST_LOG": "x"}
 
 

@@ -68,6 +68,14 @@ def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served:
 
     expect(page.get_by_role("heading", name="All set")).to_be_visible()
     expect(page.locator("#summary")).to_contain_text("owner")
+    # The summary says what is true about OpenCode: found where, or not installed (never a guess).
+    from nexus.server.binary import BinaryNotFound, find_opencode
+    try:
+        expected = f"found: {find_opencode()[0]}"
+    except BinaryNotFound:
+        expected = "not installed. Install it with the command: npm install -g opencode-ai"
+    expect(page.locator("#summary")).to_contain_text(expected)
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)  # no navigation before setup is done
     page.get_by_role("button", name="Open Nexus").click()
     expect(page).to_have_url(f"{served.url}/")
     assert served.runtime.setup.completed and served.runtime.auth.username() == "owner"

@@ -171,7 +171,11 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
         assert not axe_serious(desktop, 'workspace-desktop'), (tab, axe_serious(desktop, 'workspace-desktop'))
     # Hide the chat, then bring it back.
     desktop.get_by_role("button", name="Hide chat").click()
-    expect(desktop.locator("#session-host")).to_be_hidden()
+    # Out of sight, but its title stays the page's one h1 for screen readers.
+    expect(desktop.locator("#workspace-layout")).to_have_attribute("data-chat", "hidden")
+    box = desktop.locator("#session-host").bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1, box
+    expect(desktop.get_by_role("heading", level=1)).to_have_count(1)
     shot(desktop, f"chat-hidden-desktop-{scheme}")
     desktop.get_by_role("button", name="Show chat").click()
     expect(desktop.locator("#session-host")).to_be_visible()
@@ -187,6 +191,7 @@ def test_layouts_at_phone_and_desktop(new_page: Any, nexus: ChatNexus, scheme: s
         tabs.get_by_role("tab", name=tab).click()
         expect(phone.locator(".workspace-pane")).to_be_visible() if tab != "Chat" else \
             expect(phone.locator("#session-host")).to_be_visible()
+        expect(phone.get_by_role("heading", level=1)).to_have_count(1)  # one h1 in every tab
         phone.wait_for_timeout(400)
         no_horizontal_scroll(phone)
         shot(phone, f"{tab.lower()}-phone-{scheme}")
@@ -247,8 +252,22 @@ def test_through_the_tunnel_the_pane_says_why_terminals_are_refused(new_page: An
     expect(page.locator(".command-box .pane-note")).to_contain_text("switched off for remote devices")
     shot(page, f"terminal-refused-{device}-light")
     assert rt.workspace.terminals.count() == 0
+    # Refused: no empty terminal box and no "New terminal" that cannot work; a way to try again.
+    expect(page.locator("#panel-terminal .term-hosts")).to_be_hidden()
+    expect(page.get_by_role("button", name="New terminal")).to_have_count(0)
+    expect(page.locator("#panel-terminal .term-hint")).to_be_hidden()
 
     rt.settings.update({"terminal.remote_enabled": True})  # the owner allows it, on the computer
-    page.get_by_role("button", name="New terminal").click()
+    page.get_by_role("button", name="Try again").click()
+    expect(page.locator("#panel-terminal .term-hosts")).to_be_visible()
     run_in_terminal(page, "echo remote-$((2*21))", "remote-42")
+    # Not a keyboard trap: the key shown in the pane leaves the terminal for its tab, Tab goes on.
+    expect(page.locator("#panel-terminal .term-hint")).to_contain_text("leaves the terminal")
+    page.keyboard.press("Control+BracketRight")
+    expect(page.get_by_role("tab", name="Shell 1")).to_be_focused()
+    page.locator(".term-host:not([hidden]) .xterm").click()
+    page.keyboard.press("F6")
+    expect(page.get_by_role("tab", name="Shell 1")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="New terminal")).to_be_focused()
     assert not [e for e in errors if "403" not in e], errors  # the refused POST logs a 403

@@ -94,7 +94,7 @@ class OpenCodeEngine:
         try:
             return self._supervisor.client
         except NotRunning as exc:
-            raise EngineError(f"{exc} Start it from the server page.", 503, "server_not_running") from exc
+            raise EngineError(f"{exc} Start it on the Dashboard (OpenCode server, Start).", 503, "server_not_running") from exc
 
     def _scoped(self, engine_ref: str | None = None, directory: str | None = None) -> DirectoryClient:
         """The server's client bound to the session's project folder (every call names it)."""

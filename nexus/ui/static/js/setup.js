@@ -77,7 +77,9 @@ function fill(step, section) {
     const summary = document.getElementById("summary");
     const rows = [
       ["Workspace", state.server.workspace],
-      ["OpenCode", state.server.binary || "found automatically"],
+      ["OpenCode", !state.opencode ? (state.server.binary || "searched for when Nexus starts")
+        : state.opencode.found ? `found: ${state.opencode.where}`
+          : "not installed. Install it with the command: npm install -g opencode-ai (or use the Anthropic engine)"],
       ["Owner", state.owner.username],
       ["Remote access", { off: "off", quick: "quick tunnel", named: `named tunnel (${state.tunnel.hostname})` }[state.tunnel.mode]],
     ];

@@ -28,11 +28,13 @@ function addCard(session, { first = false } = {}) {
   const view = new SessionView(store, connection, session.id, {
     mode: "card",
     onRemoved: (v, how) => {
+      // The card's own title: the store may have forgotten the session by now.
+      const title = v.titleLink?.textContent || v.state.session?.title || session.title || "Untitled session";
       removeCard(v.id);
       if (how === "deleted") {
-        toast(`Deleted “${v.state.session.title}”.`, { action: "Undo", onAction: () => restore(v.id) });
+        toast(`Deleted “${title}”.`, { action: "Undo", onAction: () => restore(v.id) });
       } else {
-        toast(`Archived “${v.state.session.title}”.`, { action: "Undo", onAction: () => reopen(v.id) });
+        toast(`Archived “${title}”.`, { action: "Undo", onAction: () => reopen(v.id) });
       }
       refreshArchived();
     },

@@ -80,6 +80,7 @@ export class SessionView {
     this.permissionsEl = el("div", { class: "permissions" });
     this.questionsEl = el("div", { class: "questions", hidden: true });
     this.queueList = new QueueList(this.id);
+    this.permissionsEl.addEventListener("focusin", () => { this.answering = true; });
     this.statusLine = el("p", { class: "status-line", role: "status" });
     this.archivedNote = el("p", { class: "archived-note", hidden: true,
       text: "This session is archived. Sending a message reopens it." });
@@ -248,6 +249,8 @@ export class SessionView {
         if (change.ended && this.state.byId.get(change.id)?.role === "assistant") {
           const m = this.state.byId.get(change.id);
           if (m.error && m.error.name !== "aborted") announce(`${this.state.session.title}: ${m.error.message}`);
+          // Screen readers hear the finished reply once, politely (the transcript itself is aria-live off).
+          else if (!m.error) announce(`${this.state.session.title || "Session"}: reply finished`);
         }
         break;
       }
@@ -420,9 +423,20 @@ export class SessionView {
     const perms = [...this.state.permissions.values()];
     const shown = new Set([...this.permissionsEl.children].map((c) => c.dataset.permission));
     const wanted = new Set(perms.map((p) => p.id));
+    // Answering disables the prompt's buttons, which drops focus to <body> before the prompt goes.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    const hadFocus = this.permissionsEl.contains(document.activeElement) || (this.answering && lost);
     for (const child of [...this.permissionsEl.children]) if (!wanted.has(child.dataset.permission)) child.remove();
     for (const p of perms) if (!shown.has(p.id)) this.permissionsEl.append(permissionPrompt(this.id, p));
     this.permissionsEl.hidden = !perms.length;
+    // An answered prompt disappears: focus goes to the next question, else back to the message box.
+    if (hadFocus && !this.permissionsEl.querySelector("button:not(:disabled):focus")) {
+      const next = this.permissionsEl.querySelector("button:not(:disabled)");
+      if (next || perms.length === 0) {
+        (next || this.input).focus();
+        this.answering = false;
+      }
+    }
   }
 
   renderQuestions() {

@@ -76,8 +76,8 @@ function row(session, deleted) {
     el("p", { class: "row-meta" },
       el("time", { datetime: started.toISOString(), text: started.toLocaleString() }),
       ...projectMeta(session),
-      el("span", { text: session.agent || "default agent" }),
-      el("span", { text: session.model || "default model" }),
+      el("span", { text: session.agent || session.agent_used || "default agent" }),
+      el("span", { text: session.model || session.model_used || "default model" }),
       el("span", { text: `${compact(totalTokens(session.tokens))} tokens · ${money(session.cost)}` })),
     actions);
 }

@@ -1,22 +1,13 @@
-// The settings page: every setting the server declares (GET /api/settings), grouped into
-// sections by its prefix, with the control its type calls for. Settings added later appear
-// on their own. The server validates; its message for a setting is shown beside that field.
+// The settings page: every setting the server declares (GET /api/settings), on grouped pages
+// (General, OpenCode servers, Remote access, Security, Notifications, Logs, Advanced) with
+// human labels (settings-catalog.js) and the server's description as help. A search box finds
+// a setting on any page. Raw keys show only under Advanced, where unlisted settings land.
+// The server validates; its message for a setting is shown beside that field.
 import { api } from "../api.js";
 import { el } from "../chat/ui.js";
 import { applyTheme } from "../theme.js";
+import { CATALOG, GROUPS, describe } from "./settings-catalog.js";
 
-// Known sections in this order; any other prefix gets a section of its own after them.
-const SECTIONS = [
-  { id: "general", title: "General", match: (k) => k.startsWith("general.") || k === "server.workspace" },
-  { id: "server", title: "Server", match: (k) => /^(server|restart|metrics)\./.test(k),
-    note: "How Nexus starts OpenCode, checks on it and restarts it." },
-  { id: "tunnel", title: "Tunnel", match: (k) => k.startsWith("tunnel."),
-    note: "Remote access from your phone through Cloudflare." },
-  { id: "security", title: "Security", match: (k) => k.startsWith("security."),
-    link: { href: "/security", text: "Password, API keys, signed-in devices and security events" } },
-  { id: "notifications", title: "Notifications", match: (k) => k.startsWith("notifications.") },
-  { id: "logs", title: "Logs", match: (k) => k.startsWith("logs.") },
-];
 const $ = (id) => document.getElementById(id);
 const fieldId = (key) => `set-${key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
 
@@ -24,28 +15,12 @@ let values = {};
 const specs = new Map();   // key -> spec
 const controls = new Map(); // key -> { read(), write(value), error, resetBtn }
 
-const WORDS = { url: "URL", env: "Environment" };
-
-function label(key) {
-  const last = key.split(".").slice(1).join(".") || key;
-  const words = WORDS[last] || last.replace(/_/g, " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
 function sectionsOf(allSpecs) {
-  const out = SECTIONS.map((s) => ({ ...s, specs: [] }));
-  for (const spec of allSpecs) {
-    let section = out.find((s) => s.match(spec.key));
-    if (!section) {
-      const prefix = spec.key.split(".")[0];
-      section = out.find((s) => s.id === prefix);
-      if (!section) {
-        section = { id: prefix, title: label(`x.${prefix}`), match: () => false, specs: [] };
-        out.push(section);
-      }
-    }
-    section.specs.push(spec);
-  }
+  const out = GROUPS.map((g) => ({ ...g, specs: [] }));
+  for (const spec of allSpecs) out.find((g) => g.id === describe(spec.key).group).specs.push(spec);
+  const order = Object.keys(CATALOG);
+  const rank = (key) => (order.includes(key) ? order.indexOf(key) : order.length);
+  for (const group of out) group.specs.sort((a, b) => rank(a.key) - rank(b.key));
   return out.filter((s) => s.specs.length || s.link);
 }
 
@@ -128,20 +103,23 @@ function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 
 function field(spec) {
   const id = fieldId(spec.key);
+  const about = describe(spec.key);
   const helpId = `${id}-help`, errorId = `${id}-error`;
   const control = controlFor(spec, id, `${helpId} ${errorId}`);
   const error = el("p", { class: "field-error", id: errorId });
   const resetBtn = el("button", { type: "button", class: "btn link reset", text: "Reset to default",
-    "aria-label": `Reset ${spec.key} to default`, onclick: () => reset(spec.key) });
+    "aria-label": `Reset ${about.label} to default`, onclick: () => reset(spec.key) });
   const isCheck = spec.type === "true or false";
   // A group of inputs (the key/value editor) is named by its label through aria-labelledby.
   const labelEl = el(spec.type === "an object" ? "span" : "label",
     spec.type === "an object" ? { class: "label", id: `${id}-label` } : { for: id },
-    label(spec.key), " ", el("code", { class: "key", text: spec.key }));
-  const row = el("div", { class: `setting${isCheck ? " is-check" : ""}`, dataset: { key: spec.key } },
-    isCheck ? el("div", { class: "check" }, control.node, labelEl) : [labelEl, control.node],
-    el("p", { class: "help", id: helpId }, spec.description, el("span", { class: "hint", text: ` (${hint(spec)})` })),
-    error, resetBtn);
+    about.label, about.raw ? [" ", el("code", { class: "key", text: spec.key })] : null);
+  const row = el("div", { class: `setting${isCheck ? " is-check" : ""}`, dataset: { key: spec.key,
+    find: `${about.label} ${spec.description} ${spec.key}`.toLowerCase() } },
+  isCheck ? el("div", { class: "check" }, control.node, labelEl) : [labelEl, control.node],
+  el("p", { class: "help", id: helpId }, spec.description, el("span", { class: "hint", text: ` (${hint(spec)})` }),
+    about.restart ? el("span", { class: "needs-restart", text: " Needs an OpenCode restart." }) : null),
+  error, resetBtn);
   control.write(values[spec.key]);
   controls.set(spec.key, { ...control, error, resetBtn, row });
   return row;
@@ -215,7 +193,7 @@ async function reset(key) {
     section.querySelector(".save-error").textContent = "";
     showErrors({});
     await afterChange(section, [key], status);
-    status.textContent = `${key} is back to its default. ${status.textContent}`;
+    status.textContent = `${describe(key).label} is back to its default. ${status.textContent}`;
     controls.get(key).focus.focus();
   } catch (err) {
     section.querySelector(".save-error").textContent = `Not reset: ${err.message}`;
@@ -246,7 +224,7 @@ function drawSection(section) {
     el("p", { class: "form-error save-error", role: "alert" }),
     status,
     el("div", { class: "actions" },
-      el("button", { type: "submit", class: "btn primary", text: `Save ${section.title.toLowerCase()} settings` }),
+      el("button", { type: "submit", class: "btn primary", text: section.save }),
       el("button", { type: "button", class: "btn restart-now", hidden: true, text: "Restart OpenCode now",
         onclick: (e) => restartServer(e.currentTarget) })));
   form.addEventListener("submit", (e) => {
@@ -254,11 +232,48 @@ function drawSection(section) {
     form.querySelector(".save-error").textContent = "";
     save(form.closest("section"), keys, status);
   });
-  return el("section", { class: "panel settings-section", id: `section-${section.id}`, "aria-labelledby": headingId },
-    el("h2", { id: headingId, text: section.title }),
-    section.note ? el("p", { class: "muted", text: section.note }) : null,
-    section.link ? el("p", {}, el("a", { class: "btn", href: section.link.href, text: section.link.text })) : null,
-    keys.length ? form : null);
+  return el("section", { class: "panel settings-section", id: `section-${section.id}`, "aria-labelledby": headingId,
+    dataset: { group: section.id } },
+  el("h2", { id: headingId, text: section.title, tabindex: "-1" }),
+  section.note ? el("p", { class: "muted section-note", text: section.note }) : null,
+  section.link ? el("p", {}, el("a", { class: "btn", href: section.link.href, text: section.link.text })) : null,
+  keys.length ? form : null);
+}
+
+// ----- pages and search ----------------------------------------------------------------------
+
+let groupIds = [];
+
+function currentGroup() {
+  const id = location.hash.replace(/^#(section-)?/, "");
+  return groupIds.includes(id) ? id : groupIds[0];
+}
+
+// One group at a time; while searching, every setting that matches, on whatever page.
+function show() {
+  const query = $("settings-search").value.trim().toLowerCase();
+  const group = currentGroup();
+  let found = 0;
+  for (const section of document.querySelectorAll(".settings-section")) {
+    if (!query) {
+      section.hidden = section.dataset.group !== group;
+      for (const row of section.querySelectorAll(".setting")) row.hidden = false;
+      continue;
+    }
+    let any = false;
+    for (const row of section.querySelectorAll(".setting")) {
+      row.hidden = !query.split(/\s+/).every((word) => row.dataset.find.includes(word));
+      any ||= !row.hidden;
+      found += row.hidden ? 0 : 1;
+    }
+    section.hidden = !any;
+  }
+  for (const link of document.querySelectorAll("#section-links a")) {
+    if (!query && link.dataset.group === group) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  $("search-empty").hidden = !query || found > 0;
+  $("search-count").textContent = query ? `${found} ${found === 1 ? "setting matches" : "settings match"}` : "";
 }
 
 async function load() {
@@ -267,9 +282,12 @@ async function load() {
     values = data.values;
     for (const spec of data.specs) specs.set(spec.key, spec);
     const sections = sectionsOf(data.specs);
+    groupIds = sections.map((s) => s.id);
     $("settings-sections").replaceChildren(...sections.map(drawSection));
-    $("section-links").replaceChildren(...sections.map((s) => el("a", { href: `#section-${s.id}`, text: s.title })));
+    $("section-links").replaceChildren(...sections.map((s) => el("a", { href: `#${s.id}`, text: s.title,
+      dataset: { group: s.id } })));
     refreshResetButtons();
+    show();
   } catch (err) {
     $("settings-load-error").textContent = `Could not load the settings: ${err.message}`;
   } finally {
@@ -277,4 +295,11 @@ async function load() {
   }
 }
 
+window.addEventListener("hashchange", () => {
+  $("settings-search").value = "";
+  show();
+  document.querySelector(`#section-${currentGroup()} h2`)?.focus?.();
+});
+$("settings-search").addEventListener("input", show);
+$("settings-search-form").addEventListener("submit", (e) => e.preventDefault());
 load();

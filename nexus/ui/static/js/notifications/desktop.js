@@ -10,11 +10,17 @@ export async function askDesktopPermission() {
 }
 
 /** Shows it when allowed and the user is not looking at this tab. `tag` collapses the same
- * notification coming from several open tabs into one. */
+ * notification coming from several open tabs into one. Through the service worker when there
+ * is one (the installed app, and Android, which allows no other kind); its click opens `link`. */
 export function showDesktop({ id, title, body = "", link = "" }) {
   if (desktopPermission() !== "granted" || (!document.hidden && document.hasFocus())) return null;
+  const options = { body, tag: `nexus-${id}`, icon: "/static/img/icon-192.png", data: { link: link || "/" } };
+  if (navigator.serviceWorker?.controller) {
+    navigator.serviceWorker.ready.then((reg) => reg.showNotification(title, options)).catch(() => {});
+    return "service-worker";
+  }
   try {
-    const n = new Notification(title, { body, tag: `nexus-${id}`, icon: "/static/img/icon.svg" });
+    const n = new Notification(title, options);
     n.addEventListener("click", () => {
       window.focus();
       if (link) location.assign(link);
@@ -22,6 +28,6 @@ export function showDesktop({ id, title, body = "", link = "" }) {
     });
     return n;
   } catch {
-    return null;  // e.g. Android Chrome allows only service-worker notifications
+    return null;
   }
 }

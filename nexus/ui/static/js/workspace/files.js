@@ -15,7 +15,8 @@ export class FilesPanel {
       "aria-label": "Search file names or contents" });
     this.where = el("select", { "aria-label": "Search in" },
       el("option", { value: "names", text: "Names" }), el("option", { value: "content", text: "Contents" }));
-    this.tree = el("ul", { class: "tree", role: "tree", "aria-label": "Workspace files" });
+    // role "tree" only while it holds tree items (an empty tree breaks ARIA's rules): see refresh().
+    this.tree = el("ul", { class: "tree", "aria-label": "Workspace files" });
     this.results = el("ul", { class: "search-results", "aria-label": "Search results", hidden: true });
     this.viewer = el("div", { class: "file-viewer", hidden: true });
     this.status = el("p", { class: "muted pane-note", role: "status" });
@@ -36,6 +37,11 @@ export class FilesPanel {
     const open = [...this.tree.querySelectorAll('li[aria-expanded="true"]')].map((li) => li.dataset.path);
     try {
       this.tree.replaceChildren(...await this.entries("."));
+      if (this.tree.querySelector('[role="treeitem"]')) this.tree.setAttribute("role", "tree");
+      else this.tree.removeAttribute("role");
+      for (const li of this.tree.querySelectorAll(':scope > li[role="none"]')) {
+        if (!this.tree.hasAttribute("role")) li.removeAttribute("role");
+      }
       for (const path of open) {
         const li = [...this.tree.querySelectorAll("li")].find((x) => x.dataset.path === path);
         if (li) await this.toggle(li, true);

@@ -2,7 +2,8 @@
 // side hideable, all remembered on this device. On a phone the split becomes tabs.
 const KEY = "nexus.workspace.layout";
 const PHONE = matchMedia("(max-width: 760px)");
-const DEFAULTS = { ratio: 50, chat: true, pane: true, tab: "terminal" };
+// Files first: the terminal library (xterm, ~350 KB) loads only when someone opens the Terminal tab.
+const DEFAULTS = { ratio: 50, chat: true, pane: true, tab: "files" };
 
 function load() {
   try { return { ...DEFAULTS, ...JSON.parse(localStorage.getItem(KEY) || "{}") }; } catch { return { ...DEFAULTS }; }

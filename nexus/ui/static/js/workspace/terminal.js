@@ -62,6 +62,12 @@ class Shell {
   }
 
   copyKeys(e) {
+    // The terminal takes Tab for the shell, so it needs a key out: Ctrl+] or F6 (shown in
+    // the pane) moves focus to this terminal's tab, from where Tab goes on through the page.
+    if (e.type === "keydown" && (e.key === "F6" || (e.ctrlKey && e.code === "BracketRight"))) {
+      this.panel.leave();
+      return false;
+    }
     // Ctrl+Shift+C copies (Ctrl+C stays the shell's interrupt); Ctrl+Shift+V pastes.
     if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey) return true;
     if (e.code === "KeyC" && this.term.hasSelection()) {
@@ -101,7 +107,7 @@ class Shell {
       } else if (msg.type === "refused") {
         // Said in a frame: a close the server starts reaches a browser without its reason.
         this.ended = true;
-        this.panel.note(msg.message, true);
+        this.panel.refuse(msg.message);
         ws.close();
       }
     };
@@ -145,7 +151,11 @@ export class TerminalPanel {
       onclick: () => this.closeCurrent() });
     this.notice = el("p", { class: "pane-note", role: "status" });
     this.hosts = el("div", { class: "term-hosts" });
-    panel.append(el("div", { class: "files-bar term-bar" }, this.tabs, this.newBtn, this.closeBtn), this.notice, this.hosts);
+    this.hint = el("p", { class: "term-hint muted small", id: `term-hint-${sessionId}` },
+      el("kbd", { text: "Ctrl" }), "+", el("kbd", { text: "]" }), " or ", el("kbd", { text: "F6" }),
+      " leaves the terminal (Tab goes to the shell).");
+    panel.append(el("div", { class: "files-bar term-bar" }, this.tabs, this.newBtn, this.closeBtn), this.notice,
+      this.hosts, this.hint);
     this.loaded = false;
     const refit = () => this.shells.get(this.current)?.fitNow();
     new ResizeObserver(refit).observe(this.hosts);
@@ -155,6 +165,26 @@ export class TerminalPanel {
   note(text, error = false) {
     this.notice.textContent = text;
     this.notice.dataset.kind = error ? "error" : "";
+  }
+
+  // Terminals are not allowed here (e.g. through the tunnel with remote terminals off): say
+  // so, and take away what cannot work, instead of an enabled button over an empty box.
+  refuse(text) {
+    this.note(text, true);
+    this.setRefused(true);
+  }
+
+  setRefused(refused) {
+    this.refused = refused;
+    this.newBtn.textContent = refused ? "Try again" : "New terminal";
+    this.closeBtn.hidden = refused;
+    this.hosts.hidden = refused;
+    this.hint.hidden = refused;
+  }
+
+  leave() {
+    const tab = this.tabs.querySelector('[aria-selected="true"]') || this.newBtn;
+    tab.focus();
   }
 
   async show() {
@@ -168,17 +198,21 @@ export class TerminalPanel {
       if (!this.shells.size) await this.create();
       else this.note("");
     } catch (err) {
-      this.note(err.message, true);
+      if (err.status === 403) this.refuse(err.message);
+      else this.note(err.message, true);
     }
   }
 
   async create() {
     try {
       const info = await api(this.base, { method: "POST", body: { cols: 80, rows: 24 } });
+      if (this.refused) this.setRefused(false);
+      this.lib ??= await loadXterm();
       this.add(info);
       this.note("");
     } catch (err) {
-      this.note(err.message, true);
+      if (err.status === 403) this.refuse(err.message);
+      else this.note(err.message, true);
     }
   }
 
