@@ -87,3 +87,10 @@ def open_with_setup_token(http: Any, token: str) -> Any:
 def cookie_header(http: Any) -> dict[str, str]:
     """The Cookie header an httpx client would send: for WebSocket clients that keep no jar."""
     return {"Cookie": "; ".join(f"{name}={value}" for name, value in http.cookies.items())}
+
+
+def with_setup_token(client: Any, rt: Any, **headers: str) -> None:
+    """A Flask test client that did the first run's token exchange (`nexus serve` prints the
+    address with it): until an owner exists, nothing else answers."""
+    res = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()}, headers=headers)
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = res.json["csrf_token"]

@@ -7,19 +7,13 @@ import pytest
 
 from nexus.runtime import Runtime
 from nexus.ui import create_app
-from tests.auth_helpers import PASSWORD, TUNNEL_TOKEN
+from tests.auth_helpers import PASSWORD, TUNNEL_TOKEN, with_setup_token
 
 pytestmark = pytest.mark.fresh_install
 
 
-def _with_setup_token(client, rt) -> None:
-    """The first run's token exchange (`nexus serve` prints the address with it)."""
-    res = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()})
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = res.json["csrf_token"]
-
-
 def test_every_page_leads_to_the_wizard_until_it_is_done(client, runtime) -> None:
-    _with_setup_token(client, runtime)
+    with_setup_token(client, runtime)
     for page in ("/", "/security"):
         res = client.get(page, headers={"Accept": "text/html"})
         assert res.status_code == 303 and res.headers["Location"] == "/setup"

@@ -52,6 +52,9 @@ def test_the_install_hint_names_the_command_and_the_settings_page_without_markdo
 
 @pytest.mark.fresh_install
 def test_navigation_is_hidden_until_setup_is_done(runtime, client) -> None:
+    from tests.auth_helpers import with_setup_token
+
+    with_setup_token(client, runtime, Host="127.0.0.1")
     page = client.get("/setup", headers={"Host": "127.0.0.1"}).get_data(as_text=True)
     assert 'id="mainnav"' not in page and 'href="/settings"' not in page
     from nexus.auth.repository import AuthRepository

@@ -14,6 +14,14 @@ HOST = {"Host": "127.0.0.1"}
 pytestmark = pytest.mark.fresh_install
 
 
+@pytest.fixture(autouse=True)
+def _setup_token(runtime, client) -> None:
+    """A new install: this browser opened the address with the setup token."""
+    from tests.auth_helpers import with_setup_token
+
+    with_setup_token(client, runtime, **HOST)
+
+
 def _fake_npm(folder: Path, seconds: float, code: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     npm = folder / "npm"
