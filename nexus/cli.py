@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from nexus import __version__
 
@@ -100,13 +100,12 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
         return _fail(f"refusing to listen on {host}: Nexus serves this computer only (use 127.0.0.1). "
                      "Reach it from other devices through its tunnel, which requires sign-in.")
     from nexus.desktop.handover import hand_over
-    from nexus.paths import resolve_data_dir
     from nexus.desktop.host import Host
     from nexus.desktop.instance_lock import AlreadyRunning
+    from nexus.paths import resolve_data_dir
     from nexus.store import StoreError
-    from nexus.ui.http_server import PortInUse
-
     from nexus.store.space import unusable_data_dir
+    from nexus.ui.http_server import PortInUse
 
     try:
         host_ = Host(data_dir, host, port)
@@ -144,7 +143,7 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     return 0
 
 
-def _say(text: str, stream=None) -> None:  # noqa: ANN001 - a text stream
+def _say(text: str, stream=None) -> None:
     """Print, unless the console is gone: Nexus goes on (and stops cleanly) without it."""
     try:
         print(text, file=stream or sys.stdout, flush=True)
@@ -189,7 +188,7 @@ def doctor(data_dir: str | None, *, as_json: bool = False) -> int:
             settings = Settings(SettingsRepository(db))
         except (StoreError, OSError) as exc:
             store_check = Check("Store", False, str(exc), "See the message; Nexus never overwrites a database.")
-    checks = run_checks(settings, paths) + [store_check]
+    checks = [*run_checks(settings, paths), store_check]
     if as_json:
         print(json.dumps([c.to_json() for c in checks], indent=2))
     else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import pytest
@@ -194,7 +194,7 @@ def opencode_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def fake_llm() -> Iterator["object"]:
+def fake_llm() -> Iterator[object]:
     from tests.fakes.fake_llm import FakeLLM
 
     with FakeLLM() as fake:
@@ -204,9 +204,8 @@ def fake_llm() -> Iterator["object"]:
 @pytest.fixture
 def opencode_settings(opencode_bin: str, fake_llm, tmp_path: Path) -> dict:
     """Settings that make Nexus run the real OpenCode offline against the fake provider."""
-    from tests.fakes.fake_llm import opencode_env
-
     from nexus.settings import is_injection_name
+    from tests.fakes.fake_llm import opencode_env
 
     env = opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir())
     env = {k: v for k, v in env.items() if not is_injection_name(k)}  # server.env refuses loader/interpreter names
@@ -241,7 +240,7 @@ def _has_ancestor(proc: psutil.Process, pids: set[int]) -> bool:
 
 
 @pytest.fixture
-def fake_anthropic() -> Iterator["object"]:
+def fake_anthropic() -> Iterator[object]:
     """The fake Anthropic Messages API (tests/fakes/fake_anthropic.py), scripted per test."""
     from tests.fakes.fake_anthropic import FakeAnthropic
 

@@ -4,7 +4,6 @@ token, rate limits and the audit log (nexus/auth through the Flask layer)."""
 from __future__ import annotations
 
 import json
-import statistics
 import time
 
 import pytest

@@ -4,8 +4,8 @@ answers without the setup token `nexus serve` prints (as Jupyter's), over real s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx2
 import pytest

@@ -24,7 +24,7 @@ class HashParams:
     parallelism: int
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "HashParams":
+    def from_settings(cls, settings: Any) -> HashParams:
         return cls(settings["security.argon2_time_cost"], settings["security.argon2_memory_kib"],
                    settings["security.argon2_parallelism"])
 

@@ -86,7 +86,7 @@ class SessionHistory:
             raise _error(f"{MAX_ACTIVE} sessions are open already. Close or archive one to fork this one.",
                          409, "too_many_active")
         created = engine.fork(session["engine_ref"], message_id)
-        fork_id = self._chat.adopt(session["engine"], created["engine_ref"], {
+        fork_id = self._chat.adopt_engine_session(session["engine"], created["engine_ref"], {
             "title": created.get("title") or f"{session['title']} (fork)", "agent": session.get("agent"),
             "model": session.get("model"), "directory": created.get("directory"),
             "options": session.get("options")})

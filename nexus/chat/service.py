@@ -12,8 +12,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nexus.bus import EventBus
 from nexus.chat import events as ev
@@ -21,8 +22,8 @@ from nexus.chat.engines.base import Engine, EngineError
 from nexus.chat.history import SessionHistory
 from nexus.chat.hub import ChatHub, ClientStream
 from nexus.chat.pending import QUESTION, PendingStore
-from nexus.chat.queue import PromptQueue, QueueError, shown
 from nexus.chat.questions import AnswerError, answer_text, check_answers
+from nexus.chat.queue import PromptQueue, QueueError, shown
 from nexus.chat.repository import ChatRepository
 from nexus.chat.transcript import Transcript
 from nexus.chat.writer import TranscriptWriter
@@ -182,11 +183,11 @@ class ChatService:
     def adopt_child(self, engine: str, parent_id: str, engine_ref: str, info: dict[str, Any]) -> str:
         """A sub-agent's session, started by the agent of `parent_id`: kept under its parent."""
         parent = self.repo.get_session(parent_id) or {}
-        return self.adopt(engine, engine_ref, {"title": info.get("title") or "Sub-agent",
+        return self.adopt_engine_session(engine, engine_ref, {"title": info.get("title") or "Sub-agent",
                                                "agent": info.get("agent"), "model": parent.get("model"),
                                                "directory": info.get("directory")}, parent_id=parent_id)
 
-    def adopt(self, engine: str, engine_ref: str, fields: dict[str, Any], parent_id: str | None = None) -> str:
+    def adopt_engine_session(self, engine: str, engine_ref: str, fields: dict[str, Any], parent_id: str | None = None) -> str:
         """Take an engine session Nexus did not create (a fork, a sub-agent) into the store."""
         session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
                    "title": _clean_title(fields.get("title")) or "New session", "agent": fields.get("agent"),

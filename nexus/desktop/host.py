@@ -6,9 +6,9 @@ it in background threads while the GUI owns the main thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from nexus.desktop.instance_lock import InstanceLock
 from nexus.paths import DataPaths, resolve_data_dir
@@ -36,7 +36,7 @@ class Host:
         self.server = None
         self.control: InstanceControl | None = None
 
-    def open(self) -> "Host":
+    def open(self) -> Host:
         """Take the lock, open the store, serve the UI. Raises AlreadyRunning (with the running
         instance's details), StoreError or PortInUse; on an error nothing is left running."""
         from nexus.runtime import Runtime

@@ -102,7 +102,7 @@ class LogFollower:
             return  # deleted already (retention): what it still held is gone
         index = inodes.index(self._inode)
         self._read_new(rotated[index], self._inode, out, final=True)
-        for file, inode in zip(reversed(rotated[:index]), reversed(inodes[:index])):
+        for file, inode in zip(reversed(rotated[:index]), reversed(inodes[:index]), strict=True):
             if inode is not None:
                 self._read_new(file, inode, out, final=True)
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nexus.bus import Event, EventBus
 from nexus.notifications.kinds import KINDS, setting_key

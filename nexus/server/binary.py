@@ -50,7 +50,7 @@ def npm_global_dirs() -> list[Path]:
     else:
         dirs += [Path("/usr/local/bin"), Path("/opt/homebrew/bin"), Path("/usr/bin")]
         dirs += [Path(p) for p in sorted(glob.glob(str(home / ".nvm" / "versions" / "node" / "*" / "bin")), reverse=True)]
-    prefix = os.environ.get("NPM_CONFIG_PREFIX") or os.environ.get("npm_config_prefix")
+    prefix = os.environ.get("NPM_CONFIG_PREFIX") or os.environ.get("npm_config_prefix")  # noqa: SIM112 - npm sets it lower-case
     if prefix:
         dirs.insert(0, Path(prefix) / ("" if sys.platform == "win32" else "bin"))
     return dirs

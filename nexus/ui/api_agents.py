@@ -9,8 +9,7 @@ from flask import Response, jsonify
 
 from nexus.agents import AgentError
 from nexus.agents.service import ENGINES, tool_names
-from nexus.chat.engines.anthropic import API_KEY_SECRET
-from nexus.chat.engines.anthropic import pricing
+from nexus.chat.engines.anthropic import API_KEY_SECRET, pricing
 from nexus.chat.engines.base import EngineError
 from nexus.logs.redact import register_secret
 from nexus.secrets import SecretStoreError

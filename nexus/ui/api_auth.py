@@ -110,7 +110,7 @@ def auth_password_strength() -> Any:
 
 
 def auth_keys_list() -> Any:
-    return jsonify({"keys": [k.to_json() for k in runtime().auth.keys()]})
+    return jsonify({"keys": [k.to_json() for k in runtime().auth.keys()]})  # noqa: SIM118 - AuthService.keys(), not a dict
 
 
 def auth_keys_create() -> Any:

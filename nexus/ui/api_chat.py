@@ -18,7 +18,7 @@ from nexus.ui.security import refuse_remote_shell_approval
 MAX_PROMPT_BYTES = 40 * 1024 * 1024
 
 
-def _chat():  # noqa: ANN202
+def _chat():
     return runtime().chat
 
 
@@ -206,10 +206,7 @@ def session_export(session_id: str) -> Any:
         raise ApiError(400, "format must be json or md.", "bad_parameter")
     export = _guard(_chat().export, session_id)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", export["session"]["title"]).strip("-")[:60] or session_id
-    if fmt == "md":
-        response = Response(to_markdown(export), mimetype="text/markdown")
-    else:
-        response = jsonify(export)
+    response = Response(to_markdown(export), mimetype="text/markdown") if fmt == "md" else jsonify(export)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import jsonify
 
+from nexus.auth.scopes import protected_settings
 from nexus.settings import SettingsError
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
-from nexus.auth.scopes import protected_settings
 from nexus.ui.security import caller, require_owner_present
 
 

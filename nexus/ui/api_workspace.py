@@ -50,7 +50,7 @@ def _guard(call, *args: Any, **kwargs: Any) -> Any:
         raise ApiError(exc.status, str(exc), exc.code) from exc
 
 
-def _service():  # noqa: ANN202
+def _service():
     return runtime().workspace
 
 

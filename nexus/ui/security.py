@@ -32,10 +32,10 @@ from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request
 
-from nexus.auth.repository import KeyRecord
-from nexus.auth.service import AuthError, Session, csrf_for
 from nexus.auth.remote_shell import APPROVE_LOCALLY, approval_refused, remote_shell_allowed
+from nexus.auth.repository import KeyRecord
 from nexus.auth.scopes import OWNER, key_allows
+from nexus.auth.service import AuthError, Session, csrf_for
 from nexus.chat.service import ChatError
 from nexus.ui.errors import ApiError, error_response
 

@@ -18,9 +18,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from nexus.chat import events as ev
 from nexus.chat.engines.anthropic import pricing
@@ -602,7 +603,7 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{time.time_ns():x}{uuid.uuid4().hex[:8]}"
 
 
-def _sdk():  # noqa: ANN202 - the anthropic module
+def _sdk():
     """The SDK, imported on first use: it takes most of a second to import, and `nexus serve`
     should not pay that at start-up when nobody uses this engine."""
     import anthropic
