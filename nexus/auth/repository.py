@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult  # what execute() returns for a DELETE/UPDATE
 
 from nexus.store.database import Database
 from nexus.store.schema import ApiKey, ApiKeyGrant, AuditEvent, AuthOwner, AuthSession, SetupProgress
@@ -116,11 +117,11 @@ class AuthRepository:
             query = delete(AuthSession)
             if keep is not None:
                 query = query.where(AuthSession.id != keep)
-            return s.execute(query).rowcount or 0
+            return cast(CursorResult[Any], s.execute(query)).rowcount or 0
 
     def delete_sessions_of_kind(self, kind: str) -> int:
         with self._db.session() as s:
-            return s.execute(delete(AuthSession).where(AuthSession.kind == kind)).rowcount or 0
+            return cast(CursorResult[Any], s.execute(delete(AuthSession).where(AuthSession.kind == kind))).rowcount or 0
 
     def count_sessions(self) -> int:
         with self._db.session() as s:

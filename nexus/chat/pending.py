@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
 from nexus.store.database import Database
 from nexus.store.schema import ChatPendingRow
 
-T = ChatPendingRow.__table__
+T = cast(Table, ChatPendingRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
 
 QUESTION = "question"
 QUEUED = "queued"

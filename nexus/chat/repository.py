@@ -12,18 +12,18 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from nexus.chat import events as ev
 from nexus.store.database import Database
 from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
 
-S = ChatSessionRow.__table__
-M = ChatMessageRow.__table__
-P = ChatPartRow.__table__
+S = cast(Table, ChatSessionRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
+M = cast(Table, ChatMessageRow.__table__)
+P = cast(Table, ChatPartRow.__table__)
 
 _TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref", "server",
