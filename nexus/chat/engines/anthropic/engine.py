@@ -227,7 +227,7 @@ class AnthropicEngine:
             except OSError:
                 pass  # already closed: the reader has ended by itself
 
-    def commands(self) -> list[dict[str, Any]]:
+    def commands(self, engine_ref: str | None = None) -> list[dict[str, Any]]:
         return []  # no slash commands in the built-in engine
 
     def command(self, engine_ref: str, *, name: str, arguments: str, agent: str | None, model: str | None) -> None:
