@@ -87,6 +87,7 @@ class Lockout:
         owner = self._repo.owner()
         if owner is None:
             return
+        since: float | None
         if owner.failed_since is None or now - owner.failed_since > HOUR:
             failures, since = 1, now
         else:

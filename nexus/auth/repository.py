@@ -71,7 +71,7 @@ class AuthRepository:
             return OwnerRecord(row.username, row.password_hash, json.loads(row.hash_params), row.password_changed_at,
                                row.failed_count, row.failed_since, row.locked_until)
 
-    def save_owner(self, username: str, password_hash: str, params: dict[str, int]) -> None:
+    def save_owner(self, username: str, password_hash: str, params: dict[str, int | str]) -> None:
         now = time.time()
         with self._db.session() as s:
             row = s.get(AuthOwner, OWNER_ID)

@@ -92,7 +92,7 @@ class LogFollower:
         """The rest of the file being followed, now renamed, and then every file rotated
         after it (several rotations can happen between two rounds), oldest first."""
         rotated = log_files(self.path)[1:]
-        inodes = []
+        inodes: list[int | None] = []
         for file in rotated:
             try:
                 inodes.append(file.stat().st_ino)

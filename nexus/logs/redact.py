@@ -69,7 +69,7 @@ class SecretRegistry:
 
     def forget(self, value: str | None) -> None:
         with self._lock:
-            if value in self._values:
+            if value is not None and value in self._values:
                 self._drop(value)
                 self._sorted = None
 

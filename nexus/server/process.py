@@ -235,6 +235,7 @@ class OpenCodeProcess:
         if sys.platform == "win32":
             self._popen.kill() if kill else self._popen.terminate()
             return
+        assert sig is not None, "None only on Windows, handled above"
         try:
             os.killpg(self._popen.pid, sig)
         except (ProcessLookupError, PermissionError):
