@@ -63,8 +63,8 @@ class Runtime:
     tunnel: TunnelManager
     notifications: NotificationCenter
     workspace: WorkspaceService
-    agents: AgentService | None = None
-    anthropic: AnthropicEngine | None = None
+    agents: AgentService
+    anthropic: AnthropicEngine
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
     redaction: SecretRegistry | None = None  # the exact secrets masked in log lines (bounded)

@@ -83,7 +83,7 @@ class AuthRepository:
                 row.username, row.password_hash, row.hash_params = username, password_hash, json.dumps(params)
                 row.password_changed_at = now
 
-    def rehash_owner(self, password_hash: str, params: dict[str, int]) -> None:
+    def rehash_owner(self, password_hash: str, params: dict[str, int | str]) -> None:
         with self._db.session() as s:
             s.execute(update(AuthOwner).where(AuthOwner.id == OWNER_ID)
                       .values(password_hash=password_hash, hash_params=json.dumps(params)))

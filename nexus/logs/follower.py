@@ -98,8 +98,8 @@ class LogFollower:
                 inodes.append(file.stat().st_ino)
             except FileNotFoundError:
                 inodes.append(None)
-        if self._inode not in inodes:
-            return  # deleted already (retention): what it still held is gone
+        if self._inode is None or self._inode not in inodes:
+            return  # never opened, or deleted already (retention): what it still held is gone
         index = inodes.index(self._inode)
         self._read_new(rotated[index], self._inode, out, final=True)
         for file, inode in zip(reversed(rotated[:index]), reversed(inodes[:index]), strict=True):

@@ -87,7 +87,7 @@ class TerminalManager:
             try:
                 pty = spawn(cwd, cols=_clamp(cols, 2, 1000), rows=_clamp(rows, 2, 500))
             except (OSError, OpenCodeError) as exc:
-                raise TerminalError(f"The shell could not be started: {exc.strerror or exc}.", "spawn_failed",
+                raise TerminalError(f"The shell could not be started: {getattr(exc, 'strerror', None) or exc}.", "spawn_failed",
                                     500) from exc
             terminal = Terminal(f"t_{secrets.token_hex(8)}", session_id, cwd, pty)
             self._terminals[terminal.id] = terminal
