@@ -122,7 +122,7 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    setup_token = host_.rt.auth.setup_token()  # until an owner exists, only this address opens Nexus
+    setup_token = host_.runtime.auth.setup_token()  # until an owner exists, only this address opens Nexus
     address = f"{host_.url}/?token={setup_token}" if setup_token else host_.url
     try:
         _say(f"Nexus {__version__} is running at {address}  (data: {host_.paths.root}; Ctrl+C stops it)")
