@@ -38,7 +38,7 @@ class SettingSpec:
     check: Callable[[Any], str | None] | None = None  # returns an error message or None
 
     @property
-    def kind(self) -> type:
+    def kind(self) -> type[Any]:
         return type(self.default)
 
     def validate(self, value: Any) -> Any:

@@ -60,7 +60,7 @@ class ChatAnalytics:
 
     def report(self, days: LocalDays) -> dict[str, Any]:
         with self._db.engine.connect() as conn:
-            per_day = [{"day": d, "sessions": 0, "messages": 0, "cost": 0.0, "tokens": 0} for d in days.days]
+            per_day: list[dict[str, Any]] = [{"day": d, "sessions": 0, "messages": 0, "cost": 0.0, "tokens": 0} for d in days.days]
             offsets = [edge - days.begin for edge in days.edges]
 
             def day(quarter: int) -> dict[str, Any]:

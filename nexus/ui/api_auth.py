@@ -105,8 +105,8 @@ def auth_password_strength() -> Any:
     password = body.get("password", "")
     if not isinstance(password, str):
         raise ApiError(400, "Send 'password' as text.", "bad_request", field="password")
-    username = body.get("username") if isinstance(body.get("username"), str) else ""
-    return jsonify(password_strength(password, [username]).to_json())
+    username = body.get("username")
+    return jsonify(password_strength(password, [username if isinstance(username, str) else ""]).to_json())
 
 
 def auth_keys_list() -> Any:

@@ -4,7 +4,7 @@ delete (with restore), history, search and export."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask import Response, jsonify, request
 
@@ -31,6 +31,10 @@ def _guard(call, *args: Any, **kwargs: Any) -> Any:
         raise ApiError(exc.status, str(exc), exc.code) from exc
 
 
+@overload
+def _text_field(body: dict[str, Any], name: str, required: Literal[True]) -> str: ...
+@overload
+def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None: ...
 def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
     value = body.get(name)
     if value is None and not required:
