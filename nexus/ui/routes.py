@@ -6,8 +6,9 @@ also checks Flask's own URL map against the document).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream, pages, stream
 from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
