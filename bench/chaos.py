@@ -592,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
             say(title)
             try:
                 result[key] = run()
-            except Exception as exc:  # noqa: BLE001 - recorded; the other phases still run
+            except Exception as exc:
                 say(f"  FAILED: {type(exc).__name__}: {exc}")
                 result[key] = {"failed": f"{type(exc).__name__}: {exc}"}
                 if nx.proc is None:  # killed mid-phase: the next phases need a Nexus

@@ -37,8 +37,8 @@ from nexus.servers.registry import ServerRegistry
 from nexus.servers.repository import ServerRepository
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
-from nexus.store import StoreError
 from nexus.setup.opencode_install import OpenCodeInstaller
+from nexus.store import StoreError
 from nexus.store.database import Database, sqlite_url
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.store.space import unusable_data_dir

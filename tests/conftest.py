@@ -223,7 +223,6 @@ def as_server_env(env: dict[str, str]) -> dict[str, str]:
     """An environment fit for the `server.env` setting, which refuses loader and interpreter
     names (SHELL, LD_*, PYTHON*, ...) that a test's own environment carries."""
     from nexus.settings import is_injection_name
-    from tests.fakes.fake_llm import opencode_env
 
     return {k: v for k, v in env.items() if not is_injection_name(k)}
 

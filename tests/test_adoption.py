@@ -1,6 +1,6 @@
 """ChatService's two ways to take an engine session into the store: a session another client of
 an OpenCode server started (adopt, the hand-off) and a fork or sub-agent Nexus caused
-(adopt_engine_session). They once shared one name, so the second silently replaced the first."""
+(take_in). They once shared one name, so the second silently replaced the first."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_a_session_of_another_client_is_adopted_once_with_its_server(runtime: Ru
 
 
 def test_a_sub_agent_session_is_kept_under_its_parent(runtime: Runtime) -> None:
-    parent = runtime.chat.adopt_engine_session("opencode", "ses_parent", {"title": "Parent"})
-    child = runtime.chat.adopt_engine_session("opencode", "ses_child", {"title": "Helper"}, parent_id=parent)
+    parent = runtime.chat.take_in("opencode", "ses_parent", {"title": "Parent"})
+    child = runtime.chat.take_in("opencode", "ses_child", {"title": "Helper"}, parent_id=parent)
     stored = runtime.chat.repo.get_session(child)
     assert stored is not None and stored["parent_id"] == parent and stored["engine_ref"] == "ses_child"

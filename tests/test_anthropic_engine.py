@@ -13,7 +13,7 @@ import pytest
 from nexus.chat.engines.anthropic import API_KEY_SECRET, pricing
 from nexus.runtime import Runtime
 from tests.auth_helpers import remember
-from tests.chat_helpers import collect, status_is, text_of
+from tests.chat_helpers import collect, ended, status_is, text_of
 from tests.fakes import fake_anthropic as fa
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx2
 import psutil
+import pytest
 
 NEXUS = [sys.executable, "-m", "nexus"]
 SETUP_TOKENS: dict[str, str] = {}  # url -> the setup token `nexus serve` printed with it

@@ -13,9 +13,9 @@ import httpx2
 import pytest
 
 from nexus.runtime import Runtime
-from tests.auth_helpers import PASSWORD, remember
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
+from tests.auth_helpers import PASSWORD, remember
 from tests.chat_helpers import wait_for_opencode
 from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env, preconfigure
 from tests.test_chat_api import WsReader as _ChatWsReader

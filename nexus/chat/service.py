@@ -201,7 +201,7 @@ class ChatService:
         sub-agent) into the store, on the same OpenCode server and folder as its origin.
         (`adopt` is for sessions other clients started.)"""
         model = fields.get("model")
-        session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
+        session: dict[str, Any] = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
                    "title": _clean_title(fields.get("title")) or "New session", "agent": fields.get("agent"),
                    "model": model if isinstance(model, str) else None, "directory": fields.get("directory"),
                    "server": fields.get("server"), "state": "active",

@@ -216,11 +216,10 @@ def _on_quit_signal(action) -> tuple[socket.socket, socket.socket]:
 
 def run_desktop(data_dir: str | None, port: int) -> int:
     from nexus.cli import serve
-    from nexus.store import StoreError
-    from nexus.ui.http_server import PortInUse
-
     from nexus.paths import resolve_data_dir
+    from nexus.store import StoreError
     from nexus.store.space import unusable_data_dir
+    from nexus.ui.http_server import PortInUse
 
     try:
         host = Host(data_dir, port=port)

@@ -21,6 +21,10 @@ def _chat():
     return runtime().chat
 
 
+@overload
+def _text_field(body: dict[str, Any], name: str, required: Literal[True]) -> str: ...
+@overload
+def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None: ...
 def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
     value = body.get(name)
     if value is None and not required:

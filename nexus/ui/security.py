@@ -165,7 +165,7 @@ def cookie_name(base: str) -> str:
     return f"{base}_{request.environ.get('SERVER_PORT', '0')}"
 
 
-def set_session_cookie(response: Response, session: Session) -> Response:
+def set_session_cookie(response: AnyResponse, session: Session) -> AnyResponse:
     response.set_cookie(cookie_name(SESSION_COOKIE), session.token,
                         max_age=max(0, int(session.record.expires_at - time.time())),
                         path="/", httponly=True, samesite="Lax", secure=is_https())
