@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nexus.chat.engines.anthropic import API_KEY_SECRET  # noqa: E402
-from nexus.runtime import Runtime  # noqa: E402
-from tests.fakes import fake_anthropic as fa  # noqa: E402
+from nexus.chat.engines.anthropic import API_KEY_SECRET
+from nexus.runtime import Runtime
+from tests.fakes import fake_anthropic as fa
 
 
-def wait(client, check, timeout=30.0):  # noqa: ANN001, ANN201
+def wait(client, check, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         event = client.get(timeout=0.1)

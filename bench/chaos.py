@@ -41,8 +41,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -275,7 +276,7 @@ def _ws_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> Ite
     finally:
         try:
             ws.close()
-        except Exception:  # noqa: BLE001 - the drop itself may race the server's close
+        except Exception:
             pass
 
 
@@ -457,7 +458,7 @@ def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> 
                 if not stop.is_set():
                     prompt(nx, sid, burst)
                     time.sleep(0.5)
-            except Exception as exc:  # noqa: BLE001 - counted, the soak goes on
+            except Exception as exc:
                 errors.append(f"driver: {exc}")
                 time.sleep(1)
 
@@ -480,7 +481,7 @@ def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> 
                         received[0] += 1
                     if stop.is_set():
                         break
-            except Exception as exc:  # noqa: BLE001 - a timeout or drop: reconnect, as a page does
+            except Exception as exc:
                 if not stop.is_set():
                     errors.append(f"{kind}: {type(exc).__name__}")
 
@@ -591,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
             say(title)
             try:
                 result[key] = run()
-            except Exception as exc:  # noqa: BLE001 - recorded; the other phases still run
+            except Exception as exc:
                 say(f"  FAILED: {type(exc).__name__}: {exc}")
                 result[key] = {"failed": f"{type(exc).__name__}: {exc}"}
                 if nx.proc is None:  # killed mid-phase: the next phases need a Nexus

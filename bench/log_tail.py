@@ -45,7 +45,7 @@ _main = sys.modules.get("__main__")
 if _main is not None and Path(getattr(_main, "__file__", None) or "-").resolve() == BENCH / "run.py":
     R = _main  # called by bench/run.py: share its helpers and its list of running processes
 else:
-    import run as R  # noqa: E402  - bench/run.py's process helpers (re-execs with the venv's python if needed)
+    import run as R
 
 import http.client  # noqa: E402
 

@@ -53,7 +53,7 @@ def measure(url: str, runs: int) -> dict:
                 if response.request.resource_type in ("script", "stylesheet"):
                     try:
                         bodies[response.url] = response.body()
-                    except Exception:  # noqa: BLE001 - a body that cannot be read is not counted
+                    except Exception:
                         pass
 
             page.on("response", keep)

@@ -61,10 +61,9 @@ _main = sys.modules.get("__main__")
 if _main is not None and Path(getattr(_main, "__file__", None) or "-").resolve() == BENCH / "run.py":
     R = _main  # called by bench/run.py: share its helpers, its BenchError and its list of running processes
 else:
-    import run as R  # noqa: E402  - bench/run.py's process helpers (it re-execs with the venv's python if needed)
+    import run as R
 
 import psutil  # noqa: E402
-
 from relay_support import DIAGNOSTICS  # noqa: E402
 
 SUPPORT = BENCH / "relay_support.py"
@@ -208,7 +207,7 @@ def _first(rows: list[list[Any]], refs: set[str] | None, ref_of: dict[str, str] 
     out: dict[tuple[str, str], tuple[int, int]] = {}
     repeats = 0
     for session, delta, t_ns, tag, k_ns in rows:
-        if port is not None and tag != port or not_port is not None and tag == not_port:
+        if (port is not None and tag != port) or (not_port is not None and tag == not_port):
             continue
         session = ref_of.get(session, session) if ref_of else session
         if refs is not None and session not in refs:
@@ -340,7 +339,7 @@ class CpuSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="relay-cpu-sampler", daemon=True)
 
-    def __enter__(self) -> "CpuSampler":
+    def __enter__(self) -> CpuSampler:
         self._thread.start()
         return self
 

@@ -384,8 +384,7 @@ class WsReader(Reader):
                 "extensions": self.accepted_extensions}
 
     def feed(self, data: bytes, t_ns: int) -> None:
-        from wsproto.events import (AcceptConnection, CloseConnection, Ping, RejectConnection, RejectData,
-                                    TextMessage)
+        from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnection, RejectData, TextMessage
 
         self.ws.receive_data(data)
         for event in self.ws.events():

@@ -35,9 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -54,7 +55,7 @@ except ImportError:  # run with the wrong python: re-run with the venv's, which 
     if VENV_PY.exists() and Path(sys.executable).resolve() != VENV_PY.resolve() and not os.environ.get("_NEXUS_BENCH_REEXEC"):
         os.environ["_NEXUS_BENCH_REEXEC"] = "1"
         os.execv(str(VENV_PY), [str(VENV_PY), __file__, *sys.argv[1:]])
-    raise SystemExit("bench/run.py needs psutil: run it with /work/main/.venv/bin/python")
+    raise SystemExit("bench/run.py needs psutil: run it with /work/main/.venv/bin/python") from None
 
 TARGETS = {"cold_start_s": 1.0, "cold_start_ratio": 2.0, "idle_rss_mb": 80.0}
 MB = 1024 * 1024
@@ -210,7 +211,7 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: fl
             value = check()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline, then reported
+        except Exception as exc:
             last_exc = exc
         time.sleep(interval)
     raise BenchError(f"timed out after {timeout:g} s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))

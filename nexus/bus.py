@@ -11,8 +11,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class Event:
 
 
 class Subscription:
-    def __init__(self, bus: "EventBus", topics: frozenset[str] | None, maxsize: int,
+    def __init__(self, bus: EventBus, topics: frozenset[str] | None, maxsize: int,
                  wake: threading.Event | None = None) -> None:
         self._bus = bus
         self.topics = topics
@@ -65,7 +66,7 @@ class Subscription:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
-    def __enter__(self) -> "Subscription":
+    def __enter__(self) -> Subscription:
         return self
 
     def __exit__(self, *exc: object) -> None:

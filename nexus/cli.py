@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from nexus import __version__
 
@@ -111,13 +111,12 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
         return _fail(f"refusing to listen on {host}: Nexus serves this computer only (use 127.0.0.1). "
                      "Reach it from other devices through its tunnel, which requires sign-in.")
     from nexus.desktop.handover import hand_over
-    from nexus.paths import resolve_data_dir
     from nexus.desktop.host import Host
     from nexus.desktop.instance_lock import AlreadyRunning
+    from nexus.paths import resolve_data_dir
     from nexus.store import StoreError
-    from nexus.ui.http_server import PortInUse
-
     from nexus.store.space import unusable_data_dir
+    from nexus.ui.http_server import PortInUse
 
     try:
         host_ = Host(data_dir, host, port)
@@ -134,7 +133,7 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    setup_token = host_.rt.auth.setup_token()  # until an owner exists, only this address opens Nexus
+    setup_token = host_.runtime.auth.setup_token()  # until an owner exists, only this address opens Nexus
     address = f"{host_.url}/?token={setup_token}" if setup_token else host_.url
     try:
         _say(f"Nexus {__version__} is running at {address}  (data: {host_.paths.root}; Ctrl+C stops it)")
@@ -155,7 +154,7 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     return 0
 
 
-def _say(text: str, stream=None) -> None:  # noqa: ANN001 - a text stream
+def _say(text: str, stream=None) -> None:
     """Print, unless the console is gone: Nexus goes on (and stops cleanly) without it."""
     try:
         print(text, file=stream or sys.stdout, flush=True)
@@ -200,7 +199,7 @@ def doctor(data_dir: str | None, *, as_json: bool = False) -> int:
             settings = Settings(SettingsRepository(db))
         except (StoreError, OSError) as exc:
             store_check = Check("Store", False, str(exc), "See the message; Nexus never overwrites a database.")
-    checks = run_checks(settings, paths) + [store_check]
+    checks = [*run_checks(settings, paths), store_check]
     if as_json:
         print(json.dumps([c.to_json() for c in checks], indent=2))
     else:

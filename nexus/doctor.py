@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 
 from nexus.paths import DataPaths
-from nexus.server.binary import BinaryNotFound, INSTALL_HINT, find_opencode, opencode_version
+from nexus.server.binary import INSTALL_HINT, BinaryNotFound, find_opencode, opencode_version
 from nexus.settings import Settings
 from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, find_cloudflared
 

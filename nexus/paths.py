@@ -45,7 +45,7 @@ class DataPaths:
     def default_workspace(self) -> Path:
         return self.root / "workspace"
 
-    def ensure(self) -> "DataPaths":
+    def ensure(self) -> DataPaths:
         self.root.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         # The data dir holds transcripts and secrets' metadata: owner-only.

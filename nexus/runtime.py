@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nexus.analytics import ChatAnalytics
 from nexus.agents import AgentService
 from nexus.agents.repository import AgentRepository
+from nexus.analytics import ChatAnalytics
 from nexus.auth import AuditLog, AuthRepository, AuthService
 from nexus.bus import EventBus
 from nexus.chat.engines.anthropic import AnthropicEngine
@@ -26,22 +26,22 @@ from nexus.logs.follower import LogFollower
 from nexus.logs.redact import SecretRegistry, use_registry
 from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
-from nexus.retention import Retention
 from nexus.projects.repository import ProjectRepository
 from nexus.projects.service import ProjectService
+from nexus.retention import Retention
 from nexus.secrets import SecretStore
-from nexus.server.metrics import MetricsSampler
 from nexus.server.child_record import ChildRecord
+from nexus.server.metrics import MetricsSampler
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.servers.registry import ServerRegistry
 from nexus.servers.repository import ServerRepository
 from nexus.settings import Settings
 from nexus.setup import SetupWizard
-from nexus.store import StoreError
 from nexus.setup.opencode_install import OpenCodeInstaller
+from nexus.store import StoreError
 from nexus.store.database import Database, sqlite_url
-from nexus.store.space import unusable_data_dir
 from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
+from nexus.store.space import unusable_data_dir
 from nexus.tunnel import TunnelError, TunnelManager
 from nexus.workspace.service import WorkspaceService
 
@@ -64,8 +64,8 @@ class Runtime:
     tunnel: TunnelManager
     notifications: NotificationCenter
     workspace: WorkspaceService
-    agents: AgentService | None = None
-    anthropic: AnthropicEngine | None = None
+    agents: AgentService
+    anthropic: AnthropicEngine
     started: bool = False
     log_follower: LogFollower | None = None  # new lines of the log, published as `logs.lines`
     redaction: SecretRegistry | None = None  # the exact secrets masked in log lines (bounded)
@@ -77,7 +77,7 @@ class Runtime:
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str] | None = None, *, database_url: str | None = None,
-             console_log: bool = True) -> "Runtime":
+             console_log: bool = True) -> Runtime:
         """Open the store and build the services. Raises StoreError for an unusable store."""
         root = resolve_data_dir(data_dir)
         try:
@@ -212,7 +212,7 @@ def _server_registry(supervisor: Supervisor, db: Database, secrets: SecretStore,
     return servers
 
 
-def _agent_options(agents: AgentService):  # noqa: ANN202
+def _agent_options(agents: AgentService):
     """ChatService asks for a named agent's options; an unknown agent is the caller's 404."""
     from nexus.agents import AgentError
     from nexus.chat.service import ChatError

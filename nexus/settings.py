@@ -11,8 +11,9 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from nexus.bus import EventBus
 from nexus.errors import ServiceError
@@ -42,7 +43,7 @@ class SettingSpec:
     check: Callable[[Any], str | None] | None = None  # returns an error message or None
 
     @property
-    def kind(self) -> type:
+    def kind(self) -> type[Any]:
         return type(self.default)
 
     def validate(self, value: Any) -> Any:

@@ -9,19 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { echo "test.sh: $*" >&2; }
 
-PY="${PYTHON:-}"
-if [[ -z "$PY" ]]; then
-    for candidate in python3 python3.13 python3.12 python3.11; do
-        if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            PY="$candidate"; break
-        fi
-    done
-fi
-[[ -n "$PY" ]] || { log "Python 3.11 or newer is needed"; exit 1; }
-
-[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-# The exact versions in constraints.txt (the lock file): the same everywhere, CI and the bundle included.
-.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,qt,build]'
+bash scripts/setup.sh
 
 scripts/install-opencode.sh >/dev/null
 

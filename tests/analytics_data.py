@@ -6,13 +6,13 @@ In Europe/Berlin (UTC+1 in November) session 2 starts at 00:30 on the 11th; in U
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nexus.chat.repository import ChatRepository
 
 
 def utc(day: int, hour: int, minute: int = 0, second: int = 0) -> float:
-    return datetime(2026, 11, day, hour, minute, second, tzinfo=timezone.utc).timestamp()
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC).timestamp()
 
 
 def _tokens(inp: int = 0, out: int = 0, reasoning: int = 0, cache_read: int = 0, cache_write: int = 0) -> dict:

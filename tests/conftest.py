@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import pytest
@@ -203,7 +203,7 @@ def opencode_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def fake_llm() -> Iterator["object"]:
+def fake_llm() -> Iterator[object]:
     from tests.fakes.fake_llm import FakeLLM
 
     with FakeLLM() as fake:
@@ -255,7 +255,7 @@ def _has_ancestor(proc: psutil.Process, pids: set[int]) -> bool:
 
 
 @pytest.fixture
-def fake_anthropic() -> Iterator["object"]:
+def fake_anthropic() -> Iterator[object]:
     """The fake Anthropic Messages API (tests/fakes/fake_anthropic.py), scripted per test."""
     from tests.fakes.fake_anthropic import FakeAnthropic
 

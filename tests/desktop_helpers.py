@@ -12,8 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -186,7 +186,8 @@ def start_xvfb() -> Iterator[str]:
 
 
 def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
-    from Xlib import X, display as xdisplay
+    from Xlib import X
+    from Xlib import display as xdisplay
 
     deadline = time.monotonic() + timeout
     d = xdisplay.Display(display_name)

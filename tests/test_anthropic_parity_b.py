@@ -4,8 +4,8 @@ OpenCode's snapshots and sessions: here they are refused clearly."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

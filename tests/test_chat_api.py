@@ -4,19 +4,21 @@ the SSE fallback, several clients in step. Real OpenCode, real sockets."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx2
 import pytest
 import simple_websocket
 
 from nexus.runtime import Runtime
-from tests.chat_helpers import wait_for_opencode
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
+from tests.chat_helpers import wait_for_opencode
 
 pytestmark = pytest.mark.opencode
 DATABASES = ("sqlite", "postgres")
@@ -80,7 +82,7 @@ def reply_done(message: dict[str, Any]) -> bool:
 def assert_contiguous(messages: list[dict[str, Any]]) -> None:
     """Each message starts right after the one before: no gap, no duplicate. A merged delta
     covers `from_seq`..`seq`."""
-    for before, after in zip(messages, messages[1:]):
+    for before, after in itertools.pairwise(messages):
         assert after.get("from_seq", after["seq"]) == before["seq"] + 1, (before, after)
         assert after["seq"] >= after.get("from_seq", after["seq"])
 

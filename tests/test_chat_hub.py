@@ -67,7 +67,7 @@ def test_concurrent_emitters_and_followers_see_one_order_without_gaps() -> None:
     clients = []
 
     def emitter(k: int) -> None:
-        for i in range(300):
+        for _ in range(300):
             hub.emit("s", "text.delta", {"message_id": "m1", "part_id": f"p{k}", "delta": "x"})
 
     def follower() -> None:

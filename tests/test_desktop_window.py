@@ -9,17 +9,33 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx2
 import psutil
 import pytest
 
 from tests.auth_helpers import OWNER, PASSWORD
-from tests.desktop_helpers import (NEXUS, close_window, close_window_until, fake_browser, finish, image_is_blank,
-                                   kill_if_running, launch_window, opencode_children, prepare_home, read_until,
-                                   read_url, sigterm, start_xvfb, wait_for_title, window_env, window_title)
+from tests.desktop_helpers import (
+    NEXUS,
+    close_window,
+    close_window_until,
+    fake_browser,
+    finish,
+    image_is_blank,
+    kill_if_running,
+    launch_window,
+    opencode_children,
+    prepare_home,
+    read_until,
+    read_url,
+    sigterm,
+    start_xvfb,
+    wait_for_title,
+    window_env,
+    window_title,
+)
 from tests.fakes.fake_cloudflared import make_fake_binary
 
 ROOT = Path(__file__).resolve().parent.parent

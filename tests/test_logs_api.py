@@ -62,7 +62,7 @@ def test_last_lines_filters_and_cursor_paging(client, log_file: Path) -> None:
 ])
 def test_bad_filters_get_a_clear_400(client, log_file: Path, query: str, parameter: str | None) -> None:
     for path in ("/api/logs", "/api/logs/download", "/api/logs/stream/sse"):
-        if "cursor" in query and path != "/api/logs" or "limit" in query and path != "/api/logs":
+        if ("cursor" in query and path != "/api/logs") or ("limit" in query and path != "/api/logs"):
             continue
         res = client.get(f"{path}?{query}")
         assert res.status_code == 400, (path, query)
@@ -175,13 +175,13 @@ def test_live_stream_sends_only_new_matching_lines(served: str, runtime) -> None
 
 
 def test_sse_stream_and_a_bad_filter_on_the_websocket(served: str) -> None:
-    with httpx2.Client(base_url=served, timeout=5) as http:
-        with http.stream("GET", "/api/logs/stream/sse?source=nexus") as res:
-            assert res.status_code == 200 and res.headers["content-type"].startswith("text/event-stream")
-            for text in res.iter_lines():
-                if text.startswith("data: "):
-                    assert json.loads(text[6:])["type"] == "hello"
-                    break
+    with httpx2.Client(base_url=served, timeout=5) as http, \
+            http.stream("GET", "/api/logs/stream/sse?source=nexus") as res:
+        assert res.status_code == 200 and res.headers["content-type"].startswith("text/event-stream")
+        for text in res.iter_lines():
+            if text.startswith("data: "):
+                assert json.loads(text[6:])["type"] == "hello"
+                break
     ws = simple_websocket.Client.connect(served.replace("http://", "ws://") + "/api/logs/stream?level=LOUD")
     try:  # the reason comes as a message, then the close code 1008 (the client may see only the close)
         message = json.loads(ws.receive(timeout=5))

@@ -20,7 +20,7 @@ def search_index(name: str | None) -> bool:
     return str(name or "").startswith("chat_search")
 
 
-def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001 - alembic's callback signature
+def include(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "table" and search_index(name))
 
 

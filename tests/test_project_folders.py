@@ -4,8 +4,8 @@ browser's rules through the tunnel (the terminal's)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx2
 import pytest

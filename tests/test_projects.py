@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx2
 import pytest
 
 from nexus.runtime import Runtime
-from tests.auth_helpers import PASSWORD, remember
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
+from tests.auth_helpers import PASSWORD, remember
 from tests.chat_helpers import wait_for_opencode
 from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env, preconfigure
 from tests.test_chat_api import WsReader as _ChatWsReader

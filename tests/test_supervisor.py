@@ -7,8 +7,8 @@ import os
 import signal
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import httpx2
 import psutil
@@ -104,7 +104,7 @@ def test_survives_five_kill_9_in_a_row_with_backoff(server_runtime: Runtime) -> 
             pid = sup.pid
             assert pid
             os.kill(pid, signal.SIGKILL)
-            wait_for(lambda: sup.state == ServerState.RUNNING and sup.pid not in (None, pid), 30,
+            wait_for(lambda: sup.state == ServerState.RUNNING and sup.pid not in (None, pid), 30,  # noqa: B023 - called at once
                      f"restart after kill #{round_ + 1}")
         events = []
         while (event := sub.get(timeout=0)) is not None:

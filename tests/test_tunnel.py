@@ -179,7 +179,7 @@ def test_download_into_the_data_dir_from_a_local_url(tmp_path) -> None:
         def log_message(self, *args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

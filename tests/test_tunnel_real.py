@@ -87,7 +87,7 @@ class QuickTunnelApi:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = json.dumps({"success": True, "result": {
                     "id": "3f1c2d6e-0a4b-4c1d-9e2f-1234567890ab", "name": "nexus-test", "hostname": api.hostname,
@@ -335,7 +335,7 @@ def test_a_download_is_used_as_nexuss_own_copy(runtime, real_cloudflared, tmp_pa
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx2
 import psutil
@@ -15,10 +16,10 @@ import pytest
 import simple_websocket
 
 from nexus.runtime import Runtime
-from tests.chat_helpers import wait_for_opencode
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
+from tests.chat_helpers import wait_for_opencode
 
 TUNNEL = {"Cf-Connecting-Ip": "203.0.113.9"}
 SESSION = "s_ws"

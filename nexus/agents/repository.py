@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
 from nexus.store.database import Database
 from nexus.store.schema import AgentRow
 
-A = AgentRow.__table__
+A = cast(Table, AgentRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
 FIELDS = ("name", "engine", "model", "opencode_agent", "system_prompt", "tools", "temperature", "max_tokens",
           "thinking_budget")
 

@@ -31,7 +31,7 @@ class LocalDays:
     edges: tuple[float, ...]
 
     @classmethod
-    def parse(cls, start: str | None, end: str | None, zone: str | None) -> "LocalDays":
+    def parse(cls, start: str | None, end: str | None, zone: str | None) -> LocalDays:
         tz = _zone(zone or "UTC")
         first, stop = _day(start, "start"), _day(end, "end")
         if stop <= first:

@@ -20,19 +20,20 @@ from __future__ import annotations
 import bisect
 import json
 import statistics
+import typing
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, literal, select
+from sqlalchemy import Integer, Table, and_, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from nexus.analytics.days import LocalDays
 from nexus.store.database import Database
 from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
 
-S = ChatSessionRow.__table__
-M = ChatMessageRow.__table__
-P = ChatPartRow.__table__
+S = typing.cast(Table, ChatSessionRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
+M = typing.cast(Table, ChatMessageRow.__table__)
+P = typing.cast(Table, ChatPartRow.__table__)
 
 _TOKENS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _BUSY = ("busy", "retry", "waiting")
@@ -59,7 +60,7 @@ class ChatAnalytics:
 
     def report(self, days: LocalDays) -> dict[str, Any]:
         with self._db.engine.connect() as conn:
-            per_day = [{"day": d, "sessions": 0, "messages": 0, "cost": 0.0, "tokens": 0} for d in days.days]
+            per_day: list[dict[str, Any]] = [{"day": d, "sessions": 0, "messages": 0, "cost": 0.0, "tokens": 0} for d in days.days]
             offsets = [edge - days.begin for edge in days.edges]
 
             def day(quarter: int) -> dict[str, Any]:

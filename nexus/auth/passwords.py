@@ -24,13 +24,13 @@ class HashParams:
     parallelism: int
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "HashParams":
+    def from_settings(cls, settings: Any) -> HashParams:
         return cls(settings["security.argon2_time_cost"], settings["security.argon2_memory_kib"],
                    settings["security.argon2_parallelism"])
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | str]:
         return {"algorithm": "argon2id", "time_cost": self.time_cost, "memory_kib": self.memory_kib,
-                "parallelism": self.parallelism}  # type: ignore[dict-item]
+                "parallelism": self.parallelism}
 
     def hasher(self) -> PasswordHasher:
         return PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism,
@@ -73,7 +73,7 @@ def password_strength(password: str, user_inputs: list[str] | None = None) -> St
     from zxcvbn import zxcvbn
 
     sample = password[:100]
-    result = zxcvbn(sample, user_inputs=[u for u in (user_inputs or []) if u] + ["nexus", "opencode"]) \
+    result: dict[str, Any] = zxcvbn(sample, user_inputs=[u for u in (user_inputs or []) if u] + ["nexus", "opencode"]) \
         if sample else {"score": 0, "feedback": {"warning": "", "suggestions": []}}
     score = int(result["score"])
     warning = result["feedback"].get("warning") or ""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult  # what execute() returns for a DELETE/UPDATE
 
 from nexus.store.database import Database
 from nexus.store.schema import ApiKey, ApiKeyGrant, AuditEvent, AuthOwner, AuthSession, SetupProgress
@@ -70,7 +71,7 @@ class AuthRepository:
             return OwnerRecord(row.username, row.password_hash, json.loads(row.hash_params), row.password_changed_at,
                                row.failed_count, row.failed_since, row.locked_until)
 
-    def save_owner(self, username: str, password_hash: str, params: dict[str, int]) -> None:
+    def save_owner(self, username: str, password_hash: str, params: dict[str, int | str]) -> None:
         now = time.time()
         with self._db.session() as s:
             row = s.get(AuthOwner, OWNER_ID)
@@ -82,7 +83,7 @@ class AuthRepository:
                 row.username, row.password_hash, row.hash_params = username, password_hash, json.dumps(params)
                 row.password_changed_at = now
 
-    def rehash_owner(self, password_hash: str, params: dict[str, int]) -> None:
+    def rehash_owner(self, password_hash: str, params: dict[str, int | str]) -> None:
         with self._db.session() as s:
             s.execute(update(AuthOwner).where(AuthOwner.id == OWNER_ID)
                       .values(password_hash=password_hash, hash_params=json.dumps(params)))
@@ -116,11 +117,11 @@ class AuthRepository:
             query = delete(AuthSession)
             if keep is not None:
                 query = query.where(AuthSession.id != keep)
-            return s.execute(query).rowcount or 0
+            return cast(CursorResult[Any], s.execute(query)).rowcount or 0
 
     def delete_sessions_of_kind(self, kind: str) -> int:
         with self._db.session() as s:
-            return s.execute(delete(AuthSession).where(AuthSession.kind == kind)).rowcount or 0
+            return cast(CursorResult[Any], s.execute(delete(AuthSession).where(AuthSession.kind == kind))).rowcount or 0
 
     def count_sessions(self) -> int:
         with self._db.session() as s:

@@ -15,8 +15,9 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from nexus.auth.audit import AuditLog
 from nexus.auth.lockout import Lockout, client_of
@@ -103,11 +104,9 @@ class AuthService:
             raise AuthError(422, f"That password is too weak: {strength.warning}", "weak_password",
                             field="password", strength=strength.to_json())
         owner = self._repo.owner()
-        if owner is not None:
-            if current_password is None or not verify_password(owner.password_hash, current_password,
-                                                               HashParams(**_params(owner.hash_params))):
-                raise AuthError(403, "The current password is not correct.", "wrong_password",
-                                field="current_password")
+        if owner is not None and (current_password is None or not verify_password(
+                owner.password_hash, current_password, HashParams(**_params(owner.hash_params)))):
+            raise AuthError(403, "The current password is not correct.", "wrong_password", field="current_password")
         params = HashParams.from_settings(self._settings)
         self._secrets_seen.register(password, label="password")
         self._repo.save_owner(username, hash_password(password, params), params.to_json())

@@ -19,7 +19,8 @@ import collections
 import queue
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nexus.chat import events as ev
 from nexus.chat.events import ChatEvent
@@ -36,7 +37,7 @@ class ClientStream:
     A client that falls more than `maxsize` events behind is cut off (`overflowed`); it
     reconnects with its last number and catches up from the buffer or a snapshot."""
 
-    def __init__(self, hub: "ChatHub", maxsize: int = 20_000, wake: threading.Event | None = None) -> None:
+    def __init__(self, hub: ChatHub, maxsize: int = 20_000, wake: threading.Event | None = None) -> None:
         self._hub = hub
         self._queue: queue.Queue[ChatEvent] = queue.Queue(maxsize=maxsize)
         self.sessions: set[str] = set()

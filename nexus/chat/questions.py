@@ -22,7 +22,7 @@ def check_answers(question: dict[str, Any], answers: Any) -> list[list[str]]:
     if not isinstance(answers, list) or len(answers) != len(asked):
         raise AnswerError(f"Send one answer per question ({len(asked)}), each a list of labels.")
     clean: list[list[str]] = []
-    for number, (q, answer) in enumerate(zip(asked, answers), start=1):
+    for number, (q, answer) in enumerate(zip(asked, answers, strict=True), start=1):
         if isinstance(answer, str):
             answer = [answer]
         if not isinstance(answer, list) or not all(isinstance(a, str) for a in answer):
@@ -45,5 +45,5 @@ def check_answers(question: dict[str, Any], answers: Any) -> list[list[str]]:
 def answer_text(question: dict[str, Any], answers: list[list[str]]) -> str:
     """An answer written as a message, for a question the engine no longer waits on."""
     lines = [f"{q.get('question') or q.get('header')} → {', '.join(a)}"
-             for q, a in zip(question.get("questions") or [], answers)]
+             for q, a in zip(question.get("questions") or [], answers, strict=False)]
     return "My answers to your question:\n" + "\n".join(lines)

@@ -147,7 +147,7 @@ class PromptQueue:
             head = queued[0]
             try:
                 self._hand_over(session_id, head)
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the message stays first in the queue
+            except Exception as exc:
                 log.warning("could not send a queued message of %s: %s", session_id, exc)
                 self._emit(session_id, ev.ERROR, {"message": f"A queued message could not be sent yet: {exc}",
                                                   "code": "queue_send_failed"})

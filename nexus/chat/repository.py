@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from nexus.chat import events as ev
 from nexus.store.database import Database
 from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
 
-S = ChatSessionRow.__table__
-M = ChatMessageRow.__table__
-P = ChatPartRow.__table__
+S = cast(Table, ChatSessionRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
+M = cast(Table, ChatMessageRow.__table__)
+P = cast(Table, ChatPartRow.__table__)
 
 _TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref", "server",

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nexus.bus import EventBus
 from nexus.chat import events as ev
@@ -22,8 +24,8 @@ from nexus.chat.engines.base import Engine, EngineError
 from nexus.chat.history import SessionHistory
 from nexus.chat.hub import ChatHub, ClientStream
 from nexus.chat.pending import QUESTION, PendingStore
-from nexus.chat.queue import PromptQueue, QueueError, shown
 from nexus.chat.questions import AnswerError, answer_text, check_answers
+from nexus.chat.queue import PromptQueue, QueueError, shown
 from nexus.chat.repository import ChatRepository
 from nexus.chat.transcript import Transcript
 from nexus.chat.writer import TranscriptWriter
@@ -199,7 +201,7 @@ class ChatService:
         sub-agent) into the store, on the same OpenCode server and folder as its origin.
         (`adopt` is for sessions other clients started.)"""
         model = fields.get("model")
-        session = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
+        session: dict[str, Any] = {"id": f"s_{uuid.uuid4().hex[:20]}", "engine": engine, "engine_ref": engine_ref,
                    "title": _clean_title(fields.get("title")) or "New session", "agent": fields.get("agent"),
                    "model": model if isinstance(model, str) else None, "directory": fields.get("directory"),
                    "server": fields.get("server"), "state": "active",
@@ -329,9 +331,9 @@ class ChatService:
         self._changed(session["id"], "created")
         return self.get(session["id"])
 
-    def prompt(self, session_id: str, *, text: str, files: list[dict[str, Any]] | None = None,
+    def prompt(self, session_id: str, *, text: str, files: builtins.list[dict[str, Any]] | None = None,
                agent: str | None = None, model: str | None = None,
-               mentions: list[Any] | None = None) -> dict[str, Any]:
+               mentions: builtins.list[Any] | None = None) -> dict[str, Any]:
         """Send a message, or queue it while the agent works (nexus/chat/queue.py). A model or
         agent given here is remembered for the session's next messages too.
         Returns {"queued": False} or {"queued": True, "id": <queued message id>}."""
@@ -407,7 +409,7 @@ class ChatService:
             log.warning("session %s continued in a new OpenCode session %s", session_id, created["engine_ref"])
             engine.prompt(created["engine_ref"], **kwargs)
 
-    def commands(self, session_id: str) -> list[dict[str, Any]]:
+    def commands(self, session_id: str) -> builtins.list[dict[str, Any]]:
         session = self.get(session_id)
         return self._engine_of(session).commands(session.get("engine_ref"))
 
@@ -423,7 +425,7 @@ class ChatService:
         if session["state"] != "active":
             self.unarchive(session_id)
         self.remember_choice(session_id, agent=agent, model=model)
-        message = {"text": f"/{name} {arguments}".strip(), "command": name, "arguments": arguments.strip(),
+        message: dict[str, Any] = {"text": f"/{name} {arguments}".strip(), "command": name, "arguments": arguments.strip(),
                    "files": [], "agent": agent or session.get("agent"), "model": model or session.get("model")}
         try:
             return self.queue.submit(session_id, message)
@@ -456,7 +458,7 @@ class ChatService:
             models = [m.get("model") for m in stream.transcript.messages.values() if m.get("model")]
         return models[-1] if models else None
 
-    def get_queue(self, session_id: str) -> list[dict[str, Any]]:
+    def get_queue(self, session_id: str) -> builtins.list[dict[str, Any]]:
         self.get(session_id)
         return [shown(item) for item in self.queue.items(session_id)]
 
@@ -619,7 +621,7 @@ class ChatService:
         self.get(session_id)
         client.follow(session_id, after, epoch)
 
-    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    def search(self, query: str, limit: int = 20) -> builtins.list[dict[str, Any]]:
         self.writer.flush_all()
         return self.repo.search(query, limit)
 
@@ -629,10 +631,10 @@ class ChatService:
         messages, _ = self.repo.load_messages(session_id)
         return {"format": "nexus.session.v1", "exported_at": time.time(), "session": session, "messages": messages}
 
-    def models(self, engine: str = "opencode", server: str | None = None) -> list[dict[str, Any]]:
+    def models(self, engine: str = "opencode", server: str | None = None) -> builtins.list[dict[str, Any]]:
         return self._engine(engine, server).models()
 
-    def agents(self, engine: str = "opencode", server: str | None = None) -> list[dict[str, Any]]:
+    def agents(self, engine: str = "opencode", server: str | None = None) -> builtins.list[dict[str, Any]]:
         return self._engine(engine, server).agents()
 
 

@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from nexus import __version__
@@ -64,18 +65,18 @@ class DesktopShell:
     def __init__(self, webview, host: Host) -> None:
         self.webview = webview
         self.host = host
-        rt = host.rt
+        rt = host.runtime
         self.geometry_store = GeometryStore(_settings_repo(rt))
         self.geometry = self.geometry_store.load()
         self.notifier = Notifier(str(ICON))
-        self.window = None
+        self.window: Any = None  # pywebview's Window (the library ships no types)
         self.window_open = False
         self.hidden = False
         self.quit_requested = threading.Event()
         self._first_load = True
 
     def open_window(self) -> None:
-        token = self.host.rt.auth.issue_desktop_token()
+        token = self.host.runtime.auth.issue_desktop_token()
         g = self.geometry
         self.window = self.webview.create_window(
             window_title(0), url=f"{self.host.url}/auth/desktop?token={quote(token)}&next=/",
@@ -91,8 +92,9 @@ class DesktopShell:
         events.resized += self._resized
         events.moved += self._moved
         self.window_open = True
+        assert self.host.control is not None, "the host is open"
         self.host.control.show_window = self.show
-        AttentionTracker(self.host.rt.bus, self._attention_changed)
+        AttentionTracker(self.host.runtime.bus, self._attention_changed)
 
     def run(self) -> None:
         """Blocks in the GUI loop until the window is closed (or a signal asks to quit)."""
@@ -153,7 +155,7 @@ class DesktopShell:
     def _attention_changed(self, count: int, newly_waiting: str | None) -> None:
         if self.window_open and self.window is not None:
             self.window.set_title(window_title(count))
-        if newly_waiting and (self.hidden or not self.window_open) and self.host.rt.settings["desktop.notifications"]:
+        if newly_waiting and (self.hidden or not self.window_open) and self.host.runtime.settings["desktop.notifications"]:
             self.notifier.notify("Nexus: a session needs you", "The agent is asking for permission. Open Nexus to answer.")
 
 
@@ -175,7 +177,8 @@ def _keep_qt_profile_in(storage: Path) -> None:
         profile.setCachePath(str(storage / "cache"))
         return profile
 
-    profile_in_data_dir.nexus_storage = storage
+    # A marker on the stand-in itself, so a second call sees it is installed already.
+    profile_in_data_dir.nexus_storage = storage  # type: ignore[attr-defined]
     qt_backend.QWebEngineProfile = profile_in_data_dir
 
 
@@ -213,11 +216,10 @@ def _on_quit_signal(action) -> tuple[socket.socket, socket.socket]:
 
 def run_desktop(data_dir: str | None, port: int) -> int:
     from nexus.cli import serve
-    from nexus.store import StoreError
-    from nexus.ui.http_server import PortInUse
-
     from nexus.paths import resolve_data_dir
+    from nexus.store import StoreError
     from nexus.store.space import unusable_data_dir
+    from nexus.ui.http_server import PortInUse
 
     try:
         host = Host(data_dir, port=port)
@@ -249,12 +251,16 @@ def run_desktop(data_dir: str | None, port: int) -> int:
 
     shell = DesktopShell(webview, host)
     stopped = threading.Event()
-    wakeup = _on_quit_signal(lambda: (stopped.set(), shell.close()))
+    def quit_on_signal() -> None:
+        stopped.set()
+        shell.close()
+
+    wakeup = _on_quit_signal(quit_on_signal)
     print(f"Nexus {__version__} is running at {host.url}  (data: {host.paths.root}; window opening)", flush=True)
     try:
         shell.open_window()
         shell.run()
-        if host.rt.settings["desktop.close_action"] == "background" and not shell.quit_requested.is_set():
+        if host.runtime.settings["desktop.close_action"] == "background" and not shell.quit_requested.is_set():
             print(f"nexus: the window is closed; Nexus keeps running in the background at {host.url} "
                   "(launch Nexus again to open it, Ctrl+C or SIGTERM stops it)", flush=True)
             stopped.wait()

@@ -7,7 +7,7 @@ waiting while the window is hidden. Plain Python, so it is tested without a GUI.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from nexus.bus import Event, EventBus
 

@@ -6,12 +6,17 @@ it in background threads while the GUI owns the main thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from nexus.desktop.instance_lock import InstanceLock
 from nexus.paths import DataPaths, resolve_data_dir
+
+if TYPE_CHECKING:  # imported in open(): starting the window does not wait for them
+    from nexus.runtime import Runtime
+    from nexus.ui.http_server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +37,11 @@ class Host:
         self.paths = DataPaths(resolve_data_dir(data_dir)).ensure()
         self.lock = InstanceLock(self.paths.root)
         self.host, self.port, self.console_log = host, port, console_log
-        self.rt = None
-        self.server = None
+        self.rt: Runtime | None = None
+        self.server: WebServer | None = None
         self.control: InstanceControl | None = None
 
-    def open(self) -> "Host":
+    def open(self) -> Host:
         """Take the lock, open the store, serve the UI. Raises AlreadyRunning (with the running
         instance's details), StoreError or PortInUse; on an error nothing is left running."""
         from nexus.runtime import Runtime
@@ -45,16 +50,22 @@ class Host:
 
         info = self.lock.acquire()
         try:
-            self.rt = Runtime.open(self.paths.root, console_log=self.console_log)
-            app = create_app(self.rt)
+            self.rt = rt = Runtime.open(self.paths.root, console_log=self.console_log)
+            app = create_app(rt)
             self.control = InstanceControl(info.token)
             app.extensions["nexus.instance"] = self.control
-            self.server = WebServer(app, self.host, self.port).start()
-            self.lock.publish_url(self.server.url)
+            self.server = server = WebServer(app, self.host, self.port).start()
+            self.lock.publish_url(server.url)
         except BaseException:
             self.stop()
             raise
         return self
+
+    @property
+    def runtime(self) -> Runtime:
+        """The services, once open() has succeeded."""
+        assert self.rt is not None, "not open"
+        return self.rt
 
     @property
     def url(self) -> str:

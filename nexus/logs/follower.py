@@ -92,17 +92,17 @@ class LogFollower:
         """The rest of the file being followed, now renamed, and then every file rotated
         after it (several rotations can happen between two rounds), oldest first."""
         rotated = log_files(self.path)[1:]
-        inodes = []
+        inodes: list[int | None] = []
         for file in rotated:
             try:
                 inodes.append(file.stat().st_ino)
             except FileNotFoundError:
                 inodes.append(None)
-        if self._inode not in inodes:
-            return  # deleted already (retention): what it still held is gone
+        if self._inode is None or self._inode not in inodes:
+            return  # never opened, or deleted already (retention): what it still held is gone
         index = inodes.index(self._inode)
         self._read_new(rotated[index], self._inode, out, final=True)
-        for file, inode in zip(reversed(rotated[:index]), reversed(inodes[:index])):
+        for file, inode in zip(reversed(rotated[:index]), reversed(inodes[:index]), strict=True):
             if inode is not None:
                 self._read_new(file, inode, out, final=True)
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SOURCES = ("nexus", "opencode", "cloudflared")
@@ -115,7 +116,7 @@ def lines_backwards(fh: Any, end: int, block: int = BLOCK_BYTES) -> Iterator[tup
         for piece in rest:
             starts.append(offset)
             offset += len(piece) + 1
-        for start, piece in zip(reversed(starts), reversed(rest)):
+        for start, piece in zip(reversed(starts), reversed(rest), strict=True):
             yield start, piece
         if len(carry) > MAX_LINE_BYTES:
             carry, dropping = b"", True
@@ -163,7 +164,7 @@ class LogReader:
         needle = filters.raw_needle
         while index < len(files):
             try:
-                fh = open(files[index], "rb")
+                fh = open(files[index], "rb")  # noqa: SIM115 - closed by the `with fh` below, after the except
             except FileNotFoundError:  # rotated away between listing and opening
                 index += 1
                 offset = -1
@@ -194,7 +195,7 @@ class LogReader:
         needle = filters.raw_needle if filters is not None else None
         for file in reversed(self.files()):
             try:
-                fh = open(file, "rb")
+                fh = open(file, "rb")  # noqa: SIM115 - closed by the `with fh` below, after the except
             except FileNotFoundError:
                 continue
             with fh:

@@ -12,11 +12,13 @@ One incident gives one notification: a crash loop says "crashed" once, then eith
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from nexus.bus import Event, EventBus
+from nexus.bus import Event, EventBus, Subscription
 from nexus.notifications.kinds import KINDS, setting_key
 from nexus.notifications.repository import NotificationRepository
 from nexus.settings import Settings
@@ -36,9 +38,9 @@ class NotificationCenter:
         self._session_title = session_title or (lambda _sid: None)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._sub = None
+        self._sub: Subscription | None = None
         self._server_incident = False  # a crash was announced and not yet resolved
-        self._tunnel_state = "off"
+        self._tunnel_state: str | None = "off"
         self._tunnel_incident = False  # "could not connect" was announced; restarts stay quiet until it connects
         self._waiting_sessions: set[str] = set()  # announced permission requests, until answered
 
@@ -64,6 +66,7 @@ class NotificationCenter:
 
     def _run(self) -> None:
         sub = self._sub
+        assert sub is not None, "start() subscribes before the thread runs"
         while not self._stop.is_set():
             event = sub.get(timeout=0.25)
             if event is None:
@@ -181,7 +184,7 @@ class NotificationCenter:
         return {"notifications": self.repo.recent(limit, before_id, unread_only),
                 "unread": self.repo.unread_count(), "preferences": self.preferences()}
 
-    def mark_read(self, ids: list[int] | None = None) -> dict[str, Any]:
+    def mark_read(self, ids: builtins.list[int] | None = None) -> dict[str, Any]:
         changed = self.repo.mark_read(ids)
         unread = self.repo.unread_count()
         if changed:

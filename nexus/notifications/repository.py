@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import CursorResult  # what execute() returns for a DELETE/UPDATE
 
 from nexus.store.database import Database
 from nexus.store.schema import NotificationRow
@@ -53,11 +54,11 @@ class NotificationRepository:
         if ids is not None:
             query = query.where(NotificationRow.id.in_(ids))
         with self._db.session() as s:
-            return s.execute(query).rowcount or 0
+            return cast(CursorResult[Any], s.execute(query)).rowcount or 0
 
     def clear(self) -> int:
         with self._db.session() as s:
-            return s.execute(delete(NotificationRow)).rowcount or 0
+            return cast(CursorResult[Any], s.execute(delete(NotificationRow))).rowcount or 0
 
     def keep_newest(self, keep: int) -> int:
         """Delete all but the newest `keep` notifications; returns how many went."""
@@ -65,4 +66,4 @@ class NotificationRepository:
             cutoff = s.scalar(select(NotificationRow.id).order_by(NotificationRow.id.desc()).offset(keep).limit(1))
             if cutoff is None:
                 return 0
-            return s.execute(delete(NotificationRow).where(NotificationRow.id <= cutoff)).rowcount or 0
+            return cast(CursorResult[Any], s.execute(delete(NotificationRow).where(NotificationRow.id <= cutoff))).rowcount or 0

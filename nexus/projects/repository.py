@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from nexus.store.database import Database
 from nexus.store.schema import ProjectRow
 
-T = ProjectRow.__table__
+T = cast(Table, ProjectRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
 
 
 class ProjectRepository:

@@ -8,8 +8,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nexus.chat.repository import ChatRepository
 from nexus.projects.folders import ProjectError, check_local_folder, check_spelling

@@ -19,8 +19,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from nexus.errors import ServiceError
 from nexus.logs.redact import register_secret
@@ -187,7 +188,7 @@ class SecretStore:
         return self._backend
 
     @classmethod
-    def open(cls, data_dir: Path, *, keyring_backend: Any = None, prefer_file: bool = False) -> "SecretStore":
+    def open(cls, data_dir: Path, *, keyring_backend: Any = None, prefer_file: bool = False) -> SecretStore:
         def choose() -> SecretBackend:
             if not prefer_file and keyring_usable(keyring_backend):
                 # One keyring service per data dir: two Nexus installs (or test runs) never share secrets.

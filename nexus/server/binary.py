@@ -50,7 +50,9 @@ def npm_global_dirs() -> list[Path]:
     else:
         dirs += [Path("/usr/local/bin"), Path("/opt/homebrew/bin"), Path("/usr/bin")]
         dirs += [Path(p) for p in sorted(glob.glob(str(home / ".nvm" / "versions" / "node" / "*" / "bin")), reverse=True)]
-    prefix = os.environ.get("NPM_CONFIG_PREFIX") or os.environ.get("npm_config_prefix") or npmrc_prefix()
+    prefix = (os.environ.get("NPM_CONFIG_PREFIX")
+              or os.environ.get("npm_config_prefix")  # noqa: SIM112 - npm itself sets it in lower case
+              or npmrc_prefix())
     if prefix:
         dirs.insert(0, Path(prefix) / ("" if sys.platform == "win32" else "bin"))
     return dirs

@@ -76,7 +76,7 @@ class ChildRecord:
         if self._secrets is not None:
             try:
                 self._secrets.delete(PASSWORD_SECRET)
-            except Exception:  # noqa: BLE001 - nothing to delete, or the store is gone: either way no secret
+            except Exception:
                 pass
 
     def _alive_record(self) -> tuple[dict[str, Any], Any] | None:

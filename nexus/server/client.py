@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx2
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 10.0
 
 
-def _httpx():  # noqa: ANN202
+def _httpx():
     # httpx2 costs ~0.1 s to import; Nexus answers its first request before it is needed.
     import httpx2
 
@@ -61,7 +62,7 @@ class OpenCodeClient:
         self._http = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout,
                                   headers={"User-Agent": "nexus"}, trust_env=False)
 
-    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> "httpx2.Response":
+    def request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> httpx2.Response:
         httpx = _httpx()
         try:
             if timeout is not None:
@@ -89,7 +90,7 @@ class OpenCodeClient:
         return body
 
     @contextlib.contextmanager
-    def stream(self, method: str, path: str, *, read_timeout: float, **kwargs: Any) -> Iterator["httpx2.Response"]:
+    def stream(self, method: str, path: str, *, read_timeout: float, **kwargs: Any) -> Iterator[httpx2.Response]:
         """A streamed response (server-sent events). `read_timeout` bounds the silence
         between two chunks, so a stream that stops without closing is noticed."""
         httpx = _httpx()

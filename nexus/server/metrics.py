@@ -12,7 +12,8 @@ import collections
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import psutil
@@ -30,7 +31,7 @@ class ProcessTreeMeter:
     """CPU% needs the same psutil.Process object between calls; this keeps them per pid."""
 
     def __init__(self) -> None:
-        self._procs: dict[int, "psutil.Process"] = {}
+        self._procs: dict[int, psutil.Process] = {}
 
     def measure(self, pid: int | None) -> tuple[float, int, int]:
         import psutil  # imported on the sampler thread, after Nexus is already serving
@@ -44,7 +45,7 @@ class ProcessTreeMeter:
         except psutil.Error:
             self._procs.clear()
             return 0.0, 0, 0
-        seen: dict[int, "psutil.Process"] = {}
+        seen: dict[int, psutil.Process] = {}
         cpu, rss, threads = 0.0, 0, 0
         for proc in tree:
             proc = self._procs.get(proc.pid, proc)

@@ -17,8 +17,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import psutil
@@ -183,7 +184,7 @@ class OpenCodeProcess:
         for pump in self._pumps:
             pump.join(timeout)
 
-    def _descendants(self) -> list["psutil.Process"]:
+    def _descendants(self) -> list[psutil.Process]:
         import psutil
 
         if not self._popen:
@@ -210,7 +211,7 @@ class OpenCodeProcess:
         self._join_pumps(2.0)
         return self._popen.returncode
 
-    def reap_leftovers(self, known: list["psutil.Process"] | None = None) -> None:
+    def reap_leftovers(self, known: list[psutil.Process] | None = None) -> None:
         """Kill whatever the server started that outlived it (its process group, and any
         descendant that left the group)."""
         if not self._popen:
@@ -234,6 +235,7 @@ class OpenCodeProcess:
         if sys.platform == "win32":
             self._popen.kill() if kill else self._popen.terminate()
             return
+        assert sig is not None, "None only on Windows, handled above"
         try:
             os.killpg(self._popen.pid, sig)
         except (ProcessLookupError, PermissionError):

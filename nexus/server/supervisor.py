@@ -23,8 +23,9 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nexus.bus import EventBus
 from nexus.errors import ServiceError
@@ -154,7 +155,7 @@ class Supervisor:
         try:
             body = client.health(timeout=max(2.0, self._settings["server.health_timeout"]))
             process = AdoptedProcess(survivor.pid, survivor.url)
-        except Exception as exc:  # noqa: BLE001 - OpenCodeError, psutil.Error: not adoptable, so stopped
+        except Exception as exc:
             log.warning("the OpenCode left running (pid %d) does not answer (%s); stopping it", survivor.pid, exc)
             client.close()
             return False

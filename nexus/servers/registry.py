@@ -9,7 +9,8 @@ import logging
 import re
 import threading
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from nexus.bus import EventBus

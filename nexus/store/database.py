@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -91,7 +91,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str) -> "Database":
+    def open(cls, url: str) -> Database:
         """Connect, check and migrate. Raises StoreError without touching a bad file."""
         url = normalize_url(url)
         if url.startswith("sqlite:///"):
@@ -221,8 +221,8 @@ def postgres_problem(url: str, exc: Exception) -> str:
     low = detail.lower()
     if "connection refused" in low or "could not connect" in low or "no route" in low or "timeout" in low:
         fix = "Start the PostgreSQL server, or correct the host and port in NEXUS_DATABASE_URL."
-    elif "password authentication failed" in low or "no password supplied" in low or "role" in low \
-            and "does not exist" in low:
+    elif "password authentication failed" in low or "no password supplied" in low or ("role" in low \
+            and "does not exist" in low):
         fix = "Correct the user name and password in NEXUS_DATABASE_URL."
     elif "database" in low and "does not exist" in low:
         fix = "Create it first (e.g. `createdb nexus`), or correct the database name in NEXUS_DATABASE_URL."

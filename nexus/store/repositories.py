@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import CursorResult  # what execute() returns for a DELETE/UPDATE
 
 from nexus.store.database import Database
 from nexus.store.schema import MetricSample, ServerRestart, Setting
@@ -110,4 +111,4 @@ class MetricsRepository:
 
     def prune(self, older_than: float) -> int:
         with self._db.session() as s:
-            return s.execute(delete(MetricSample).where(MetricSample.at < older_than)).rowcount or 0
+            return cast(CursorResult[Any], s.execute(delete(MetricSample).where(MetricSample.at < older_than))).rowcount or 0

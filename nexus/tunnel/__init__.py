@@ -3,5 +3,11 @@
 from nexus.tunnel.binary import CloudflaredNotFound, download_cloudflared, find_cloudflared
 from nexus.tunnel.manager import TOKEN_SECRET, TunnelError, TunnelManager
 
-__all__ = ["CloudflaredNotFound", "TOKEN_SECRET", "TunnelError", "TunnelManager", "download_cloudflared",
-           "find_cloudflared"]
+__all__ = [
+           "TOKEN_SECRET",
+           "CloudflaredNotFound",
+           "TunnelError",
+           "TunnelManager",
+           "download_cloudflared",
+           "find_cloudflared",
+]

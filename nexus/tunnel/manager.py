@@ -32,8 +32,9 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from nexus.errors import ServiceError
@@ -69,7 +70,7 @@ def plain_reason(lines: list[str], exit_code: int | None) -> str:
     if usage:
         return (f"cloudflared refused the command line Nexus gave it ({usage.group(1).strip() or 'usage error'}). "
                 "This cloudflared may be too old or too new for Nexus: point tunnel.binary at a current one.")
-    if "Provided Tunnel token is not valid" in text or "tunnel token" in text.lower() and "invalid" in text.lower():
+    if "Provided Tunnel token is not valid" in text or ("tunnel token" in text.lower() and "invalid" in text.lower()):
         return "The tunnel token is not valid. Copy it again from the Cloudflare dashboard (Networking > Tunnels)."
     if "429" in text or "Too Many Requests" in text:
         return "Cloudflare is limiting quick tunnels right now. Try again in a few minutes, or use a named tunnel."
@@ -363,7 +364,7 @@ class TunnelManager:
         """cloudflared's /ready: (ready, connections registered with Cloudflare's edge); the
         count is None while its metrics server does not answer. It answers 503 until ready."""
         try:
-            with urllib.request.urlopen(f"http://{self._metrics}/ready", timeout=1) as res:  # noqa: S310
+            with urllib.request.urlopen(f"http://{self._metrics}/ready", timeout=1) as res:
                 status, body = res.status, res.read(4096)
         except urllib.error.HTTPError as exc:
             status, body = exc.code, exc.read(4096)
@@ -378,7 +379,7 @@ class TunnelManager:
     def _get(self, path: str) -> str | None:
         """GET on cloudflared's metrics server: the body on 200, else None."""
         try:
-            with urllib.request.urlopen(f"http://{self._metrics}{path}", timeout=1) as res:  # noqa: S310
+            with urllib.request.urlopen(f"http://{self._metrics}{path}", timeout=1) as res:
                 return res.read(64 * 1024).decode("utf-8", "replace") if res.status == 200 else None
         except (urllib.error.URLError, OSError, ValueError):
             return None

@@ -16,8 +16,8 @@ from nexus.ui.navigation import install_navigation
 from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
-from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
 from nexus.ui.static_files import install_static_files
+from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
 
 MAX_REQUEST_BYTES = 1024 * 1024
 

@@ -8,8 +8,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from nexus.agents.service import ENGINES, tool_names
-from nexus.chat.engines.anthropic import API_KEY_SECRET
-from nexus.chat.engines.anthropic import pricing
+from nexus.chat.engines.anthropic import API_KEY_SECRET, pricing
 from nexus.logs.redact import register_secret
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError

@@ -92,12 +92,12 @@ def auth_password_strength() -> Any:
     password = body.get("password", "")
     if not isinstance(password, str):
         raise ApiError(400, "Send 'password' as text.", "bad_request", field="password")
-    username = body.get("username") if isinstance(body.get("username"), str) else ""
-    return jsonify(password_strength(password, [username]).to_json())
+    username = body.get("username")
+    return jsonify(password_strength(password, [username if isinstance(username, str) else ""]).to_json())
 
 
 def auth_keys_list() -> Any:
-    return jsonify({"keys": [k.to_json() for k in runtime().auth.keys()]})
+    return jsonify({"keys": [k.to_json() for k in runtime().auth.keys()]})  # noqa: SIM118 - AuthService.keys(), not a dict
 
 
 def auth_keys_create() -> Any:

@@ -4,7 +4,7 @@ delete (with restore), history, search and export."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask import Response, jsonify, request
 
@@ -17,10 +17,14 @@ from nexus.ui.security import refuse_remote_shell_approval
 MAX_PROMPT_BYTES = 40 * 1024 * 1024
 
 
-def _chat():  # noqa: ANN202
+def _chat():
     return runtime().chat
 
 
+@overload
+def _text_field(body: dict[str, Any], name: str, required: Literal[True]) -> str: ...
+@overload
+def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None: ...
 def _text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
     value = body.get(name)
     if value is None and not required:
@@ -196,10 +200,7 @@ def session_export(session_id: str) -> Any:
         raise ApiError(400, "format must be json or md.", "bad_parameter")
     export = _chat().export(session_id)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", export["session"]["title"]).strip("-")[:60] or session_id
-    if fmt == "md":
-        response = Response(to_markdown(export), mimetype="text/markdown")
-    else:
-        response = jsonify(export)
+    response = Response(to_markdown(export), mimetype="text/markdown") if fmt == "md" else jsonify(export)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 

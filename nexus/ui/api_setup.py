@@ -7,6 +7,7 @@ from typing import Any
 from flask import jsonify
 
 from nexus.ui.context import json_body, runtime
+from nexus.ui.errors import ApiError
 from nexus.ui.security import caller, set_session_cookie
 
 

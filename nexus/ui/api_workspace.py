@@ -38,7 +38,7 @@ def _check_shell_allowed() -> None:
         raise ApiError(403, refusal[1], refusal[0])
 
 
-def _service():  # noqa: ANN202
+def _service():
     return runtime().workspace
 
 

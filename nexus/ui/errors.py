@@ -63,8 +63,9 @@ def install_error_handlers(app: Flask) -> None:
             message = f"The request is larger than the {app.config['MAX_CONTENT_LENGTH'] // 1024} KB this server accepts."
         if _wants_json():
             response = error_response(status, message, code)
-            if status == 405 and getattr(exc, "valid_methods", None):
-                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            valid_methods = getattr(exc, "valid_methods", None)  # set on MethodNotAllowed only
+            if status == 405 and valid_methods:
+                response.headers["Allow"] = ", ".join(valid_methods)
             return response
         return render_template("error.html", status=status, title=exc.name, message=message), status
 

@@ -41,7 +41,7 @@ class WebServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "WebServer":
+    def start(self) -> WebServer:
         # Bind here rather than in Werkzeug, which answers a taken port with sys.exit(1).
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from flask import Response, stream_with_context
-from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
+from simple_websocket import ConnectionClosed
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode, RsvBits
 

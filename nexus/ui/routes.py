@@ -6,20 +6,37 @@ also checks Flask's own URL map against the document).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from nexus.ui import api_chat, api_server, api_settings, api_system, chat_stream, pages, stream
-from nexus.ui import api_auth, api_setup, api_tunnel, pages_auth
-from nexus.ui import api_logs, logs_stream, pages_logs
-from nexus.ui import api_notifications
-from nexus.ui import api_desktop
-from nexus.ui import api_analytics, pages_manage
-from nexus.ui import api_agents, pages_agents
-from nexus.ui import api_workspace, terminal_stream
-from nexus.ui import api_projects
-from nexus.ui import api_chat_history
-from nexus.ui import pages_app
+from nexus.ui import (
+    api_agents,
+    api_analytics,
+    api_auth,
+    api_chat,
+    api_chat_history,
+    api_desktop,
+    api_logs,
+    api_notifications,
+    api_projects,
+    api_server,
+    api_settings,
+    api_setup,
+    api_system,
+    api_tunnel,
+    api_workspace,
+    chat_stream,
+    logs_stream,
+    pages,
+    pages_agents,
+    pages_app,
+    pages_auth,
+    pages_logs,
+    pages_manage,
+    stream,
+    terminal_stream,
+)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request
@@ -46,6 +46,8 @@ from nexus.auth.service import AuthError, Session, csrf_for
 from nexus.chat.service import ChatError
 from nexus.ui.errors import ApiError, error_response
 from nexus.ui.static_files import asset_store
+
+AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)  # a cookie setter hands back what it was given
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FORWARDING_HEADERS = ("Cf-Connecting-Ip", "Cf-Ray", "X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
@@ -76,7 +78,7 @@ FIRST_RUN_PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><title>Nexus
                   "<p>Nexus is not set up yet. Open the address <code>nexus serve</code> printed in its terminal "
                   "(it ends in <code>?token=…</code>), or start Nexus's own window.</p></main></html>")
 # Scripts with an API key may not manage security itself: that needs the owner in a browser.
-SESSION_ONLY_PREFIXES = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
+SESSION_ONLY_PREFIXES: tuple[str, ...] = ("/api/auth/", "/api/setup", "/api/tunnel/token", "/api/audit", "/api/server/password")
 SESSION_ONLY_PREFIXES += ("/api/anthropic/key",)
 
 # style-src also admits base.html's one inline <style> (the first paint's colours) by its hash.
@@ -163,14 +165,14 @@ def cookie_name(base: str) -> str:
     return f"{base}_{request.environ.get('SERVER_PORT', '0')}"
 
 
-def set_session_cookie(response: Response, session: Session) -> Response:
+def set_session_cookie(response: AnyResponse, session: Session) -> AnyResponse:
     response.set_cookie(cookie_name(SESSION_COOKIE), session.token,
                         max_age=max(0, int(session.record.expires_at - time.time())),
                         path="/", httponly=True, samesite="Lax", secure=is_https())
     return response
 
 
-def clear_session_cookie(response: Response) -> Response:
+def clear_session_cookie(response: AnyResponse) -> AnyResponse:
     response.delete_cookie(cookie_name(SESSION_COOKIE), path="/", httponly=True, samesite="Lax", secure=is_https())
     return response
 
@@ -193,7 +195,7 @@ def _wants_page(page_endpoints: set[str]) -> bool:
         and request.method == "GET" and "Upgrade" not in request.headers)
 
 
-def _login_redirect() -> Response:
+def _login_redirect() -> BaseResponse:
     target = request.full_path.rstrip("?") if request.query_string else request.path
     return redirect(f"/login?next={quote(target, safe='/')}", code=303)
 
@@ -293,7 +295,7 @@ def install_security(app: Flask) -> None:
             who.key = rt.auth.key_for(bearer[7:].strip(), ip=who.ip, via=who.via)
             if who.key is None:
                 return error_response(401, "This API key is not valid (unknown or revoked).", "bad_api_key")
-            refused = _key_refusal(who.key, local, needs)
+            refused: BaseResponse | None = _key_refusal(who.key, local, needs)
             if refused is not None:
                 return refused
         else:

@@ -46,14 +46,14 @@ def _split(text: str, status: str | None = None) -> list[dict[str, Any]]:
     for block in _blocks(text[:MAX_DIFF_BYTES]):
         lines = block.splitlines()
         path = _path_of(lines)
-        kind = status or ("added" if any(l.startswith("new file mode") for l in lines[:5]) else
-                          "deleted" if any(l.startswith("deleted file mode") for l in lines[:5]) else
-                          "renamed" if any(l.startswith("rename from") for l in lines[:5]) else "modified")
-        body = [l for l in lines if not l.startswith(("+++", "---"))]
+        kind = status or ("added" if any(line.startswith("new file mode") for line in lines[:5]) else
+                          "deleted" if any(line.startswith("deleted file mode") for line in lines[:5]) else
+                          "renamed" if any(line.startswith("rename from") for line in lines[:5]) else "modified")
+        body = [line for line in lines if not line.startswith(("+++", "---"))]
         out.append({"path": path, "status": kind,
-                    "additions": sum(1 for l in body if l.startswith("+")),
-                    "deletions": sum(1 for l in body if l.startswith("-")),
-                    "binary": any(l.startswith("Binary files") for l in lines),
+                    "additions": sum(1 for line in body if line.startswith("+")),
+                    "deletions": sum(1 for line in body if line.startswith("-")),
+                    "binary": any(line.startswith("Binary files") for line in lines),
                     "diff": block})
     return out
 

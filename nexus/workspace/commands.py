@@ -7,14 +7,16 @@ block the child) but dropped, and the result says so.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import cast
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_OUTPUT_LIMIT = 64 * 1024
@@ -72,8 +74,9 @@ def run_command(
 
     def pump() -> None:
         nonlocal truncated
-        assert proc.stdout is not None
-        for chunk in iter(lambda: proc.stdout.read1(4096), b""):  # type: ignore[union-attr]
+        # A pipe opened with the default buffering is a BufferedReader (read1: what is there, no waiting for more).
+        stdout = cast(io.BufferedReader, proc.stdout)
+        for chunk in iter(lambda: stdout.read1(4096), b""):
             room = output_limit - len(kept)
             if room > 0:
                 piece = chunk[:room]

@@ -59,7 +59,7 @@ class LocalPty(Screen):
             raise
         finally:
             os.close(slave)
-        self.pid = self.process.pid
+        self.pid: int = self.process.pid
         self._master = master
         self._reader = threading.Thread(target=self._read_loop, name=f"terminal-{self.pid}", daemon=True)
         self._reader.start()

@@ -56,7 +56,7 @@ class OpenCodePty(Screen):
                     self._output(bytes(frame))
         except ConnectionClosed:
             pass
-        except Exception:  # noqa: BLE001 - a broken upstream ends this terminal, not Nexus
+        except Exception:
             log.exception("the OpenCode terminal %s broke off", self.ref)
         finally:
             self._ended(None if self._closing.is_set() else self._exit_code())
@@ -94,6 +94,6 @@ class OpenCodePty(Screen):
         self._delete()  # OpenCode ends the shell and everything it started
         try:
             self._ws.close()
-        except Exception:  # noqa: BLE001 - already closed by the other side
+        except Exception:
             pass
         self._reader.join(timeout=5)

@@ -28,6 +28,7 @@ class Viewer:
 
 class Screen:
     backend = "?"
+    pid: int | None = None  # the shell's process id, where the backend knows it
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -11,9 +11,10 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nexus.bus import Event, EventBus
 from nexus.errors import ServiceError
@@ -137,9 +138,8 @@ class TerminalManager:
             self._terminals.pop(terminal_id).pty.close()
 
     def _on_session_change(self, event: Event) -> None:
-        if event.data.get("change") in ("archived", "deleted"):
-            if self.close_session(event.data["session_id"]):
-                log.info("closed the terminals of session %s (%s)", event.data["session_id"], event.data["change"])
+        if event.data.get("change") in ("archived", "deleted") and self.close_session(event.data["session_id"]):
+            log.info("closed the terminals of session %s (%s)", event.data["session_id"], event.data["change"])
 
 
 def _clamp(value: Any, low: int, high: int) -> int:

@@ -13,9 +13,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from nexus.runtime import Runtime
 from nexus.settings import is_injection_name

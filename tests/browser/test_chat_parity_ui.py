@@ -52,7 +52,7 @@ COLORS = ('QUESTION:[{"header": "Colors", "question": "Which colors should the b
           '{"label": "Blue", "description": "Calm and cool"}, {"label": "Green", "description": "Fresh"}]}]')
 
 
-def test_answer_a_question_on_a_phone_after_a_reload(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
+def test_answer_a_question_on_a_phone_after_a_reload(open_page: Any, fresh: ChatNexus) -> None:
     session = fresh.runtime.chat.create(title="Question on a phone")
     page, watch = open_page(f"/s/{session['id']}", color_scheme="light", **PHONE)
     failed = failures(page)
@@ -85,7 +85,7 @@ def test_answer_a_question_on_a_phone_after_a_reload(open_page: Any, fresh: Chat
     assert not problems(watch, failed), problems(watch, failed)
 
 
-def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
+def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: Any, fresh: ChatNexus) -> None:
     session = fresh.runtime.chat.create(title="Question on a card")
     for scheme in ("light", "dark"):
         page, watch = open_page("/", color_scheme=scheme, viewport=DESKTOP)
@@ -108,7 +108,7 @@ def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: An
     assert fresh.runtime.chat.get(session["id"])["pending_questions"] == 0
 
 
-def test_queue_a_message_while_a_reply_streams(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
+def test_queue_a_message_while_a_reply_streams(open_page: Any, fresh: ChatNexus) -> None:
     session = fresh.runtime.chat.create(title="Queue while busy")
     page, watch = open_page(f"/s/{session['id']}", color_scheme="light", viewport=DESKTOP)
     failed = failures(page)
@@ -137,7 +137,7 @@ def test_queue_a_message_while_a_reply_streams(open_page: Any, fresh: ChatNexus)
     assert not problems(watch, failed), problems(watch, failed)
 
 
-def test_run_a_slash_command_from_the_palette_and_see_the_model_and_context(open_page: Any, fresh: ChatNexus) -> None:  # noqa: F811 - pytest fixtures
+def test_run_a_slash_command_from_the_palette_and_see_the_model_and_context(open_page: Any, fresh: ChatNexus) -> None:
     session = fresh.runtime.chat.create(title="Slash command")
     for scheme in ("light", "dark"):
         page, watch = open_page(f"/s/{session['id']}", color_scheme=scheme, viewport=DESKTOP)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -445,7 +446,7 @@ def test_long_session_shows_latest_messages_first(open_page: Any, fresh: ChatNex
     # How fast is measured by bench/long_session.py; this checks what makes it fast.
     session_id = seed_long_session(fresh.runtime, 2000)
     page, watch = open_page(f"/s/{session_id}")
-    last = page.locator('.msg[data-id="msg_001999_%s"]' % session_id[-6:])
+    last = page.locator(f'.msg[data-id="msg_001999_{session_id[-6:]}"]')
     expect(last).to_be_visible(timeout=10_000)
     expect(last).to_be_in_viewport()
     # Only a window of the transcript is drawn; scrolling up draws more.

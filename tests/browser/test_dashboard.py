@@ -24,8 +24,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveNexus
-from tests.browser.test_server_page import (AXE_TAGS, RESULTS, STREAM_TIMEOUT, no_horizontal_scroll,  # noqa: F401
-                                            open_page, wait_live)
+from tests.browser.test_server_page import AXE_TAGS, RESULTS, STREAM_TIMEOUT, no_horizontal_scroll, open_page, wait_live  # noqa: F401
 from tests.browser.viewports import VIEWS
 
 

@@ -7,13 +7,13 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
-
 from tests.browser.viewports import VIEWS
+
 from .auth_helpers import Served, no_horizontal_scroll, serious_violations, served, signed_in_page  # noqa: F401
 
 
 @pytest.mark.parametrize("view", ["phone-light", "phone-dark"])
-def test_phone_sign_in(browser: Browser, served: Served, screenshot_dir, view: str) -> None:  # noqa: F811
+def test_phone_sign_in(browser: Browser, served: Served, screenshot_dir, view: str) -> None:
     make_owner(served.runtime)
     context = browser.new_context(base_url=served.url, **VIEWS[view])
     page = context.new_page()
@@ -39,7 +39,7 @@ def test_phone_sign_in(browser: Browser, served: Served, screenshot_dir, view: s
     context.close()
 
 
-def test_lockout_shows_the_remaining_time(browser: Browser, served: Served, screenshot_dir) -> None:  # noqa: F811
+def test_lockout_shows_the_remaining_time(browser: Browser, served: Served, screenshot_dir) -> None:
     make_owner(served.runtime)
     served.runtime.settings.update({"security.lockout_failures": 2, "security.lockout_minutes": 5})
     context = browser.new_context(base_url=served.url, **VIEWS["desktop-light"])
@@ -60,7 +60,7 @@ def test_lockout_shows_the_remaining_time(browser: Browser, served: Served, scre
 
 
 @pytest.mark.parametrize("view", ["desktop-light", "desktop-dark"])
-def test_security_page_keys_and_audit(browser: Browser, served: Served, screenshot_dir, view: str) -> None:  # noqa: F811
+def test_security_page_keys_and_audit(browser: Browser, served: Served, screenshot_dir, view: str) -> None:
     context, page = signed_in_page(browser, served, view, "/security")
     expect(page.get_by_text("No API keys yet.")).to_be_visible()
     page.get_by_label("Name").fill("backup script")

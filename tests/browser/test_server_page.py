@@ -20,9 +20,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect
 
 from nexus.server.supervisor import ServerError
+from tests.browser.viewports import VIEWS
 
 from .conftest import SCREENSHOTS, LiveNexus
-from tests.browser.viewports import VIEWS
 
 RESULTS = SCREENSHOTS.parent
 

@@ -15,7 +15,7 @@ PAGES = ["/", "/sessions", "/agents", "/dashboard", "/logs", "/analytics", "/set
 
 
 @pytest.mark.parametrize("view", ["phone-light", "desktop-dark"])
-def test_signed_in_top_bar_fits(browser: Browser, served: Served, screenshot_dir, view: str) -> None:  # noqa: F811
+def test_signed_in_top_bar_fits(browser: Browser, served: Served, screenshot_dir, view: str) -> None:
     context, page = signed_in_page(browser, served, view)
     width = VIEWS[view]["viewport"]["width"]
     for path in PAGES:

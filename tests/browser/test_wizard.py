@@ -6,14 +6,14 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.auth_helpers import PASSWORD
-
 from tests.browser.viewports import VIEWS
+
 from .auth_helpers import Served, no_horizontal_scroll, serious_violations, served  # noqa: F401
 
 pytestmark = pytest.mark.fresh_install
 
 
-def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served: Served, screenshot_dir,  # noqa: F811
+def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served: Served, screenshot_dir,
                                                        tmp_path) -> None:
     context = browser.new_context(base_url=served.url, **VIEWS["desktop-light"])
     page = context.new_page()
@@ -87,7 +87,7 @@ def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served:
 
 
 @pytest.mark.parametrize("view", ["phone-light", "phone-dark", "desktop-dark"])
-def test_wizard_looks_right(browser: Browser, served: Served, screenshot_dir, view: str) -> None:  # noqa: F811
+def test_wizard_looks_right(browser: Browser, served: Served, screenshot_dir, view: str) -> None:
     context = browser.new_context(base_url=served.url, **VIEWS[view])
     page = context.new_page()
     page.goto(f"/setup?token={served.runtime.auth.setup_token()}")

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from .chat_fixtures import ChatNexus, module_chat_nexus
-from .test_chat_ui import axe_serious, no_horizontal_scroll
 from .conftest import SCREENSHOTS
+from .test_chat_ui import axe_serious, no_horizontal_scroll
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base-class signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _reply(self, body: dict) -> None:

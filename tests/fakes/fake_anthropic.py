@@ -163,7 +163,7 @@ class FakeAnthropic:
         with self._lock:
             return len(self._responses)
 
-    def start(self) -> "FakeAnthropic":
+    def start(self) -> FakeAnthropic:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -195,7 +195,7 @@ class FakeAnthropic:
                 self._error(401, "authentication_error", "invalid x-api-key")
                 return False
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers), "body": None})
                 if not self._authorized():
                     return
@@ -208,7 +208,7 @@ class FakeAnthropic:
                 else:
                     self._error(404, "not_found_error", "not found")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append({"method": "POST", "path": self.path, "headers": dict(self.headers),

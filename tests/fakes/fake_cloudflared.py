@@ -73,7 +73,7 @@ def metrics_handler() -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/quicktunnel":
                 self._send(200, json.dumps({"hostname": State.hostname}), "application/json")
             elif self.path == "/ready":
@@ -170,7 +170,7 @@ class Edge(BaseHTTPRequestHandler):
             upstream.close()
             self.close_connection = True
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _forward  # noqa: N815
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _forward
 
 
 def serve(server: ThreadingHTTPServer) -> None:

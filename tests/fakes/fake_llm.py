@@ -290,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # every SSE frame must leave at once, for latency benchmarks
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base-class signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.fake.verbose:
             sys.stderr.write(f"fake_llm: {self.address_string()} {format % args}\n")
 

@@ -213,6 +213,8 @@ class OpenCodeMapper:
     def _on_session_updated(self, props: dict[str, Any]) -> list[Emitted]:
         info = props.get("info") or {}
         ref = props.get("sessionID") or info.get("id")
+        if not ref:
+            return []
         memory = self._memory(ref)
         out = self.revert_state(ref, info)
         title = info.get("title")

@@ -18,9 +18,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from nexus.chat import events as ev
 from nexus.chat.engines.anthropic import pricing
@@ -232,7 +233,7 @@ class AnthropicEngine:
             except OSError:
                 pass  # already closed: the reader has ended by itself
 
-    def commands(self) -> list[dict[str, Any]]:
+    def commands(self, engine_ref: str | None = None) -> list[dict[str, Any]]:
         return []  # no slash commands in the built-in engine
 
     def command(self, engine_ref: str, *, name: str, arguments: str, agent: str | None, model: str | None) -> None:
@@ -611,7 +612,7 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{time.time_ns():x}{uuid.uuid4().hex[:8]}"
 
 
-def _sdk():  # noqa: ANN202 - the anthropic module
+def _sdk():
     """The SDK, imported on first use: it takes most of a second to import, and `nexus serve`
     should not pay that at start-up when nobody uses this engine."""
     import anthropic

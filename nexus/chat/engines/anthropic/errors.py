@@ -64,4 +64,4 @@ def _too_long(exc: Any) -> bool:
     if getattr(exc, "status_code", None) == 413:
         return True
     text = _error_message(exc).lower()
-    return exc.status_code == 400 and ("too long" in text or "context" in text and "exceed" in text)
+    return exc.status_code == 400 and ("too long" in text or ("context" in text and "exceed" in text))

@@ -12,9 +12,10 @@ import difflib
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nexus.workspace.commands import run_command
 from nexus.workspace.confine import PathEscapeError, Workspace
@@ -158,7 +159,7 @@ class WorkspaceTools:
                                            {"matches": len(hits)})
         return ToolOutcome("\n".join(hits) or "No matches.", pattern.pattern, {"matches": len(hits)})
 
-    def _walk(self, start: Path):  # noqa: ANN202
+    def _walk(self, start: Path):
         if start.is_file():
             yield start
             return
