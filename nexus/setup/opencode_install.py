@@ -13,6 +13,8 @@ import subprocess
 import threading
 from typing import Any
 
+from nexus.errors import ServiceError
+
 log = logging.getLogger(__name__)
 
 PACKAGE = "opencode-ai"
@@ -20,10 +22,9 @@ COMMAND = ("npm", "install", "-g", PACKAGE)
 KEEP_LINES = 200
 
 
-class InstallError(RuntimeError):
+class InstallError(ServiceError, RuntimeError):
     def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        super().__init__(message, status, code)
 
 
 class OpenCodeInstaller:

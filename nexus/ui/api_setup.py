@@ -7,7 +7,6 @@ from typing import Any
 from flask import jsonify
 
 from nexus.ui.context import json_body, runtime
-from nexus.ui.errors import ApiError
 from nexus.ui.security import caller, set_session_cookie
 
 
@@ -67,9 +66,4 @@ def opencode_install_state() -> Any:
 
 
 def opencode_install_start() -> Any:
-    from nexus.setup.opencode_install import InstallError
-
-    try:
-        return jsonify(runtime().opencode_installer.start()), 202
-    except InstallError as exc:
-        raise ApiError(exc.status, exc.message, exc.code) from None
+    return jsonify(runtime().opencode_installer.start()), 202  # an InstallError is a ServiceError
