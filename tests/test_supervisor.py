@@ -185,6 +185,12 @@ def test_attaches_to_a_server_it_did_not_start(server_runtime: Runtime, opencode
         from nexus.ui import create_app
 
         client = create_app(rt).test_client()
+        # The password of the server Nexus attaches to is a security setting: the owner, present.
+        from tests.auth_helpers import PASSWORD
+
+        confirmed = client.post("/api/auth/confirm", json={"password": PASSWORD})
+        assert confirmed.status_code == 200, confirmed.json
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = confirmed.json["csrf_token"]
         assert client.put("/api/server/password", json={"password": "external-pass-123"}).status_code == 200
         assert rt.secrets.get(ATTACH_PASSWORD_SECRET) == "external-pass-123"
         status = rt.supervisor.start()
