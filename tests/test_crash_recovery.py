@@ -155,10 +155,13 @@ def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp
     db = Database.open(sqlite_url(home / "nexus.db"))
     AuthRepository(db).save_setup_progress("done", 1.0)
     db.close()
-    first, url = _serve(home)
+    first, line = _serve(home)
     second = None
     try:
+        url, token = served_address(line)
         http = httpx2.Client(base_url=url, timeout=10, trust_env=False)
+        if token:  # no owner yet: the first run's address carries the setup token
+            open_with_setup_token(http, token)
         opencode = _wait_running(http)["pid"]
         sid = None
         deadline = time.monotonic() + 30
@@ -178,8 +181,11 @@ def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp
         first.wait(10)
         os.killpg(opencode, signal.SIGKILL)  # OpenCode dies too (power loss, OOM killer)
 
-        second, url = _serve(home)
+        second, line = _serve(home)
+        url, token = served_address(line)
         http = httpx2.Client(base_url=url, timeout=10, trust_env=False)
+        if token:
+            open_with_setup_token(http, token)
         assert _wait_running(http)["pid"] != opencode
         deadline = time.monotonic() + 30
         while not (reply := http.get(f"/api/sessions/{sid}/messages").json()["messages"][-1])["completed_at"]:

@@ -3,13 +3,14 @@ away, not when Nexus is stopped right after OpenCode was restarted under an open
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -17,6 +18,7 @@ import psutil
 import pytest
 
 from nexus.runtime import Runtime
+from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
 from tests.chat_helpers import wait_for_opencode
 
 pytestmark = pytest.mark.opencode
@@ -71,13 +73,12 @@ def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path,
                             stderr=subprocess.PIPE, text=True)
     opencode = None
     try:
-        url = None
+        line = ""
         deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            match = re.search(r"running at (http://\S+)", proc.stdout.readline())
-            url = match.group(1) if match else None
-        assert url, "nexus started"
-        with httpx2.Client(base_url=url, timeout=10, trust_env=False) as http:
+        while "running at " not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+        assert "running at " in line, "nexus started"
+        with _http(*served_address(line), timeout=10) as http:
             deadline = time.monotonic() + 45
             while (status := http.get("/api/server").json())["state"] != "running":
                 assert time.monotonic() < deadline, status
@@ -99,16 +100,24 @@ def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path,
             os.killpg(opencode, signal.SIGKILL)
 
 
-def _serve(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+def _serve(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str, str]:
+    """`nexus serve` started: (process, base URL, setup token or "")."""
     proc = subprocess.Popen(_nexus(home, "serve", "--port", "0"), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        match = re.search(r"running at (http://\S+)", proc.stdout.readline())
-        if match:
-            return proc, match.group(1)
+        line = proc.stdout.readline()
+        if "running at " in line:
+            return (proc, *served_address(line))
     proc.kill()
     raise AssertionError("nexus did not start")
+
+
+@contextlib.contextmanager
+def _http(url: str, token: str, timeout: float) -> Iterator[httpx2.Client]:
+    """A client of that Nexus; on a first run it opened the address with the setup token."""
+    with httpx2.Client(base_url=url, timeout=timeout, trust_env=False) as http:
+        yield open_with_setup_token(http, token) if token else http
 
 
 def _running_pid(http: httpx2.Client, not_pid: int | None = None) -> int:
@@ -135,14 +144,15 @@ def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, open
     db = Database.open(sqlite_url(home / "nexus.db"))
     AuthRepository(db).save_setup_progress("done", 1.0)
     db.close()
-    proc, url = _serve(home, env)
+    proc, url, token = _serve(home, env)
     pid = None
     try:
-        with httpx2.Client(base_url=url, timeout=30, trust_env=False) as http:
+        with _http(url, token, timeout=30) as http:
             first = _running_pid(http)
             # Its own connection, closed after the answer: the thread that served it ends.
-            restarted = httpx2.post(f"{url}/api/server/restart", headers={"Connection": "close"}, timeout=60,
-                                    trust_env=False)
+            credentials = {**cookie_header(http), **({"X-CSRF-Token": http.headers["X-CSRF-Token"]} if token else {})}
+            restarted = httpx2.post(f"{url}/api/server/restart", headers={"Connection": "close", **credentials},
+                                    timeout=60, trust_env=False)
             assert restarted.status_code == 200, restarted.text
             pid = _running_pid(http, not_pid=first)
             for _ in range(3):  # round trips after that thread ended: OpenCode still answers
