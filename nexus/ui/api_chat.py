@@ -8,6 +8,7 @@ from typing import Any, Literal, overload
 
 from flask import Response, jsonify, request
 
+from nexus.chat.engines.base import EngineError
 from nexus.chat.service import to_markdown
 from nexus.ui.context import float_arg, int_arg, json_body, runtime
 from nexus.ui.errors import ApiError
@@ -213,9 +214,25 @@ def search() -> Any:
     return jsonify({"results": _chat().search(query, limit)})
 
 
+# OpenCode not running is an ordinary state, not a failure: pages ask for models and agents on
+# load, so these answer 200 with an empty list and say why ("available": false, the reason).
+_NOT_RUNNING = ("server_not_running", "engine_stopped")
+
+
+def _offer(key: str, load: Any) -> Any:
+    try:
+        return jsonify({key: load(), "available": True})
+    except EngineError as exc:
+        if exc.code not in _NOT_RUNNING:
+            raise
+        return jsonify({key: [], "available": False, "reason": str(exc)})
+
+
 def models() -> Any:
-    return jsonify({"models": _chat().models(server=_short_arg("server"))})
+    server = _short_arg("server")
+    return _offer("models", lambda: _chat().models(server=server))
 
 
 def agents() -> Any:
-    return jsonify({"agents": _chat().agents(server=_short_arg("server"))})
+    server = _short_arg("server")
+    return _offer("agents", lambda: _chat().agents(server=server))
