@@ -16,9 +16,16 @@ export function showDesktop({ id, title, body = "", link = "" }) {
   if (desktopPermission() !== "granted" || (!document.hidden && document.hasFocus())) return null;
   const options = { body, tag: `nexus-${id}`, icon: "/static/img/icon-192.png", data: { link: link || "/" } };
   if (navigator.serviceWorker?.controller) {
-    navigator.serviceWorker.ready.then((reg) => reg.showNotification(title, options)).catch(() => {});
+    // A worker that fails to show it (or is gone) falls back to the page's own notification.
+    navigator.serviceWorker.ready.then((reg) => reg.showNotification(title, options))
+      .catch(() => showInPage(title, options, link));
     return "service-worker";
   }
+  return showInPage(title, options, link);
+}
+
+/** A page without a controlling service worker (or whose worker failed) shows it itself. */
+function showInPage(title, options, link) {
   try {
     const n = new Notification(title, options);
     n.addEventListener("click", () => {
