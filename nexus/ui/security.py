@@ -74,6 +74,8 @@ SETUP_ENDPOINTS |= {"opencode_install_state", "opencode_install_start"}  # npm i
 FIRST_RUN_OPEN = {"static", "healthz", "desktop_signin", "desktop_focus",
                   "manifest", "service_worker", "offline_page"}  # hold no data
 FIRST_RUN_PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><title>Nexus: open the setup link</title>"
+                  # Its own icon from the open static files, so the browser asks no /favicon.ico (a 401).
+                  "<link rel=icon href=/static/img/icon.svg type=image/svg+xml>"
                   "<link rel=stylesheet href=/static/css/app.css><main class=narrow><h1>Open the setup link</h1>"
                   "<p>Nexus is not set up yet. Open the address <code>nexus serve</code> printed in its terminal "
                   "(it ends in <code>?token=…</code>), or start Nexus's own window.</p></main></html>")

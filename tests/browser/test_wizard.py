@@ -20,8 +20,11 @@ def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    refused: list[str] = []  # which addresses were refused, for the message if an error is left over
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status in (401, 403) else None)
     page.goto("/")  # without the token `nexus serve` printed, nothing but a pointer to it
     expect(page.get_by_role("heading", name="Open the setup link")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # everything that page asks for, answered (or refused)
     errors.clear()  # that refusal was the point (the browser reports any 401 as an error)
     page.goto(f"/?token={served.runtime.auth.setup_token()}")
     expect(page).to_have_url(f"{served.url}/setup")
@@ -82,7 +85,7 @@ def test_wizard_from_a_fresh_data_dir_to_the_main_page(browser: Browser, served:
     assert served.runtime.settings["server.workspace"] == str(tmp_path / "project")
     # Signed in by the wizard: the main page loads and offers sign-out.
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
-    assert not [e for e in errors if "status of 422" not in e], errors  # 422s: the two refused answers above
+    assert not [e for e in errors if "status of 422" not in e], (errors, refused)  # 422s: the two refused answers above
     context.close()
 
 

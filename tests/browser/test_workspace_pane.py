@@ -206,7 +206,9 @@ def test_remote_terminal_switch_on_the_security_page(new_page: Any, live_nexus: 
     page.goto("/security")
     switch = page.get_by_label("Allow shell commands through the tunnel")
     expect(switch).not_to_be_checked()
-    switch.check()
+    # click(), not check(): the page puts the box back while it asks for the password, and
+    # check() would call that a failed click.
+    switch.click()
     # A security change: the owner confirms the password first (then the change goes through).
     from tests.auth_helpers import PASSWORD
 
@@ -218,7 +220,8 @@ def test_remote_terminal_switch_on_the_security_page(new_page: Any, live_nexus: 
     expect(page.locator("#terminal-remote-reason")).to_contain_text("can now open terminals")
     assert live_nexus.runtime.settings["terminal.remote_enabled"] is True
     page.locator("#terminal-panel").screenshot(path=SCREENSHOTS / "workspace-security-switch.png")
-    switch.uncheck()
+    switch.click()
+    expect(switch).not_to_be_checked()
     expect(page.locator("#terminal-remote-reason")).to_contain_text("off for remote devices")
     assert live_nexus.runtime.settings["terminal.remote_enabled"] is False
     assert not [e for e in errors if "403" not in e], errors  # the first PATCH was refused until confirmed
