@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -262,3 +262,36 @@ def fake_anthropic() -> Iterator[object]:
     server = FakeAnthropic().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def serving_bytes() -> Iterator[Callable[[bytes], str]]:
+    """serving_bytes(payload) -> the URL of a local HTTP server answering every GET with
+    `payload` (a download from "the internet", on 127.0.0.1); servers stop with the test."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def serve(payload: bytes) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, name="test-download-server", daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}/cloudflared-linux-amd64"
+
+    yield serve
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()

@@ -8,7 +8,6 @@ import json
 import os
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
@@ -172,27 +171,9 @@ def test_binary_lookup_order(tmp_path, monkeypatch) -> None:
     assert find_cloudflared(str(own), tmp_path / "data")[1] == "settings"
 
 
-def test_download_into_the_data_dir_from_a_local_url(tmp_path) -> None:
+def test_download_into_the_data_dir_from_a_local_url(tmp_path, serving_bytes) -> None:
     payload = b"\x7fELF fake cloudflared binary"
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        path = download_cloudflared(tmp_path / "data", f"http://127.0.0.1:{server.server_port}/cloudflared-linux-amd64")
-    finally:
-        server.shutdown()
-        thread.join()
+    path = download_cloudflared(tmp_path / "data", serving_bytes(payload))
     assert Path(path) == tmp_path / "data" / "bin" / "cloudflared"
     assert Path(path).read_bytes() == payload and os.access(path, os.X_OK)
     from nexus.tunnel.binary import download_url

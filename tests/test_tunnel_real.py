@@ -326,36 +326,17 @@ def test_without_internet_the_download_fails_plainly(runtime, tmp_path, monkeypa
     assert not wizard["ok"] and "tunnel.binary" in wizard["fix"]
 
 
-def test_a_download_is_used_as_nexuss_own_copy(runtime, real_cloudflared, tmp_path, monkeypatch) -> None:
+def test_a_download_is_used_as_nexuss_own_copy(runtime, real_cloudflared, tmp_path, monkeypatch,
+                                               serving_bytes) -> None:
     """With a reachable download (a local server handing out the real binary), the tunnel
     fetches it once into the data dir and runs it."""
-    payload = real_cloudflared.read_bytes()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-        monkeypatch.setenv("NEXUS_CLOUDFLARED_URL", f"http://127.0.0.1:{server.server_port}/cloudflared-linux-amd64")
-        runtime.tunnel.set_origin("http://127.0.0.1:9")
-        runtime.settings.update({"tunnel.mode": "quick", "tunnel.restart_max_attempts": 0})
-        runtime.tunnel.start()
-        status = wait_for_error(runtime, 60)
-    finally:
-        runtime.tunnel.stop()
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("NEXUS_CLOUDFLARED_URL", serving_bytes(real_cloudflared.read_bytes()))
+    runtime.tunnel.set_origin("http://127.0.0.1:9")
+    runtime.settings.update({"tunnel.mode": "quick", "tunnel.restart_max_attempts": 0})
+    runtime.tunnel.start()
+    status = wait_for_error(runtime, 60)
+    runtime.tunnel.stop()
     own = runtime.paths.root / "bin" / "cloudflared"
     assert own.is_file() and os.access(own, os.X_OK)
     assert status["binary"] == str(own) and status["version"] == REAL_VERSION
