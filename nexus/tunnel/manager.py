@@ -53,6 +53,9 @@ USAGE_ERROR = re.compile(r"Incorrect Usage[.:]?\s*(.*)")
 BUILD_VERSION = re.compile(r'^build_info\{[^}]*version="([^"]+)"', re.M)  # cloudflared's /metrics
 NETWORK_FAILURES = ("failed to request quick Tunnel", "dial tcp", "no such host", "edge discovery",
                     "Could not lookup srv records", "failed to dial to edge", "server misbehaving")
+# cloudflared says `status_code="429 Too Many Requests"`; a bare "429" also occurs in ports
+# and connector IDs on its settings lines (metrics:127.0.0.1:40429), so match the phrase.
+RATE_LIMITED = re.compile(r"Too Many Requests|error code: 1015")
 POLL_SECONDS = 0.25
 WATCH_SECONDS = 2.0
 
@@ -72,7 +75,7 @@ def plain_reason(lines: list[str], exit_code: int | None) -> str:
                 "This cloudflared may be too old or too new for Nexus: point tunnel.binary at a current one.")
     if "Provided Tunnel token is not valid" in text or ("tunnel token" in text.lower() and "invalid" in text.lower()):
         return "The tunnel token is not valid. Copy it again from the Cloudflare dashboard (Networking > Tunnels)."
-    if "429" in text or "Too Many Requests" in text:
+    if RATE_LIMITED.search(text):
         return "Cloudflare is limiting quick tunnels right now. Try again in a few minutes, or use a named tunnel."
     if any(failure in text for failure in NETWORK_FAILURES):
         return ("cloudflared could not reach Cloudflare (no internet connection, DNS failure or a firewall). "
