@@ -145,15 +145,18 @@ class PromptQueue:
                 self._in_flight.pop(session_id, None)
                 return False
             head = queued[0]
+            # Clients hear that the message left the queue before any event of the turn it
+            # starts (a fast engine can finish that turn before _hand_over returns).
+            self._emit(session_id, ev.QUEUE_UPDATED, {"queue": [shown(i) for i in queued[1:]]})
             try:
                 self._hand_over(session_id, head)
             except Exception as exc:
                 log.warning("could not send a queued message of %s: %s", session_id, exc)
+                self._announce(session_id)  # still queued
                 self._emit(session_id, ev.ERROR, {"message": f"A queued message could not be sent yet: {exc}",
                                                   "code": "queue_send_failed"})
                 return False
             self._store.remove(head["id"])
-            self._announce(session_id)
             return True
 
     def _announce(self, session_id: str) -> None:
