@@ -52,6 +52,7 @@ import httpx2  # noqa: E402
 import psutil  # noqa: E402
 import simple_websocket  # noqa: E402
 
+from nexus import websocket_client  # noqa: E402
 from tests.fakes.fake_llm import FakeLLM, opencode_env  # noqa: E402
 
 OPENCODE = Path(os.environ.get("NEXUS_TEST_OPENCODE", ROOT / ".cache" / "opencode" / "node_modules"
@@ -260,7 +261,7 @@ def opencode_kills(nx: Nexus, count: int) -> dict[str, Any]:
 
 
 def _ws_events(nx: Nexus, sid: str, after: int | None, epoch: str | None) -> Iterator[dict[str, Any]]:
-    ws = simple_websocket.Client.connect(nx.url.replace("http://", "ws://") + "/api/chat/stream")
+    ws = websocket_client.connect(nx.url.replace("http://", "ws://") + "/api/chat/stream")
     try:
         raw = ws.receive(timeout=30)
         if raw is None:

@@ -124,10 +124,10 @@ def timed_get(port: int, path: str, timeout: float = 30.0) -> tuple[float, int, 
 
 def live_line(port: int, log_file: Path, round_no: int, timeout: float = 10.0) -> tuple[float, float]:
     """(seconds to the WebSocket's hello, seconds from appending a line to receiving it)."""
-    import simple_websocket
+    from nexus import websocket_client
 
     t0 = time.perf_counter()
-    ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{port}/api/logs/stream?q=bench-marker")
+    ws = websocket_client.connect(f"ws://127.0.0.1:{port}/api/logs/stream?q=bench-marker")
     try:
         hello = json.loads(ws.receive(timeout=timeout))
         if hello.get("type") != "hello":

@@ -27,9 +27,9 @@ from pathlib import Path
 
 
 def client(url: str, sessions: list[str], expected: int) -> int:
-    import simple_websocket
+    from nexus import websocket_client
 
-    ws = simple_websocket.Client.connect(url)
+    ws = websocket_client.connect(url)
 
     def messages(raw: str | None) -> list[dict]:
         if raw is None:

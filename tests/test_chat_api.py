@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx2
 import pytest
-import simple_websocket
 
+from nexus import websocket_client
 from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
@@ -43,7 +43,7 @@ class WsReader:
         self.ws.send(json.dumps({"op": "follow", "session": session, "after": after, "epoch": epoch or self.epoch}))
 
     def __init__(self, url: str) -> None:
-        self.ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+        self.ws = websocket_client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
         self.pending: list[dict[str, Any]] = []
         hello = self.next(5)
         assert hello is not None and hello["type"] == "hello"

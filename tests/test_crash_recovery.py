@@ -16,6 +16,7 @@ import psutil
 import pytest
 import simple_websocket
 
+from nexus import websocket_client
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
@@ -75,7 +76,7 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
         orphan_pid = _wait_running(http)["pid"]
         time.sleep(1.0)  # the engine's event stream connects
         sid = http.post("/api/sessions", json={"title": "crash"}).json()["id"]
-        ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream",
+        ws = websocket_client.connect(url.replace("http://", "ws://") + "/api/chat/stream",
                                              headers=cookie_header(http))
         json.loads(ws.receive(timeout=5))
         ws.send(json.dumps({"op": "follow", "session": sid}))

@@ -11,6 +11,7 @@ import httpx2
 import pytest
 import simple_websocket
 
+from nexus import websocket_client
 from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
@@ -43,7 +44,7 @@ def fresh(tmp_path: Path, no_leftover_processes, monkeypatch: pytest.MonkeyPatch
 def _run_command(url: str, headers: dict[str, str] | None = None) -> str:
     """What a local program gets from the run-command WebSocket: the output, or why it was refused."""
     try:
-        ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + f"/api/sessions/{SESSION}/run",
+        ws = websocket_client.connect(url.replace("http://", "ws://") + f"/api/sessions/{SESSION}/run",
                                              headers=headers)
     except (simple_websocket.ConnectionError, ConnectionError) as exc:  # the handshake got an HTTP error
         return f"refused: {exc}"

@@ -19,6 +19,7 @@ import pytest
 import simple_websocket
 
 import nexus.ui.live as live_transport
+from nexus import websocket_client
 from nexus.chat import events as ev
 from nexus.runtime import Runtime
 from nexus.ui import create_app
@@ -90,7 +91,7 @@ def test_a_client_that_did_not_read_gets_the_burst_as_one_merged_delta(runtime: 
 def test_a_burst_over_a_websocket_arrives_merged_and_a_resume_gets_exactly_the_rest(server, runtime) -> None:
     sid = make_session(runtime)
     url = server.url.replace("http://", "ws://") + "/api/chat/stream"
-    ws = simple_websocket.Client.connect(url)
+    ws = websocket_client.connect(url)
     got: list[dict[str, Any]] = []
     try:
         hello = messages_of(ws.receive(timeout=10))[0]
@@ -115,7 +116,7 @@ def test_a_burst_over_a_websocket_arrives_merged_and_a_resume_gets_exactly_the_r
     # one, earlier) resumes with exactly the rest, from the replay buffer.
     start = events[0]["seq"]  # message.start; delta i has number start + 2 + i
     held = start + 2 + 1200
-    ws = simple_websocket.Client.connect(url)
+    ws = websocket_client.connect(url)
     try:
         hello = messages_of(ws.receive(timeout=10))[0]
         ws.send(json.dumps({"op": "follow", "session": sid, "after": held, "epoch": hello["epoch"]}))
@@ -144,7 +145,7 @@ def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, ru
     base = server.url.replace("http://", "ws://")
     with contextlib.ExitStack() as clients:
         for path in ("/api/stream", "/api/chat/stream", "/api/logs/stream"):
-            ws = simple_websocket.Client.connect(base + path)
+            ws = websocket_client.connect(base + path)
             clients.callback(ws.close)
             assert messages_of(ws.receive(timeout=10))[0]["type"] == "hello"
         for path in ("/api/stream/sse", f"/api/chat/stream/sse?follow={sid}::", "/api/logs/stream/sse"):
@@ -163,7 +164,7 @@ def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, ru
 def test_a_page_view_leaves_no_subscription_without_waiting_for_a_heartbeat(server, runtime) -> None:
     assert live_transport.HEARTBEAT_SECONDS >= 15
     idle_subs = runtime.bus.subscriber_count
-    ws = simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/api/stream?topics=chat.session")
+    ws = websocket_client.connect(server.url.replace("http://", "ws://") + "/api/stream?topics=chat.session")
     assert messages_of(ws.receive(timeout=10))[0]["type"] == "hello"
     assert runtime.bus.subscriber_count == idle_subs + 1
     ws.close()
@@ -180,7 +181,7 @@ def test_sse_carries_the_same_visible_heartbeat_as_websocket(server, monkeypatch
             if len(seen) == 2:
                 break
     assert seen == ["hello", "ping"], "a message the page sees, not an SSE comment"
-    ws = simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/api/chat/stream")
+    ws = websocket_client.connect(server.url.replace("http://", "ws://") + "/api/chat/stream")
     try:
         assert [messages_of(ws.receive(timeout=10))[0]["type"] for _ in range(2)] == ["hello", "ping"]
     finally:
@@ -190,11 +191,11 @@ def test_sse_carries_the_same_visible_heartbeat_as_websocket(server, monkeypatch
 def test_websockets_per_client_are_capped_with_a_clear_close_reason(server, monkeypatch) -> None:
     monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)  # a gone SSE client is noticed at the next ping
     url = server.url.replace("http://", "ws://") + "/api/stream?topics=chat.session"
-    held = [simple_websocket.Client.connect(url) for _ in range(4)]
+    held = [websocket_client.connect(url) for _ in range(4)]
     try:
         for ws in held:
             assert messages_of(ws.receive(timeout=10))[0]["type"] == "hello"
-        extra = simple_websocket.Client.connect(url)
+        extra = websocket_client.connect(url)
         with pytest.raises(simple_websocket.ConnectionClosed):
             extra.receive(timeout=10)
         assert extra.close_reason == 1008
@@ -212,7 +213,7 @@ def test_websockets_per_client_are_capped_with_a_clear_close_reason(server, monk
             lines.close()
         wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3,
                  "the SSE stream's slot freed when it ended", timeout=20)
-        again = simple_websocket.Client.connect(url)
+        again = websocket_client.connect(url)
         held.append(again)
         assert messages_of(again.receive(timeout=10))[0]["type"] == "hello", "a freed slot is usable again"
     finally:

@@ -11,6 +11,7 @@ import httpx2
 import pytest
 import simple_websocket
 
+from nexus import websocket_client
 from nexus.logs.redact import MASK, forget_secret, register_secret
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
@@ -151,8 +152,8 @@ def served(runtime):
 def test_live_stream_sends_only_new_matching_lines(served: str, runtime) -> None:
     ws_url = served.replace("http://", "ws://") + "/api/logs/stream?level=ERROR&q=marker"
     with pytest.raises(simple_websocket.ConnectionError):  # WebSockets only from Nexus's own pages
-        simple_websocket.Client.connect(ws_url, headers={"Origin": "https://evil.example"})
-    ws = simple_websocket.Client.connect(ws_url)
+        websocket_client.connect(ws_url, headers={"Origin": "https://evil.example"})
+    ws = websocket_client.connect(ws_url)
     try:
         hello = json.loads(ws.receive(timeout=5))
         assert hello["type"] == "hello" and hello["data"]["following"]
@@ -182,7 +183,7 @@ def test_sse_stream_and_a_bad_filter_on_the_websocket(served: str) -> None:
             if text.startswith("data: "):
                 assert json.loads(text[6:])["type"] == "hello"
                 break
-    ws = simple_websocket.Client.connect(served.replace("http://", "ws://") + "/api/logs/stream?level=LOUD")
+    ws = websocket_client.connect(served.replace("http://", "ws://") + "/api/logs/stream?level=LOUD")
     try:  # the reason comes as a message, then the close code 1008 (the client may see only the close)
         message = json.loads(ws.receive(timeout=5))
         assert message["type"] == "error" and "LOUD" in message["data"]["message"]

@@ -10,8 +10,8 @@ import time
 
 import httpx2
 import pytest
-import simple_websocket
 
+from nexus import websocket_client
 from tests.auth_helpers import login, make_owner
 from tests.test_chat_engine import chat_runtime  # noqa: F401  (the fixture: Nexus with the real OpenCode)
 from tests.test_stream import live  # noqa: F401  (the fixture: Nexus started, on a real socket)
@@ -211,7 +211,7 @@ def test_through_the_tunnel_sign_in_is_required(runtime, app) -> None:
 
 def test_new_notifications_reach_a_narrowed_stream(live, runtime) -> None:
     url = live.url.replace("http://", "ws://") + "/api/stream?topics=notifications.,settings.changed"
-    ws = simple_websocket.Client.connect(url)
+    ws = websocket_client.connect(url)
     try:
         hello = json.loads(ws.receive(timeout=5))
         assert hello["type"] == "hello" and hello["data"]["unread"] == 0 and "metrics" not in hello["data"]

@@ -12,6 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from nexus import websocket_client
 from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
@@ -32,9 +33,8 @@ class WsReader(_ChatWsReader):
     """The chat stream reader, with a generous wait for its hello on a loaded machine."""
 
     def __init__(self, url: str) -> None:
-        import simple_websocket
 
-        self.ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+        self.ws = websocket_client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
         self.pending = []
         hello = self.next(30)
         assert hello is not None and hello["type"] == "hello"

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx2
 import pytest
-import simple_websocket
 
+from nexus import websocket_client
 from nexus.auth.remote_shell import approval_refused, runs_shell
 from nexus.runtime import Runtime
 from nexus.ui import create_app
@@ -45,14 +45,14 @@ def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
         rt.stop()
 
 
-def _events(url: str, sid: str) -> simple_websocket.Client:
-    ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
+def _events(url: str, sid: str) -> websocket_client.Client:
+    ws = websocket_client.connect(url.replace("http://", "ws://") + "/api/chat/stream")
     json.loads(ws.receive(timeout=5))  # hello
     ws.send(json.dumps({"op": "follow", "session": sid}))
     return ws
 
 
-def _until(ws: simple_websocket.Client, kind: str, timeout: float = 45) -> dict[str, Any]:
+def _until(ws: websocket_client.Client, kind: str, timeout: float = 45) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         raw = ws.receive(timeout=0.5)

@@ -17,6 +17,7 @@ import httpx2
 import pytest
 import simple_websocket
 
+from nexus import websocket_client
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
@@ -129,11 +130,11 @@ def test_websockets_through_the_tunnel_check_origin_and_session(through_tunnel) 
     ws_url = through_tunnel["edge"].replace("http://", "ws://") + "/api/stream"
     own_origin = f"https://{through_tunnel['host']}"
     with pytest.raises(simple_websocket.ConnectionError):
-        simple_websocket.Client.connect(ws_url, headers={"Origin": "https://evil.example",
+        websocket_client.connect(ws_url, headers={"Origin": "https://evil.example",
                                                          "Cookie": cookie})
     with pytest.raises(simple_websocket.ConnectionError):
-        simple_websocket.Client.connect(ws_url, headers={"Origin": own_origin})  # no session
-    ws = simple_websocket.Client.connect(ws_url, headers={"Origin": own_origin, "Cookie": cookie})
+        websocket_client.connect(ws_url, headers={"Origin": own_origin})  # no session
+    ws = websocket_client.connect(ws_url, headers={"Origin": own_origin, "Cookie": cookie})
     try:
         assert json.loads(ws.receive(timeout=5))["type"] == "hello"
     finally:

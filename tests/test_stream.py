@@ -10,6 +10,7 @@ import httpx2
 import pytest
 import simple_websocket
 
+from nexus import websocket_client
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 
@@ -27,7 +28,7 @@ def _ws_url(server: WebServer) -> str:
 
 
 def test_websocket_sends_hello_then_live_metrics_and_state(live, runtime) -> None:
-    ws = simple_websocket.Client.connect(_ws_url(live))
+    ws = websocket_client.connect(_ws_url(live))
     try:
         hello = json.loads(ws.receive(timeout=5))
         assert hello["type"] == "hello"
@@ -58,14 +59,14 @@ def test_sse_fallback_carries_the_same_messages(live) -> None:
 
 def test_websocket_from_a_foreign_origin_is_refused(live) -> None:
     with pytest.raises(simple_websocket.ConnectionError):
-        simple_websocket.Client.connect(_ws_url(live), headers={"Origin": "https://evil.example"})
+        websocket_client.connect(_ws_url(live), headers={"Origin": "https://evil.example"})
 
 
 def test_stopping_the_server_ends_open_streams(runtime) -> None:
     runtime.start()
     server = WebServer(create_app(runtime), "127.0.0.1", 0).start()
     try:
-        ws = simple_websocket.Client.connect(_ws_url(server))
+        ws = websocket_client.connect(_ws_url(server))
         ws.receive(timeout=5)
         sse_open = threading.Event()
         sse_done = threading.Event()

@@ -15,6 +15,7 @@ import psutil
 import pytest
 import simple_websocket
 
+from nexus import websocket_client
 from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
@@ -73,11 +74,11 @@ def http(live) -> Iterator[httpx2.Client]:
         yield client
 
 
-def _ws(url: str, path: str, headers: dict[str, str] | None = None) -> simple_websocket.Client:
-    return simple_websocket.Client.connect(url.replace("http://", "ws://") + path, headers=headers)
+def _ws(url: str, path: str, headers: dict[str, str] | None = None) -> websocket_client.Client:
+    return websocket_client.connect(url.replace("http://", "ws://") + path, headers=headers)
 
 
-def _read_until(ws: simple_websocket.Client, needle: bytes, timeout: float = 10) -> bytes:
+def _read_until(ws: websocket_client.Client, needle: bytes, timeout: float = 10) -> bytes:
     seen = b""
     deadline = time.monotonic() + timeout
     while needle not in seen:
@@ -89,11 +90,11 @@ def _read_until(ws: simple_websocket.Client, needle: bytes, timeout: float = 10)
     return seen
 
 
-def _type(ws: simple_websocket.Client, text: str) -> None:
+def _type(ws: websocket_client.Client, text: str) -> None:
     ws.send(json.dumps({"op": "input", "data": text}))
 
 
-def _resize_and_check(ws: simple_websocket.Client, cols: int, rows: int) -> None:
+def _resize_and_check(ws: websocket_client.Client, cols: int, rows: int) -> None:
     """The shell sees the new size (the page sends one whenever its pane changes size)."""
     ws.send(json.dumps({"op": "resize", "cols": cols, "rows": rows}))
     time.sleep(0.3)
@@ -101,7 +102,7 @@ def _resize_and_check(ws: simple_websocket.Client, cols: int, rows: int) -> None
     _read_until(ws, f"{rows} {cols}".encode())
 
 
-def _ready(ws: simple_websocket.Client, prompt: bool = True) -> dict[str, Any]:
+def _ready(ws: websocket_client.Client, prompt: bool = True) -> dict[str, Any]:
     """The ready frame; then, like a person, wait for the shell's prompt before typing
     (what is typed before the shell set up its line editor may be dropped)."""
     frame = json.loads(ws.receive(timeout=10))

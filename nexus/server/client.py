@@ -114,14 +114,14 @@ class OpenCodeClient:
         credentials as every other call (simple-websocket, the library flask-sock uses)."""
         import base64
 
-        import simple_websocket
+        from nexus import websocket_client
 
         headers = None
         if self._basic_auth:
             token = base64.b64encode(":".join(self._basic_auth).encode()).decode()
             headers = {"Authorization": f"Basic {token}"}
         url = "ws" + self.base_url[len("http"):] + path  # http -> ws, https -> wss
-        return simple_websocket.Client.connect(url, headers=headers)
+        return websocket_client.connect(url, headers=headers)
 
     def health(self, timeout: float = 2.0) -> dict[str, Any]:
         body = self.json("GET", "/global/health", timeout=timeout)
