@@ -62,6 +62,17 @@ def test_reconcile_settles_questions_by_their_tool_part() -> None:
     again = [d["question"] for _, t, d in out if t == "question.asked"]
     assert again and again[0]["detached"] is True
     assert not any(t == "session.status" and d["status"] == "idle" for _, t, d in out), "still needs the user"
+    # Answered here: OpenCode will never end that tool call, so Nexus does (no "Running" forever).
+    out = lost.question_answered("ses_1", "que_1", [["Blue"]], False)
+    ends = [d for _, t, d in out if t == "tool.end"]
+    assert len(ends) == 1 and ends[0]["message_id"] == "msg_1", out
+    assert ends[0]["part"]["status"] == "completed" and "Blue" in ends[0]["part"]["output"]
+    assert lost.question_answered("ses_1", "que_1", [["Blue"]], False) == [], "settled once"
+    dismissed_here = OpenCodeMapper()
+    dismissed_here.question_asked(ASKED)
+    dismissed_here.reconcile("ses_1", tool("running"), None, [], [])
+    out = dismissed_here.question_answered("ses_1", "que_1", None, True)
+    assert [d["part"]["status"] for _, t, d in out if t == "tool.end"] == ["error"]
 
 
 def test_answers_are_checked_against_the_question() -> None:
@@ -187,5 +198,8 @@ def test_an_unanswered_question_survives_an_opencode_restart_and_a_nexus_restart
         events = collect(client, ended())
         assert "Pick a color? → Yes" in text_of(events), "the answer went to the agent as a message"
         assert again.chat.get(sid)["pending_questions"] == 0
+        asked = [p for m in again.chat.messages(sid)["messages"] for p in m["parts"]
+                 if p["kind"] == "tool" and p.get("tool") == "question"]
+        assert asked and all(p["status"] in ("completed", "error") for p in asked), "no question tool left running"
     finally:
         again.stop()

@@ -396,7 +396,28 @@ class OpenCodeMapper:
             return []
         out: list[Emitted] = [(ref, ev.QUESTION_ANSWERED, {"question_id": question_id, "answers": answers,
                                                             "rejected": rejected})]
+        if question.get("detached"):
+            out += self._close_question_tool(ref, question, answers, rejected)
         return out + self._unblocked(ref, memory, "idle" if question.get("detached") else "busy")
+
+    def _close_question_tool(self, ref: str, question: dict[str, Any], answers: list[list[str]] | None,
+                             rejected: bool) -> list[Emitted]:
+        """A detached question's tool call: OpenCode, restarted, will never end it, so Nexus
+        does once the user answered here (the answer itself goes as the next message)."""
+        memory = self._memory(ref)
+        for part_id, part in memory.parts.items():
+            if part.get("kind") != "tool" or part.get("call_id") != question.get("call_id") \
+                    or part.get("status") not in ("pending", "running"):
+                continue
+            if rejected:
+                closed = {**part, "status": "error", "error": "Dismissed", "ended_at": time.time()}
+            else:
+                said = "; ".join(", ".join(a) for a in answers or [])
+                closed = {**part, "status": "completed", "ended_at": time.time(),
+                          "output": f"Answered after OpenCode restarted (sent as the next message): {said}"}
+            memory.parts[part_id] = closed
+            return [(ref, ev.TOOL_END, {"message_id": memory.owners.get(part_id), "part": dict(closed)})]
+        return []
 
     def _settle_questions(self, ref: str, messages: list[dict[str, Any]],
                           pending: list[dict[str, Any]]) -> list[Emitted]:
