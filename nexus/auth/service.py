@@ -26,7 +26,7 @@ from nexus.auth.ratelimit import RateLimiter
 from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
 from nexus.auth.scopes import normalize_scopes
 from nexus.errors import ServiceError
-from nexus.logs.redact import SecretRegistry, active_registry
+from nexus.logs.redaction import SecretRegistry, active_registry
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from urllib.parse import quote, urlsplit
 from nexus import __version__
 from nexus.desktop.attention import AttentionTracker, window_title
 from nexus.desktop.geometry import Geometry, GeometryStore
-from nexus.desktop.handover import hand_over
-from nexus.desktop.host import Host
-from nexus.desktop.instance_lock import AlreadyRunning
 from nexus.desktop.notify import Notifier
+from nexus.host.handover import hand_over
+from nexus.host.host import Host
+from nexus.host.instance_lock import AlreadyRunning
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def _on_quit_signal(action) -> tuple[socket.socket, socket.socket]:
 
 
 def run_desktop(data_dir: str | None, port: int) -> int:
-    from nexus.cli import serve
+    from nexus.host.headless import serve
     from nexus.paths import resolve_data_dir
     from nexus.store import StoreError
     from nexus.store.space import unusable_data_dir
