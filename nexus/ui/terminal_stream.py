@@ -17,15 +17,14 @@ from __future__ import annotations
 import json
 import queue
 import socket
-import threading
 import time
 from typing import Any
 
 from simple_websocket import ConnectionClosed
 
+from nexus.errors import ServiceError
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import closing, runtime
-from nexus.workspace.commands import run_command
 from nexus.workspace.files import FileError
 from nexus.workspace.terminals import TerminalError
 
@@ -34,7 +33,6 @@ CLOSE_NOT_FOUND = 4404
 WAIT = 0.05
 LINGER = 3.0
 MAX_FRAME = 64 * 1024
-COMMAND_TIMEOUT = 600.0
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -134,10 +132,12 @@ def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
 
 
 def run_command_ws(ws: Any, session_id: str) -> None:
+    """Relays one manual command (nexus.workspace.manual_commands) to the page: the command
+    runs in the workspace service; leaving the page or Nexus stopping stops it."""
     if _refused(ws):
         return
     try:
-        folder = runtime().workspace.workspace(session_id).root
+        command = runtime().workspace.manual_command(session_id)
     except FileError as exc:
         _refuse(ws, CLOSE_NOT_FOUND, str(exc))
         return
@@ -151,48 +151,28 @@ def run_command_ws(ws: Any, session_id: str) -> None:
             or not request["command"].strip():
         _refuse(ws, 1008, 'Send {"op": "run", "command": "..."} first.')
         return
-    output: queue.Queue[str] = queue.Queue()
-    cancel = threading.Event()
-    results: list[Any] = []
-
-    def run() -> None:
-        try:
-            results.append(run_command(request["command"], folder, timeout=COMMAND_TIMEOUT, cancel=cancel,
-                                       on_output=output.put))
-        except OSError as exc:
-            results.append(exc)
-
-    runner = threading.Thread(target=run, name="workspace-manual-command", daemon=True)
-    runner.start()
+    try:
+        command.start(request["command"])
+    except ServiceError as exc:
+        _refuse(ws, 1013, exc.message)
+        return
     stop = closing()
     try:
-        while runner.is_alive() or not output.empty():
+        while not command.finished:
             if stop.is_set():
-                cancel.set()
+                command.cancel()
             while (raw := ws.receive(timeout=0)) is not None:
                 if _is_stop(raw):
-                    cancel.set()
-            try:
-                text = output.get(timeout=WAIT)
-            except queue.Empty:
-                continue
-            while len(text) < MAX_FRAME and not output.empty():
-                text += output.get_nowait()
-            ws.send(_dump({"type": "output", "data": text}))
-        result = results[0]
-        if isinstance(result, OSError):
-            ws.send(_dump({"type": "done", "exit_code": None, "summary": f"It could not start: {result}.",
-                           "truncated": False, "timed_out": False, "cancelled": False}))
-            _end(ws, 1000, "Done.")
-            return
-        ws.send(_dump({"type": "done", "exit_code": result.exit_code, "summary": result.summary(),
-                       "truncated": result.truncated, "timed_out": result.timed_out,
-                       "cancelled": result.cancelled}))
+                    command.cancel()
+            text = command.read(WAIT, MAX_FRAME)
+            if text is not None:
+                ws.send(_dump({"type": "output", "data": text}))
+        ws.send(_dump({"type": "done", **command.outcome()}))
         _end(ws, 1000, "Done.")
     except ConnectionClosed:
-        cancel.set()  # the page went away: do not leave its command running unseen
+        pass  # the page went away: stopping below ends its command, never left running unseen
     finally:
-        runner.join(timeout=10)
+        command.stop()
 
 
 def _is_stop(raw: Any) -> bool:

@@ -21,6 +21,7 @@ from nexus.workspace.changes import working_changes
 from nexus.workspace.confine import Workspace
 from nexus.workspace.files import FileError, WorkspaceFiles
 from nexus.workspace.local_pty import LocalPty
+from nexus.workspace.manual_commands import ManualCommand, ManualCommands
 from nexus.workspace.opencode_pty import OpenCodePty
 from nexus.workspace.terminals import Terminal, TerminalManager
 
@@ -37,12 +38,23 @@ class WorkspaceService:
         self._default = default_workspace
         self._session_record = session_record
         self.terminals = TerminalManager(bus)
+        self._manual_commands = ManualCommands()
 
     def start(self) -> None:
         self.terminals.start()
 
     def stop(self) -> None:
+        self._manual_commands.stop()
         self.terminals.stop()
+
+    def manual_command(self, session_id: str) -> ManualCommand:
+        """A command a person will run by hand in the session's folder ("run a command"):
+        not started yet, so a client is refused for a missing folder before it sends one.
+        The caller starts it and stops it when it goes."""
+        return self._manual_commands.prepare(self.folder_for(session_id))
+
+    def manual_commands_running(self) -> int:
+        return self._manual_commands.running()
 
     def folder_for(self, session_id: str) -> Path:
         session = self._session_record(session_id)
