@@ -72,12 +72,12 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
     if _refused(ws):
         return
     try:
-        terminal = runtime().workspace.terminals.get(terminal_id)
+        terminal = runtime().workspace.terminal(terminal_id)
     except TerminalError as exc:
         _refuse(ws, CLOSE_NOT_FOUND, str(exc))
         return
     stop = closing()
-    viewer, scrollback = terminal.pty.attach()
+    viewer, scrollback = terminal.attach()
     try:
         ws.send(_dump({"type": "ready", "terminal": terminal.to_json()}))
         if scrollback:
@@ -90,7 +90,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
             except queue.Empty:
                 continue
             if chunk is None:
-                ws.send(_dump({"type": "exit", "code": terminal.pty.exit_code}))
+                ws.send(_dump({"type": "exit", "code": terminal.exit_code}))
                 _end(ws, 1000, "The shell ended.")
                 return
             # Whatever queued up meanwhile goes in the same frame.
@@ -111,7 +111,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
     except ConnectionClosed:
         pass
     finally:
-        terminal.pty.detach(viewer)
+        terminal.detach(viewer)
 
 
 def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
@@ -123,10 +123,10 @@ def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
         ws.send(_dump({"type": "error", "message": "messages must be JSON objects"}))
         return
     if op.get("op") == "input" and isinstance(op.get("data"), str):
-        terminal.pty.write(op["data"].encode("utf-8"))
+        terminal.write(op["data"].encode("utf-8"))
     elif op.get("op") == "resize" and all(isinstance(op.get(k), int) and 2 <= op[k] <= 1000
                                           for k in ("cols", "rows")):
-        terminal.pty.resize(op["cols"], op["rows"])
+        terminal.resize(op["cols"], op["rows"])
     else:
         ws.send(_dump({"type": "error", "message": "unknown op; use input or resize"}))
 
