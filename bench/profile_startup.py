@@ -1,6 +1,6 @@
 """Where `nexus serve`'s start-up time goes.
 
-Runs the same steps as nexus.cli.serve (imports, Runtime.open, create_app, WebServer.start,
+Runs the same steps as nexus.host.headless.serve (imports, Runtime.open, create_app, WebServer.start,
 first /healthz) in fresh child processes, timing each phase, with Runtime.open split into its
 parts; and once more under `python -X importtime` to find the costliest imports and which
 Nexus module pulls each one in.
@@ -25,7 +25,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 VENV_PY = BENCH.parent / ".venv" / "bin" / "python"
 
-# The child: the steps of nexus.cli.serve, timed. Everything is imported inside, in the same order.
+# The child: the steps of nexus.host.headless.serve, timed. Everything is imported inside, in the same order.
 CHILD = r"""
 import json, sys, time
 T = {}

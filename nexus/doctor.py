@@ -118,7 +118,7 @@ def _chromium() -> Check:
 
 
 def _desktop() -> Check:
-    from nexus.desktop.backend_check import desktop_backend
+    from nexus.webview_check import desktop_backend
 
     usable, detail, fix = desktop_backend()
     return Check("Desktop window", usable, detail, fix, required=False)

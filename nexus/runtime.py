@@ -23,7 +23,7 @@ from nexus.chat.repository import ChatRepository
 from nexus.chat.service import ChatService
 from nexus.logs import configure_logging
 from nexus.logs.follower import LogFollower
-from nexus.logs.redact import SecretRegistry, use_registry
+from nexus.logs.redaction import SecretRegistry, use_registry
 from nexus.notifications import NotificationCenter, NotificationRepository
 from nexus.paths import DataPaths, resolve_data_dir
 from nexus.projects.repository import ProjectRepository

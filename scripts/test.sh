@@ -55,7 +55,7 @@ DESKTOP_APT=(xvfb imagemagick libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 lib
     libxshmfence1 libxkbfile1 fonts-dejavu-core)
 desktop_deps_missing() {
     ! command -v Xvfb >/dev/null || ! command -v import >/dev/null \
-        || [[ -n "$(.venv/bin/python -c 'from nexus.desktop.backend_check import missing_qt_libraries as m; print(*m())')" ]]
+        || [[ -n "$(.venv/bin/python -c 'from nexus.webview_check import missing_qt_libraries as m; print(*m())')" ]]
 }
 if desktop_deps_missing; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -211,6 +211,54 @@ def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
         time.sleep(0.2)
 
 
+def wait_until_hidden(display_name: str, title_prefix: str = "Nexus", timeout: float = 20.0) -> None:
+    """Until no window titled `title_prefix` is viewable (it was hidden or closed)."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    d = xdisplay.Display(display_name)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            viewable = []
+            stack = [d.screen().root]
+            while stack:
+                win = stack.pop()
+                try:
+                    name = _title(d, win)
+                    if isinstance(name, str) and name.startswith(title_prefix) \
+                            and win.get_attributes().map_state == X.IsViewable:
+                        viewable.append(name)
+                    stack.extend(win.query_tree().children)
+                except Exception:  # a window vanished while we walked the tree
+                    continue
+            if not viewable:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the window {viewable[0]!r} stayed on screen")
+            time.sleep(0.2)
+    finally:
+        d.close()
+
+
+def focused_title(display_name: str) -> str | None:
+    """The title of the top-level window holding the keyboard focus (or one of its parents)."""
+    from Xlib import display as xdisplay
+
+    d = xdisplay.Display(display_name)
+    try:
+        win = d.get_input_focus().focus
+        root = d.screen().root
+        while isinstance(win, object) and hasattr(win, "query_tree") and win != root:
+            name = _title(d, win)
+            if name:
+                return name
+            win = win.query_tree().parent
+        return None
+    finally:
+        d.close()
+
+
 def _title(d, win) -> str | None:
     """The title as the desktop shows it: _NET_WM_NAME (UTF-8), else the legacy WM_NAME."""
     prop = win.get_full_property(d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"))

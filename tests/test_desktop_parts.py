@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from nexus.bus import EventBus
 from nexus.desktop.attention import AttentionTracker, window_title
 from nexus.desktop.geometry import GEOMETRY_KEY, Geometry, GeometryStore
-from nexus.desktop.host import InstanceControl
-from nexus.desktop.instance_lock import TOKEN_HEADER
 from nexus.desktop.notify import notification_command
+from nexus.host.host import InstanceControl
+from nexus.host.instance_lock import TOKEN_HEADER
 from nexus.store.repositories import SettingsRepository
 
 
@@ -97,8 +97,8 @@ def test_focus_needs_an_instance(app) -> None:
 
 
 def test_doctor_names_the_desktop_backend(runtime) -> None:
-    from nexus.desktop.backend_check import debian_package_guess
     from nexus.doctor import run_checks
+    from nexus.webview_check import debian_package_guess
 
     check = next(c for c in run_checks(runtime.settings, runtime.paths) if c.name == "Desktop window")
     assert check.required is False, "Nexus runs headless without it"
@@ -115,7 +115,7 @@ def test_headless_paths_load_no_gui_toolkit() -> None:
     # anthropic SDK (most of a second to import; loaded when the engine is first used).
     import subprocess
 
-    code = ("import sys, nexus.cli, nexus.desktop.host, nexus.desktop.handover, nexus.ui.api_desktop, nexus.doctor;"
+    code = ("import sys, nexus.cli, nexus.host.host, nexus.host.handover, nexus.ui.api_desktop, nexus.doctor;"
             "from nexus.ui import create_app; import nexus.desktop.attention, nexus.desktop.geometry, nexus.runtime;"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('webview', 'PyQt6', 'qtpy', 'anthropic')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

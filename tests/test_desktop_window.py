@@ -1,7 +1,8 @@
 """The real desktop app under Xvfb: the window loads the UI signed in, its title counts the
 sessions waiting for an answer, a second launch brings it to the front instead of starting
 a second supervisor, and closing the window stops OpenCode and cloudflared and leaves
-nothing behind (or, when so set, leaves Nexus serving in the background)."""
+nothing behind (or, when so set, hides it and leaves Nexus serving in the background, and
+the next launch shows the same window again)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.desktop_helpers import (
     close_window_until,
     fake_browser,
     finish,
+    focused_title,
     image_is_blank,
     kill_if_running,
     launch_window,
@@ -33,6 +35,7 @@ from tests.desktop_helpers import (
     sigterm,
     start_xvfb,
     wait_for_title,
+    wait_until_hidden,
     window_env,
     window_title,
 )
@@ -138,7 +141,7 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         db.close()
 
 
-def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_browser(
+def test_close_to_background_keeps_serving_notifies_and_a_relaunch_shows_the_window(
         tmp_path: Path, opencode_settings: dict, xvfb: str) -> None:
     home = tmp_path / "home"
     prepare_home(home, {**opencode_settings, "desktop.close_action": "background"})
@@ -156,11 +159,13 @@ def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_bro
         read_until(proc, "window showing /", 90, seen)
         wait_for_title(xvfb, "Nexus")
         close_window_until(proc, xvfb, "keeps running in the background", seen)
+        wait_until_hidden(xvfb)
+        assert not (focused_title(xvfb) or "").startswith("Nexus"), "a hidden window holds no focus"
         assert proc.poll() is None
         assert httpx2.get(f"{url}/api/auth/session", timeout=5).status_code == 200, \
             "still serving (the phone keeps working)"
 
-        # With the window gone, a session that needs an answer raises an OS notification.
+        # With the window hidden, a session that needs an answer raises an OS notification.
         _ask_for_permission(url)
         deadline = time.monotonic() + 60
         while not notified.exists():
@@ -168,9 +173,23 @@ def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_bro
             time.sleep(0.3)
         assert "a session needs you" in notified.read_text()
 
+        # Launching Nexus again shows the same window (its title still counts the waiting
+        # session, so it is the running one, not a new one), raised and focused; no browser.
         again = subprocess.run([*NEXUS, "window"], env=env, capture_output=True, text=True, timeout=60)
-        assert again.returncode == 0 and "opened it in your browser" in again.stdout, again.stdout + again.stderr
-        assert opened.read_text().startswith(f"{url}/auth/desktop?token=")
+        assert again.returncode == 0 and "window was brought to the front" in again.stdout, \
+            again.stdout + again.stderr
+        read_until(proc, "the window was shown again", 30, seen)
+        wait_for_title(xvfb, "Nexus — 1 session needs you")
+        deadline = time.monotonic() + 20
+        while focused_title(xvfb) != "Nexus — 1 session needs you":
+            assert time.monotonic() < deadline, f"the window has the keyboard focus (focus: {focused_title(xvfb)!r})"
+            time.sleep(0.2)
+        assert not opened.exists(), "no browser was opened"
+        assert "running at" not in again.stdout, "the relaunch started no second Nexus"
+
+        # Closing it again hides it again: the same way every time.
+        close_window_until(proc, xvfb, "keeps running in the background", seen)
+        wait_until_hidden(xvfb)
 
         children = opencode_children(proc.pid)
         assert children, "OpenCode kept running in the background"
@@ -178,6 +197,7 @@ def test_close_to_background_keeps_serving_notifies_and_a_relaunch_opens_the_bro
     finally:
         kill_if_running(proc)
     assert proc.returncode == 0, "".join(seen) + out
+    assert "shutting down" in out
     assert not (home / "nexus.lock").exists()
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
                    for pid in children)

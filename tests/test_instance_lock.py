@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus.desktop.instance_lock import AlreadyRunning, InstanceLock
+from nexus.host.instance_lock import AlreadyRunning, InstanceLock
 
 
 def test_acquire_publish_release(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_acquire_publish_release(tmp_path: Path) -> None:
 
 def test_a_second_holder_is_refused_with_the_first_ones_details(tmp_path: Path) -> None:
     # A real other process holds the lock (its own PID and start time).
-    code = ("import sys, time; from nexus.desktop.instance_lock import InstanceLock; "
+    code = ("import sys, time; from nexus.host.instance_lock import InstanceLock; "
             "l = InstanceLock(sys.argv[1]); l.acquire(); l.publish_url('http://127.0.0.1:4242'); "
             "print('held', flush=True); sys.stdin.readline(); l.release()")
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdin=subprocess.PIPE,

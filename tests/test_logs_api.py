@@ -12,7 +12,7 @@ import pytest
 import simple_websocket
 
 from nexus import websocket_client
-from nexus.logs.redact import MASK, forget_secret, register_secret
+from nexus.logs.redaction import MASK, forget_secret, register_secret
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import login, make_owner, remember

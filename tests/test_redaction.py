@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from nexus.logs import configure_logging, register_secret, shutdown_logging
-from nexus.logs.redact import MASK, redact
+from nexus.logs.redaction import MASK, redact
 
 
 @pytest.mark.parametrize("text, secret", [
@@ -94,7 +94,7 @@ def test_junk_bearer_tokens_register_nothing_and_revoked_keys_are_forgotten(runt
 
 
 def test_the_registry_is_bounded() -> None:
-    from nexus.logs.redact import SecretRegistry
+    from nexus.logs.redaction import SecretRegistry
 
     registry = SecretRegistry(max_entries=100)
     for n in range(1000):

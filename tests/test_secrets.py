@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from keyring.backend import KeyringBackend
 
-from nexus.logs.redact import redact
+from nexus.logs.redaction import redact
 from nexus.secrets import SecretStore, SecretStoreError
 from nexus.secrets.store import keyring_usable
 from tests.auth_helpers import TUNNEL_TOKEN

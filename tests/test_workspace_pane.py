@@ -304,6 +304,55 @@ def test_manual_command_can_be_stopped(live) -> None:
     assert time.monotonic() - started < 10
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_until(check, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_manual_command_ends_when_its_page_goes(live, tmp_path: Path) -> None:
+    url, rt = live
+    pid_file = tmp_path / "command.pid"
+    ws = _ws(url, f"/api/sessions/{SESSION}/run")
+    ws.send(json.dumps({"op": "run", "command": f"echo $$ > {pid_file}; echo started; exec sleep 60"}))
+    output = ""
+    while "started" not in output:
+        frame = json.loads(ws.receive(timeout=20))
+        assert frame["type"] == "output", frame
+        output += frame["data"]
+    pid = int(pid_file.read_text())
+    assert rt.workspace.manual_commands_running() == 1 and not _gone(pid)
+    ws.close()
+    _wait_until(lambda: _gone(pid), "the command stopped when the page went")
+    _wait_until(lambda: rt.workspace.manual_commands_running() == 0, "the workspace let the command go")
+
+
+def test_stopping_the_workspace_stops_its_manual_commands(live, tmp_path: Path) -> None:
+    from nexus.errors import ServiceError
+
+    _, rt = live
+    pid_file = tmp_path / "command.pid"
+    command = rt.workspace.manual_command(SESSION)
+    assert command.folder == rt.workspace.folder_for(SESSION)
+    command.start(f"echo $$ > {pid_file}; exec sleep 60")
+    _wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the command started")
+    pid = int(pid_file.read_text())
+    rt.workspace.stop()  # what Runtime.stop() does on the way out
+    assert command.finished and command.outcome()["cancelled"], command.outcome()
+    assert _gone(pid) and rt.workspace.manual_commands_running() == 0
+    with pytest.raises(ServiceError) as refused:
+        rt.workspace.manual_command(SESSION).start("echo too late")
+    assert refused.value.status == 503
+
+
 # ----- through the tunnel ----------------------------------------------------------------------------
 
 def _remote_login(url: str) -> httpx2.Client:

@@ -26,7 +26,7 @@ from nexus.auth.ratelimit import RateLimiter
 from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
 from nexus.auth.scopes import normalize_scopes
 from nexus.errors import ServiceError
-from nexus.logs.redact import SecretRegistry, active_registry
+from nexus.logs.redaction import SecretRegistry, active_registry
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,11 @@ class AuthService:
             return False
         at = self._confirmed.get(session.record.id)
         return at is not None and self._clock() - at <= REAUTH_SECONDS
+
+    def write_wait(self, client: str) -> float:
+        """Count one change by `client` (an API key or an address) against the per-minute
+        limit; the seconds to wait before the next one is allowed, 0 when this one is."""
+        return self.limiter.hit(f"write:{client}", self._settings["security.write_rate_per_minute"])
 
     def _verify(self, username: str, password: str, *, ip: str, via: str) -> None:
         wait = self.limiter.hit(f"login:{ip}", self._settings["security.login_rate_per_minute"])

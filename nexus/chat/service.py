@@ -617,6 +617,24 @@ class ChatService:
         """What a page can be rendered with: a snapshot event and the epoch it belongs to."""
         return {"epoch": self.hub.epoch, "event": self.hub.stream(session_id).snapshot_event().to_json()}
 
+    def exists(self, session_id: str) -> bool:
+        """Whether the session is known (archived and deleted ones too), without loading it."""
+        return self.repo.get_session(session_id) is not None
+
+    def facets(self) -> dict[str, Any]:
+        """The values the session list can be filtered by (agents, models, folders, servers used)."""
+        return self.repo.session_facets()
+
+    def open_feed(self, wake: threading.Event | None = None) -> ClientStream:
+        """A live feed for one client (a browser tab): `follow()` sessions into it, drain it,
+        close it when the client goes."""
+        return self.hub.client(wake=wake)
+
+    @property
+    def epoch(self) -> str:
+        """Changes when this Nexus restarts: a client's sequence numbers from before mean nothing now."""
+        return self.hub.epoch
+
     def follow(self, client: ClientStream, session_id: str, after: int | None, epoch: str | None) -> None:
         self.get(session_id)
         client.follow(session_id, after, epoch)

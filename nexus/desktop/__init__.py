@@ -1,6 +1,7 @@
-"""The desktop shell: a native window (pywebview) over the local web UI, one instance per
-data dir, and the small native touches (title, notifications, external links).
+"""The desktop window: pywebview (Qt on Linux) over the local web UI, and its native touches
+(title, notifications, remembered geometry, external links).
 
-Nothing here imports Qt or pywebview at module level: `nexus serve` uses the single-instance
-lock from this package and must start without loading a GUI toolkit.
+It runs on `nexus.host` (the instance lock, the services, the web server, the hand-over),
+which knows nothing of windows. Only `nexus.cli` imports this package, lazily, for `nexus` /
+`nexus window`; nothing here imports Qt or pywebview at module level.
 """

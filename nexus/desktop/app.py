@@ -5,7 +5,8 @@ supervisor, the tunnel and the samplers run in their own threads (Host). The win
 itself in with a one-time token and keeps its cookies in the data dir, so the owner stays
 signed in between launches. Attachments use the webview's own native file dialog
 (`<input type=file>`). Closing the window quits cleanly, or, with
-`desktop.close_action = background`, leaves Nexus running headless for the phone.
+`desktop.close_action = background`, hides it and leaves Nexus running for the phone; the
+next launch of Nexus shows the same window again (un-hidden, raised, focused).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from urllib.parse import quote, urlsplit
 from nexus import __version__
 from nexus.desktop.attention import AttentionTracker, window_title
 from nexus.desktop.geometry import Geometry, GeometryStore
-from nexus.desktop.handover import hand_over
-from nexus.desktop.host import Host
-from nexus.desktop.instance_lock import AlreadyRunning
 from nexus.desktop.notify import Notifier
+from nexus.host.handover import hand_over
+from nexus.host.host import Host
+from nexus.host.instance_lock import AlreadyRunning
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,14 @@ class DesktopShell:
         self.geometry_store.save(self.geometry)
 
     def show(self) -> bool:
-        if not self.window_open or self.window is None:
+        """Bring the window back for a second launch (from a request thread): un-hide it, then
+        un-minimise, raise and focus it. False when there is none to show (it is closing
+        because Nexus quits): the launcher then opens a browser."""
+        if not self.window_open or self.window is None or self.quit_requested.is_set():
             return False
         self.window.show()
         self.window.restore()  # un-minimises, raises and focuses
+        print("nexus: the window was shown again", flush=True)
         return True
 
     def close(self) -> None:
@@ -135,8 +140,17 @@ class DesktopShell:
             self._first_load = False
             print(f"nexus: window showing {path}", flush=True)  # tests and users see the window is up
 
-    def _closing(self) -> None:
-        self.window_open = False  # a hand-over from now on opens a browser
+    def _closing(self) -> bool:
+        """The user closes the window. Returning False keeps it: with `close_action =
+        background` it is only hidden, so Nexus keeps serving and the next launch shows it."""
+        if not self.quit_requested.is_set() and self.host.runtime.settings["desktop.close_action"] == "background":
+            self.window.hide()
+            self.hidden = True
+            print(f"nexus: the window is closed; Nexus keeps running in the background at {self.host.url} "
+                  "(launch Nexus again to show it, Ctrl+C or SIGTERM stops it)", flush=True)
+            return False
+        self.window_open = False  # Nexus quits: a hand-over from now on opens a browser
+        return True
 
     def _closed(self) -> None:
         self.window_open = False
@@ -215,7 +229,7 @@ def _on_quit_signal(action) -> tuple[socket.socket, socket.socket]:
 
 
 def run_desktop(data_dir: str | None, port: int) -> int:
-    from nexus.cli import serve
+    from nexus.host.headless import serve
     from nexus.paths import resolve_data_dir
     from nexus.store import StoreError
     from nexus.store.space import unusable_data_dir
@@ -250,20 +264,11 @@ def run_desktop(data_dir: str | None, port: int) -> int:
         return 2
 
     shell = DesktopShell(webview, host)
-    stopped = threading.Event()
-    def quit_on_signal() -> None:
-        stopped.set()
-        shell.close()
-
-    wakeup = _on_quit_signal(quit_on_signal)
+    wakeup = _on_quit_signal(shell.close)
     print(f"Nexus {__version__} is running at {host.url}  (data: {host.paths.root}; window opening)", flush=True)
     try:
         shell.open_window()
-        shell.run()
-        if host.runtime.settings["desktop.close_action"] == "background" and not shell.quit_requested.is_set():
-            print(f"nexus: the window is closed; Nexus keeps running in the background at {host.url} "
-                  "(launch Nexus again to open it, Ctrl+C or SIGTERM stops it)", flush=True)
-            stopped.wait()
+        shell.run()  # returns when the window really closes: Nexus quits
     finally:
         print("nexus: shutting down", file=sys.stderr, flush=True)
         shell.notifier.stop()

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from nexus.logs.redact import RedactionFilter
+from nexus.logs.redaction import RedactionFilter
 
 ROOT_LOGGER = "nexus"
 # Third-party loggers whose records go through the same (redacting) handlers.

@@ -180,6 +180,9 @@ class NotificationCenter:
         self._bus.publish("notifications.new", notification=item, unread=self.repo.unread_count())
         return item
 
+    def unread_count(self) -> int:
+        return self.repo.unread_count()
+
     def list(self, limit: int = 50, before_id: int | None = None, unread_only: bool = False) -> dict[str, Any]:
         return {"notifications": self.repo.recent(limit, before_id, unread_only),
                 "unread": self.repo.unread_count(), "preferences": self.preferences()}

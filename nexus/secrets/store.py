@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nexus.errors import ServiceError
-from nexus.logs.redact import register_secret
+from nexus.logs.redaction import register_secret
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from nexus.bus import EventBus
 from nexus.errors import ServiceError
-from nexus.logs.redact import register_secret
+from nexus.logs.redaction import register_secret
 from nexus.server.backoff import Backoff
 from nexus.server.binary import BinaryNotFound, find_opencode
 from nexus.server.child_record import ChildRecord, fingerprint

@@ -9,7 +9,7 @@ from flask import Response, jsonify
 
 from nexus.agents.service import ENGINES, tool_names
 from nexus.chat.engines.anthropic import API_KEY_SECRET, pricing
-from nexus.logs.redact import register_secret
+from nexus.logs.redaction import register_secret
 from nexus.ui.context import json_body, runtime
 from nexus.ui.errors import ApiError
 

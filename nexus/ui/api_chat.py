@@ -48,7 +48,7 @@ def sessions_list() -> Any:
                                    request.args.get("q") or None, **filters)
     out = {"sessions": sessions, "total": total, "limit": limit, "offset": offset}
     if request.args.get("facets") == "1":
-        out["facets"] = _chat().repo.session_facets()
+        out["facets"] = _chat().facets()
     return jsonify(out)
 
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from flask import current_app, jsonify, request
 
-from nexus.desktop.instance_lock import TOKEN_HEADER
+from nexus.host.instance_lock import TOKEN_HEADER
 from nexus.ui.context import runtime
 from nexus.ui.errors import error_response
 from nexus.ui.security import is_local_request

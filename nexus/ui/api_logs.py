@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from nexus.logs.reader import LEVELS, SOURCES, CursorGone, LogFilter, LogReader, parse_cursor
-from nexus.logs.redact import redact, redact_entry
+from nexus.logs.redaction import redact, redact_entry
 from nexus.ui.context import int_arg, runtime
 from nexus.ui.errors import ApiError
 

@@ -76,8 +76,7 @@ def workspace_changes(session_id: str) -> Any:
 
 
 def terminals_list(session_id: str) -> Any:
-    _service().folder_for(session_id)
-    return jsonify({"terminals": [t.to_json() for t in _service().terminals.list(session_id)]})
+    return jsonify({"terminals": [t.to_json() for t in _service().terminals_of(session_id)]})
 
 
 def terminals_create(session_id: str) -> Any:
@@ -91,8 +90,5 @@ def terminals_create(session_id: str) -> Any:
 
 
 def terminals_close(session_id: str, terminal_id: str) -> Any:
-    terminal = _service().terminals.get(terminal_id)
-    if terminal.session_id != session_id:
-        raise ApiError(404, "No such terminal in this session.", "not_found")
-    _service().terminals.close(terminal_id)
+    _service().close_terminal(session_id, terminal_id)
     return Response(status=204)

@@ -50,7 +50,7 @@ class ChatFeed:
     def __init__(self, rt: Runtime) -> None:
         self.wake = threading.Event()
         self._chat = rt.chat
-        self.client = rt.chat.hub.client(wake=self.wake)
+        self.client = rt.chat.open_feed(wake=self.wake)
         self._sessions = rt.bus.subscribe([SESSIONS_TOPIC], maxsize=200, wake=self.wake)
         self._problems: list[str] = []
 
@@ -70,7 +70,7 @@ class ChatFeed:
         self._problems.append(dump(problem))
 
     def opening(self) -> list[str]:
-        return [dump({"type": "hello", "epoch": self._chat.hub.epoch}), *self._take_problems()]
+        return [dump({"type": "hello", "epoch": self._chat.epoch}), *self._take_problems()]
 
     def _take_problems(self) -> list[str]:
         problems, self._problems = self._problems, []

@@ -16,7 +16,7 @@ from flask import Response
 
 from nexus.logs.follower import TOPIC
 from nexus.logs.reader import LogFilter
-from nexus.logs.redact import redact_entry
+from nexus.logs.redaction import redact_entry
 from nexus.runtime import Runtime
 from nexus.ui.api_logs import log_filter
 from nexus.ui.context import closing, runtime

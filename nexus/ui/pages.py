@@ -21,7 +21,7 @@ def session_page(session_id: str) -> Any:
     snapshot, so the newest messages show without waiting for the live stream; the stream
     then picks up after the snapshot's sequence number."""
     chat = runtime().chat
-    missing = chat.repo.get_session(session_id) is None
+    missing = not chat.exists(session_id)
     initial = None if missing else chat.initial_snapshot(session_id)
     # The terminal (xterm.js) sizes and colours its cells with <style> elements it creates;
     # a per-page nonce lets exactly those in, while inline styles stay refused.

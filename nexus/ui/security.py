@@ -336,7 +336,7 @@ def install_security(app: Flask) -> None:
                                                "did not come from Nexus. Reload the page and try again.",
                                           "csrf_failed")
             client = f"key:{who.key.id}" if who.key else f"ip:{who.ip}"
-            wait = rt.auth.limiter.hit(f"write:{client}", rt.settings["security.write_rate_per_minute"])
+            wait = rt.auth.write_wait(client)
             if wait:
                 response = error_response(429, f"Too many changes in a minute. Try again in {int(wait) + 1} s.",
                                           "rate_limited", retry_after=int(wait) + 1)

@@ -57,7 +57,7 @@ class StatusFeed:
 
     def opening(self) -> list[str]:
         rt = self._rt
-        data: dict[str, Any] = {"unread": rt.notifications.repo.unread_count()}
+        data: dict[str, Any] = {"unread": rt.notifications.unread_count()}
         if "server." in self._topics:
             # Enough per-second samples to fill the dashboard's charts at once.
             data.update(status=rt.supervisor.status(), metrics=rt.metrics.history()[-300:])

@@ -17,15 +17,14 @@ from __future__ import annotations
 import json
 import queue
 import socket
-import threading
 import time
 from typing import Any
 
 from simple_websocket import ConnectionClosed
 
+from nexus.errors import ServiceError
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import closing, runtime
-from nexus.workspace.commands import run_command
 from nexus.workspace.files import FileError
 from nexus.workspace.terminals import TerminalError
 
@@ -34,7 +33,6 @@ CLOSE_NOT_FOUND = 4404
 WAIT = 0.05
 LINGER = 3.0
 MAX_FRAME = 64 * 1024
-COMMAND_TIMEOUT = 600.0
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -74,12 +72,12 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
     if _refused(ws):
         return
     try:
-        terminal = runtime().workspace.terminals.get(terminal_id)
+        terminal = runtime().workspace.terminal(terminal_id)
     except TerminalError as exc:
         _refuse(ws, CLOSE_NOT_FOUND, str(exc))
         return
     stop = closing()
-    viewer, scrollback = terminal.pty.attach()
+    viewer, scrollback = terminal.attach()
     try:
         ws.send(_dump({"type": "ready", "terminal": terminal.to_json()}))
         if scrollback:
@@ -92,7 +90,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
             except queue.Empty:
                 continue
             if chunk is None:
-                ws.send(_dump({"type": "exit", "code": terminal.pty.exit_code}))
+                ws.send(_dump({"type": "exit", "code": terminal.exit_code}))
                 _end(ws, 1000, "The shell ended.")
                 return
             # Whatever queued up meanwhile goes in the same frame.
@@ -113,7 +111,7 @@ def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
     except ConnectionClosed:
         pass
     finally:
-        terminal.pty.detach(viewer)
+        terminal.detach(viewer)
 
 
 def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
@@ -125,19 +123,21 @@ def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
         ws.send(_dump({"type": "error", "message": "messages must be JSON objects"}))
         return
     if op.get("op") == "input" and isinstance(op.get("data"), str):
-        terminal.pty.write(op["data"].encode("utf-8"))
+        terminal.write(op["data"].encode("utf-8"))
     elif op.get("op") == "resize" and all(isinstance(op.get(k), int) and 2 <= op[k] <= 1000
                                           for k in ("cols", "rows")):
-        terminal.pty.resize(op["cols"], op["rows"])
+        terminal.resize(op["cols"], op["rows"])
     else:
         ws.send(_dump({"type": "error", "message": "unknown op; use input or resize"}))
 
 
 def run_command_ws(ws: Any, session_id: str) -> None:
+    """Relays one manual command (nexus.workspace.manual_commands) to the page: the command
+    runs in the workspace service; leaving the page or Nexus stopping stops it."""
     if _refused(ws):
         return
     try:
-        folder = runtime().workspace.workspace(session_id).root
+        command = runtime().workspace.manual_command(session_id)
     except FileError as exc:
         _refuse(ws, CLOSE_NOT_FOUND, str(exc))
         return
@@ -151,48 +151,28 @@ def run_command_ws(ws: Any, session_id: str) -> None:
             or not request["command"].strip():
         _refuse(ws, 1008, 'Send {"op": "run", "command": "..."} first.')
         return
-    output: queue.Queue[str] = queue.Queue()
-    cancel = threading.Event()
-    results: list[Any] = []
-
-    def run() -> None:
-        try:
-            results.append(run_command(request["command"], folder, timeout=COMMAND_TIMEOUT, cancel=cancel,
-                                       on_output=output.put))
-        except OSError as exc:
-            results.append(exc)
-
-    runner = threading.Thread(target=run, name="workspace-manual-command", daemon=True)
-    runner.start()
+    try:
+        command.start(request["command"])
+    except ServiceError as exc:
+        _refuse(ws, 1013, exc.message)
+        return
     stop = closing()
     try:
-        while runner.is_alive() or not output.empty():
+        while not command.finished:
             if stop.is_set():
-                cancel.set()
+                command.cancel()
             while (raw := ws.receive(timeout=0)) is not None:
                 if _is_stop(raw):
-                    cancel.set()
-            try:
-                text = output.get(timeout=WAIT)
-            except queue.Empty:
-                continue
-            while len(text) < MAX_FRAME and not output.empty():
-                text += output.get_nowait()
-            ws.send(_dump({"type": "output", "data": text}))
-        result = results[0]
-        if isinstance(result, OSError):
-            ws.send(_dump({"type": "done", "exit_code": None, "summary": f"It could not start: {result}.",
-                           "truncated": False, "timed_out": False, "cancelled": False}))
-            _end(ws, 1000, "Done.")
-            return
-        ws.send(_dump({"type": "done", "exit_code": result.exit_code, "summary": result.summary(),
-                       "truncated": result.truncated, "timed_out": result.timed_out,
-                       "cancelled": result.cancelled}))
+                    command.cancel()
+            text = command.read(WAIT, MAX_FRAME)
+            if text is not None:
+                ws.send(_dump({"type": "output", "data": text}))
+        ws.send(_dump({"type": "done", **command.outcome()}))
         _end(ws, 1000, "Done.")
     except ConnectionClosed:
-        cancel.set()  # the page went away: do not leave its command running unseen
+        pass  # the page went away: stopping below ends its command, never left running unseen
     finally:
-        runner.join(timeout=10)
+        command.stop()
 
 
 def _is_stop(raw: Any) -> bool:

@@ -21,8 +21,9 @@ from nexus.workspace.changes import working_changes
 from nexus.workspace.confine import Workspace
 from nexus.workspace.files import FileError, WorkspaceFiles
 from nexus.workspace.local_pty import LocalPty
+from nexus.workspace.manual_commands import ManualCommand, ManualCommands
 from nexus.workspace.opencode_pty import OpenCodePty
-from nexus.workspace.terminals import Terminal, TerminalManager
+from nexus.workspace.terminals import Terminal, TerminalError, TerminalManager
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,37 @@ class WorkspaceService:
         self._default = default_workspace
         self._session_record = session_record
         self.terminals = TerminalManager(bus)
+        self._manual_commands = ManualCommands()
 
     def start(self) -> None:
         self.terminals.start()
 
     def stop(self) -> None:
+        self._manual_commands.stop()
         self.terminals.stop()
+
+    def terminals_of(self, session_id: str) -> list[Terminal]:
+        self.folder_for(session_id)  # a session that does not exist is a 404, not an empty list
+        return self.terminals.list(session_id)
+
+    def terminal(self, terminal_id: str, session_id: str | None = None) -> Terminal:
+        """An open terminal; with `session_id`, only if it belongs to that session."""
+        terminal = self.terminals.get(terminal_id)
+        if session_id is not None and terminal.session_id != session_id:
+            raise TerminalError("No such terminal in this session.", "not_found", 404)
+        return terminal
+
+    def close_terminal(self, session_id: str, terminal_id: str) -> None:
+        self.terminals.close(self.terminal(terminal_id, session_id).id)
+
+    def manual_command(self, session_id: str) -> ManualCommand:
+        """A command a person will run by hand in the session's folder ("run a command"):
+        not started yet, so a client is refused for a missing folder before it sends one.
+        The caller starts it and stops it when it goes."""
+        return self._manual_commands.prepare(self.folder_for(session_id))
+
+    def manual_commands_running(self) -> int:
+        return self._manual_commands.running()
 
     def folder_for(self, session_id: str) -> Path:
         session = self._session_record(session_id)

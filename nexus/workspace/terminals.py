@@ -42,6 +42,24 @@ class Terminal:
     pty: Any  # a Screen with write/resize/close: LocalPty or OpenCodePty
     created_at: float = field(default_factory=time.time)
 
+    # What a viewer (the pane's WebSocket) does with the screen; the backend stays behind these.
+    def attach(self) -> tuple[Any, bytes]:
+        """A new viewer (its queue of output chunks, None at the end) and the scrollback so far."""
+        return self.pty.attach()
+
+    def detach(self, viewer: Any) -> None:
+        self.pty.detach(viewer)
+
+    def write(self, data: bytes) -> None:
+        self.pty.write(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.pty.resize(cols, rows)
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.pty.exit_code
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "session_id": self.session_id, "cwd": str(self.cwd), "created_at": self.created_at,
                 "backend": self.pty.backend,

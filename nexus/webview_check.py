@@ -1,7 +1,9 @@
 """Which webview the desktop window will use here, and what is missing (for `nexus doctor`).
 
 Cheap on purpose: it finds modules without importing Qt (the API serves these findings from
-the running web server), and on Linux asks `ldd` which system libraries Qt cannot find.
+the running web server), and on Linux asks `ldd` which system libraries Qt cannot find. It
+lives outside `nexus/desktop` because the doctor, and so headless Nexus, uses it; the window
+itself (`nexus.desktop.app.load_webview`) is what finally imports the toolkit.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nexus.desktop.instance_lock import InstanceLock
+from nexus.host.instance_lock import InstanceLock
 from nexus.paths import DataPaths, resolve_data_dir
 
 if TYPE_CHECKING:  # imported in open(): starting the window does not wait for them

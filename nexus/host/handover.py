@@ -6,7 +6,7 @@ import logging
 import webbrowser
 from typing import Any
 
-from nexus.desktop.instance_lock import TOKEN_HEADER, InstanceInfo
+from nexus.host.instance_lock import TOKEN_HEADER, InstanceInfo
 
 log = logging.getLogger(__name__)
 
