@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import statistics
 from collections import defaultdict
 from typing import Any
 
@@ -98,6 +97,8 @@ class ChatAnalytics:
 
             tools = self._tools(conn, days)
             ttft = self._first_token_seconds(conn, days)
+            import statistics  # here, not at start-up (with fractions and decimal, ~5 ms of it)
+
             outcomes = self._outcomes(conn, days)
 
         calls = sum(t["calls"] for t in tools)
