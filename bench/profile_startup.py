@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     python = str(VENV_PY if VENV_PY.exists() else sys.executable)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "NEXUS_", "OPENCODE_"))}
+    env["PYTHONPATH"] = str(BENCH.parent)  # this tree's nexus, not the one the shared venv was installed from
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="nexus-profile-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:

@@ -222,14 +222,18 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: fl
 
 def base_env(scratch: Path) -> dict[str, str]:
     """The environment every launched process gets: no inherited OPENCODE_*/NEXUS_*/PYTHON*
-    variables, an empty HOME and a short PATH, so Nexus cannot find an OpenCode binary on its
-    own (a fresh data dir has server.autostart true until the store exists to change it)."""
+    variables (PYTHONPATH is set to this tree), an empty HOME and a short PATH, so Nexus cannot
+    find an OpenCode binary on its own (a fresh data dir has server.autostart true until the
+    store exists to change it)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OPENCODE_", "NEXUS_", "PYTHON", "_NEXUS_BENCH"))}
     home = scratch / "home"
     home.mkdir(exist_ok=True)
     env["HOME"] = str(home)
     env["PATH"] = os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin"])
+    # This tree's nexus (a worktree measures itself), not the one the shared venv's editable
+    # install points at: the venv's `nexus` script imports whatever comes first on sys.path.
+    env["PYTHONPATH"] = str(ROOT)
     return env
 
 

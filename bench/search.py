@@ -31,7 +31,7 @@ from sqlalchemy import insert, text
 
 from nexus.chat.repository import ChatRepository
 from nexus.store.database import Database, sqlite_url
-from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
+from nexus.store.schema import chat_messages, chat_parts, chat_sessions
 from nexus.store.transfer import copy_store
 
 PER_SESSION = 20
@@ -57,7 +57,7 @@ def fill(db: Database, messages: int, seed: int = 7) -> list[str]:
         for s in range(sessions):
             sid = f"s{s:06d}"
             at = now - (sessions - s) * 60
-            conn.execute(insert(ChatSessionRow.__table__), [{
+            conn.execute(insert(chat_sessions), [{
                 "id": sid, "engine": "opencode", "title": f"session {s}", "state": "active", "status": "idle",
                 "created_at": at, "updated_at": at, "last_seq": 0, "cost": 0.0}])
             rows_m, rows_p = [], []
@@ -68,8 +68,8 @@ def fill(db: Database, messages: int, seed: int = 7) -> list[str]:
                 body = " ".join(rng.choices(words, weights, k=WORDS_PER_MESSAGE))
                 rows_p.append({"id": f"{mid}-p", "message_id": mid, "session_id": sid, "position": 0,
                                "kind": "text", "text": body, "data": "{}", "updated_at": at + m})
-            conn.execute(insert(ChatMessageRow.__table__), rows_m)
-            conn.execute(insert(ChatPartRow.__table__), rows_p)
+            conn.execute(insert(chat_messages), rows_m)
+            conn.execute(insert(chat_parts), rows_p)
         conn.execute(text("INSERT INTO chat_search (text, part_id, session_id) "
                           "SELECT text, id, session_id FROM chat_parts WHERE kind = 'text'"))
     return words

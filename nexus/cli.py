@@ -113,7 +113,7 @@ def doctor(data_dir: str | None, *, as_json: bool = False) -> int:
         try:
             db = Database.open(url)
             from nexus.settings import Settings
-            from nexus.store.repositories import SettingsRepository
+            from nexus.settings_repository import SettingsRepository
 
             settings = Settings(SettingsRepository(db))
         except (StoreError, OSError) as exc:
@@ -133,9 +133,9 @@ def doctor(data_dir: str | None, *, as_json: bool = False) -> int:
 def settings_command(args: argparse.Namespace) -> int:
     from nexus.paths import DataPaths, resolve_data_dir
     from nexus.settings import Settings, SettingsError
+    from nexus.settings_repository import SettingsRepository
     from nexus.store import Database, StoreError
     from nexus.store.database import sqlite_url
-    from nexus.store.repositories import SettingsRepository
 
     paths = DataPaths(resolve_data_dir(args.data_dir)).ensure()
     try:

@@ -32,15 +32,16 @@ from nexus.retention import Retention
 from nexus.secrets import SecretStore
 from nexus.server.child_record import ChildRecord
 from nexus.server.metrics import MetricsSampler
+from nexus.server.repository import MetricsRepository, RestartRepository
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, Supervisor
 from nexus.servers.registry import ServerRegistry
 from nexus.servers.repository import ServerRepository
 from nexus.settings import Settings
+from nexus.settings_repository import SettingsRepository
 from nexus.setup import SetupWizard
 from nexus.setup.opencode_install import OpenCodeInstaller
 from nexus.store import StoreError
 from nexus.store.database import Database, sqlite_url
-from nexus.store.repositories import MetricsRepository, RestartRepository, SettingsRepository
 from nexus.store.space import unusable_data_dir
 from nexus.tunnel import TunnelError, TunnelManager
 from nexus.workspace.service import WorkspaceService

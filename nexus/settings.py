@@ -17,7 +17,7 @@ from typing import Any
 
 from nexus.bus import EventBus
 from nexus.errors import ServiceError
-from nexus.store.repositories import SettingsRepository
+from nexus.settings_repository import SettingsRepository
 
 log = logging.getLogger(__name__)
 

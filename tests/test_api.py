@@ -116,7 +116,7 @@ def test_security_headers(client) -> None:
 
 
 def test_restart_history_and_metrics_endpoints(runtime, client) -> None:
-    from nexus.store.repositories import RestartRepository
+    from nexus.server.repository import RestartRepository
 
     repo = RestartRepository(runtime.db)
     ids = [repo.add(reason="crashed", exit_code=-9, attempt=i + 1) for i in range(3)]

@@ -12,7 +12,7 @@ from nexus.desktop.geometry import GEOMETRY_KEY, Geometry, GeometryStore
 from nexus.desktop.notify import notification_command
 from nexus.host.host import InstanceControl
 from nexus.host.instance_lock import TOKEN_HEADER
-from nexus.store.repositories import SettingsRepository
+from nexus.settings_repository import SettingsRepository
 
 
 def test_title_counts_sessions_waiting_and_notifies_only_new_ones() -> None:

@@ -131,8 +131,8 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
     assert (home / "webview").is_dir(), "cookies and storage persist in the data dir"
     assert not (tmp_path / "user" / ".cache" / "Nexus" / "QtWebEngine").exists(), "the web cache is in the data dir"
     from nexus.desktop.geometry import GEOMETRY_KEY
+    from nexus.settings_repository import SettingsRepository
     from nexus.store.database import Database, sqlite_url
-    from nexus.store.repositories import SettingsRepository
 
     db = Database.open(sqlite_url(home / "nexus.db"))
     try:

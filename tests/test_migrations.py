@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 
 from nexus.store.database import Database, sqlite_url
 from nexus.store.migrations import HEAD_REVISION
-from nexus.store.schema import Base
+from nexus.store.schema import metadata
 
 
 def search_index(name: str | None) -> bool:
@@ -30,7 +30,7 @@ def test_migrated_store_equals_the_declared_schema(tmp_path: Path) -> None:
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include})
             assert context.get_current_revision() == HEAD_REVISION
-            diff = compare_metadata(context, Base.metadata)
+            diff = compare_metadata(context, metadata)
     finally:
         db.close()
     assert diff == [], "migrations and schema.py disagree:\n" + "\n".join(map(str, diff))

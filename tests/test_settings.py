@@ -1,12 +1,14 @@
 import json
 
 import pytest
+from sqlalchemy import insert
 
 from nexus.bus import EventBus
 from nexus.settings import Settings, SettingsError
+from nexus.settings_repository import SettingsRepository
 from nexus.store import Database
 from nexus.store.database import sqlite_url
-from nexus.store.repositories import SettingsRepository
+from nexus.store.schema import settings as settings_table
 
 DATABASES = ("sqlite", "postgres")  # the repositories behind these tests run on both stores
 
@@ -51,11 +53,9 @@ def test_secret_looking_environment_variables_are_refused(db) -> None:
 
 def test_a_corrupt_stored_value_falls_back_to_default_and_is_kept(db) -> None:
     repo = SettingsRepository(db)
-    with db.session() as s:
-        from nexus.store.schema import Setting
-
-        s.add(Setting(key="restart.max_attempts", value="{not json", updated_at=0))
-        s.add(Setting(key="restart.factor", value=json.dumps("fast"), updated_at=0))
+    with db.engine.begin() as conn:
+        conn.execute(insert(settings_table), [{"key": "restart.max_attempts", "value": "{not json", "updated_at": 0},
+                                              {"key": "restart.factor", "value": json.dumps("fast"), "updated_at": 0}])
     settings = Settings(repo)
     assert settings["restart.max_attempts"] == 5
     assert settings["restart.factor"] == 2.0

@@ -6,11 +6,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
+from nexus.server.repository import RestartRepository
 from nexus.store import Database, StoreError
 from nexus.store.database import MIGRATIONS_DIR, sqlite_url
 from nexus.store.migrations import HEAD_REVISION
-from nexus.store.repositories import RestartRepository
-from nexus.store.schema import Base
+from nexus.store.schema import metadata
 from tests.postgres_server import on_postgres
 
 DATABASES = ("sqlite", "postgres")
@@ -30,7 +30,7 @@ def test_migrates_an_empty_database_to_head(database_url: str) -> None:
             if db.is_sqlite:
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             tables = set(inspect(conn).get_table_names())
-        assert set(Base.metadata.tables) <= tables
+        assert set(metadata.tables) <= tables
     finally:
         db.close()
 
@@ -39,13 +39,13 @@ def test_migrates_an_empty_database_to_head(database_url: str) -> None:
 DATABASE_OWN_COLUMNS = {"postgresql": {("chat_parts", "search_vector")}, "sqlite": set()}
 
 
-def test_migrations_produce_exactly_the_orm_schema(database_url: str) -> None:
+def test_migrations_produce_exactly_the_declared_schema(database_url: str) -> None:
     db = Database.open(database_url)
     try:
         own = DATABASE_OWN_COLUMNS[db.dialect]
         with db.engine.connect() as conn:
             insp = inspect(conn)
-            for table in Base.metadata.sorted_tables:
+            for table in metadata.sorted_tables:
                 migrated = {c["name"]: c for c in insp.get_columns(table.name)}
                 assert set(migrated) - {c for t, c in own if t == table.name} == {c.name for c in table.columns}, \
                     table.name
@@ -172,7 +172,7 @@ def test_postgres_urls_use_psycopg_3(postgres_server) -> None:
 
 
 def test_metrics_are_kept_and_pruned_by_age(database_url: str) -> None:
-    from nexus.store.repositories import MetricsRepository
+    from nexus.server.repository import MetricsRepository
 
     db = Database.open(database_url)
     try:

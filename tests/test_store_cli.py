@@ -13,9 +13,10 @@ import psycopg
 import pytest
 
 from nexus.chat.repository import ChatRepository
+from nexus.server.repository import RestartRepository
+from nexus.settings_repository import SettingsRepository
 from nexus.store import Database
 from nexus.store.database import sqlite_url
-from nexus.store.repositories import RestartRepository, SettingsRepository
 from nexus.store.transfer import row_counts
 from tests.analytics_data import insert_known_usage
 from tests.postgres_server import _free_port, on_postgres

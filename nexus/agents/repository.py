@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from nexus.store.database import Database
-from nexus.store.schema import AgentRow
+from nexus.store.schema import agents
 
-A = cast(Table, AgentRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
 FIELDS = ("name", "engine", "model", "opencode_agent", "system_prompt", "tools", "temperature", "max_tokens",
           "thinking_budget")
 
@@ -36,30 +35,30 @@ class AgentRepository:
 
     def list(self) -> list[dict[str, Any]]:
         with self._db.engine.connect() as conn:
-            return [agent_from_row(r) for r in conn.execute(select(A).order_by(A.c.name))]
+            return [agent_from_row(r) for r in conn.execute(select(agents).order_by(agents.c.name))]
 
     def get(self, agent_id: str) -> dict[str, Any] | None:
         with self._db.engine.connect() as conn:
-            row = conn.execute(select(A).where(A.c.id == agent_id)).first()
+            row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
         return agent_from_row(row) if row else None
 
     def name_taken(self, name: str, except_id: str | None = None) -> bool:
-        query = select(A.c.id).where(A.c.name == name)
+        query = select(agents.c.id).where(agents.c.name == name)
         if except_id:
-            query = query.where(A.c.id != except_id)
+            query = query.where(agents.c.id != except_id)
         with self._db.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
     def insert(self, agent: dict[str, Any]) -> None:
         with self._db.engine.begin() as conn:
-            conn.execute(insert(A).values(id=agent["id"], created_at=agent["created_at"],
+            conn.execute(insert(agents).values(id=agent["id"], created_at=agent["created_at"],
                                           updated_at=agent["updated_at"], **_columns(agent)))
 
     def update(self, agent_id: str, agent: dict[str, Any]) -> None:
         with self._db.engine.begin() as conn:
-            conn.execute(update(A).where(A.c.id == agent_id).values(updated_at=agent["updated_at"],
+            conn.execute(update(agents).where(agents.c.id == agent_id).values(updated_at=agent["updated_at"],
                                                                     **_columns(agent)))
 
     def delete(self, agent_id: str) -> bool:
         with self._db.engine.begin() as conn:
-            return bool(conn.execute(delete(A).where(A.c.id == agent_id)).rowcount)
+            return bool(conn.execute(delete(agents).where(agents.c.id == agent_id)).rowcount)

@@ -19,21 +19,15 @@ from __future__ import annotations
 
 import bisect
 import json
-import statistics
-import typing
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Integer, Table, and_, cast, func, literal, select
+from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from nexus.analytics.days import LocalDays
 from nexus.store.database import Database
-from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
-
-S = typing.cast(Table, ChatSessionRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
-M = typing.cast(Table, ChatMessageRow.__table__)
-P = typing.cast(Table, ChatPartRow.__table__)
+from nexus.store.schema import chat_messages, chat_parts, chat_sessions
 
 _TOKENS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _BUSY = ("busy", "retry", "waiting")
@@ -66,35 +60,36 @@ class ChatAnalytics:
             def day(quarter: int) -> dict[str, Any]:
                 return per_day[bisect.bisect_right(offsets, quarter * QUARTER) - 1]
 
-            session_quarter = _quarter_of(S.c.created_at, days, self._db.is_sqlite).label("q")
+            session_quarter = _quarter_of(chat_sessions.c.created_at, days, self._db.is_sqlite).label("q")
             for quarter, sessions in conn.execute(select(session_quarter, func.count())
-                                                  .where(_in(S.c.created_at, days)).group_by(session_quarter)):
+                                                  .where(_in(chat_sessions.c.created_at, days))
+                                                  .group_by(session_quarter)):
                 day(quarter)["sessions"] += sessions
 
-            message_quarter = _quarter_of(M.c.created_at, days, self._db.is_sqlite).label("q")
-            token_sum = sum((M.c[f"tokens_{k}"] for k in ("input", "output", "reasoning")), literal(0))
+            message_quarter = _quarter_of(chat_messages.c.created_at, days, self._db.is_sqlite).label("q")
+            token_sum = sum((chat_messages.c[f"tokens_{k}"] for k in ("input", "output", "reasoning")), literal(0))
             for quarter, messages, cost, tokens in conn.execute(
-                    select(message_quarter, func.count(), func.coalesce(func.sum(M.c.cost), 0.0),
+                    select(message_quarter, func.count(), func.coalesce(func.sum(chat_messages.c.cost), 0.0),
                            func.coalesce(func.sum(token_sum), 0))
-                    .where(_in(M.c.created_at, days)).group_by(message_quarter)):
+                    .where(_in(chat_messages.c.created_at, days)).group_by(message_quarter)):
                 bucket = day(quarter)
                 bucket["messages"] += messages
                 bucket["cost"] += float(cost)
                 bucket["tokens"] += int(tokens)
 
-            totals = conn.execute(select(*[func.coalesce(func.sum(M.c[f"tokens_{k}"]), 0) for k in _TOKENS],
-                                         func.coalesce(func.sum(M.c.cost), 0.0),
-                                         func.count().filter(M.c.role == "user"),
-                                         func.count().filter(M.c.role == "assistant"))
-                                  .where(_in(M.c.created_at, days))).one()
+            totals = conn.execute(select(*[func.coalesce(func.sum(chat_messages.c[f"tokens_{k}"]), 0) for k in _TOKENS],
+                                         func.coalesce(func.sum(chat_messages.c.cost), 0.0),
+                                         func.count().filter(chat_messages.c.role == "user"),
+                                         func.count().filter(chat_messages.c.role == "assistant"))
+                                  .where(_in(chat_messages.c.created_at, days))).one()
             tokens = {k: int(totals[i]) for i, k in enumerate(_TOKENS)}
 
             by_model = []
-            model = func.coalesce(M.c.model, "unknown").label("model")
-            for row in conn.execute(select(model, func.count(),
-                                           *[func.coalesce(func.sum(M.c[f"tokens_{k}"]), 0) for k in _TOKENS],
-                                           func.coalesce(func.sum(M.c.cost), 0.0))
-                                    .where(_in(M.c.created_at, days), M.c.role == "assistant")
+            model = func.coalesce(chat_messages.c.model, "unknown").label("model")
+            token_sums = [func.coalesce(func.sum(chat_messages.c[f"tokens_{k}"]), 0) for k in _TOKENS]
+            for row in conn.execute(select(model, func.count(), *token_sums,
+                                           func.coalesce(func.sum(chat_messages.c.cost), 0.0))
+                                    .where(_in(chat_messages.c.created_at, days), chat_messages.c.role == "assistant")
                                     .group_by(model).order_by(model)):
                 by_model.append({"model": row[0], "messages": row[1],
                                  "tokens": {k: int(row[2 + i]) for i, k in enumerate(_TOKENS)},
@@ -102,6 +97,8 @@ class ChatAnalytics:
 
             tools = self._tools(conn, days)
             ttft = self._first_token_seconds(conn, days)
+            import statistics  # here, not at start-up (with fractions and decimal, ~5 ms of it)
+
             outcomes = self._outcomes(conn, days)
 
         calls = sum(t["calls"] for t in tools)
@@ -126,8 +123,9 @@ class ChatAnalytics:
     def _tools(self, conn: Any, days: LocalDays) -> list[dict[str, Any]]:
         # The tool's name and status live in the part's JSON (portable across databases: parsed here).
         stats: dict[str, dict[str, int]] = defaultdict(lambda: {"calls": 0, "completed": 0, "failed": 0})
-        rows = conn.execute(select(P.c.data).select_from(P.join(M, P.c.message_id == M.c.id))
-                            .where(P.c.kind == "tool", _in(M.c.created_at, days)))
+        rows = conn.execute(select(chat_parts.c.data)
+                            .select_from(chat_parts.join(chat_messages, chat_parts.c.message_id == chat_messages.c.id))
+                            .where(chat_parts.c.kind == "tool", _in(chat_messages.c.created_at, days)))
         for (raw,) in rows:
             try:
                 data = json.loads(raw or "{}")
@@ -147,26 +145,30 @@ class ChatAnalytics:
         return out
 
     def _first_token_seconds(self, conn: Any, days: LocalDays) -> list[float]:
-        later = M.alias("answer")
+        later = chat_messages.alias("answer")
         first_answer = (select(func.min(later.c.created_at))
-                        .where(later.c.session_id == M.c.session_id, later.c.role == "assistant",
-                               later.c.created_at >= M.c.created_at)
+                        .where(later.c.session_id == chat_messages.c.session_id, later.c.role == "assistant",
+                               later.c.created_at >= chat_messages.c.created_at)
                         .scalar_subquery())
-        rows = conn.execute(select(M.c.created_at, first_answer)
-                            .where(M.c.role == "user", _in(M.c.created_at, days)))
+        rows = conn.execute(select(chat_messages.c.created_at, first_answer)
+                            .where(chat_messages.c.role == "user", _in(chat_messages.c.created_at, days)))
         return sorted(answer - asked for asked, answer in rows if answer is not None)
 
     def _outcomes(self, conn: Any, days: LocalDays) -> dict[str, int]:
         outcomes = {k: 0 for k in ("finished", "aborted", "errored", "running", "no reply", "archived", "deleted")}
-        last_reply = (select(M.c.session_id, M.c.finish, M.c.error, M.c.completed_at,
-                             func.row_number().over(partition_by=M.c.session_id,
-                                                    order_by=(M.c.created_at.desc(), M.c.id.desc())).label("n"))
-                      .where(M.c.role == "assistant").subquery())
-        rows = conn.execute(select(S.c.state, S.c.status, S.c.deleted_at, last_reply.c.finish, last_reply.c.error,
-                                   last_reply.c.completed_at, last_reply.c.session_id)
-                            .select_from(S.outerjoin(last_reply, and_(last_reply.c.session_id == S.c.id,
+        newest_first = (chat_messages.c.created_at.desc(), chat_messages.c.id.desc())
+        last_reply = (select(chat_messages.c.session_id, chat_messages.c.finish, chat_messages.c.error,
+                             chat_messages.c.completed_at,
+                             func.row_number().over(partition_by=chat_messages.c.session_id,
+                                                    order_by=newest_first).label("n"))
+                      .where(chat_messages.c.role == "assistant").subquery())
+        rows = conn.execute(select(chat_sessions.c.state, chat_sessions.c.status, chat_sessions.c.deleted_at,
+                                   last_reply.c.finish, last_reply.c.error, last_reply.c.completed_at,
+                                   last_reply.c.session_id)
+                            .select_from(chat_sessions.outerjoin(last_reply,
+                                                                 and_(last_reply.c.session_id == chat_sessions.c.id,
                                                                       last_reply.c.n == 1)))
-                            .where(_in(S.c.created_at, days)))
+                            .where(_in(chat_sessions.c.created_at, days)))
         for state, status, deleted_at, finish, error, completed_at, replied in rows:
             if deleted_at is not None:
                 outcomes["deleted"] += 1

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from nexus.store.database import Database
-from nexus.store.schema import ChatPendingRow
-
-T = cast(Table, ChatPendingRow.__table__)
+from nexus.store.schema import chat_pending
 
 QUESTION = "question"
 QUEUED = "queued"
@@ -26,20 +24,21 @@ class PendingStore:
     def put(self, session_id: str, kind: str, item_id: str, data: dict[str, Any]) -> None:
         """Insert or replace one item (a question asked again, detached, replaces itself)."""
         with self._db.engine.begin() as conn:
-            found = conn.execute(select(T.c.id).where(T.c.id == item_id)).first()
+            found = conn.execute(select(chat_pending.c.id).where(chat_pending.c.id == item_id)).first()
             if found:
-                conn.execute(update(T).where(T.c.id == item_id).values(data=json.dumps(data)))
+                conn.execute(update(chat_pending).where(chat_pending.c.id == item_id).values(data=json.dumps(data)))
             else:
-                conn.execute(insert(T).values(id=item_id, session_id=session_id, kind=kind,
+                conn.execute(insert(chat_pending).values(id=item_id, session_id=session_id, kind=kind,
                                               created_at=time.time(), data=json.dumps(data)))
 
     def remove(self, item_id: str) -> bool:
         with self._db.engine.begin() as conn:
-            return bool(conn.execute(delete(T).where(T.c.id == item_id)).rowcount)
+            return bool(conn.execute(delete(chat_pending).where(chat_pending.c.id == item_id)).rowcount)
 
     def items(self, session_id: str, kind: str) -> list[dict[str, Any]]:
         """Oldest first."""
         with self._db.engine.connect() as conn:
-            rows = conn.execute(select(T).where(T.c.session_id == session_id, T.c.kind == kind)
-                                .order_by(T.c.created_at, T.c.id)).all()
+            rows = conn.execute(select(chat_pending)
+                                .where(chat_pending.c.session_id == session_id, chat_pending.c.kind == kind)
+                                .order_by(chat_pending.c.created_at, chat_pending.c.id)).all()
         return [json.loads(row.data) for row in rows]

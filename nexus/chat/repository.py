@@ -12,18 +12,14 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from nexus.chat import events as ev
 from nexus.store.database import Database
-from nexus.store.schema import ChatMessageRow, ChatPartRow, ChatSessionRow
-
-S = cast(Table, ChatSessionRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
-M = cast(Table, ChatMessageRow.__table__)
-P = cast(Table, ChatPartRow.__table__)
+from nexus.store.schema import chat_messages, chat_parts, chat_sessions
 
 _TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
 _SESSION_FIELDS = ("title", "agent", "model", "directory", "state", "status", "engine", "engine_ref", "server",
@@ -101,7 +97,7 @@ class ChatRepository:
     def create_session(self, session: dict[str, Any]) -> None:
         now = time.time()
         with self._db.engine.begin() as conn:
-            conn.execute(insert(S).values(_fit(S, dict(
+            conn.execute(insert(chat_sessions).values(_fit(chat_sessions, dict(
                 id=session["id"], engine=session["engine"], engine_ref=session.get("engine_ref"),
                 title=session.get("title") or "", agent=session.get("agent"), model=session.get("model"),
                 directory=session.get("directory"), state=session.get("state", "active"),
@@ -113,17 +109,17 @@ class ChatRepository:
                 origin=session.get("origin"), **_token_columns(session.get("tokens"))))))
 
     def get_session(self, session_id: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
-        query = select(S).where(S.c.id == session_id)
+        query = select(chat_sessions).where(chat_sessions.c.id == session_id)
         if not include_deleted:
-            query = query.where(S.c.deleted_at.is_(None))
+            query = query.where(chat_sessions.c.deleted_at.is_(None))
         with self._db.engine.connect() as conn:
             row = conn.execute(query).first()
         return session_from_row(row) if row else None
 
     def find_by_engine_ref(self, engine: str, ref: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
-        query = select(S).where(S.c.engine == engine, S.c.engine_ref == ref)
+        query = select(chat_sessions).where(chat_sessions.c.engine == engine, chat_sessions.c.engine_ref == ref)
         if not include_deleted:
-            query = query.where(S.c.deleted_at.is_(None))
+            query = query.where(chat_sessions.c.deleted_at.is_(None))
         with self._db.engine.connect() as conn:
             row = conn.execute(query).first()
         return session_from_row(row) if row else None
@@ -135,29 +131,32 @@ class ChatRepository:
                       ) -> tuple[list[dict[str, Any]], int]:
         """`state` "deleted" lists the deleted sessions that can still be restored. Sub-agent
         sessions (with a parent) are listed under their parent, unless `children`."""
-        conditions: list[Any] = [S.c.deleted_at.is_not(None) if state == "deleted" else S.c.deleted_at.is_(None)]
+        deleted_at = chat_sessions.c.deleted_at
+        conditions: list[Any] = [deleted_at.is_not(None) if state == "deleted" else deleted_at.is_(None)]
         if not children:
-            conditions.append(S.c.parent_id.is_(None))
+            conditions.append(chat_sessions.c.parent_id.is_(None))
         if state and state != "deleted":
-            conditions.append(S.c.state == state)
+            conditions.append(chat_sessions.c.state == state)
         if query:
-            conditions.append(S.c.id.in_(self._matching_session_ids(query, deleted=state == "deleted")))
+            conditions.append(chat_sessions.c.id.in_(self._matching_session_ids(query, deleted=state == "deleted")))
         if agent:
-            conditions.append(S.c.agent == agent)
+            conditions.append(chat_sessions.c.agent == agent)
         if model:
-            conditions.append(S.c.model == model)
+            conditions.append(chat_sessions.c.model == model)
         if created_from is not None:
-            conditions.append(S.c.created_at >= created_from)
+            conditions.append(chat_sessions.c.created_at >= created_from)
         if created_to is not None:
-            conditions.append(S.c.created_at < created_to)
+            conditions.append(chat_sessions.c.created_at < created_to)
         if directory:
-            conditions.append(S.c.directory == directory)
+            conditions.append(chat_sessions.c.directory == directory)
         if server:
-            conditions.append(S.c.server.is_(None) if server == "local" else S.c.server == server)
+            conditions.append(chat_sessions.c.server.is_(None) if server == "local"
+                              else chat_sessions.c.server == server)
         where = and_(*conditions)
         with self._db.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(S).where(where)).scalar() or 0
-            rows = conn.execute(select(S).where(where).order_by(S.c.updated_at.desc(), S.c.id)
+            total = conn.execute(select(func.count()).select_from(chat_sessions).where(where)).scalar() or 0
+            rows = conn.execute(select(chat_sessions).where(where)
+                                .order_by(chat_sessions.c.updated_at.desc(), chat_sessions.c.id)
                                 .limit(limit).offset(offset)).all()
         return [session_from_row(r) for r in rows], total
 
@@ -166,11 +165,12 @@ class ChatRepository:
         session started with OpenCode's defaults really used."""
         if not session_ids:
             return {}
-        newest = (select(M.c.session_id, func.max(M.c.created_at).label("at"))
-                  .where(M.c.session_id.in_(session_ids), M.c.role == "assistant", M.c.model.is_not(None))
-                  .group_by(M.c.session_id).subquery())
-        query = select(M.c.session_id, M.c.agent, M.c.model).join(
-            newest, and_(M.c.session_id == newest.c.session_id, M.c.created_at == newest.c.at))
+        newest = (select(chat_messages.c.session_id, func.max(chat_messages.c.created_at).label("at"))
+                  .where(chat_messages.c.session_id.in_(session_ids), chat_messages.c.role == "assistant",
+                         chat_messages.c.model.is_not(None))
+                  .group_by(chat_messages.c.session_id).subquery())
+        query = select(chat_messages.c.session_id, chat_messages.c.agent, chat_messages.c.model).join(
+            newest, and_(chat_messages.c.session_id == newest.c.session_id, chat_messages.c.created_at == newest.c.at))
         with self._db.engine.connect() as conn:
             return {sid: (agent, model) for sid, agent, model in conn.execute(query)}
 
@@ -178,22 +178,24 @@ class ChatRepository:
         """The agents and models sessions were started with (the choices of a filter)."""
         with self._db.engine.connect() as conn:
             return {name: sorted(v for (v,) in conn.execute(select(column).where(column.is_not(None)).distinct()))
-                    for name, column in (("agents", S.c.agent), ("models", S.c.model))}
+                    for name, column in (("agents", chat_sessions.c.agent), ("models", chat_sessions.c.model))}
 
     def count_active(self) -> int:
         """Open sessions started in Nexus: sessions adopted from other OpenCode clients are not
         counted, so a busy terminal client never blocks the owner from starting one here."""
         with self._db.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(S).where(
-                S.c.state == "active", S.c.deleted_at.is_(None), S.c.parent_id.is_(None),
-                or_(S.c.origin.is_(None), S.c.origin != "adopted"))).scalar() or 0
+            return conn.execute(select(func.count()).select_from(chat_sessions).where(
+                chat_sessions.c.state == "active", chat_sessions.c.deleted_at.is_(None),
+                chat_sessions.c.parent_id.is_(None),
+                or_(chat_sessions.c.origin.is_(None), chat_sessions.c.origin != "adopted"))).scalar() or 0
 
     def project_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(server, directory) -> (open sessions, all sessions), deleted ones left out."""
         with self._db.engine.connect() as conn:
-            rows = conn.execute(select(S.c.server, S.c.directory, S.c.state, func.count())
-                                .where(S.c.deleted_at.is_(None), S.c.directory.is_not(None))
-                                .group_by(S.c.server, S.c.directory, S.c.state)).all()
+            columns = (chat_sessions.c.server, chat_sessions.c.directory, chat_sessions.c.state)
+            rows = conn.execute(select(*columns, func.count())
+                                .where(chat_sessions.c.deleted_at.is_(None), chat_sessions.c.directory.is_not(None))
+                                .group_by(*columns)).all()
         counts: dict[tuple[str, str], tuple[int, int]] = {}
         for server, directory, state, n in rows:
             key = (server or "local", directory)
@@ -208,22 +210,24 @@ class ChatRepository:
             values.update(_token_columns(fields["tokens"]))
         values.setdefault("updated_at", time.time())
         with self._db.engine.begin() as conn:
-            conn.execute(update(S).where(S.c.id == session_id).values(**_fit(S, values)))
+            conn.execute(update(chat_sessions).where(chat_sessions.c.id == session_id)
+                         .values(**_fit(chat_sessions, values)))
 
     def deleted_before(self, cutoff: float, limit: int = 500) -> list[dict[str, Any]]:
         """Sessions deleted before `cutoff` (UNIX seconds): what retention purges."""
         with self._db.engine.connect() as conn:
-            rows = conn.execute(select(S.c.id, S.c.engine, S.c.engine_ref).where(
-                S.c.deleted_at.is_not(None), S.c.deleted_at < cutoff).limit(limit)).mappings().all()
+            rows = conn.execute(select(chat_sessions.c.id, chat_sessions.c.engine, chat_sessions.c.engine_ref).where(
+                chat_sessions.c.deleted_at.is_not(None), chat_sessions.c.deleted_at < cutoff)
+                .limit(limit)).mappings().all()
         return [dict(r) for r in rows]
 
     def purge_session(self, session_id: str) -> None:
         with self._db.engine.begin() as conn:
             if self.fts:
                 conn.execute(text("DELETE FROM chat_search WHERE session_id = :s"), {"s": session_id})
-            conn.execute(delete(P).where(P.c.session_id == session_id))
-            conn.execute(delete(M).where(M.c.session_id == session_id))
-            conn.execute(delete(S).where(S.c.id == session_id))
+            conn.execute(delete(chat_parts).where(chat_parts.c.session_id == session_id))
+            conn.execute(delete(chat_messages).where(chat_messages.c.session_id == session_id))
+            conn.execute(delete(chat_sessions).where(chat_sessions.c.id == session_id))
 
     # ----- messages and parts -------------------------------------------------------------------
 
@@ -231,22 +235,25 @@ class ChatRepository:
                       before: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """The newest `limit` messages (older than message `before`), oldest first, and
         whether older ones exist."""
-        order = (M.c.created_at.desc().nulls_last(), M.c.id.desc())  # NULLs sort alike everywhere
-        query = select(M).where(M.c.session_id == session_id)
+        # NULLs sort alike everywhere
+        order = (chat_messages.c.created_at.desc().nulls_last(), chat_messages.c.id.desc())
+        query = select(chat_messages).where(chat_messages.c.session_id == session_id)
         with self._db.engine.connect() as conn:
             if before is not None:
-                anchor = conn.execute(select(M.c.created_at, M.c.id).where(M.c.id == before)).first()
+                anchor = conn.execute(select(chat_messages.c.created_at, chat_messages.c.id)
+                                      .where(chat_messages.c.id == before)).first()
                 if anchor is not None:
-                    query = query.where(or_(M.c.created_at < anchor.created_at,
-                                            and_(M.c.created_at == anchor.created_at, M.c.id < anchor.id)))
+                    query = query.where(or_(chat_messages.c.created_at < anchor.created_at,
+                                            and_(chat_messages.c.created_at == anchor.created_at,
+                                                 chat_messages.c.id < anchor.id)))
             rows = conn.execute(query.order_by(*order).limit((limit + 1) if limit else None)).all()
             has_more = bool(limit) and len(rows) > (limit or 0)
             rows = list(reversed(rows[:limit] if limit else rows))
             messages = [message_from_row(r) for r in rows]
             by_id = {m["id"]: m for m in messages}
             if by_id:
-                for prow in conn.execute(select(P).where(P.c.message_id.in_(list(by_id)))
-                                         .order_by(P.c.message_id, P.c.position)):
+                for prow in conn.execute(select(chat_parts).where(chat_parts.c.message_id.in_(list(by_id)))
+                                         .order_by(chat_parts.c.message_id, chat_parts.c.position)):
                     by_id[prow.message_id]["parts"].append(part_from_row(prow))
         return messages, has_more
 
@@ -270,7 +277,8 @@ class ChatRepository:
                     values["revert"] = json.dumps(session["revert"]) if session["revert"] else None
                 if last_seq is not None:
                     values["last_seq"] = last_seq
-                conn.execute(update(S).where(S.c.id == session["id"]).values(**_fit(S, values)))
+                conn.execute(update(chat_sessions).where(chat_sessions.c.id == session["id"])
+                             .values(**_fit(chat_sessions, values)))
 
     def _upsert_message(self, conn: Connection, message: dict[str, Any]) -> None:
         values = {"role": message.get("role") or "assistant", "created_at": message.get("created_at"),
@@ -278,20 +286,20 @@ class ChatRepository:
                   "model": message.get("model"), "finish": message.get("finish"),
                   "error": json.dumps(message["error"]) if message.get("error") else None,
                   "cost": float(message.get("cost") or 0.0), **_token_columns(message.get("tokens"))}
-        _fit(M, values)
-        done = conn.execute(update(M).where(M.c.id == message["id"]).values(**values)).rowcount
+        _fit(chat_messages, values)
+        done = conn.execute(update(chat_messages).where(chat_messages.c.id == message["id"]).values(**values)).rowcount
         if not done:
-            conn.execute(insert(M).values(id=message["id"], session_id=message["session_id"], **values))
+            conn.execute(insert(chat_messages).values(id=message["id"], session_id=message["session_id"], **values))
 
     def _upsert_part(self, conn: Connection, part: dict[str, Any], position: int, now: float) -> None:
         data = {k: v for k, v in part.items() if k not in _PART_COLUMNS}
         text_value = part.get("text") if part.get("kind") in ("text", "reasoning") else None
-        values = _fit(P, {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
+        values = _fit(chat_parts, {"kind": part.get("kind") or "text", "text": text_value, "data": json.dumps(data),
                           "position": position, "updated_at": now})
         text_value = values["text"]
-        done = conn.execute(update(P).where(P.c.id == part["id"]).values(**values)).rowcount
+        done = conn.execute(update(chat_parts).where(chat_parts.c.id == part["id"]).values(**values)).rowcount
         if not done:
-            conn.execute(insert(P).values(id=part["id"], message_id=part["message_id"],
+            conn.execute(insert(chat_parts).values(id=part["id"], message_id=part["message_id"],
                                           session_id=part["session_id"], **values))
         if self.fts and part.get("kind") == "text" and part.get("index", True):
             conn.execute(text("DELETE FROM chat_search WHERE part_id = :p"), {"p": part["id"]})
@@ -309,18 +317,19 @@ class ChatRepository:
                 for message_id in ids:
                     conn.execute(text("DELETE FROM chat_search WHERE part_id IN "
                                       "(SELECT id FROM chat_parts WHERE message_id = :m)"), {"m": message_id})
-            conn.execute(delete(P).where(P.c.message_id.in_(ids)))
-            conn.execute(delete(M).where(M.c.id.in_(ids)))
+            conn.execute(delete(chat_parts).where(chat_parts.c.message_id.in_(ids)))
+            conn.execute(delete(chat_messages).where(chat_messages.c.id.in_(ids)))
 
     def message_session(self, message_id: str) -> str | None:
         with self._db.engine.connect() as conn:
-            return conn.execute(select(M.c.session_id).where(M.c.id == message_id)).scalar()
+            return conn.execute(select(chat_messages.c.session_id).where(chat_messages.c.id == message_id)).scalar()
 
     def children(self, parent_id: str) -> list[dict[str, Any]]:
         """The sub-agent sessions a session's agent started, oldest first."""
         with self._db.engine.connect() as conn:
-            rows = conn.execute(select(S).where(S.c.parent_id == parent_id, S.c.deleted_at.is_(None))
-                                .order_by(S.c.created_at, S.c.id)).all()
+            rows = conn.execute(select(chat_sessions)
+                                .where(chat_sessions.c.parent_id == parent_id, chat_sessions.c.deleted_at.is_(None))
+                                .order_by(chat_sessions.c.created_at, chat_sessions.c.id)).all()
         return [session_from_row(r) for r in rows]
 
     # ----- search --------------------------------------------------------------------------------
@@ -339,10 +348,10 @@ class ChatRepository:
             elif self.tsvector:
                 rows = _postgres_hits(conn, terms, limit * 5)
             else:
-                like = [P.c.text.ilike(f"%{t}%") for t in terms]
-                rows = conn.execute(select(P.c.session_id, P.c.id.label("part_id"),
-                                           func.substr(P.c.text, 1, 160).label("snippet"))
-                                    .where(P.c.kind == "text", *like).limit(limit * 5)).all()
+                like = [chat_parts.c.text.ilike(f"%{t}%") for t in terms]
+                rows = conn.execute(select(chat_parts.c.session_id, chat_parts.c.id.label("part_id"),
+                                           func.substr(chat_parts.c.text, 1, 160).label("snippet"))
+                                    .where(chat_parts.c.kind == "text", *like).limit(limit * 5)).all()
             hits: dict[str, dict[str, Any]] = {}
             for row in rows:
                 if row.session_id not in hits:
@@ -350,9 +359,10 @@ class ChatRepository:
                                             "snippet": row.snippet}
             if not hits:
                 return []
+            deleted_at = chat_sessions.c.deleted_at
             live = {r.id: session_from_row(r) for r in conn.execute(
-                select(S).where(S.c.id.in_(list(hits)),
-                                S.c.deleted_at.is_not(None) if deleted else S.c.deleted_at.is_(None)))}
+                select(chat_sessions).where(chat_sessions.c.id.in_(list(hits)),
+                                            deleted_at.is_not(None) if deleted else deleted_at.is_(None)))}
         return [{**hit, "session": live[sid]} for sid, hit in hits.items() if sid in live][:limit]
 
     def _matching_session_ids(self, query: str, deleted: bool = False) -> list[str]:

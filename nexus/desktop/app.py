@@ -197,7 +197,7 @@ def _keep_qt_profile_in(storage: Path) -> None:
 
 
 def _settings_repo(rt):
-    from nexus.store.repositories import SettingsRepository
+    from nexus.settings_repository import SettingsRepository
 
     return SettingsRepository(rt.db)
 

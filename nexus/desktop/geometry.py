@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nexus.store.repositories import SettingsRepository
+from nexus.settings_repository import SettingsRepository
 
 GEOMETRY_KEY = "desktop.window_geometry"
 MIN_WIDTH, MIN_HEIGHT = 360, 480

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 
 from nexus.store.database import Database
-from nexus.store.schema import ProjectRow
-
-T = cast(Table, ProjectRow.__table__)  # __table__ is typed FromClause; on a declarative class it is always a Table
+from nexus.store.schema import projects
 
 
 class ProjectRepository:
@@ -19,12 +17,13 @@ class ProjectRepository:
 
     def all(self) -> list[dict[str, Any]]:
         with self._db.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(T).order_by(T.c.used_at.desc()))]
+            return [dict(r._mapping) for r in conn.execute(select(projects).order_by(projects.c.used_at.desc()))]
 
     def touch(self, server: str, path: str) -> None:
         """Added now, or marked as just used."""
         now = time.time()
         with self._db.engine.begin() as conn:
-            done = conn.execute(update(T).where(T.c.server == server, T.c.path == path).values(used_at=now)).rowcount
+            done = conn.execute(update(projects).where(projects.c.server == server, projects.c.path == path)
+                                .values(used_at=now)).rowcount
             if not done:
-                conn.execute(insert(T).values(server=server, path=path, added_at=now, used_at=now))
+                conn.execute(insert(projects).values(server=server, path=path, added_at=now, used_at=now))

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 from nexus.background import PeriodicWorker
 from nexus.bus import EventBus
+from nexus.server.repository import MetricsRepository
 from nexus.server.supervisor import Supervisor
 from nexus.settings import Settings
-from nexus.store.repositories import MetricsRepository
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from nexus.server.binary import BinaryNotFound, find_opencode
 from nexus.server.child_record import ChildRecord, fingerprint
 from nexus.server.client import OpenCodeClient, OpenCodeError, RequestCounters
 from nexus.server.process import AdoptedProcess, Launcher, OpenCodeProcess, StartError
+from nexus.server.repository import RestartRepository
 from nexus.server.state import ServerState
 from nexus.settings import Settings
-from nexus.store.repositories import RestartRepository
 
 log = logging.getLogger(__name__)
 

@@ -11,19 +11,17 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DatabaseError,
     InterfaceError,
     OperationalError,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 from nexus.store.migrations import HEAD_REVISION
 
@@ -88,7 +86,6 @@ class Database:
                              "then start Nexus again.") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -204,14 +201,16 @@ class Database:
         shutil.copy2(path, backup)
         log.info("copied the database to %s before migrating", backup.name)
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
-            yield session
-
     def close(self) -> None:
         self.engine.dispose()
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The integer key an INSERT of one row gave it (SQLite's lastrowid, PostgreSQL's RETURNING)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("not an INSERT of one row")
+    return int(key[0])
 
 
 def postgres_problem(url: str, exc: Exception) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import DefaultClause, MetaData, text
 from sqlalchemy.engine import Connection
 
-# What migrations 0003_chat (SQLite) and 0011_postgres_search (PostgreSQL) add outside the ORM.
+# What migrations 0003_chat (SQLite) and 0011_postgres_search (PostgreSQL) add outside the metadata.
 SEARCH_DDL = {
     "sqlite": [
         ("CREATE VIRTUAL TABLE chat_search USING fts5(text, part_id UNINDEXED, session_id UNINDEXED, "
@@ -29,9 +29,9 @@ SEARCH_DDL = {
 
 
 def create_fresh_store(conn: Connection, head: str) -> None:
-    from nexus.store.schema import Base
+    from nexus.store.schema import metadata
 
-    _with_server_defaults(Base.metadata).create_all(conn)
+    _with_server_defaults(metadata).create_all(conn)
     for statement in SEARCH_DDL.get(conn.dialect.name, []):
         conn.exec_driver_sql(statement)
     # Alembic's own version table, as `alembic stamp` makes it.

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from nexus.store.database import Database, StoreError, safe_url
-from nexus.store.schema import Base
+from nexus.store.schema import metadata
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +26,14 @@ BATCH = 1000
 def row_counts(db: Database) -> dict[str, int]:
     with db.engine.connect() as conn:
         return {t.name: conn.execute(select(func.count()).select_from(t)).scalar() or 0
-                for t in Base.metadata.sorted_tables}
+                for t in metadata.sorted_tables}
 
 
 def copy_store(source: Database, target: Database, *, replace: bool = False,
                progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     """Copy every row of `source` into `target`; returns the rows per table. A target that
     holds any rows is refused unless `replace`, which empties it first (in the same transaction)."""
-    tables = Base.metadata.sorted_tables
+    tables = metadata.sorted_tables
     existing = {name: n for name, n in row_counts(target).items() if n}
     if existing and not replace:
         listed = ", ".join(f"{name} ({n})" for name, n in sorted(existing.items())[:6])
@@ -81,7 +81,7 @@ def _after_copy(db: Database, conn: Connection) -> None:
         conn.execute(text("INSERT INTO chat_search (text, part_id, session_id) SELECT text, id, session_id "
                           "FROM chat_parts WHERE kind = 'text' AND text IS NOT NULL AND text != ''"))
     if db.is_postgres:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             pk = list(table.primary_key.columns)
             if len(pk) == 1 and isinstance(pk[0].type, Integer) and pk[0].autoincrement in (True, "auto"):
                 conn.execute(text(

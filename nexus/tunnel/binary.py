@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -98,6 +97,8 @@ def download_cloudflared(data_dir: Path, url: str | None = None, timeout: float 
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as res:
             shutil.copyfileobj(res, out)
         if url.endswith(".tgz"):  # macOS builds come as an archive holding `cloudflared`
+            import tarfile  # only here: it costs start-up time otherwise
+
             with tarfile.open(tmp) as archive:
                 member = archive.getmember("cloudflared")
                 source = archive.extractfile(member)

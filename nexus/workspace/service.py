@@ -20,9 +20,7 @@ from nexus.settings import Settings
 from nexus.workspace.changes import working_changes
 from nexus.workspace.confine import Workspace
 from nexus.workspace.files import FileError, WorkspaceFiles
-from nexus.workspace.local_pty import LocalPty
 from nexus.workspace.manual_commands import ManualCommand, ManualCommands
-from nexus.workspace.opencode_pty import OpenCodePty
 from nexus.workspace.terminals import Terminal, TerminalError, TerminalManager
 
 log = logging.getLogger(__name__)
@@ -118,5 +116,10 @@ class WorkspaceService:
         client = self._opencode_client(session) if session.get("engine") == "opencode" else None
         if session.get("engine") == "opencode" and client is None:
             log.info("OpenCode is not running: session %s gets a terminal Nexus runs itself", session_id)
+        # Imported here, not at start-up: the terminals pull in psutil and the WebSocket client
+        # (~0.1 s), which no page needs until a terminal opens.
+        from nexus.workspace.local_pty import LocalPty
+        from nexus.workspace.opencode_pty import OpenCodePty
+
         spawn = functools.partial(OpenCodePty, client) if client is not None else LocalPty
         return self.terminals.create(session_id, folder, spawn, cols, rows)
