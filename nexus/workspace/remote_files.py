@@ -9,7 +9,7 @@ be resolved from here; OpenCode itself neither lists nor reads a link that leave
 and a file is read only after its folder's listing shows it as a file.
 
 What OpenCode does not tell: file sizes in a listing (they are null) and the exact bytes of a
-text file (it sends text, so the size is that of the text it sent).
+text file (it sends the text without its final newline; the size is that of the text sent).
 """
 
 from __future__ import annotations
