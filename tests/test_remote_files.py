@@ -156,3 +156,20 @@ def test_lexical_confinement() -> None:
         assert not space.contains(bad), bad
     with pytest.raises(FileError):
         RemoteWorkspace("relative/root")
+
+
+def test_a_server_that_does_not_answer_is_a_503() -> None:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    client = OpenCodeClient(f"http://127.0.0.1:{port}", timeout=5)
+    try:
+        with pytest.raises(FileError) as gone:
+            RemoteFiles(DirectoryClient(client, ROOT), ROOT, "Gone").list_dir(".")
+    finally:
+        client.close()
+    assert (gone.value.status, gone.value.code) == (503, "server_unreachable")
+    assert "Gone" in gone.value.message
