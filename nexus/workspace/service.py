@@ -25,7 +25,7 @@ from nexus.server.supervisor import NotRunning, Supervisor
 from nexus.settings import Settings
 from nexus.workspace.changes import working_changes
 from nexus.workspace.confine import Workspace
-from nexus.workspace.files import FileError, WorkspaceFiles
+from nexus.workspace.files import FileError, FileSource, WorkspaceFiles
 from nexus.workspace.local_pty import LocalPty
 from nexus.workspace.manual_commands import ManualCommand, ManualCommands
 from nexus.workspace.opencode_pty import OpenCodePty
@@ -87,6 +87,10 @@ class WorkspaceService:
     def _on_attached_server(session: dict[str, Any]) -> bool:
         return session.get("engine") == "opencode" and session.get("server") not in (None, "", "local")
 
+    def _server_name(self, session: dict[str, Any]) -> str:
+        server = str(session.get("server"))
+        return self._servers.name_of(server) if self._servers is not None else server
+
     def folder_for(self, session_id: str) -> Path:
         """The session's folder on this computer (for what runs here: run a command)."""
         session = self._record(session_id)
@@ -94,7 +98,7 @@ class WorkspaceService:
         if self._on_attached_server(session):
             # Its folder is on that server, even when a folder of that name exists here:
             # never run something in a folder that only looks like the project.
-            name = self._servers.name_of(session.get("server")) if self._servers is not None else session["server"]
+            name = self._server_name(session)
             raise FileError(f"Running a single command works only for projects on this computer; this one is on "
                             f"the server {name!r}. Open a terminal instead: it runs there.", "remote_project", 409)
         if own and Path(own).expanduser().is_dir():
@@ -110,7 +114,7 @@ class WorkspaceService:
     def workspace(self, session_id: str) -> Workspace:
         return Workspace(self.folder_for(session_id))
 
-    def files(self, session_id: str) -> WorkspaceFiles | RemoteFiles:
+    def files(self, session_id: str) -> FileSource:
         """The session's file source: this disk, or OpenCode's API for an attached server."""
         session = self._record(session_id)
         if self._on_attached_server(session):
@@ -118,15 +122,15 @@ class WorkspaceService:
         return WorkspaceFiles(self.workspace(session_id))
 
     def changes(self, session_id: str) -> dict[str, Any]:
-        files = self.files(session_id)
-        if isinstance(files, RemoteFiles):
-            return files.changes()
-        return working_changes(files.root)
+        session = self._record(session_id)
+        if self._on_attached_server(session):
+            return self._remote_files(session).changes()
+        return working_changes(self.workspace(session_id).root)
 
     def _remote_client(self, session: dict[str, Any]) -> Any:
         client = self._opencode_client(session) if self._servers is not None else None
         if client is None:
-            name = self._servers.name_of(session.get("server")) if self._servers is not None else session["server"]
+            name = self._server_name(session)
             raise FileError(f"The OpenCode server {name!r} is not reachable right now; its files show again "
                             "when it is back.", "server_unreachable", 503)
         return client
@@ -146,8 +150,7 @@ class WorkspaceService:
 
     def _remote_files(self, session: dict[str, Any]) -> RemoteFiles:
         client = self._remote_client(session)
-        name = self._servers.name_of(session.get("server")) if self._servers is not None else session["server"]
-        return RemoteFiles(client, self._remote_root(session, client), name)
+        return RemoteFiles(client, self._remote_root(session, client), self._server_name(session))
 
     def _opencode_client(self, session: dict[str, Any] | None = None) -> Any | None:
         if self._servers is not None and session is not None:
