@@ -367,6 +367,118 @@ def test_servers_are_renamed_checked_again_and_deleting_can_reach_opencode(world
         assert other.get(f"/session/{ref}", params={"directory": str(gamma)}).status_code == 404
 
 
+def _codes(http: httpx2.Client, session_id: str) -> dict[tuple[str, str], tuple[int, str | None]]:
+    """What the files pane answers to paths it must refuse or cannot show, for one session."""
+    gamma = "/".join(["..", "gamma", "gamma.txt"])
+    out = {}
+    for path in ("..", "../gamma", gamma, "sub/../../gamma/gamma.txt", "/etc/passwd", "/etc", "~", "nope",
+                 "README.md", "sub"):
+        for what in ("files", "files/content"):
+            res = http.get(f"/api/sessions/{session_id}/{what}", params={"path": path})
+            out[(what, path)] = (res.status_code, res.json().get("error", {}).get("code"))
+    return out
+
+
+def test_workspace_pane_of_a_session_on_an_attached_server_goes_through_opencode(world) -> None:
+    """Files, search and changes of a project on an attached server come from that server's
+    OpenCode API (the folder is not assumed to be on this computer), confined like the local
+    pane; its terminal is OpenCode's PTY there; running one command stays local-only."""
+    from tests.test_workspace_pane import TUNNEL
+
+    http, rt, base = world["http"], world["rt"], world["base"]
+    server_id = _attach(world)
+    epsilon = _git_repo(base / "epsilon", {"README.md": "# epsilon\n", ".gitignore": "build/\n"})
+    (epsilon / "sub").mkdir()
+    (epsilon / "sub" / "inner.txt").write_text("inside sub\n")
+    (epsilon / "build").mkdir()
+    (epsilon / "build" / "out.bin").write_bytes(b"\0\1")
+    created = http.post("/api/sessions", json={"directory": str(epsilon), "server": server_id, "title": "On the box"})
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    reader = WsReader(world["url"])
+    try:
+        reader.follow(session_id)
+        assert http.post(f"/api/sessions/{session_id}/prompt",
+                         json={"text": "WRITE:remote-made.txt:hello from the box"}).status_code == 202
+        reader.until(reply_done, timeout=90)
+    finally:
+        reader.close()
+    assert (epsilon / "remote-made.txt").read_text().strip() == "hello from the box"
+
+    counters = rt.servers.get(server_id).client.counters
+    asked_before = counters.snapshot()[0]
+    tree = http.get(f"/api/sessions/{session_id}/files")
+    assert tree.status_code == 200, tree.text
+    assert counters.snapshot()[0] > asked_before  # answered by the attached server over HTTP
+    entries = {e["name"]: e for e in tree.json()["entries"]}
+    assert tree.json()["path"] == "." and not tree.json()["truncated"]
+    assert set(entries) == {"build", "sub", ".gitignore", "README.md", "remote-made.txt"}  # .git hidden
+    assert [e["name"] for e in tree.json()["entries"]][:2] == ["build", "sub"]  # folders first
+    assert entries["build"]["ignored"] is True and entries["build"]["type"] == "dir"
+    assert entries["remote-made.txt"] == {"name": "remote-made.txt", "path": "remote-made.txt", "type": "file",
+                                          "size": None, "ignored": False}
+    inner = http.get(f"/api/sessions/{session_id}/files", params={"path": "sub"}).json()
+    assert [(e["path"], e["type"]) for e in inner["entries"]] == [("sub/inner.txt", "file")]
+    read = http.get(f"/api/sessions/{session_id}/files/content", params={"path": "sub/inner.txt"}).json()
+    # OpenCode sends the text without its final newline; the size is that of the text sent.
+    assert read == {"path": "sub/inner.txt", "size": 10, "binary": False, "truncated": False, "text": "inside sub"}
+    binary = http.get(f"/api/sessions/{session_id}/files/content", params={"path": "build/out.bin"}).json()
+    assert binary["binary"] is True and binary["text"] == "" and binary["size"] == 2
+    names = http.get(f"/api/sessions/{session_id}/files/search", params={"q": "made"}).json()
+    assert names["files"] == ["remote-made.txt"]
+    found = http.get(f"/api/sessions/{session_id}/files/search", params={"q": "FROM THE BOX", "in": "content"})
+    assert found.json()["matches"] == [{"path": "remote-made.txt", "line": 1, "text": "hello from the box"}]
+
+    changes = http.get(f"/api/sessions/{session_id}/changes").json()
+    assert changes["git"] is True and not changes["truncated"]
+    # New since the commit: the agent's file and sub/ (never committed); build/ is ignored.
+    assert [(f["path"], f["status"], f["additions"]) for f in changes["files"]] == [
+        ("remote-made.txt", "added", 1), ("sub/inner.txt", "added", 1)]
+    assert "+hello from the box" in changes["files"][0]["diff"]
+
+    # The same refusals, with the same codes, as the local pane of a session on this computer.
+    local = http.post("/api/sessions", json={"directory": str(world["projects"]["alpha"])})
+    assert local.status_code == 201, local.text
+    (world["projects"]["alpha"] / "sub").mkdir(exist_ok=True)
+    remote_codes, local_codes = _codes(http, session_id), _codes(http, local.json()["id"])
+    assert remote_codes == local_codes, {k: (remote_codes[k], local_codes[k]) for k in remote_codes
+                                         if remote_codes[k] != local_codes[k]}
+    assert remote_codes[("files", "..")] == (403, "path_escape")
+    assert remote_codes[("files/content", "/etc/passwd")] == (403, "path_escape")
+    assert remote_codes[("files/content", "sub/../../gamma/gamma.txt")] == (403, "path_escape")
+    assert remote_codes[("files/content", "nope")] == (404, "not_found")
+    assert remote_codes[("files", "README.md")] == (400, "not_a_folder")
+    assert remote_codes[("files/content", "sub")] == (400, "is_a_folder")
+
+    # A terminal: OpenCode's PTY on that server, in the project folder, without its password.
+    refused = httpx2.post(f"{world['url']}/api/sessions/{session_id}/terminals", json={}, headers=TUNNEL,
+                          trust_env=False)
+    assert refused.status_code in (401, 403)  # the same remote-shell policy as every terminal
+    term = http.post(f"/api/sessions/{session_id}/terminals", json={"cols": 200, "rows": 20})
+    assert term.status_code == 201 and term.json()["backend"] == "opencode", term.text
+    assert term.json()["cwd"] == str(epsilon)
+    ws = _ws(world["url"], f"/api/terminals/{term.json()['id']}/connect")
+    try:
+        _ready(ws, prompt=False)
+        _type(ws, "pwd; echo pw=[$OPENCODE_SERVER_PASSWORD] mark-$((6*7))\n")
+        screen = _read_until(ws, b"mark-42", timeout=60)
+        assert str(epsilon).encode() in screen and b"pw=[] mark-42" in screen
+        assert ATTACHED_PASSWORD.encode() not in screen
+    finally:
+        ws.close()
+        assert http.delete(f"/api/sessions/{session_id}/terminals/{term.json()['id']}").status_code == 204
+    # Running one command stays on this computer: refused, saying why, before any command is sent.
+    run = _ws(world["url"], f"/api/sessions/{session_id}/run")
+    try:
+        import json
+
+        refusal = json.loads(run.receive(timeout=30))
+    finally:
+        run.close()
+    assert refusal["type"] == "refused" and "only for projects on this computer" in refusal["message"]
+    assert "Open a terminal instead" in refusal["message"]
+
+
 def test_a_server_that_goes_away_marks_its_sessions_unreachable(world, fake_llm) -> None:
     """Last in the module: it stops the attached server and starts it again on the same port."""
     from tests.fakes.fake_llm import opencode_env

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nexus.errors import ServiceError
 from nexus.workspace.confine import PathEscapeError, Workspace
@@ -61,6 +61,16 @@ def git(root: Path, *args: str, input_: bytes | None = None) -> subprocess.Compl
 def in_git_repo(root: Path) -> bool:
     result = git(root, "rev-parse", "--is-inside-work-tree")
     return result is not None and result.returncode == 0 and result.stdout.strip() == b"true"
+
+
+class FileSource(Protocol):
+    """What the files pane asks of a session's folder: WorkspaceFiles reads this disk,
+    nexus.workspace.remote_files.RemoteFiles asks an attached OpenCode server."""
+
+    def list_dir(self, path: str = ".") -> dict[str, Any]: ...
+    def read(self, path: str, limit: int = MAX_READ_BYTES) -> dict[str, Any]: ...
+    def search_names(self, query: str, limit: int = SEARCH_LIMIT) -> list[str]: ...
+    def search_content(self, query: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]: ...
 
 
 class WorkspaceFiles:
@@ -199,4 +209,4 @@ def ripgrep() -> str | None:
     return shutil.which("rg") or (str(beside) if beside.exists() else None)
 
 
-__all__ = ["Entry", "FileError", "PathEscapeError", "WorkspaceFiles", "git", "in_git_repo", "ripgrep"]
+__all__ = ["Entry", "FileError", "FileSource", "PathEscapeError", "WorkspaceFiles", "git", "in_git_repo", "ripgrep"]

@@ -4,6 +4,11 @@ its changes and its terminals.
 A session works in the folder its record names (`directory`, e.g. a per-agent workspace)
 when that folder exists, otherwise in OpenCode's workspace (`server.workspace`, default the
 data dir's workspace folder). Everything goes through that folder's confinement.
+
+A session on an attached OpenCode server (another machine, a container) works in a folder
+on that server: its files and changes come from OpenCode's own API
+(nexus/workspace/remote_files.py, same answers, same confinement) and its terminals are
+OpenCode's PTYs there. Running a single command stays on this computer, so it is refused.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from nexus.bus import EventBus
+from nexus.server.client import OpenCodeError
 from nexus.server.supervisor import NotRunning, Supervisor
 from nexus.settings import Settings
 from nexus.workspace.changes import working_changes
 from nexus.workspace.confine import Workspace
-from nexus.workspace.files import FileError, WorkspaceFiles
+from nexus.workspace.files import FileError, FileSource, WorkspaceFiles
 from nexus.workspace.manual_commands import ManualCommand, ManualCommands
+from nexus.workspace.remote_files import RemoteFiles
 from nexus.workspace.terminals import Terminal, TerminalError, TerminalManager
 
 log = logging.getLogger(__name__)
@@ -46,7 +53,7 @@ class WorkspaceService:
         self.terminals.stop()
 
     def terminals_of(self, session_id: str) -> list[Terminal]:
-        self.folder_for(session_id)  # a session that does not exist is a 404, not an empty list
+        self._record(session_id)  # a session that does not exist is a 404, not an empty list
         return self.terminals.list(session_id)
 
     def terminal(self, terminal_id: str, session_id: str | None = None) -> Terminal:
@@ -68,18 +75,32 @@ class WorkspaceService:
     def manual_commands_running(self) -> int:
         return self._manual_commands.running()
 
-    def folder_for(self, session_id: str) -> Path:
+    def _record(self, session_id: str) -> dict[str, Any]:
         session = self._session_record(session_id)
         if session is None:
             raise FileError("No such session.", "not_found", 404)
+        return session
+
+    @staticmethod
+    def _on_attached_server(session: dict[str, Any]) -> bool:
+        return session.get("engine") == "opencode" and session.get("server") not in (None, "", "local")
+
+    def _server_name(self, session: dict[str, Any]) -> str:
+        server = str(session.get("server"))
+        return self._servers.name_of(server) if self._servers is not None else server
+
+    def folder_for(self, session_id: str) -> Path:
+        """The session's folder on this computer (for what runs here: run a command)."""
+        session = self._record(session_id)
         own = session.get("directory")
+        if self._on_attached_server(session):
+            # Its folder is on that server, even when a folder of that name exists here:
+            # never run something in a folder that only looks like the project.
+            name = self._server_name(session)
+            raise FileError(f"Running a single command works only for projects on this computer; this one is on "
+                            f"the server {name!r}. Open a terminal instead: it runs there.", "remote_project", 409)
         if own and Path(own).expanduser().is_dir():
             return Path(own).expanduser()
-        if own and session.get("server") not in (None, "local") and session.get("engine") == "opencode":
-            # A project on an attached server that is not on this computer: never fall back
-            # to another folder, which would show the wrong files.
-            raise FileError(f"The project folder {own} is not on this computer (it is on the server "
-                            f"{session.get('server')!r}).", "remote_project", 404)
         chosen = self._settings["server.workspace"]
         folder = Path(chosen or self._default).expanduser()
         if not chosen:
@@ -91,11 +112,53 @@ class WorkspaceService:
     def workspace(self, session_id: str) -> Workspace:
         return Workspace(self.folder_for(session_id))
 
-    def files(self, session_id: str) -> WorkspaceFiles:
+    def files(self, session_id: str) -> FileSource:
+        """The session's file source: this disk, or OpenCode's API for an attached server."""
+        # Imported here, not at start-up: the terminals pull in psutil and the WebSocket client
+        # (~0.1 s), which no page needs until a terminal opens.
+        from nexus.workspace.local_pty import LocalPty
+        from nexus.workspace.opencode_pty import OpenCodePty
+
+        session = self._record(session_id)
+        if self._on_attached_server(session):
+            return self._remote_files(session)
         return WorkspaceFiles(self.workspace(session_id))
 
     def changes(self, session_id: str) -> dict[str, Any]:
+        # Imported here, not at start-up: the terminals pull in psutil and the WebSocket client
+        # (~0.1 s), which no page needs until a terminal opens.
+        from nexus.workspace.local_pty import LocalPty
+        from nexus.workspace.opencode_pty import OpenCodePty
+
+        session = self._record(session_id)
+        if self._on_attached_server(session):
+            return self._remote_files(session).changes()
         return working_changes(self.workspace(session_id).root)
+
+    def _remote_client(self, session: dict[str, Any]) -> Any:
+        client = self._opencode_client(session) if self._servers is not None else None
+        if client is None:
+            name = self._server_name(session)
+            raise FileError(f"The OpenCode server {name!r} is not reachable right now; its files show again "
+                            "when it is back.", "server_unreachable", 503)
+        return client
+
+    def _remote_root(self, session: dict[str, Any], client: Any) -> str:
+        """The project folder on the server: the session's, else the server's own default."""
+        if session.get("directory"):
+            return str(session["directory"])
+        try:
+            default = client.inner.json("GET", "/path").get("directory")
+        except (OpenCodeError, AttributeError) as exc:
+            raise FileError("The OpenCode server did not say which folder it works in.", "no_workspace",
+                            404) from exc
+        if not isinstance(default, str) or not default:
+            raise FileError("The OpenCode server did not say which folder it works in.", "no_workspace", 404)
+        return default
+
+    def _remote_files(self, session: dict[str, Any]) -> RemoteFiles:
+        client = self._remote_client(session)
+        return RemoteFiles(client, self._remote_root(session, client), self._server_name(session))
 
     def _opencode_client(self, session: dict[str, Any] | None = None) -> Any | None:
         if self._servers is not None and session is not None:
@@ -111,15 +174,21 @@ class WorkspaceService:
     def open_terminal(self, session_id: str, cols: int = 80, rows: int = 24) -> Terminal:
         """A shell in the session's workspace: OpenCode's own PTY for OpenCode sessions while
         OpenCode runs, otherwise (other engines, or OpenCode down) one Nexus spawns itself."""
-        folder = self.folder_for(session_id)
-        session = self._session_record(session_id) or {}
-        client = self._opencode_client(session) if session.get("engine") == "opencode" else None
-        if session.get("engine") == "opencode" and client is None:
-            log.info("OpenCode is not running: session %s gets a terminal Nexus runs itself", session_id)
         # Imported here, not at start-up: the terminals pull in psutil and the WebSocket client
         # (~0.1 s), which no page needs until a terminal opens.
         from nexus.workspace.local_pty import LocalPty
         from nexus.workspace.opencode_pty import OpenCodePty
 
+        session = self._record(session_id)
+        if self._on_attached_server(session):
+            # OpenCode's PTY on that server, in the project folder there (same remote-shell
+            # policy as every terminal: the views check it before asking).
+            client = self._remote_client(session)
+            folder = Path(self._remote_root(session, client))
+            return self.terminals.create(session_id, folder, functools.partial(OpenCodePty, client), cols, rows)
+        folder = self.folder_for(session_id)
+        client = self._opencode_client(session) if session.get("engine") == "opencode" else None
+        if session.get("engine") == "opencode" and client is None:
+            log.info("OpenCode is not running: session %s gets a terminal Nexus runs itself", session_id)
         spawn = functools.partial(OpenCodePty, client) if client is not None else LocalPty
         return self.terminals.create(session_id, folder, spawn, cols, rows)

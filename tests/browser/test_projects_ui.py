@@ -121,3 +121,58 @@ def test_phone_opens_a_session_started_outside_nexus(new_page: Any, nexus: ChatN
     page.get_by_role("button", name="Send", exact=True).click()  # on a touch screen Enter is a new line
     expect(page.locator('.msg[data-role="assistant"]').last).to_contain_text("You said: and now from the phone",
                                                                           timeout=REPLY)
+
+
+def test_workspace_pane_of_a_session_on_an_attached_server(new_page: Any, nexus: ChatNexus) -> None:
+    """A second, real `opencode serve` attached by URL with a password: the pane of a session
+    there shows that server's folder (read through OpenCode), its changes, and says that
+    running one command is for projects on this computer."""
+    from tests.fakes.fake_llm import opencode_env
+    from tests.test_projects import _git_repo, _serve, _stop
+
+    base: Path = nexus.base  # type: ignore[attr-defined]
+    rt = nexus.runtime
+    kappa = _git_repo(base / "box" / "kappa", {"kappa-only.txt": "served by the box\n"})
+    (kappa / "fresh.txt").write_text("not committed yet\n")
+    password = "box-pw-5521"
+    env = {**opencode_env(nexus.fake_llm.base_url, str(base / "box-state"), None, permission_bash="allow"),
+           "OPENCODE_SERVER_PASSWORD": password}
+    proc, url = _serve(env, kappa, base / "box.log")
+    try:
+        server_id = rt.servers.add(name="Box", url=url, password=password)["id"]
+        deadline = time.monotonic() + 30
+        while not rt.chat.server_engines[server_id].connected.is_set():
+            assert time.monotonic() < deadline, "the attached server's event stream"
+            time.sleep(0.1)
+        session = rt.chat.create(title="On the box", directory=str(kappa), server=server_id)
+        for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+            page = new_page(nexus.url, viewport=viewport) if name == "desktop" else new_page(nexus.url, **viewport)
+            page.goto(f"/s/{session['id']}")
+            if name == "phone":
+                page.get_by_role("tab", name="Files").click()
+            else:
+                expect(page.locator("#workspace-layout")).to_have_attribute("data-pane", re.compile(r"shown|hidden"),
+                                                                            timeout=15_000)
+                page.get_by_role("tab", name="Files").click()
+            expect(page.locator(".tree-item", has_text="kappa-only.txt")).to_be_visible(timeout=15_000)
+            expect(page.locator(".tree-item", has_text="omega-only.txt")).to_have_count(0)
+            page.locator(".tree-item", has_text="kappa-only.txt").locator(".tree-label").click()
+            expect(page.locator(".file-text")).to_contain_text("served by the box", timeout=15_000)
+            shot(page, f"attached-files-{name}")
+            page.get_by_role("tab", name="Changes").click()
+            expect(page.locator(".change-path", has_text="fresh.txt")).to_be_visible(timeout=15_000)
+            expect(page.locator(".change-path")).to_have_count(1)
+            shot(page, f"attached-changes-{name}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= (1440 if name == "desktop" else 375), f"the page scrolls sideways ({width} px)"
+            if name == "desktop":
+                page.get_by_role("tab", name="Terminal").click()
+                page.locator(".command-box summary").click()
+                page.get_by_label("Command to run in the workspace").fill("ls")
+                page.get_by_role("button", name="Run", exact=True).click()
+                expect(page.locator(".command-box .pane-note")).to_contain_text(
+                    "only for projects on this computer", timeout=15_000)
+                shot(page, "attached-run-refused-desktop")
+            page.close()
+    finally:
+        _stop(proc)
