@@ -114,22 +114,12 @@ class WorkspaceService:
 
     def files(self, session_id: str) -> FileSource:
         """The session's file source: this disk, or OpenCode's API for an attached server."""
-        # Imported here, not at start-up: the terminals pull in psutil and the WebSocket client
-        # (~0.1 s), which no page needs until a terminal opens.
-        from nexus.workspace.local_pty import LocalPty
-        from nexus.workspace.opencode_pty import OpenCodePty
-
         session = self._record(session_id)
         if self._on_attached_server(session):
             return self._remote_files(session)
         return WorkspaceFiles(self.workspace(session_id))
 
     def changes(self, session_id: str) -> dict[str, Any]:
-        # Imported here, not at start-up: the terminals pull in psutil and the WebSocket client
-        # (~0.1 s), which no page needs until a terminal opens.
-        from nexus.workspace.local_pty import LocalPty
-        from nexus.workspace.opencode_pty import OpenCodePty
-
         session = self._record(session_id)
         if self._on_attached_server(session):
             return self._remote_files(session).changes()
