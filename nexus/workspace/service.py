@@ -56,7 +56,7 @@ class WorkspaceService:
             # to another folder, which would show the wrong files.
             raise FileError(f"The project folder {own} is not on this computer (it is on the server "
                             f"{session.get('server')!r}).", "remote_project", 404)
-        chosen = self._settings["server.workspace"]
+        chosen = self._settings.current.server.workspace
         folder = Path(chosen or self._default).expanduser()
         if not chosen:
             folder.mkdir(parents=True, exist_ok=True)  # OpenCode makes it too, once it starts
