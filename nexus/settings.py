@@ -71,7 +71,7 @@ class Settings:
         self._specs = {s.key: s for s in SPECS}
         self._lock = threading.Lock()
         self._values: dict[str, Any] = {key: _copy(spec.default) for key, spec in self._specs.items()}
-        self._stored: dict[str, Any] = {}  # the keys with a valid row in the store, and their values
+        self._stored: dict[str, Any] = {}  # the valid rows of the store, as they read back
         self._load()
         self._current = build(self._values)
 
@@ -95,8 +95,10 @@ class Settings:
             if errors:  # validate again without them: what remains is valid
                 problems.update(errors)
                 clean, _errors = _validate({**self._values, **{k: v for k, v in stored.items() if k not in errors}})
-            self._stored = {k: clean[k] for k in stored if k not in problems}
-            self._values.update(self._stored)
+            # The digest is of the rows as they read back (a whole number an older Nexus stored for
+            # a float stays one there), the values in force are the validated ones.
+            self._stored = {k: v for k, v in stored.items() if k not in problems}
+            self._values.update({k: clean[k] for k in self._stored})
         for key, problem in problems.items():
             # Keep the stored row as it is (nothing is lost) and run on the default.
             log.warning("setting %s in the store is invalid (%s); using the default", key, problem)

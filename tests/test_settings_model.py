@@ -144,3 +144,18 @@ def test_a_start_with_validated_settings_does_not_import_pydantic(tmp_path) -> N
                          cwd=ROOT, check=True).stdout.split("\n")
     assert out[0] == "quick {'A': 'b'} False", out
     assert out[1] == "True", "the first change validates with pydantic"
+
+
+def test_a_row_an_older_nexus_stored_in_another_json_type_is_validated_once(db) -> None:
+    repo = SettingsRepository(db)
+    repo.save({"restart.initial_delay": 2})  # a whole number for a float setting: valid, read as 2.0
+    first = Settings(repo)
+    assert first["restart.initial_delay"] == 2.0 and isinstance(first.current.restart.initial_delay, float)
+    digest = repo.load_raw()[VALIDATED_ROW]
+    Settings(repo).update({"logs.level": "DEBUG"})
+    assert repo.load_raw()[VALIDATED_ROW] != digest
+    assert json.loads(repo.load_raw()["restart.initial_delay"]) == 2, "the row is left as it was"
+    from nexus.settings import _digest
+
+    rows = {k: json.loads(v) for k, v in repo.load_raw().items() if k in {s.key for s in SPECS}}
+    assert json.loads(repo.load_raw()[VALIDATED_ROW]) == _digest(rows), "the next start trusts these rows"
