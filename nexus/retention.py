@@ -42,7 +42,7 @@ class Retention:
         """One round; returns what was removed (for the log and for tests)."""
         now = time.time() if now is None else now
         purged: list[str] = []
-        days = self._settings["chat.purge_deleted_days"]
+        days = self._settings.current.chat.purge_deleted_days
         if days > 0:
             for session in self._chat.repo.deleted_before(now - days * 86400):
                 engine = self._chat.engines.get(session["engine"])
@@ -53,7 +53,7 @@ class Retention:
                         pass  # OpenCode is not running, or the engine keeps nothing: Nexus's copy goes anyway
                 self._chat.repo.purge_session(session["id"])
                 purged.append(session["id"])
-        idle = self._settings["security.session_idle_minutes"] * 60
+        idle = self._settings.current.security.session_idle_minutes * 60
         self._auth.prune_sessions(now, idle)
         if purged:
             log.info("purged %d chat sessions deleted more than %d days ago", len(purged), days)

@@ -97,9 +97,9 @@ class Runtime:
         settings = Settings(SettingsRepository(db), bus)
 
         def configure_from_settings() -> None:
-            configure_logging(paths.log_file, console=console_log, level=settings["logs.level"],
-                              max_bytes=settings["logs.max_bytes"], backup_count=settings["logs.backup_count"],
-                              retention_days=settings["logs.retention_days"])
+            configure_logging(paths.log_file, console=console_log, level=settings.current.logs.level,
+                              max_bytes=settings.current.logs.max_bytes, backup_count=settings.current.logs.backup_count,
+                              retention_days=settings.current.logs.retention_days)
 
         configure_from_settings()
 
@@ -117,7 +117,7 @@ class Runtime:
         chat.add_engine(OpenCodeEngine(supervisor, chat))
         servers = _server_registry(supervisor, db, secrets, settings, bus, chat)
         anthropic = AnthropicEngine(chat, settings=settings, secrets=secrets,
-                                    workspace=lambda: Path(settings["server.workspace"]
+                                    workspace=lambda: Path(settings.current.server.workspace
                                                                or paths.default_workspace).expanduser())
         chat.add_engine(anthropic)
         agents = AgentService(AgentRepository(db))
@@ -132,7 +132,7 @@ class Runtime:
         workspace = WorkspaceService(settings, bus, paths.default_workspace, chat.repo.get_session,
                                      supervisor=supervisor, servers=servers)
         projects = ProjectService(ProjectRepository(db), chat.repo, servers,
-                                  lambda: Path(settings["server.workspace"] or paths.default_workspace).expanduser())
+                                  lambda: Path(settings.current.server.workspace or paths.default_workspace).expanduser())
         return cls(paths, db, bus, settings, supervisor, metrics, chat, secrets=secrets, audit=audit, auth=auth,
                    setup=setup, tunnel=tunnel, notifications=notifications, workspace=workspace, agents=agents,
                    anthropic=anthropic, log_follower=LogFollower(paths.log_file, bus),
@@ -184,7 +184,7 @@ class Runtime:
             log.info("Nexus services stopped")
 
     def _autostart_tunnel(self) -> None:
-        if not (self.setup.completed and self.settings["tunnel.autostart"] and self.settings["tunnel.mode"] != "off"):
+        if not (self.setup.completed and self.settings.current.tunnel.autostart and self.settings.current.tunnel.mode != "off"):
             return
         try:
             self.tunnel.start()
@@ -208,7 +208,7 @@ def _server_registry(supervisor: Supervisor, db: Database, secrets: SecretStore,
     servers.on_added.append(lambda server: chat.add_server_engine(server.id, OpenCodeEngine(server, chat, server.id)))
     servers.on_removed.append(chat.remove_server_engine)
     chat.server_info = lambda server_id: (servers.state_of(server_id), servers.name_of(server_id))
-    chat.adopt_policy = lambda: settings["chat.adopt"]
+    chat.adopt_policy = lambda: settings.current.chat.adopt
     servers.load()
     return servers
 

@@ -22,6 +22,10 @@ REAL_CLOUDFLARED = Path(os.environ.get("NEXUS_TEST_CLOUDFLARED",
                                        ROOT.parent / "shared" / "tools" / "cloudflared" / "cloudflared"))
 REAL_CLOUDFLARED_VERSION = "2026.8.2-1-gd1df7985"
 
+# A chat event that does not match its declared payload fails the test whose code emitted it
+# (nexus/chat/event_check.py); Nexus processes the tests start inherit it.
+os.environ.setdefault("NEXUS_STRICT_EVENTS", "1")
+
 
 @pytest.fixture(scope="session")
 def real_cloudflared() -> Path:

@@ -19,7 +19,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nexus.settings import Settings  # typed reads only: no import at run time
 
 REMOTE_FAILURES_PER_HOUR = 60
 HOUR = 3600.0
@@ -39,7 +42,7 @@ class _Count:
 
 
 class Lockout:
-    def __init__(self, settings: Any, repo: Any, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, repo: Any, clock: Callable[[], float] = time.time) -> None:
         self._settings = settings
         self._repo = repo  # the owner row keeps the tunnel's global budget (failed_count, failed_since, locked_until)
         self._clock = clock
@@ -65,7 +68,7 @@ class Lockout:
     def failed(self, client: str) -> tuple[bool, float]:
         """Count a failure. Returns (this client is now locked, for how many seconds)."""
         now = self._clock()
-        window = self._settings["security.lockout_window_minutes"] * 60
+        window = self._settings.current.security.lockout_window_minutes * 60
         with self._lock:
             if len(self._clients) >= MAX_CLIENTS:  # a scan from many addresses must not grow memory
                 self._clients = {k: c for k, c in self._clients.items()
@@ -74,9 +77,9 @@ class Lockout:
             if now - count.since > window:
                 count.failures, count.since = 0, now
             count.failures += 1
-            locked = count.failures >= self._settings["security.lockout_failures"]
+            locked = count.failures >= self._settings.current.security.lockout_failures
             if locked:
-                count.locked_until = now + self._settings["security.lockout_minutes"] * 60
+                count.locked_until = now + self._settings.current.security.lockout_minutes * 60
                 count.failures, count.since = 0, now
             wait = max(0.0, count.locked_until - now)
         if client != "local":

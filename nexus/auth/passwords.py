@@ -7,10 +7,13 @@ when the settings change, the next successful sign-in rehashes with the new ones
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from nexus.settings import Settings  # typed reads only: no import at run time
 
 MIN_LENGTH = 10
 MIN_SCORE = 2  # zxcvbn: 0 too guessable ... 4 very unguessable
@@ -24,9 +27,9 @@ class HashParams:
     parallelism: int
 
     @classmethod
-    def from_settings(cls, settings: Any) -> HashParams:
-        return cls(settings["security.argon2_time_cost"], settings["security.argon2_memory_kib"],
-                   settings["security.argon2_parallelism"])
+    def from_settings(cls, settings: Settings) -> HashParams:
+        return cls(settings.current.security.argon2_time_cost, settings.current.security.argon2_memory_kib,
+                   settings.current.security.argon2_parallelism)
 
     def to_json(self) -> dict[str, int | str]:
         return {"algorithm": "argon2id", "time_cost": self.time_cost, "memory_kib": self.memory_kib,

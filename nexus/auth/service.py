@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus.auth.audit import AuditLog
 from nexus.auth.lockout import Lockout, client_of
@@ -27,6 +27,9 @@ from nexus.auth.repository import AuthRepository, KeyRecord, SessionRecord
 from nexus.auth.scopes import normalize_scopes
 from nexus.errors import ServiceError
 from nexus.logs.redaction import SecretRegistry, active_registry
+
+if TYPE_CHECKING:
+    from nexus.settings import Settings  # typed reads only: no import at run time
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ def minutes_text(seconds: float) -> str:
 
 
 class AuthService:
-    def __init__(self, repo: AuthRepository, settings: Any, audit: AuditLog,
+    def __init__(self, repo: AuthRepository, settings: Settings, audit: AuditLog,
                  clock: Callable[[], float] = time.time, redaction: SecretRegistry | None = None) -> None:
         self._repo = repo
         # Secrets to mask in logs: only ones made or verified here, forgotten when they end.
@@ -156,7 +159,7 @@ class AuthService:
         return self.limiter.hit(f"write:{client}", self._settings["security.write_rate_per_minute"])
 
     def _verify(self, username: str, password: str, *, ip: str, via: str) -> None:
-        wait = self.limiter.hit(f"login:{ip}", self._settings["security.login_rate_per_minute"])
+        wait = self.limiter.hit(f"login:{ip}", self._settings.current.security.login_rate_per_minute)
         if wait:
             raise AuthError(429, f"Too many sign-in attempts from this address. Try again in {int(wait) + 1} s.",
                             "rate_limited", retry_after=int(wait) + 1)
@@ -204,7 +207,7 @@ class AuthService:
         now = self._clock()
         self._secrets_seen.register(token, label=f"session:{token_hash(token)}")
         record = SessionRecord(token_hash(token), kind, now, now,
-                               now + self._settings["security.session_max_days"] * 86400, ip[:64], via, client[:200])
+                               now + self._settings.current.security.session_max_days * 86400, ip[:64], via, client[:200])
         self._repo.add_session(record)
         return Session(token, record)
 
@@ -216,7 +219,7 @@ class AuthService:
         if record is None:
             return None
         now = self._clock()
-        idle = self._settings["security.session_idle_minutes"] * 60
+        idle = self._settings.current.security.session_idle_minutes * 60
         if record.expires_at <= now or record.last_seen_at + idle <= now:
             self._end_session(record.id)
             return None

@@ -63,7 +63,10 @@ import json
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal, NotRequired, Required
+
+# typing_extensions, not typing: pydantic validates typing_extensions.TypedDict on Python 3.11
+from typing_extensions import TypedDict
 
 SESSION_UPDATED = "session.updated"
 SESSION_STATUS = "session.status"
@@ -115,3 +118,123 @@ class ChatEvent:
     def wire(self) -> str:
         """The JSON text sent to clients, made once however many clients receive it."""
         return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+
+
+# ----- each event type's payload, declared (checked at emit: nexus/chat/event_check.py) ----------
+# Objects the engines fill in full (a session's fields, a message, a permission, a question) are
+# checked for what identifies them; their other fields are the engines' (see the docstring).
+
+
+class Identified(TypedDict, total=False):
+    """A message, permission or question: an `id` plus its own fields."""
+
+    id: Required[str]
+
+
+class PartShape(TypedDict, total=False):
+    """A part: `id`, `kind` plus the fields of its kind."""
+
+    id: Required[str]
+    kind: Required[str]
+
+
+class SessionUpdatedData(TypedDict):
+    session: dict[str, Any]  # the fields that changed
+
+
+class SessionStatusData(TypedDict):
+    status: Literal["idle", "busy", "retry", "waiting"]
+    attempt: NotRequired[int | None]
+    message: NotRequired[str | None]
+    next_at: NotRequired[float | None]
+
+
+class MessageStartData(TypedDict):
+    message: Identified
+
+
+class PartData(TypedDict):
+    """part.update, tool.start, tool.update, tool.end."""
+
+    message_id: str
+    part: PartShape
+
+
+class DeltaData(TypedDict):
+    """text.delta, reasoning.delta."""
+
+    message_id: str
+    part_id: str
+    delta: str
+
+
+class PermissionAskedData(TypedDict):
+    permission: Identified
+
+
+class PermissionAnsweredData(TypedDict):
+    permission_id: str
+    reply: Literal["once", "always", "reject"] | None  # None: the engine dropped it unanswered
+
+
+class QuestionAskedData(TypedDict):
+    question: Identified
+
+
+class QuestionAnsweredData(TypedDict):
+    question_id: str
+    answers: list[list[str]] | None
+    rejected: bool
+
+
+class QueueUpdatedData(TypedDict):
+    queue: list[Identified]
+
+
+class UsageData(TypedDict):
+    message_id: str
+    tokens: dict[str, int | float]
+    cost: float | None
+    estimated: NotRequired[bool]  # the Anthropic engine counted output tokens from the text's length
+
+
+class MessageEndData(TypedDict):
+    message_id: str
+    finish: str | None
+    error: NotRequired[dict[str, Any] | None]
+    completed_at: NotRequired[float | None]
+
+
+class ErrorData(TypedDict):
+    message: str
+    code: NotRequired[str | None]
+    message_id: NotRequired[str | None]
+
+
+class SnapshotData(TypedDict):
+    session: dict[str, Any]
+    messages: list[Identified]
+    permissions: list[Identified]
+    questions: list[Identified]
+    queue: list[Identified]
+    status: dict[str, Any]
+    has_more: bool
+
+
+class TodoUpdatedData(TypedDict):
+    todos: list[dict[str, Any]]
+
+
+class MessageRemovedData(TypedDict):
+    message_id: str
+
+
+PAYLOADS: dict[str, type] = {
+    SESSION_UPDATED: SessionUpdatedData, SESSION_STATUS: SessionStatusData, MESSAGE_START: MessageStartData,
+    PART_UPDATE: PartData, TOOL_START: PartData, TOOL_UPDATE: PartData, TOOL_END: PartData,
+    TEXT_DELTA: DeltaData, REASONING_DELTA: DeltaData, PERMISSION_ASKED: PermissionAskedData,
+    PERMISSION_ANSWERED: PermissionAnsweredData, QUESTION_ASKED: QuestionAskedData,
+    QUESTION_ANSWERED: QuestionAnsweredData, QUEUE_UPDATED: QueueUpdatedData, USAGE: UsageData,
+    MESSAGE_END: MessageEndData, ERROR: ErrorData, SNAPSHOT: SnapshotData, TODO_UPDATED: TodoUpdatedData,
+    MESSAGE_REMOVED: MessageRemovedData,
+}

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nexus.chat import events as ev
+from nexus.chat.event_check import check_event
 from nexus.chat.events import ChatEvent
 from nexus.chat.transcript import Transcript
 
@@ -180,6 +181,7 @@ class ChatHub:
             return list(self._streams.values())
 
     def emit(self, session_id: str, type_: str, data: dict[str, Any]) -> ChatEvent:
+        check_event(type_, data)  # against its declared payload: raises in tests, logs once in use
         while (event := self.stream(session_id).emit(type_, data)) is None:
             pass  # evicted between the lookup and the emit: the next lookup reloads it
         return event

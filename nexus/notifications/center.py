@@ -174,7 +174,7 @@ class NotificationCenter:
         if not self.enabled(kind):
             return None
         item = self.repo.add(kind=kind, level=level, title=title, body=body, link=link)
-        self.repo.keep_newest(self._settings["notifications.keep"])
+        self.repo.keep_newest(self._settings.current.notifications.keep)
         log.info("notification: %s%s", title, f" ({body})" if body else "",
                  extra={"fields": {"kind": kind, "level": level}})
         self._bus.publish("notifications.new", notification=item, unread=self.repo.unread_count())
@@ -201,6 +201,6 @@ class NotificationCenter:
 
     def preferences(self) -> dict[str, Any]:
         prefs: dict[str, Any] = {kind: self.enabled(kind) for kind in KINDS}
-        prefs["desktop"] = self._settings["notifications.desktop"]
-        prefs["long_reply_seconds"] = self._settings["notifications.long_reply_seconds"]
+        prefs["desktop"] = self._settings.current.notifications.desktop
+        prefs["long_reply_seconds"] = self._settings.current.notifications.long_reply_seconds
         return prefs

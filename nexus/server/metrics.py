@@ -73,7 +73,7 @@ class MetricsSampler:
         self._meter = ProcessTreeMeter()
         self._lock = threading.Lock()
         self._history: collections.deque[dict[str, Any]] = collections.deque(
-            maxlen=int(settings["metrics.history_seconds"] / interval))
+            maxlen=int(settings.current.metrics.history_seconds / interval))
         self._pending: list[dict[str, Any]] = []
         self._last_counts = (0, 0)
         self._last_prune = 0.0
@@ -108,7 +108,7 @@ class MetricsSampler:
         with self._lock:
             self._history.append(sample)
             self._pending.append(sample)
-            due = self._pending and sample["at"] - self._pending[0]["at"] >= self._settings["metrics.store_every"]
+            due = self._pending and sample["at"] - self._pending[0]["at"] >= self._settings.current.metrics.store_every
         self._bus.publish("server.metrics", **sample)
         if due:
             self._flush()
@@ -145,6 +145,6 @@ class MetricsSampler:
             now = self._clock()
             if now - self._last_prune > 3600:
                 self._last_prune = now
-                self._repo.prune(now - self._settings["metrics.retention_days"] * 86400)
+                self._repo.prune(now - self._settings.current.metrics.retention_days * 86400)
         except Exception:
             log.exception("could not store metrics")

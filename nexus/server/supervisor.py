@@ -112,11 +112,11 @@ class Supervisor:
         if self._thread is not None:
             return
         self._stopping.clear()
-        if self._settings["server.autostart"]:
+        if self._settings.current.server.autostart:
             self._want_running = True
         if self._child_record is not None:
             with self._lifecycle:
-                if not (self._want_running and self._settings["server.adopt_after_crash"]
+                if not (self._want_running and self._settings.current.server.adopt_after_crash
                         and self._adopt_survivor()):
                     self._child_record.reap()
         self._thread = threading.Thread(target=self._monitor, name="nexus-supervisor", daemon=True)
@@ -153,7 +153,7 @@ class Supervisor:
         register_secret(survivor.password)
         client = OpenCodeClient(survivor.url, password=survivor.password, counters=self.counters)
         try:
-            body = client.health(timeout=max(2.0, self._settings["server.health_timeout"]))
+            body = client.health(timeout=max(2.0, self._settings.current.server.health_timeout))
             process = AdoptedProcess(survivor.pid, survivor.url)
         except Exception as exc:
             log.warning("the OpenCode left running (pid %d) does not answer (%s); stopping it", survivor.pid, exc)
@@ -164,7 +164,7 @@ class Supervisor:
         self._spawn_config = config
         self._started_at = self._clock()
         self._started_wall = time.time()
-        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._next_health_at = self._clock() + self._settings.current.server.health_interval
         self._health_failures = 0
         self._cpu_seen, self._slow_since = None, None
         self._note_cpu()
@@ -324,12 +324,12 @@ class Supervisor:
         self._schedule_restart("crashed", detail, code)
 
     def _check_health(self) -> None:
-        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._next_health_at = self._clock() + self._settings.current.server.health_interval
         client = self._client
         if client is None:
             return
         try:
-            body = client.health(timeout=self._settings["server.health_timeout"])
+            body = client.health(timeout=self._settings.current.server.health_timeout)
         except OpenCodeError as exc:
             if self._info["mode"] == "managed" and self._judge_slow():
                 log.info("OpenCode health check failed (%s) but the process is working (its CPU time advanced): "
@@ -338,7 +338,7 @@ class Supervisor:
                     self._set_state(ServerState.UNHEALTHY, reason=f"answering slowly while busy: {exc}")
                 return
             self._health_failures += 1
-            limit = self._settings["server.health_failures"]
+            limit = self._settings.current.server.health_failures
             log.warning("OpenCode health check failed (%d of %d): %s", self._health_failures, limit, exc)
             if self._state != ServerState.UNHEALTHY:
                 self._set_state(ServerState.UNHEALTHY, reason=str(exc))
@@ -385,7 +385,7 @@ class Supervisor:
         now = self._clock()
         if self._slow_since is None:
             self._slow_since = now
-        return now - self._slow_since < self._settings["server.slow_grace"]
+        return now - self._slow_since < self._settings.current.server.slow_grace
 
     def _note_cpu(self) -> None:
         """The process's CPU time at a passing health check: what the next failed one compares."""
@@ -401,7 +401,7 @@ class Supervisor:
             self._cpu_seen = None
 
     def _schedule_restart(self, reason: str, detail: str, exit_code: int | None) -> None:
-        if not self._settings["restart.enabled"]:
+        if not self._settings.current.restart.enabled:
             self._want_running = False
             log.warning("automatic restart is off; OpenCode stays down")
             return
@@ -456,7 +456,7 @@ class Supervisor:
         self._set_state(ServerState.STARTING)
         self._health_failures = 0
         self._cpu_seen, self._slow_since = None, None
-        timeout = self._settings["server.start_timeout"]
+        timeout = self._settings.current.server.start_timeout
         if config["url"]:
             password = self._attach_password() or os.environ.get("OPENCODE_SERVER_PASSWORD") or None
             register_secret(password)
@@ -467,7 +467,7 @@ class Supervisor:
             binary, _source = find_opencode(config["binary"])
             password = secrets.token_urlsafe(32) if config["protected"] else None
             register_secret(password)
-            if self._settings["server.adopt_after_crash"]:
+            if self._settings.current.server.adopt_after_crash:
                 process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password)
             else:
                 process = self._process_factory(binary, Path(config["workspace"]), config["env"], password=password,
@@ -488,7 +488,7 @@ class Supervisor:
         self._spawn_config = config
         self._started_at = self._clock()
         self._started_wall = time.time()
-        self._next_health_at = self._clock() + self._settings["server.health_interval"]
+        self._next_health_at = self._clock() + self._settings.current.server.health_interval
         self._note_cpu()
         with self._status_lock:
             self._info.update(url=client.base_url, pid=process.pid if process else None, mode=mode,
@@ -522,7 +522,7 @@ class Supervisor:
         if client is not None:
             client.close()
         if process is not None:
-            code = process.stop(self._settings["server.stop_timeout"])
+            code = process.stop(self._settings.current.server.stop_timeout)
             if self._child_record is not None:
                 self._child_record.forget()
             with self._status_lock:
@@ -539,10 +539,10 @@ class Supervisor:
     # ----- helpers ------------------------------------------------------------------------------
 
     def _current_spawn_config(self) -> dict[str, Any]:
-        workspace = self._settings["server.workspace"] or str(self._default_workspace)
-        return {"binary": self._settings["server.binary"], "workspace": str(Path(workspace).expanduser()),
-                "url": self._settings["server.url"], "protected": self._settings["server.protect"],
-                "env": dict(self._settings["server.env"])}
+        workspace = self._settings.current.server.workspace or str(self._default_workspace)
+        return {"binary": self._settings.current.server.binary, "workspace": str(Path(workspace).expanduser()),
+                "url": self._settings.current.server.url, "protected": self._settings.current.server.protect,
+                "env": dict(self._settings.current.server.env)}
 
     def _restart_required(self) -> bool:
         if self._spawn_config is None or self._state not in (ServerState.RUNNING, ServerState.UNHEALTHY):
@@ -550,9 +550,9 @@ class Supervisor:
         return self._spawn_config != self._current_spawn_config()
 
     def _new_backoff(self) -> Backoff:
-        s = self._settings
-        return Backoff(s["restart.initial_delay"], s["restart.factor"], s["restart.max_delay"],
-                       s["restart.max_attempts"], s["restart.reset_after"], clock=self._clock)
+        s = self._settings.current.restart
+        return Backoff(s.initial_delay, s.factor, s.max_delay,
+                       s.max_attempts, s.reset_after, clock=self._clock)
 
     def _refresh_backoff(self) -> Backoff:
         """Apply changed restart settings without forgetting how many attempts were made."""

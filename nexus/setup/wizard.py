@@ -217,15 +217,11 @@ class SetupWizard:
             self._auth.audit.record("setup-completed", ip=ip, via=via)
 
     def _validate(self, changes: dict[str, Any]) -> None:
-        errors = {}
-        specs = {s.key: s for s in self._settings.specs()}
-        for key, value in changes.items():
-            try:
-                specs[key].validate(value)
-            except ValueError as exc:
-                errors[key.split(".", 1)[1]] = str(exc)
-        if errors:
-            raise SetupError(422, "Some answers need another look.", "invalid_step", errors)
+        try:
+            self._settings.validate(changes)
+        except SettingsError as exc:
+            raise SetupError(422, "Some answers need another look.", "invalid_step",
+                             {k.split(".", 1)[1]: v for k, v in exc.errors.items()}) from exc
 
     def _update(self, changes: dict[str, Any]) -> None:
         try:

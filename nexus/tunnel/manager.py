@@ -33,13 +33,16 @@ import urllib.error
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from nexus.errors import ServiceError
 from nexus.server.backoff import Backoff
 from nexus.tunnel.binary import CloudflaredNotFound, cloudflared_version, download_cloudflared, find_cloudflared
 from nexus.tunnel.qr import qr_svg
+
+if TYPE_CHECKING:
+    from nexus.settings import Settings  # typed reads only: no import at run time
 
 log = logging.getLogger("nexus.tunnel")
 child_log = logging.getLogger("nexus.cloudflared")
@@ -91,7 +94,7 @@ def free_port() -> int:
 
 
 class TunnelManager:
-    def __init__(self, settings: Any, secrets: Any, data_dir: Path, *, bus: Any = None, audit: Any = None,
+    def __init__(self, settings: Settings, secrets: Any, data_dir: Path, *, bus: Any = None, audit: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self._secrets = secrets
@@ -127,7 +130,7 @@ class TunnelManager:
 
     def allowed_hosts(self) -> set[str]:
         """Host headers Nexus answers besides loopback: the tunnel's public name(s)."""
-        hosts = {h.lower() for h in (self._settings["tunnel.hostname"], self._observed_host) if h}
+        hosts = {h.lower() for h in (self._settings.current.tunnel.hostname, self._observed_host) if h}
         if self._url:
             hosts.add((urlsplit(self._url).hostname or "").lower())
         return hosts - {""}
@@ -136,10 +139,10 @@ class TunnelManager:
         with self._lock:
             return {
                 "state": self._state, "reason": self._reason, "mode": self._mode if self._state != "off"
-                else self._settings["tunnel.mode"], "url": self._url, "pid": self._proc.pid if self._proc else None,
+                else self._settings.current.tunnel.mode, "url": self._url, "pid": self._proc.pid if self._proc else None,
                 "metrics": self._metrics, "restarts": self._restarts, "binary": self._binary,
                 "version": self._version, "connections": self._connections,
-                "protocol": self._settings["tunnel.protocol"],
+                "protocol": self._settings.current.tunnel.protocol,
                 "connected_since": time.time() - (self._clock() - self._connected_at)
                 if self._connected_at is not None and self._state == "connected" else None,
                 "has_token": self._has_token(),
@@ -159,16 +162,16 @@ class TunnelManager:
     def check(self, mode: str | None = None) -> tuple[str, str | None, str | None]:
         """What a start would run: (mode, binary, token) or TunnelError with the reason. The
         binary is None when none is installed: the start downloads Nexus's own copy first."""
-        mode = mode or self._settings["tunnel.mode"]
+        mode = mode or self._settings.current.tunnel.mode
         if mode not in ("quick", "named"):
             raise TunnelError("Remote access is off. Choose a quick or a named tunnel first.")
         if not self._origin:
             raise TunnelError("Nexus's web server is not running, so there is nothing to forward to.")
         binary: str | None
         try:
-            binary, _source = find_cloudflared(self._settings["tunnel.binary"], self._data_dir)
+            binary, _source = find_cloudflared(self._settings.current.tunnel.binary, self._data_dir)
         except CloudflaredNotFound as exc:
-            if self._settings["tunnel.binary"]:  # the owner named a file that is not there: say so, fetch nothing
+            if self._settings.current.tunnel.binary:  # the owner named a file that is not there: say so, fetch nothing
                 raise TunnelError(str(exc)) from exc
             binary = None
         token = None
@@ -176,7 +179,7 @@ class TunnelManager:
             token = self._secrets.get(TOKEN_SECRET)
             if not token:
                 raise TunnelError("A named tunnel needs its token: paste it in the tunnel settings.")
-            if not self._settings["tunnel.hostname"]:
+            if not self._settings.current.tunnel.hostname:
                 raise TunnelError("A named tunnel needs its public hostname (e.g. nexus.example.com).")
         return mode, binary, token
 
@@ -228,7 +231,7 @@ class TunnelManager:
             if binary is None:
                 return
         self._binary, self._version = binary, cloudflared_version(binary)
-        backoff = Backoff(1.0, 2.0, 60.0, self._settings["tunnel.restart_max_attempts"], 120.0, self._clock)
+        backoff = Backoff(1.0, 2.0, 60.0, self._settings.current.tunnel.restart_max_attempts, 120.0, self._clock)
         while not self._stop.is_set():
             started = self._clock()
             connected = False
@@ -273,8 +276,8 @@ class TunnelManager:
         metrics_port = free_port()
         self._metrics = f"127.0.0.1:{metrics_port}"
         args = [binary, "tunnel", "--no-autoupdate", "--metrics", self._metrics]
-        if self._settings["tunnel.protocol"] != "auto":
-            args += ["--protocol", self._settings["tunnel.protocol"]]
+        if self._settings.current.tunnel.protocol != "auto":
+            args += ["--protocol", self._settings.current.tunnel.protocol]
         env = dict(os.environ)
         env.pop("TUNNEL_TOKEN", None)
         if mode == "quick":
@@ -299,7 +302,7 @@ class TunnelManager:
                                       daemon=True)
         self._pump.start()
 
-        deadline = self._clock() + self._settings["tunnel.start_timeout"]
+        deadline = self._clock() + self._settings.current.tunnel.start_timeout
         connected = False
         next_check = 0.0
         version_read = False
@@ -330,7 +333,7 @@ class TunnelManager:
                             self._audit.record("tunnel-started", detail=f"{mode} {url}")
                     elif now >= deadline:
                         self._set("error", f"cloudflared did not connect within "
-                                           f"{self._settings['tunnel.start_timeout']:g} s. "
+                                           f"{self._settings.current.tunnel.start_timeout:g} s. "
                                   + (plain_reason(self._last_words(), None) if self._lines else ""))
                         return False
                 else:
@@ -354,7 +357,7 @@ class TunnelManager:
                 if host:
                     return f"https://{host}"
             return self._log_url  # fallback: the URL in cloudflared's banner
-        host = self._settings["tunnel.hostname"] or self._observed_host
+        host = self._settings.current.tunnel.hostname or self._observed_host
         return f"https://{host}" if host else None
 
     def _last_words(self) -> list[str]:

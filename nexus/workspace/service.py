@@ -101,7 +101,7 @@ class WorkspaceService:
                             f"the server {name!r}. Open a terminal instead: it runs there.", "remote_project", 409)
         if own and Path(own).expanduser().is_dir():
             return Path(own).expanduser()
-        chosen = self._settings["server.workspace"]
+        chosen = self._settings.current.server.workspace
         folder = Path(chosen or self._default).expanduser()
         if not chosen:
             folder.mkdir(parents=True, exist_ok=True)  # OpenCode makes it too, once it starts

@@ -33,6 +33,8 @@ from nexus.chat.engines.base import EngineError, EngineSink
 if TYPE_CHECKING:
     import anthropic
 
+    from nexus.settings import Settings
+
 log = logging.getLogger(__name__)
 
 ENGINE = "anthropic"
@@ -67,7 +69,7 @@ class _Turn:
 class AnthropicEngine:
     name = ENGINE
 
-    def __init__(self, sink: EngineSink, *, settings: Any, secrets: Any, workspace: Callable[[], Path]) -> None:
+    def __init__(self, sink: EngineSink, *, settings: Settings, secrets: Any, workspace: Callable[[], Path]) -> None:
         self._sink = sink
         self._settings = settings
         self._secrets = secrets
@@ -143,7 +145,7 @@ class AnthropicEngine:
                               400, "key_address_changed")
         # Building a client costs ~30-50 ms (and a connection pool): reuse it while the key,
         # the address and the retry count stay the same.
-        config = (key, self.base_url, int(self._settings["anthropic.max_retries"]))
+        config = (key, self.base_url, int(self._settings.current.anthropic.max_retries))
         anthropic = _sdk()
         with self._lock:
             if self._client is None or self._client[0] != config:
@@ -154,7 +156,7 @@ class AnthropicEngine:
 
     @property
     def base_url(self) -> str:
-        return self._settings["anthropic.base_url"].rstrip("/")
+        return self._settings.current.anthropic.base_url.rstrip("/")
 
     def check_stored_key(self) -> dict[str, Any]:
         """Test the stored key, only at the address it was entered for."""
@@ -305,7 +307,7 @@ class AnthropicEngine:
             state = self._sink.transcript_state(sid)
             root = Path((state.get("session") or {}).get("directory") or self._workspace())
             root.mkdir(parents=True, exist_ok=True)
-            tools = WorkspaceTools(root, command_timeout=float(self._settings["anthropic.command_timeout"]))
+            tools = WorkspaceTools(root, command_timeout=float(self._settings.current.anthropic.command_timeout))
             for _ in range(MAX_STEPS):
                 step = _Step(self, turn, client, agent, model, options)
                 if not step.stream_response():
