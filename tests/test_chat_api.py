@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -143,31 +144,42 @@ def test_session_lifecycle_over_rest_and_websocket(live) -> None:
     assert http.get(f"/api/sessions/{sid}").json()["state"] == "active"
 
 
+def _last_word(messages: list[dict[str, Any]]) -> int:
+    """The highest `word<i>` the SLOW reply's deltas in `messages` reached (-1: none yet)."""
+    return max((int(n) for n in re.findall(r"word(\d+)", deltas(messages))), default=-1)
+
+
 def test_reconnect_gets_exactly_what_was_missed(live) -> None:
     server, rt, http = live
     sid = http.post("/api/sessions", json={"title": "flaky phone"}).json()["id"]
-    first = WsReader(server.url)
-    first.follow(sid)
-    first.until(lambda m: m["type"] == "snapshot")
+    first, watcher = WsReader(server.url), WsReader(server.url)
+    for reader in (first, watcher):
+        reader.follow(sid)
+        reader.until(lambda m: m["type"] == "snapshot")
     http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"})
-    seen = first.until(lambda m: m["type"] == "text.delta" and "word4 " in m["data"]["delta"])
-    last_seq = seen[-1]["seq"]
+    # Deltas arrive merged (one frame per flush), so wait by word number, not for one word's frame.
+    seen = first.until(lambda m: m["type"] == "text.delta" and _last_word([m]) >= 4)
+    last_seq, left_at = seen[-1]["seq"], _last_word(seen)
     first.close()  # the connection drops mid-stream
-    time.sleep(0.8)  # more events happen while it is away
+    # More events happen while it is away: a client that stayed sees five more words.
+    away = watcher.until(lambda m: m["type"] == "text.delta" and _last_word([m]) >= min(left_at + 5, 199), 60)
+    target = min(_last_word(away) + 1, 199)
 
     again = WsReader(server.url)
     try:
         assert again.epoch == first.epoch
         again.follow(sid, after=last_seq)
-        resumed = again.until(lambda m: m["type"] == "text.delta" and "word15 " in m["data"]["delta"])
+        resumed = again.until(lambda m: m["type"] == "text.delta" and _last_word([m]) >= target, 60)
         assert resumed[0].get("from_seq", resumed[0]["seq"]) == last_seq + 1, "the very next event, no gap"
         assert_contiguous(resumed)
         text = deltas(seen) + deltas(resumed)
         words = text.split()
         assert words == [f"word{i}" for i in range(len(words))], "the text reads on without a hole"
+        assert len(words) > target, "it reached past what happened while it was away"
     finally:
         http.post(f"/api/sessions/{sid}/abort")
         again.close()
+        watcher.close()
 
 
 def test_two_clients_stay_in_step_and_sse_fallback_matches(live) -> None:
