@@ -61,6 +61,7 @@ def axe_serious(page: Page, name: str) -> list[str]:
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
     assert results.response.get("testEngine", {}).get("name") == "axe-core", "axe did not run"
     violations = results.response["violations"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # pytest-playwright may have wiped test-results/
     (SCREENSHOTS / f"manage-axe-{name}.json").write_text(json.dumps(violations, indent=2))
     return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}" for v in violations
             if v.get("impact") in ("serious", "critical")]
