@@ -12,8 +12,11 @@ from nexus.ui.security import CSP
 
 
 def index() -> Any:
-    """The session cards (nexus/ui/static/js/chat/home.js draws them)."""
-    return render_template("chat.html")
+    """The session cards (nexus/ui/static/js/chat/home.js draws them). The page carries the
+    open sessions' list, so the cards are drawn without another round trip, and one
+    placeholder of a card's fixed size per session: the page does not move as they fill in."""
+    sessions, total = runtime().chat.list("active", 50)
+    return render_template("chat.html", initial_sessions={"sessions": sessions, "total": total})
 
 
 def session_page(session_id: str) -> Any:

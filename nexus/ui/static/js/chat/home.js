@@ -107,13 +107,18 @@ async function sessionsChanged({ session_id: id, change }) {
   refreshArchived();
 }
 
+// The page carries the open sessions (and a placeholder of a card's size for each): the cards
+// take the placeholders' places in one go, so nothing below them moves.
 async function loadActive() {
+  const initial = $("initial-sessions");
   try {
-    const data = await api("/api/sessions?state=active&limit=50");
+    const data = initial ? JSON.parse(initial.textContent) : await api("/api/sessions?state=active&limit=50");
     for (const s of data.sessions) addCard(s);
   } catch (err) {
     toast(`Could not load sessions: ${err.message}`);
   } finally {
+    initial?.remove();
+    for (const p of grid.querySelectorAll(".card-placeholder")) p.remove();
     updateEmpty();
     document.body.dataset.ready = "1";
   }
