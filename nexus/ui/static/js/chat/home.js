@@ -44,6 +44,8 @@ function addCard(session, { first = false } = {}) {
   view.root.dataset.project = session.directory || "";
   loadProjects().then(() => learnProject(session, redrawCards));
   if (first) grid.prepend(view.root); else grid.append(view.root);
+  // Drawn from the page's snapshot before it was in the document: now it can scroll to the end.
+  if (view.state.loaded) view.transcript.scrollTop = view.transcript.scrollHeight;
   updateEmpty();
   updateFilter();
   return view;
@@ -107,12 +109,14 @@ async function sessionsChanged({ session_id: id, change }) {
   refreshArchived();
 }
 
-// The page carries the open sessions (and a placeholder of a card's size for each): the cards
-// take the placeholders' places in one go, so nothing below them moves.
+// The page carries the open sessions with their transcripts' snapshots (and a placeholder of a
+// card's size for each): the cards take the placeholders' places in one go, so nothing below
+// them moves, and show their messages without waiting for the live stream.
 async function loadActive() {
   const initial = $("initial-sessions");
   try {
     const data = initial ? JSON.parse(initial.textContent) : await api("/api/sessions?state=active&limit=50");
+    for (const { epoch, event } of data.snapshots || []) store.receive(event, epoch);
     for (const s of data.sessions) addCard(s);
   } catch (err) {
     toast(`Could not load sessions: ${err.message}`);
