@@ -213,8 +213,17 @@ def bench_lighthouse(scratch: Path, pages: tuple[str, ...] = PAGES, presets: tup
     def measure(page: str, url: str) -> None:
         for preset in presets:
             for theme in themes if page != "trivial-flask" else ("light",):
-                results = [run_lighthouse(cli, url, preset, theme, scratch) for _ in range(runs)]
-                row = {"page": page, "preset": preset, "theme": theme, **median_of(results)}
+                results, errors = [], []
+                while len(results) < runs and len(errors) <= runs:  # a failed run is retried once per run
+                    try:
+                        results.append(run_lighthouse(cli, url, preset, theme, scratch))
+                    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                        errors.append(str(exc)[-300:])
+                        print(f"  ({page} {preset} {theme}: a run failed, {'retrying' if len(errors) <= runs else 'giving up'}:"
+                              f" {errors[-1]!r})", flush=True)
+                if not results:
+                    raise RuntimeError(f"every Lighthouse run on {page} ({preset}, {theme}) failed: {errors}")
+                row = {"page": page, "preset": preset, "theme": theme, **median_of(results), "failed_runs": errors}
                 rows.append(row)
                 print(table([row]).splitlines()[-1], flush=True)
 
