@@ -19,7 +19,7 @@ import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
 
-const FIRST_BATCH = { card: 8, full: 30 };  // a card shows two or three: 8 fills it, scrolling draws more
+const FIRST_BATCH = { card: 6, full: 30 };  // a card shows two or three; scrolling up (or a short batch) draws more
 const BATCH = 30;
 const MAX_FILES = 10;
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
