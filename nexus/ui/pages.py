@@ -12,8 +12,16 @@ from nexus.ui.security import CSP
 
 
 def index() -> Any:
-    """The session cards (nexus/ui/static/js/chat/home.js draws them)."""
-    return render_template("chat.html")
+    """The session cards (nexus/ui/static/js/chat/home.js draws them). The page carries the
+    open sessions' list and their snapshots, so the cards are drawn without another round trip, and one
+    placeholder of a card's fixed size per session: the page does not move as they fill in."""
+    chat = runtime().chat
+    sessions, total = chat.list("active", 50)
+    # Each card's transcript snapshot too (as the session page carries its own): the cards
+    # show their messages at once, and the live stream continues from those sequence numbers.
+    snapshots = [chat.initial_snapshot(s["id"]) for s in sessions]
+    return render_template("chat.html", initial_sessions={"sessions": sessions, "total": total,
+                                                          "snapshots": snapshots})
 
 
 def session_page(session_id: str) -> Any:

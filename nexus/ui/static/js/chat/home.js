@@ -22,7 +22,7 @@ const { store, connection } = startChat({ onMissing: (id) => removeCard(id), onS
 
 // ----- cards ---------------------------------------------------------------------------------
 
-function addCard(session, { first = false } = {}) {
+function addCard(session, { first = false, placeholder = null } = {}) {
   if (cards.has(session.id)) return cards.get(session.id);
   store.seed(session);
   const view = new SessionView(store, connection, session.id, {
@@ -43,7 +43,11 @@ function addCard(session, { first = false } = {}) {
   cards.set(session.id, view);
   view.root.dataset.project = session.directory || "";
   loadProjects().then(() => learnProject(session, redrawCards));
-  if (first) grid.prepend(view.root); else grid.append(view.root);
+  if (placeholder) placeholder.replaceWith(view.root);
+  else if (first) grid.prepend(view.root); else grid.append(view.root);
+  // Drawn from the page's snapshot before it was in the document: it scrolls to the end in the
+  // frame that lays it out (reading scrollHeight now would force that layout inside this task).
+  if (view.state.loaded) requestAnimationFrame(() => { view.transcript.scrollTop = view.transcript.scrollHeight; });
   updateEmpty();
   updateFilter();
   return view;
@@ -107,13 +111,27 @@ async function sessionsChanged({ session_id: id, change }) {
   refreshArchived();
 }
 
+// The page carries the open sessions with their transcripts' snapshots (and a placeholder of a
+// card's size for each): each card takes its placeholder's place, so nothing below moves, and
+// shows its messages without waiting for the live stream. One card per task: the page stays
+// responsive while ten cards render their markdown.
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 async function loadActive() {
+  const initial = $("initial-sessions");
   try {
-    const data = await api("/api/sessions?state=active&limit=50");
-    for (const s of data.sessions) addCard(s);
+    const data = initial ? JSON.parse(initial.textContent) : await api("/api/sessions?state=active&limit=50");
+    for (const { epoch, event } of data.snapshots || []) store.receive(event, epoch);
+    const placeholders = [...grid.querySelectorAll(".card-placeholder")];
+    for (const [i, s] of data.sessions.entries()) {
+      if (i) await nextTask();
+      addCard(s, { placeholder: placeholders[i] || null });
+    }
   } catch (err) {
     toast(`Could not load sessions: ${err.message}`);
   } finally {
+    initial?.remove();
+    for (const p of grid.querySelectorAll(".card-placeholder")) p.remove();
     updateEmpty();
     document.body.dataset.ready = "1";
   }

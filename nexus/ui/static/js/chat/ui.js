@@ -98,9 +98,11 @@ function openDialog({ title, body, ok, danger, input, check }) {
         el("button", { type: "submit", value: "cancel", class: "btn", formnovalidate: true, text: "Cancel" }),
         el("button", { type: "submit", value: "ok", class: `btn ${danger ? "danger-solid" : "primary"}`, text: ok })));
     const dialog = el("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
+    const opener = document.activeElement;  // where the focus goes back to when it closes (Escape too)
     dialog.addEventListener("close", () => {
       const answer = dialog.returnValue === "ok" ? (field ? field.value : box?.checked ? "checked" : true) : null;
       dialog.remove();
+      if (opener?.isConnected && opener !== document.body && opener.checkVisibility?.()) opener.focus();
       resolve(answer);
     });
     document.body.append(dialog);

@@ -19,7 +19,7 @@ import {
   STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
 
-const FIRST_BATCH = { card: 16, full: 30 };
+const FIRST_BATCH = { card: 6, full: 30 };  // a card shows two or three; scrolling up (or a short batch) draws more
 const BATCH = 30;
 const MAX_FILES = 10;
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -113,8 +113,10 @@ export class SessionView {
       button.setAttribute("aria-expanded", String(open));
       if (open) list.querySelector(".menu-item:not([hidden])")?.focus();
     };
+    // The item goes with the menu: focus goes back to the menu's button first, so a dialog the
+    // item opens returns the focus there when it closes.
     const item = (text, onclick, cls = "") => el("button", { type: "button", class: `menu-item ${cls}`, text,
-      onclick: () => { setOpen(false); onclick(); } });
+      onclick: () => { setOpen(false); button.focus(); onclick(); } });
     const link = (text, href, extra = {}) => el("a", { class: "menu-item", href, text, ...extra,
       onclick: () => setOpen(false) });
     this.archiveItem = item("Archive", () => this.setArchived(true));
