@@ -66,8 +66,14 @@ class EventStream:
         return response.status
 
     def events(self) -> Iterator[bytes]:
-        """The data of each event, as it arrives; raises OpenCodeError when the stream breaks or
-        stays silent longer than `read_timeout`, returns when it ends (or `close()` was called)."""
+        """The data of each event, as it arrives (see `batches`)."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The data of the events that came in one read, in order, as soon as they are complete;
+        raises OpenCodeError when the stream breaks or stays silent longer than `read_timeout`,
+        returns when it ends (or `close()` was called)."""
         response = self._response
         if response is None:
             raise RuntimeError("open() first")
@@ -116,16 +122,19 @@ class EventStream:
                         keep, text = b"\r", text[:-1]
                     text = text.replace(b"\r\n", b"\n")
                 start = 0
+                batch = []
                 while (end := text.find(b"\n\n", start)) >= 0:
                     event = text[start:end]
                     start = end + 2
                     if event.startswith(b"data: ") and b"\n" not in event:
-                        yield event[6:]  # what OpenCode sends: one data line
+                        batch.append(event[6:])  # what OpenCode sends: one data line
                         continue
                     data = [_field_value(line) for line in event.split(b"\n") if line.startswith(b"data:")]
                     if data:
-                        yield b"\n".join(data)
+                        batch.append(b"\n".join(data))
                 text = text[start:] + keep
+                if batch:
+                    yield batch
         except (OSError, ValueError, http.client.HTTPException) as exc:
             if self._closed:
                 return

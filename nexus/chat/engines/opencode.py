@@ -137,21 +137,65 @@ class OpenCodeEngine:
     def _consume(self, client: OpenCodeClient) -> None:
         with client.events("/global/event", read_timeout=SILENCE_LIMIT) as stream:
             self._response = stream
-            for raw in stream.events():
-                if self._stop.is_set() or self._current_client() is not client:
-                    return  # stopping, or the server was restarted: follow the new one
-                self._handle(client, raw)
+            for batch in stream.batches():
+                for envelope, payload in self._merged(self._parsed(batch)):
+                    if self._stop.is_set() or self._current_client() is not client:
+                        return  # stopping, or the server was restarted: follow the new one
+                    self._handle(client, envelope, payload)
         raise OpenCodeError("the event stream closed")
 
-    def _handle(self, client: OpenCodeClient, raw: bytes) -> None:
-        if b'"type":"sync"' in raw[:200]:
-            return  # /global/event repeats events as sync records; parsing them costs relay time
-        try:
-            envelope = json.loads(raw.decode())  # a str parses faster than bytes (no encoding sniffing)
-        except ValueError:  # UnicodeDecodeError too
-            log.warning("unreadable event from OpenCode: %.200r", raw)
-            return
-        payload = envelope.get("payload", envelope)
+    @staticmethod
+    def _parsed(batch: list[bytes]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(envelope, payload) of each event that came in one read."""
+        out = []
+        for raw in batch:
+            if b'"type":"sync"' in raw[:200]:
+                continue  # /global/event repeats events as sync records; parsing them costs relay time
+            try:
+                envelope = json.loads(raw.decode())  # a str parses faster than bytes (no encoding sniffing)
+            except ValueError:  # UnicodeDecodeError too
+                log.warning("unreadable event from OpenCode: %.200r", raw)
+                continue
+            if isinstance(envelope, dict):
+                out.append((envelope, envelope.get("payload", envelope)))
+        return out
+
+    def _merged(self, events: list[tuple[dict[str, Any], dict[str, Any]]]
+                ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The same events, with text deltas of one part merged when nothing else of their session
+        came between them in this read: one event through the mapper and the hub instead of
+        dozens (OpenCode writes a burst of ~2,000 deltas within 100 ms). Nothing waits for it:
+        only what already arrived together is merged. Sessions Nexus does not know yet are
+        left alone (their first event may adopt them)."""
+        out: list[tuple[dict[str, Any], dict[str, Any], list[str] | None]] = []
+        open_runs: dict[str, int] = {}  # OpenCode session -> index in `out` of its run of deltas
+        for envelope, payload in events:
+            props = payload.get("properties") or {}
+            ref = props.get("sessionID")
+            if (payload.get("type") == "message.part.delta" and props.get("field") == "text"
+                    and isinstance(props.get("delta"), str) and isinstance(ref, str)
+                    and self._sink.session_for(ENGINE, ref) is not None):
+                at = open_runs.get(ref)
+                if at is not None:
+                    first, pieces = out[at][1]["properties"], out[at][2]
+                    if (pieces is not None and first.get("messageID") == props.get("messageID")
+                            and first.get("partID") == props.get("partID")):
+                        pieces.append(props["delta"])
+                        continue
+                open_runs[ref] = len(out)
+                out.append((envelope, payload, [props["delta"]]))
+                continue
+            about = _session_ref(payload)
+            if about is None:
+                open_runs.clear()  # may concern any session (a reconnect, a question): keep order
+            else:
+                open_runs.pop(about, None)
+            out.append((envelope, payload, None))
+        return [(envelope, payload if not pieces or len(pieces) == 1 else
+                 {**payload, "properties": {**payload["properties"], "delta": "".join(pieces)}})
+                for envelope, payload, pieces in out]
+
+    def _handle(self, client: OpenCodeClient, envelope: dict[str, Any], payload: dict[str, Any]) -> None:
         if payload.get("type") == "server.heartbeat":
             self._catch_up_stale(client)
             return
