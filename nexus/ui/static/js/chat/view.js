@@ -16,7 +16,7 @@ import { Palette } from "./composer/palette.js";
 import { applyHistory, messageActions, revertBar } from "./history.js";
 import { renderTodos, todosSection } from "./todos.js";
 import {
-  STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
+  STATUS_WORDS, announce, compact, confirmDialog, el, grouped, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
 
 const FIRST_BATCH = { card: 16, full: 30 };
@@ -396,7 +396,7 @@ export class SessionView {
     const tokens = totalTokens(s.tokens);
     this.counters.replaceChildren(el("span", { class: "tokens", text: `${compact(tokens)} tokens` }),
       el("span", { class: "sep", "aria-hidden": "true", text: "·" }), el("span", { class: "cost", text: money(s.cost) }));
-    this.counters.title = `${tokens.toLocaleString()} tokens · $${Number(s.cost || 0).toFixed(6)}`;
+    this.counters.title = `${grouped(tokens)} tokens · $${Number(s.cost || 0).toFixed(6)}`;
     const archived = s.state === "archived";
     this.root.dataset.archived = archived ? "1" : "0";
     this.archivedNote.hidden = !archived;
