@@ -85,7 +85,7 @@ def bench_long_session(messages: int = 2000, runs: int = 7) -> dict:
     times, drawn, trivial, phases = [], [], [], []
     load_before = os.getloadavg()[0]
     hello = subprocess.Popen([sys.executable, str(ROOT / "bench" / "flask_hello.py"), "--port", "0"],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # no request log
     try:
         assert hello.stdout is not None
         match = re.search(r"running at (\S+)", hello.stdout.readline())

@@ -11,8 +11,12 @@ Figures:
     running, after ~10 s idle; the real OpenCode binary runs offline against tests/fakes'
     fake LLM. Without the binary, Nexus idle RSS without OpenCode is measured and labelled so.
   * where start-up time goes (bench/profile_startup.py): phases and the costliest imports.
-  * relay overhead (bench/relay.py) and the logs page on a 1 GB log (bench/log_tail.py):
-    see those files.
+  * relay overhead (bench/relay.py), the logs page on a 1 GB log (bench/log_tail.py) and a
+    2,000-message session opened in Chromium (bench/long_session.py): see those files. Each
+    prints its figure, the comparison measured in the same run, the ratio and the verdict.
+
+Every launched process gets PYTHONPATH set to the tree this file sits in (base_env), so a
+worktree measures its own code, not the tree the shared venv was installed from.
 
 Every process started here is stopped by PID (SIGTERM, wait; SIGKILL only after a timeout)
 and afterwards every descendant seen while it ran is checked with psutil; leftovers are
