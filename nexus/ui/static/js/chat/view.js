@@ -19,7 +19,10 @@ import {
   STATUS_WORDS, announce, compact, confirmDialog, el, grouped, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
 
-const FIRST_BATCH = { card: 16, full: 30 };
+// Enough to fill a tall window (a message is rarely under 80 px); the rest is drawn as the reader
+// scrolls up. Each drawn message costs its markdown, sanitizing and highlighting before the
+// first paint: 30 of them were most of a long session's opening time (bench/long_session.py).
+const FIRST_BATCH = { card: 16, full: 12 };
 const BATCH = 30;
 const MAX_FILES = 10;
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
