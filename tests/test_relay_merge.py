@@ -159,3 +159,14 @@ def test_a_burst_of_deltas_reaches_the_hub_merged_in_order_with_every_character(
     transcript = runtime.chat.hub.stream(sid_a).transcript.snapshot(10)
     texts = {p["id"]: p.get("text") for m in transcript["messages"] for p in m["parts"]}
     assert texts[f"prt_{a}"] == "".join(first + second) and texts["prt_other"] == "other"
+
+
+def test_events_parse_even_what_orjson_refuses_and_unreadable_ones_are_skipped(caplog) -> None:
+    # Python's json reads Infinity (JavaScript's JSON.stringify never writes it); orjson refuses it.
+    batch = [b'{"directory":"/p","payload":{"type":"a","n":Infinity}}',
+             b"not json", b"\xff\xfe", b'{"payload":{"type":"sync","syncEvent":{}}}',
+             '{"payload":{"type":"b","text":"é"}}'.encode()]
+    parsed = OpenCodeEngine._parsed(batch)
+    assert [payload for _, payload in parsed] == [{"type": "a", "n": float("inf")}, {"type": "b", "text": "é"}]
+    assert parsed[0][0]["directory"] == "/p"
+    assert sum("unreadable event" in r.message for r in caplog.records) == 2

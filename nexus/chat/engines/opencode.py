@@ -16,6 +16,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
+
 from nexus.chat import events as ev
 from nexus.chat.engines.base import EngineError, EngineSink
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper, diff_file_of, model_of, revert_of, todo_of
@@ -60,6 +62,8 @@ class OpenCodeEngine:
         self._lost_server = False  # replies were closed when OpenCode went away
         self._long_calls: ThreadPoolExecutor | None = None
         self._last_stale_check = 0.0  # time.monotonic() of the last _catch_up_stale round
+        # OpenCode session -> time.monotonic() of its last event or prompt (see _catch_up_stale).
+        self._last_heard: dict[str, float] = {}
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -152,10 +156,13 @@ class OpenCodeEngine:
             if b'"type":"sync"' in raw[:200]:
                 continue  # /global/event repeats events as sync records; parsing them costs relay time
             try:
-                envelope = json.loads(raw.decode())  # a str parses faster than bytes (no encoding sniffing)
-            except ValueError:  # UnicodeDecodeError too
-                log.warning("unreadable event from OpenCode: %.200r", raw)
-                continue
+                envelope = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                try:  # what orjson refuses but Python's json reads (Infinity, NaN)
+                    envelope = json.loads(raw.decode())
+                except ValueError:  # UnicodeDecodeError too
+                    log.warning("unreadable event from OpenCode: %.200r", raw)
+                    continue
             if isinstance(envelope, dict):
                 out.append((envelope, envelope.get("payload", envelope)))
         return out
@@ -209,6 +216,8 @@ class OpenCodeEngine:
         if payload.get("type") == "session.created":
             self._adopt_child((payload.get("properties") or {}).get("info") or {})
         ref = _session_ref(payload)
+        if ref:
+            self._last_heard[ref] = time.monotonic()
         # A session another client of this server (the terminal UI, `opencode web`) is
         # driving: adopt it with its whole history; the reconcile covers this event too.
         if (ref and ref not in self._foreign and self._sink.session_for(ENGINE, ref) is None
@@ -244,7 +253,10 @@ class OpenCodeEngine:
         except OpenCodeError as exc:
             log.info("could not check for stale sessions: %s", exc)
             return
-        stale = [(sid, ref) for sid, ref in working if ref not in busy]
+        # OpenCode's REST answers can run seconds ahead of its event stream on a loaded machine:
+        # a reply it finished may still be on its way. Only a session quiet for a while is stuck.
+        stale = [(sid, ref) for sid, ref in working
+                 if ref not in busy and now - self._last_heard.get(ref, 0.0) >= STALE_CHECK]
         if stale:
             log.warning("%d sessions shown as working are idle in OpenCode; catching up", len(stale))
             self.reconcile(client, interrupted="OpenCode no longer runs this reply.", only=stale)
@@ -398,6 +410,7 @@ class OpenCodeEngine:
             body["system"] = options["system"]
         if options and options.get("tools") is not None:
             body["tools"] = {name: name in options["tools"] for name in OPENCODE_TOOLS}
+        self._last_heard[engine_ref] = time.monotonic()
         self._call("POST", f"/session/{engine_ref}/prompt_async", json=body, ref=engine_ref)
 
     def abort(self, engine_ref: str) -> None:
