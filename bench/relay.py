@@ -421,7 +421,8 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
         # 2. Nexus, with OpenCode as its child: unprotected, so the direct reader needs no password.
         data_dir = scratch / "data"
         full_env, env_source = R._fake_llm_env(match[1], scratch / "opencode-state", str(R.VENV_BIN))
-        extra = {k: v for k, v in full_env.items() if env.get(k) != v}
+        # Nexus refuses interpreter variables (PYTHON*, LD_*...) in server.env: OpenCode needs none.
+        extra = {k: v for k, v in full_env.items() if env.get(k) != v and not k.startswith("PYTHON")}
         (scratch / "workspace").mkdir(exist_ok=True)
         for key, value in (("server.binary", str(R.OPENCODE)), ("server.env", json.dumps(extra)),
                            ("server.workspace", str(scratch / "workspace")), ("server.protect", "false"),
@@ -431,6 +432,7 @@ def bench_relay(scratch: Path, *, sessions: int = 10, chunks: int = 200, interva
                            # (code 2)" in a full bench/run.py, where the earlier steps leave the load high).
                            ("server.health_timeout", "15"), ("server.health_failures", "6")):
             R.nexus_settings(data_dir, dict(env, PYTHONPATH=str(tree)), key, value)
+        R.nexus_open_locally(data_dir, dict(env, PYTHONPATH=str(tree)))
         port = R.free_port()
         nexus, t0 = R.start("nexus", nexus_launch_cmd(port, data_dir, diagnostics or []),
                             dict(env, PYTHONPATH=str(tree)), logs / "nexus.log")

@@ -11,8 +11,12 @@ Figures:
     running, after ~10 s idle; the real OpenCode binary runs offline against tests/fakes'
     fake LLM. Without the binary, Nexus idle RSS without OpenCode is measured and labelled so.
   * where start-up time goes (bench/profile_startup.py): phases and the costliest imports.
-  * relay overhead (bench/relay.py) and the logs page on a 1 GB log (bench/log_tail.py):
-    see those files.
+  * relay overhead (bench/relay.py), the logs page on a 1 GB log (bench/log_tail.py) and a
+    2,000-message session opened in Chromium (bench/long_session.py): see those files. Each
+    prints its figure, the comparison measured in the same run, the ratio and the verdict.
+
+Every launched process gets PYTHONPATH set to the tree this file sits in (base_env), so a
+worktree measures its own code, not the tree the shared venv was installed from.
 
 Every process started here is stopped by PID (SIGTERM, wait; SIGKILL only after a timeout)
 and afterwards every descendant seen while it ran is checked with psutil; leftovers are
@@ -227,6 +231,9 @@ def base_env(scratch: Path) -> dict[str, str]:
     store exists to change it)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OPENCODE_", "NEXUS_", "PYTHON", "_NEXUS_BENCH"))}
+    # The tree this bench sits in, not the one the shared venv was installed from (its `nexus`
+    # script and `-m nexus` both import what PYTHONPATH names first): a worktree measures itself.
+    env["PYTHONPATH"] = str(ROOT)
     home = scratch / "home"
     home.mkdir(exist_ok=True)
     env["HOME"] = str(home)
@@ -243,6 +250,22 @@ def nexus_cmd(port: int, data_dir: Path) -> list[str]:
 
 def flask_cmd(port: int) -> list[str]:
     return [str(VENV_PY), str(FLASK_HELLO), "--port", str(port)]
+
+
+def nexus_open_locally(data_dir: Path, env: dict[str, str]) -> None:
+    """An owner with a random password, setup finished, login not required on this computer:
+    the bench's clients on 127.0.0.1 then use the API without signing in (a store with no owner
+    answers 401 to everything but the setup page)."""
+    code = ("import secrets, sys, time; from pathlib import Path; from nexus.runtime import Runtime; "
+            "from nexus.auth.repository import AuthRepository; "
+            "rt = Runtime.open(Path(sys.argv[1]), console_log=False); "
+            "rt.auth.set_owner('bench', secrets.token_urlsafe(24)); "
+            "AuthRepository(rt.db).save_setup_progress('done', time.time()); "
+            "rt.settings.update({'security.require_login_locally': False}); rt.db.close()")
+    done = subprocess.run([str(VENV_PY), "-c", code, str(data_dir)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    if done.returncode != 0:
+        raise BenchError(f"could not make the bench's owner: {done.stderr.strip()[-500:]}")
 
 
 def nexus_settings(data_dir: Path, env: dict[str, str], key: str, value: str) -> None:
@@ -406,7 +429,8 @@ def bench_idle_rss(scratch: Path, idle: float) -> dict[str, Any]:
             rg_dir = str(VENV_BIN) if (VENV_BIN / "rg").exists() else None
             full_env, source = _fake_llm_env(base_url, scratch / "opencode-state", rg_dir)
             # server.env is laid over Nexus's own environment: store only what differs.
-            extra = {k: v for k, v in full_env.items() if env.get(k) != v}
+            # ... and never interpreter variables (PYTHON*, LD_*...): Nexus refuses them there.
+            extra = {k: v for k, v in full_env.items() if env.get(k) != v and not k.startswith("PYTHON")}
             nexus_settings(main_dir, env, "server.binary", str(OPENCODE))
             nexus_settings(main_dir, env, "server.env", json.dumps(extra))
             nexus_settings(main_dir, env, "server.autostart", "true")
@@ -559,17 +583,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Nexus benchmarks: cold start, idle RSS, start-up profile.")
     parser.add_argument("--runs", type=int, default=5, help="launches per cold-start figure (default 5)")
     parser.add_argument("--idle", type=float, default=10.0, help="idle seconds before reading RSS (default 10)")
-    parser.add_argument("--only", choices=("cold", "rss", "profile", "relay", "logs"), action="append",
+    parser.add_argument("--only", choices=("cold", "rss", "profile", "relay", "logs", "long"), action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--relay-sessions", type=int, default=10, help="relay: sessions streaming at once (default 10)")
     parser.add_argument("--relay-rounds", type=int, default=3, help="relay: measured rounds (default 3)")
     parser.add_argument("--relay-chunks", type=int, default=200, help="relay: deltas per session per round (default 200)")
+    parser.add_argument("--long-runs", type=int, default=7, help="long session: page loads measured (default 7)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (logs, data dirs)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = parser.parse_args(argv)
     if not NEXUS.exists():
         raise SystemExit(f"{NEXUS} not found: install Nexus into the venv first")
-    parts = args.only or ["cold", "rss", "profile", "relay", "logs"]
+    parts = args.only or ["cold", "rss", "profile", "relay", "logs", "long"]
 
     scratch = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     results: dict[str, Any] = {
@@ -605,6 +630,11 @@ def main(argv: list[str] | None = None) -> int:
             print("Log tail (1 GB log: open the logs page's first call, then a live line)...", flush=True)
             import log_tail
             results["log_tail"] = log_tail.bench_log_tail(scratch / "log_tail")
+        if "long" in parts:  # bench/long_session.py: a 2,000-message session opened in Chromium
+            print("Long session (2,000 messages, last message visible; the trivial page's paint beside it)...",
+                  flush=True)
+            import long_session
+            results["long_session"] = long_session.bench_long_session(runs=args.long_runs)
     except (BenchError, KeyboardInterrupt) as exc:
         failed = True
         results["error"] = str(exc)
@@ -630,6 +660,11 @@ def main(argv: list[str] | None = None) -> int:
             results["idle_rss"]["nexus"]["rss_mb"] < TARGETS["idle_rss_mb"])
     verdicts.update(results.get("relay", {}).get("verdicts", {}))
     verdicts.update(results.get("log_tail", {}).get("verdicts", {}))
+    if "long_session" in results:
+        ls = results["long_session"]
+        verdicts[f"long_session.last_message_visible <= {ls['target_ratio']:g} x the trivial page's paint"] = (
+            ls["met_ratio"])
+        verdicts[f"long_session.last_message_visible < {ls['target_ms']:g} ms"] = ls["met_ms"]
     results["verdicts"] = verdicts
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -647,6 +682,10 @@ def main(argv: list[str] | None = None) -> int:
         import log_tail
         print()
         print(log_tail.table(results["log_tail"]))
+    if results.get("long_session"):
+        import long_session
+        print()
+        print(long_session.summary(results["long_session"]))
     leftovers = (results.get("cold_start", {}).get("leftover_processes", [])
                  + results.get("idle_rss", {}).get("leftover_processes", [])
                  + results.get("relay", {}).get("leftover_processes", [])

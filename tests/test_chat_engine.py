@@ -47,7 +47,9 @@ def test_plain_reply_streams_and_is_stored(chat_runtime: Runtime) -> None:
     types = [e.type for e in events]
     assert "message.start" in types and "usage" in types
     assert text_of(events) == "Hello from fake LLM. You said: ping"
-    assert sum(1 for e in events if e.type == "text.delta") > 3, "streamed token by token"
+    # Streamed as deltas, not only as the final part: how many depends on how OpenCode batched
+    # its writes (deltas that reach Nexus in one read are merged, tests/test_relay_merge.py).
+    assert any(e.type == "text.delta" for e in events), "streamed as deltas"
     seqs = [e.seq for e in events]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "numbered without gaps"
     collect(client, status_is("idle"))

@@ -16,7 +16,6 @@ on its next use, with the same sequence numbers (the store keeps the last one).
 from __future__ import annotations
 
 import collections
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -36,39 +35,54 @@ class ClientStream:
     """What one connected browser receives: events of the sessions it follows, in order.
 
     A client that falls more than `maxsize` events behind is cut off (`overflowed`); it
-    reconnects with its last number and catches up from the buffer or a snapshot."""
+    reconnects with its last number and catches up from the buffer or a snapshot.
+
+    `offer` runs in the emitting thread for every event and every client, so it is kept to a
+    deque append (atomic, no lock) and setting `wake` only when it is not set already; the
+    reader clears `wake` before it looks, so nothing offered after that look is missed."""
 
     def __init__(self, hub: ChatHub, maxsize: int = 20_000, wake: threading.Event | None = None) -> None:
         self._hub = hub
-        self._queue: queue.Queue[ChatEvent] = queue.Queue(maxsize=maxsize)
+        self._events: collections.deque[ChatEvent] = collections.deque()
+        self._maxsize = maxsize
         self.sessions: set[str] = set()
         self.overflowed = False
         # Set on every offer, so a connection can block on one event for all its sources.
-        self.wake = wake
+        self.wake = wake if wake is not None else threading.Event()
 
     def offer(self, event: ChatEvent) -> None:
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
+        if len(self._events) >= self._maxsize:
             self.overflowed = True
-        if self.wake is not None:
+        else:
+            self._events.append(event)
+        if not self.wake.is_set():
             self.wake.set()
 
     def drain(self, limit: int = 10_000) -> list[ChatEvent]:
         """What is waiting, without blocking."""
         out: list[ChatEvent] = []
-        while len(out) < limit:
-            try:
-                out.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        events = self._events
+        try:
+            while len(out) < limit:
+                out.append(events.popleft())
+        except IndexError:
+            pass
         return out
 
     def get(self, timeout: float | None = None) -> ChatEvent | None:
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        """The next event, waiting up to `timeout` seconds (for clients that own their `wake`)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return self._events.popleft()
+            except IndexError:
+                pass
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            self.wake.clear()
+            if not self._events:
+                self.wake.wait(left)
 
     def follow(self, session_id: str, after: int | None, epoch: str | None) -> None:
         # An eviction between looking the stream up and attaching makes attach refuse; look again.

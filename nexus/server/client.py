@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx2
 
+    from nexus.server.sse import EventStream
+
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -90,24 +92,23 @@ class OpenCodeClient:
         return body
 
     @contextlib.contextmanager
-    def stream(self, method: str, path: str, *, read_timeout: float, **kwargs: Any) -> Iterator[httpx2.Response]:
-        """A streamed response (server-sent events). `read_timeout` bounds the silence
-        between two chunks, so a stream that stops without closing is noticed."""
-        httpx = _httpx()
-        timeout = httpx.Timeout(connect=5.0, read=read_timeout, write=10.0, pool=5.0)
-        counted = False
+    def events(self, path: str, *, read_timeout: float) -> Iterator[EventStream]:
+        """A server-sent event stream (nexus/server/sse.py: read in blocks, not through httpx,
+        which costs more per event than the rest of the relay). `read_timeout` bounds the
+        silence between two reads, so a stream that stops without closing is noticed."""
+        from nexus.server.sse import EventStream
+
+        stream = EventStream(self.base_url, path, read_timeout=read_timeout, basic_auth=self._basic_auth)
         try:
-            with self._http.stream(method, path, timeout=timeout, **kwargs) as response:
-                self.counters.count(error=response.status_code >= 500)
-                counted = True
-                if response.status_code >= 400:
-                    raise OpenCodeError(f"OpenCode answered {response.status_code} to {method} {path}",
-                                        response.status_code)
-                yield response
-        except httpx.HTTPError as exc:
-            if not counted:
-                self.counters.count(error=True)
-            raise OpenCodeError(f"The stream {path} from OpenCode broke off: {exc!r}") from exc
+            try:
+                stream.open()
+            except OpenCodeError as exc:
+                self.counters.count(error=exc.status is None or exc.status >= 500)
+                raise
+            self.counters.count(error=False)
+            yield stream
+        finally:
+            stream.close()
 
     def websocket(self, path: str) -> Any:
         """A WebSocket to OpenCode (its terminals' /pty/{id}/connect), with the same

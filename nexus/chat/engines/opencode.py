@@ -16,6 +16,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
+
 from nexus.chat import events as ev
 from nexus.chat.engines.base import EngineError, EngineSink
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper, diff_file_of, model_of, revert_of, todo_of
@@ -60,6 +62,8 @@ class OpenCodeEngine:
         self._lost_server = False  # replies were closed when OpenCode went away
         self._long_calls: ThreadPoolExecutor | None = None
         self._last_stale_check = 0.0  # time.monotonic() of the last _catch_up_stale round
+        # OpenCode session -> time.monotonic() of its last event or prompt (see _catch_up_stale).
+        self._last_heard: dict[str, float] = {}
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -135,28 +139,70 @@ class OpenCodeEngine:
             delay = min(delay * 2, 1.0)
 
     def _consume(self, client: OpenCodeClient) -> None:
-        with client.stream("GET", "/global/event", read_timeout=SILENCE_LIMIT) as response:
-            self._response = response
-            buffer: list[str] = []
-            for line in response.iter_lines():
-                if self._stop.is_set() or self._current_client() is not client:
-                    return  # stopping, or the server was restarted: follow the new one
-                if line.startswith("data:"):
-                    buffer.append(line[5:].lstrip())
-                elif not line and buffer:
-                    raw, buffer = "\n".join(buffer), []
-                    self._handle(client, raw)
+        with client.events("/global/event", read_timeout=SILENCE_LIMIT) as stream:
+            self._response = stream
+            for batch in stream.batches():
+                for envelope, payload in self._merged(self._parsed(batch)):
+                    if self._stop.is_set() or self._current_client() is not client:
+                        return  # stopping, or the server was restarted: follow the new one
+                    self._handle(client, envelope, payload)
         raise OpenCodeError("the event stream closed")
 
-    def _handle(self, client: OpenCodeClient, raw: str) -> None:
-        if '"type":"sync"' in raw[:200]:
-            return  # /global/event repeats events as sync records; parsing them costs relay time
-        try:
-            envelope = json.loads(raw)
-        except ValueError:
-            log.warning("unreadable event from OpenCode: %.200s", raw)
-            return
-        payload = envelope.get("payload", envelope)
+    @staticmethod
+    def _parsed(batch: list[bytes]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(envelope, payload) of each event that came in one read."""
+        out = []
+        for raw in batch:
+            if b'"type":"sync"' in raw[:200]:
+                continue  # /global/event repeats events as sync records; parsing them costs relay time
+            try:
+                envelope = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                try:  # what orjson refuses but Python's json reads (Infinity, NaN)
+                    envelope = json.loads(raw.decode())
+                except ValueError:  # UnicodeDecodeError too
+                    log.warning("unreadable event from OpenCode: %.200r", raw)
+                    continue
+            if isinstance(envelope, dict):
+                out.append((envelope, envelope.get("payload", envelope)))
+        return out
+
+    def _merged(self, events: list[tuple[dict[str, Any], dict[str, Any]]]
+                ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The same events, with text deltas of one part merged when nothing else of their session
+        came between them in this read: one event through the mapper and the hub instead of
+        dozens (OpenCode writes a burst of ~2,000 deltas within 100 ms). Nothing waits for it:
+        only what already arrived together is merged. Sessions Nexus does not know yet are
+        left alone (their first event may adopt them)."""
+        out: list[tuple[dict[str, Any], dict[str, Any], list[str] | None]] = []
+        open_runs: dict[str, int] = {}  # OpenCode session -> index in `out` of its run of deltas
+        for envelope, payload in events:
+            props = payload.get("properties") or {}
+            ref = props.get("sessionID")
+            if (payload.get("type") == "message.part.delta" and props.get("field") == "text"
+                    and isinstance(props.get("delta"), str) and isinstance(ref, str)
+                    and self._sink.session_for(ENGINE, ref) is not None):
+                at = open_runs.get(ref)
+                if at is not None:
+                    first, pieces = out[at][1]["properties"], out[at][2]
+                    if (pieces is not None and first.get("messageID") == props.get("messageID")
+                            and first.get("partID") == props.get("partID")):
+                        pieces.append(props["delta"])
+                        continue
+                open_runs[ref] = len(out)
+                out.append((envelope, payload, [props["delta"]]))
+                continue
+            about = _session_ref(payload)
+            if about is None:
+                open_runs.clear()  # may concern any session (a reconnect, a question): keep order
+            else:
+                open_runs.pop(about, None)
+            out.append((envelope, payload, None))
+        return [(envelope, payload if not pieces or len(pieces) == 1 else
+                 {**payload, "properties": {**payload["properties"], "delta": "".join(pieces)}})
+                for envelope, payload, pieces in out]
+
+    def _handle(self, client: OpenCodeClient, envelope: dict[str, Any], payload: dict[str, Any]) -> None:
         if payload.get("type") == "server.heartbeat":
             self._catch_up_stale(client)
             return
@@ -170,6 +216,8 @@ class OpenCodeEngine:
         if payload.get("type") == "session.created":
             self._adopt_child((payload.get("properties") or {}).get("info") or {})
         ref = _session_ref(payload)
+        if ref:
+            self._last_heard[ref] = time.monotonic()
         # A session another client of this server (the terminal UI, `opencode web`) is
         # driving: adopt it with its whole history; the reconcile covers this event too.
         if (ref and ref not in self._foreign and self._sink.session_for(ENGINE, ref) is None
@@ -205,7 +253,10 @@ class OpenCodeEngine:
         except OpenCodeError as exc:
             log.info("could not check for stale sessions: %s", exc)
             return
-        stale = [(sid, ref) for sid, ref in working if ref not in busy]
+        # OpenCode's REST answers can run seconds ahead of its event stream on a loaded machine:
+        # a reply it finished may still be on its way. Only a session quiet for a while is stuck.
+        stale = [(sid, ref) for sid, ref in working
+                 if ref not in busy and now - self._last_heard.get(ref, 0.0) >= STALE_CHECK]
         if stale:
             log.warning("%d sessions shown as working are idle in OpenCode; catching up", len(stale))
             self.reconcile(client, interrupted="OpenCode no longer runs this reply.", only=stale)
@@ -359,6 +410,7 @@ class OpenCodeEngine:
             body["system"] = options["system"]
         if options and options.get("tools") is not None:
             body["tools"] = {name: name in options["tools"] for name in OPENCODE_TOOLS}
+        self._last_heard[engine_ref] = time.monotonic()
         self._call("POST", f"/session/{engine_ref}/prompt_async", json=body, ref=engine_ref)
 
     def abort(self, engine_ref: str) -> None:

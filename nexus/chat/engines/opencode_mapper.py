@@ -143,7 +143,10 @@ class OpenCodeMapper:
         self._sessions: dict[str, _SessionMemory] = {}
 
     def _memory(self, session_ref: str) -> _SessionMemory:
-        return self._sessions.setdefault(session_ref, _SessionMemory())
+        memory = self._sessions.get(session_ref)
+        if memory is None:  # not setdefault: that would build a new memory for every event
+            memory = self._sessions[session_ref] = _SessionMemory()
+        return memory
 
     def forget(self, session_ref: str) -> None:
         self._sessions.pop(session_ref, None)

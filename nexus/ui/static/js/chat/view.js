@@ -16,10 +16,14 @@ import { Palette } from "./composer/palette.js";
 import { applyHistory, messageActions, revertBar } from "./history.js";
 import { renderTodos, todosSection } from "./todos.js";
 import {
-  STATUS_WORDS, announce, compact, confirmDialog, el, money, nextId, promptDialog, toast, totalTokens,
+  STATUS_WORDS, announce, compact, confirmDialog, el, grouped, money, nextId, promptDialog, toast, totalTokens,
 } from "./ui.js";
 
-const FIRST_BATCH = { card: 6, full: 30 };  // a card shows two or three; scrolling up (or a short batch) draws more
+// Enough to fill a tall window (a message is rarely under 80 px); the rest is drawn as the reader
+// scrolls up. Each drawn message costs its markdown, sanitizing and highlighting before the
+// first paint: 30 of them were most of a long session's opening time (bench/long_session.py);
+// a card shows two or three, so 6 (Lighthouse's longest task was one card's markdown).
+const FIRST_BATCH = { card: 6, full: 12 };
 const BATCH = 30;
 const MAX_FILES = 10;
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -398,7 +402,7 @@ export class SessionView {
     const tokens = totalTokens(s.tokens);
     this.counters.replaceChildren(el("span", { class: "tokens", text: `${compact(tokens)} tokens` }),
       el("span", { class: "sep", "aria-hidden": "true", text: "·" }), el("span", { class: "cost", text: money(s.cost) }));
-    this.counters.title = `${tokens.toLocaleString()} tokens · $${Number(s.cost || 0).toFixed(6)}`;
+    this.counters.title = `${grouped(tokens)} tokens · $${Number(s.cost || 0).toFixed(6)}`;
     const archived = s.state === "archived";
     this.root.dataset.archived = archived ? "1" : "0";
     this.archivedNote.hidden = !archived;

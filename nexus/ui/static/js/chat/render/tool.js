@@ -1,6 +1,6 @@
 // A tool call as a collapsible block: name, what it acts on, state, input, output, error.
 // Updated in place so an open block stays open while the tool runs.
-import { el } from "../ui.js";
+import { el, grouped } from "../ui.js";
 import { copyButton } from "./markdown.js";
 import { toolDiff } from "./diff.js";
 import { subagentSection } from "../subagent.js";
@@ -31,7 +31,7 @@ function textBlock(text, label) {
   let shown = String(text);
   let note = null;
   if (shown.length > MAX_OUTPUT) {
-    note = el("p", { class: "muted small", text: `Showing the first ${MAX_OUTPUT.toLocaleString()} of ${shown.length.toLocaleString()} characters.` });
+    note = el("p", { class: "muted small", text: `Showing the first ${grouped(MAX_OUTPUT)} of ${grouped(shown.length)} characters.` });
     shown = shown.slice(0, MAX_OUTPUT);
   }
   const pre = el("pre", { class: "tool-pre", tabindex: "0", "aria-label": label, text: shown });
