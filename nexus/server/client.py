@@ -92,6 +92,26 @@ class OpenCodeClient:
         return body
 
     @contextlib.contextmanager
+    def stream(self, method: str, path: str, *, read_timeout: float, **kwargs: Any) -> Iterator[httpx2.Response]:
+        """A streamed response read in chunks (a large answer, capped by the caller: the files of a
+        project on an attached server). `read_timeout` bounds the silence between two chunks."""
+        httpx = _httpx()
+        timeout = httpx.Timeout(connect=5.0, read=read_timeout, write=10.0, pool=5.0)
+        counted = False
+        try:
+            with self._http.stream(method, path, timeout=timeout, **kwargs) as response:
+                self.counters.count(error=response.status_code >= 500)
+                counted = True
+                if response.status_code >= 400:
+                    raise OpenCodeError(f"OpenCode answered {response.status_code} to {method} {path}",
+                                        response.status_code)
+                yield response
+        except httpx.HTTPError as exc:
+            if not counted:
+                self.counters.count(error=True)
+            raise OpenCodeError(f"The stream {path} from OpenCode broke off: {exc!r}") from exc
+
+    @contextlib.contextmanager
     def events(self, path: str, *, read_timeout: float) -> Iterator[EventStream]:
         """A server-sent event stream (nexus/server/sse.py: read in blocks, not through httpx,
         which costs more per event than the rest of the relay). `read_timeout` bounds the

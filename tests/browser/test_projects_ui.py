@@ -148,6 +148,8 @@ def test_workspace_pane_of_a_session_on_an_attached_server(new_page: Any, nexus:
         for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
             page = new_page(nexus.url, viewport=viewport) if name == "desktop" else new_page(nexus.url, **viewport)
             page.goto(f"/s/{session['id']}")
+            # The header names the server as the owner named it, not by its id.
+            expect(page.locator(".session.full .server-chip")).to_have_text("Box", timeout=15_000)
             if name == "phone":
                 page.get_by_role("tab", name="Files").click()
             else:

@@ -25,7 +25,8 @@ export function projectOf(session) {
   if (!session.directory) return null;
   const known = byKey.get(`${session.server || "local"}\n${session.directory}`);
   return { name: known?.name || baseName(session.directory), branch: known?.branch || null,
-    path: session.directory, server: session.server || "local", serverName: session.server_name };
+    path: session.directory, server: session.server || "local",
+    serverName: session.server_name || known?.server_name };  // a snapshot carries no server name
 }
 
 // A card of a project this page has not seen yet (just created, or adopted from another
