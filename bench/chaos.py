@@ -369,7 +369,7 @@ def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: se
 
 
 def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str, Any]:
-    sid = new_session(nx, f"chaos: {transport} drops")
+    sids: list[str] = []
     events = _ws_events if transport == "websocket" else _sse_events
     gaps = duplicates = snapshots = done_drops = replies = reconnects = 0
     mismatched = 0
@@ -379,7 +379,12 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
     streamed: set[str] = set()
     rng = random.Random(13)
     while done_drops < drops:
-        wait_idle(nx, sid)
+        # Each reply in a session of its own: in one session every prompt carries the whole
+        # conversation (79 kB per 10k-event reply), and OpenCode slowed down with it until 100
+        # drops took more than 20 minutes at load 14-20. Followed from its start (no resync).
+        sid = new_session(nx, f"chaos: {transport} drops {replies + 1}")
+        sids.append(sid)
+        last = None
         prompt(nx, sid, burst)
         replies += 1
         ended = False
@@ -432,7 +437,7 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
             if done_drops >= drops:
                 break
         wait_idle(nx, sid)
-    stored = {m["id"]: text(m) for m in messages(nx, sid) if m["role"] == "assistant"}
+    stored = {m["id"]: text(m) for sid in sids for m in messages(nx, sid) if m["role"] == "assistant"}
     for mid, words in assembled.items():
         if mid in stored and stored[mid] and not stored[mid].startswith(words):
             mismatched += 1
