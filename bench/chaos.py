@@ -362,6 +362,8 @@ def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: se
             data = event.get("data") or {}
             if event["type"] == "text.delta":
                 streamed.add(data["message_id"])
+            elif event["type"] == "message.start" and data["message"].get("role") == "assistant":
+                streamed.add(data["message"]["id"])  # a reply whose text comes whole (no deltas) ends too
             if counted >= budget or (event["type"] == "message.end" and data.get("message_id") in streamed):
                 return
     finally:
@@ -371,7 +373,7 @@ def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: se
 def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str, Any]:
     sids: list[str] = []
     events = _ws_events if transport == "websocket" else _sse_events
-    gaps = duplicates = snapshots = done_drops = replies = reconnects = 0
+    gaps = duplicates = snapshots = done_drops = replies = reconnects = silences = deltas = 0
     mismatched = 0
     last: int | None = None
     epoch: str | None = None
@@ -425,6 +427,7 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                 got += 1
                 data = event["data"]
                 if kind == "text.delta":
+                    deltas += 1
                     assembled[data["message_id"]] = assembled.get(data["message_id"], "") + data["delta"]
                 elif kind == "part.update" and data["part"]["kind"] == "text":
                     assembled[data["message_id"]] = data["part"].get("text") or ""
@@ -432,18 +435,25 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                     ended = ended or data["message_id"] in streamed
                 if ended or got >= budget:
                     break
-            if not ended:
-                done_drops += 1
+            if not ended and got >= budget:
+                done_drops += 1  # the client cut it mid-reply
+            elif not ended:
+                silences += 1  # the server went quiet first: not a drop (and not counted as one)
             if done_drops >= drops:
                 break
         wait_idle(nx, sid)
+        if replies >= 3 and deltas == 0:
+            say(f"  {transport}: {replies} replies came whole, without text deltas: nothing to drop in; phase stopped")
+            break
     stored = {m["id"]: text(m) for sid in sids for m in messages(nx, sid) if m["role"] == "assistant"}
     for mid, words in assembled.items():
         if mid in stored and stored[mid] and not stored[mid].startswith(words):
             mismatched += 1
-    say(f"  {transport}: {done_drops} drops over {replies} replies, {gaps} gaps, {duplicates} duplicates, "
-        f"{snapshots} resyncs by snapshot, {mismatched} texts differing from the store")
-    return {"drops": done_drops, "replies": replies, "gaps": gaps, "duplicates": duplicates,
+    say(f"  {transport}: {done_drops} drops over {replies} replies ({deltas} text deltas), {gaps} gaps, "
+        f"{duplicates} duplicates, {snapshots} resyncs by snapshot, {mismatched} texts differing from the store, "
+        f"{silences} connections ended by silence")
+    return {"drops": done_drops, "replies": replies, "text_deltas": deltas, "connections_ended_by_silence": silences,
+            "gaps": gaps, "duplicates": duplicates,
             "resyncs_by_snapshot": snapshots, "texts_differing": mismatched,
             "unplanned_reconnects": reconnects}
 
