@@ -53,6 +53,7 @@ import psutil  # noqa: E402
 import simple_websocket  # noqa: E402
 
 from nexus import websocket_client  # noqa: E402
+from nexus.settings import is_injection_name  # noqa: E402
 from tests.fakes.fake_llm import FakeLLM, opencode_env  # noqa: E402
 
 OPENCODE = Path(os.environ.get("NEXUS_TEST_OPENCODE", ROOT / ".cache" / "opencode" / "node_modules"
@@ -71,10 +72,18 @@ def say(*args: Any) -> None:
 class Nexus:
     """`nexus serve` on `home`; started, killed and restarted by pid only."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, trace_memory: bool = False) -> None:
         self.home = home
+        # NEXUS_DEBUG_DUMP: SIGUSR2 makes Nexus write its thread names (and, with tracing, a
+        # tracemalloc snapshot) there; see nexus/debug_memory.py.
+        self.dumps = home.parent / "dumps"
         self.env = {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1",
-                    "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+                    "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                    "NEXUS_DEBUG_DUMP": str(self.dumps)}
+        if trace_memory:
+            self.env["NEXUS_DEBUG_TRACEMALLOC"] = "1"
+        self.trace_memory = trace_memory
+        self._dumped = 0
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.http: httpx2.Client | None = None
@@ -82,15 +91,22 @@ class Nexus:
 
     def configure(self, settings: dict[str, Any]) -> None:
         for key, value in settings.items():
-            subprocess.run([sys.executable, "-m", "nexus", "settings", "set", key,
-                            value if isinstance(value, str) else json.dumps(value)],
-                           env=self.env, check=True, capture_output=True)
+            done = subprocess.run([sys.executable, "-m", "nexus", "settings", "set", key,
+                                   value if isinstance(value, str) else json.dumps(value)],
+                                  env=self.env, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"nexus settings set {key}: {done.stdout}{done.stderr}")
+        from nexus.auth.passwords import HashParams, hash_password
         from nexus.auth.repository import AuthRepository
         from nexus.store import Database
         from nexus.store.database import sqlite_url
 
+        # As a person who finished setup: an owner (a random password nobody needs: sign-in on
+        # this computer is off, so the bench's local clients need none) and the wizard done.
         db = Database.open(sqlite_url(self.home / "nexus.db"))
-        AuthRepository(db).save_setup_progress("done", 1.0)  # as a person who finished setup
+        params = HashParams(time_cost=1, memory_kib=8192, parallelism=1)
+        AuthRepository(db).save_owner("chaos", hash_password(os.urandom(16).hex(), params), params.to_json())
+        AuthRepository(db).save_setup_progress("done", 1.0)
         db.close()
 
     def start(self) -> None:
@@ -110,7 +126,7 @@ class Nexus:
         # Its console goes on being read, so that a full pipe never blocks it.
         threading.Thread(target=lambda out: [None for _ in out], args=(self.proc.stdout,), daemon=True,
                          name="bench-nexus-console").start()
-        self.http = httpx2.Client(base_url=self.url, timeout=30, trust_env=False)
+        self.http = _client(self.url)
         self.http.headers["X-CSRF-Token"] = self.http.get("/api/auth/session").json()["csrf_token"]
 
     def server(self) -> dict[str, Any]:
@@ -156,6 +172,39 @@ class Nexus:
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def dump(self, timeout: float = 120) -> tuple[list[str], Path | None]:
+        """Nexus's live thread names, and the path of a tracemalloc snapshot if tracing."""
+        assert self.proc is not None
+        self.dumps.mkdir(exist_ok=True)
+        for old in self.dumps.glob("threads-*.json"):  # numbering starts again with each Nexus
+            old.unlink()
+        self.proc.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            written = list(self.dumps.glob("threads-*.json"))  # written last, after the snapshot
+            if written:
+                n = written[0].stem.split("-")[1]
+                names = json.loads(written[0].read_text())
+                snapshot = self.dumps / f"snapshot-{n}.pickle"
+                if not snapshot.exists():
+                    return names, None
+                self._dumped += 1
+                kept = self.dumps / f"taken-{self._dumped}.pickle"
+                snapshot.rename(kept)
+                return names, kept
+            time.sleep(0.1)
+        raise RuntimeError("Nexus wrote no dump (SIGUSR2)")
+
+
+def _client(url: str, like: httpx2.Client | None = None) -> httpx2.Client:
+    """A client of Nexus; with `like`, one that carries on its sign-in (cookies, CSRF header)."""
+    return httpx2.Client(base_url=url, timeout=30, trust_env=False, headers=like.headers if like else None,
+                         cookies=like.cookies if like else None)
 
 
 # ----- sessions and replies -------------------------------------------------------------------
@@ -313,6 +362,8 @@ def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: se
             data = event.get("data") or {}
             if event["type"] == "text.delta":
                 streamed.add(data["message_id"])
+            elif event["type"] == "message.start" and data["message"].get("role") == "assistant":
+                streamed.add(data["message"]["id"])  # a reply whose text comes whole (no deltas) ends too
             if counted >= budget or (event["type"] == "message.end" and data.get("message_id") in streamed):
                 return
     finally:
@@ -320,9 +371,9 @@ def _until(events: Iterator[dict[str, Any]], budget: int, sid: str, streamed: se
 
 
 def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str, Any]:
-    sid = new_session(nx, f"chaos: {transport} drops")
+    sids: list[str] = []
     events = _ws_events if transport == "websocket" else _sse_events
-    gaps = duplicates = snapshots = done_drops = replies = reconnects = 0
+    gaps = duplicates = snapshots = done_drops = replies = reconnects = silences = deltas = 0
     mismatched = 0
     last: int | None = None
     epoch: str | None = None
@@ -330,7 +381,12 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
     streamed: set[str] = set()
     rng = random.Random(13)
     while done_drops < drops:
-        wait_idle(nx, sid)
+        # Each reply in a session of its own: in one session every prompt carries the whole
+        # conversation (79 kB per 10k-event reply), and OpenCode slowed down with it until 100
+        # drops took more than 20 minutes at load 14-20. Followed from its start (no resync).
+        sid = new_session(nx, f"chaos: {transport} drops {replies + 1}")
+        sids.append(sid)
+        last = None
         prompt(nx, sid, burst)
         replies += 1
         ended = False
@@ -371,6 +427,7 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                 got += 1
                 data = event["data"]
                 if kind == "text.delta":
+                    deltas += 1
                     assembled[data["message_id"]] = assembled.get(data["message_id"], "") + data["delta"]
                 elif kind == "part.update" and data["part"]["kind"] == "text":
                     assembled[data["message_id"]] = data["part"].get("text") or ""
@@ -378,18 +435,25 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                     ended = ended or data["message_id"] in streamed
                 if ended or got >= budget:
                     break
-            if not ended:
-                done_drops += 1
+            if not ended and got >= budget:
+                done_drops += 1  # the client cut it mid-reply
+            elif not ended:
+                silences += 1  # the server went quiet first: not a drop (and not counted as one)
             if done_drops >= drops:
                 break
         wait_idle(nx, sid)
-    stored = {m["id"]: text(m) for m in messages(nx, sid) if m["role"] == "assistant"}
+        if replies >= 3 and deltas == 0:
+            say(f"  {transport}: {replies} replies came whole, without text deltas: nothing to drop in; phase stopped")
+            break
+    stored = {m["id"]: text(m) for sid in sids for m in messages(nx, sid) if m["role"] == "assistant"}
     for mid, words in assembled.items():
         if mid in stored and stored[mid] and not stored[mid].startswith(words):
             mismatched += 1
-    say(f"  {transport}: {done_drops} drops over {replies} replies, {gaps} gaps, {duplicates} duplicates, "
-        f"{snapshots} resyncs by snapshot, {mismatched} texts differing from the store")
-    return {"drops": done_drops, "replies": replies, "gaps": gaps, "duplicates": duplicates,
+    say(f"  {transport}: {done_drops} drops over {replies} replies ({deltas} text deltas), {gaps} gaps, "
+        f"{duplicates} duplicates, {snapshots} resyncs by snapshot, {mismatched} texts differing from the store, "
+        f"{silences} connections ended by silence")
+    return {"drops": done_drops, "replies": replies, "text_deltas": deltas, "connections_ended_by_silence": silences,
+            "gaps": gaps, "duplicates": duplicates,
             "resyncs_by_snapshot": snapshots, "texts_differing": mismatched,
             "unplanned_reconnects": reconnects}
 
@@ -445,8 +509,53 @@ def _slope(samples: list[dict[str, float]], key: str) -> float | None:
     return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den, 3) if den else None
 
 
+def _connections(nx: Nexus) -> int:
+    """Open TCP connections to Nexus's own port (clients still there, or not yet let go)."""
+    return sum(1 for c in psutil.Process(nx.pid).net_connections(kind="tcp")
+               if c.laddr and c.laddr.port == nx.port and c.status not in (psutil.CONN_LISTEN, psutil.CONN_TIME_WAIT))
+
+
+def _quiet(nx: Nexus, sids: list[str], timeout: float = 120) -> tuple[dict[str, float], float]:
+    """The first sample at a quiet moment: every session idle, no client connected to Nexus but
+    the bench's own one, and the thread count unchanged over 3 samples a second apart. Returns
+    the sample and the seconds waited; after `timeout`, the last sample (the quiet never came)."""
+    began = time.monotonic()
+    for sid in sids:
+        wait_idle(nx, sid, timeout=timeout)
+    assert nx.http is not None
+    old = nx.http
+    nx.http = _client(nx.url, old)
+    old.close()  # its keep-alive connection would count as a client
+    steady: list[int] = []
+    while True:
+        sample = _sample(nx.pid)
+        steady = [*steady, int(sample["threads"])][-3:] if _connections(nx) == 0 else []
+        if (len(steady) == 3 and len(set(steady)) == 1) or time.monotonic() - began > timeout:
+            return sample, time.monotonic() - began
+        time.sleep(1)
+
+
+def _top_growth(first: Path, last: Path, count: int = 15) -> list[str]:
+    """Where traced memory grew between two tracemalloc snapshots, biggest first."""
+    import tracemalloc
+
+    older, newer = tracemalloc.Snapshot.load(str(first)), tracemalloc.Snapshot.load(str(last))
+    drop = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    older, newer = older.filter_traces(drop), newer.filter_traces(drop)
+    lines = [f"traced total {sum(s.size for s in older.statistics('filename')) / 1e6:.2f} -> "
+             f"{sum(s.size for s in newer.statistics('filename')) / 1e6:.2f} MB"]
+    for stat in newer.compare_to(older, "traceback")[:count]:
+        newest_first = list(reversed(stat.traceback))  # the line that allocated, then its callers in Nexus
+        frames = [newest_first[0]] + [f for f in newest_first[1:] if f.filename.startswith(str(ROOT / "nexus"))]
+        where = [f"{f.filename.replace(str(ROOT) + '/', '').rsplit('site-packages/', 1)[-1]}:{f.lineno}"
+                 for f in frames]
+        lines.append(f"{stat.size_diff / 1e3:+9.1f} kB {stat.count_diff:+7d} blocks  " + " < ".join(where[:6]))
+    return lines
+
+
 def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> dict[str, Any]:
-    idle = _sample(nx.pid)
+    idle, _ = _quiet(nx, [])
+    idle_threads, _ = nx.dump()
     stop = threading.Event()
     errors: list[str] = []
     sids = [new_session(nx, f"chaos: soak {i}") for i in range(sessions)]
@@ -494,35 +603,60 @@ def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> 
     for thread in threads:
         thread.start()
     samples = [_sample(nx.pid)]
-    deadline = time.monotonic() + seconds
+    began = time.monotonic()
+    deadline = began + seconds
+    snapshots: list[Path] = []
     while time.monotonic() < deadline:
         time.sleep(min(every, max(0.0, deadline - time.monotonic())))
+        if nx.trace_memory and not snapshots and time.monotonic() - began >= seconds / 2:
+            snapshots.append(nx.dump()[1])  # type: ignore[arg-type]  # the second half starts
         samples.append(_sample(nx.pid))
+    if nx.trace_memory:
+        snapshots.append(nx.dump()[1])  # type: ignore[arg-type]
     stop.set()
     for thread in threads:
         thread.join(60)
-    for sid in sids:
-        wait_idle(nx, sid, timeout=60)
-    # Threads back to their idle value once the clients have gone (waited for, up to 60 s).
-    settle = time.monotonic() + 60
-    after = _sample(nx.pid)
-    while after["threads"] > idle["threads"] and time.monotonic() < settle:
-        time.sleep(1)
-        after = _sample(nx.pid)
+    # Threads and RSS once the clients have gone, sampled at the first quiet moment.
+    after, waited = _quiet(nx, sids)
+    after_threads, _ = nx.dump()
     result = {"seconds": seconds, "sessions": sessions, "clients": {k: sessions // 3 + (i < sessions % 3)
                                                                      for i, k in enumerate(kinds)},
               "events_received": received[0], "client_errors": len(errors), "samples": len(samples),
               "rss_mb": {"idle": round(idle["rss_mb"], 1), "start": round(samples[0]["rss_mb"], 1),
                          "end": round(samples[-1]["rss_mb"], 1), "after_clients_left": round(after["rss_mb"], 1)},
               "threads": {"idle": idle["threads"], "peak": max(s["threads"] for s in samples),
-                          "after_clients_left": after["threads"]},
+                          "after_clients_left": after["threads"], "quiet_after_s": round(waited, 1),
+                          "new_after_clients_left": _difference(after_threads, idle_threads),
+                          "gone_after_clients_left": _difference(idle_threads, after_threads)},
               "open_files": {"idle": idle["open_files"], "peak": max(s["open_files"] for s in samples),
                              "after_clients_left": after["open_files"]},
               "rss_slope_mb_per_min_second_half": _slope(samples, "rss_mb"),
               "thread_slope_per_min_second_half": _slope(samples, "threads")}
-    say(f"  soak: {seconds:.0f} s, {sessions} sessions, {received[0]} events/polls; RSS {result['rss_mb']}; "
-        f"threads {result['threads']}; slope {result['rss_slope_mb_per_min_second_half']} MB/min")
+    slope = result["rss_slope_mb_per_min_second_half"]
+    say(f"  soak: {seconds:.0f} s, {sessions} sessions, {received[0]} events/polls, {len(errors)} client errors; "
+        f"RSS {result['rss_mb']}; threads {result['threads']}; open files {result['open_files']}")
+    say(f"  RSS slope over the second half: {slope} MB/min (target <= {TARGETS['rss_slope_mb_per_min']}: "
+        f"{'met' if slope is not None and slope <= TARGETS['rss_slope_mb_per_min'] else 'MISSED'}); threads "
+        f"{'back to idle' if after['threads'] <= idle['threads'] else 'NOT back to idle'} "
+        f"({idle['threads']} idle, {after['threads']} after, quiet after {waited:.1f} s)")
+    if len(snapshots) == 2:
+        result["traced_growth_second_half"] = _top_growth(*snapshots)
+        say("  traced allocations, growth over the second half:")
+        for line in result["traced_growth_second_half"]:
+            say("    " + line)
     return result
+
+
+def _difference(names: list[str], others: list[str]) -> list[str]:
+    """`names` less `others`, counting repeats (two threads can share a name)."""
+    left = list(others)
+    extra = []
+    for name in names:
+        if name in left:
+            left.remove(name)
+        else:
+            extra.append(name)
+    return extra
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -556,6 +690,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-burst", default="BURST:2000:5")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between soak samples")
     parser.add_argument("--no-save", action="store_true", help="print only; leave bench/results.json alone")
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="run Nexus with tracemalloc and print where memory grew in the soak's second half "
+                             "(slows Nexus and adds to its RSS: figures of such a run are not the real ones)")
     args = parser.parse_args(argv)
     if not OPENCODE.exists():
         say(f"the OpenCode binary is missing at {OPENCODE}: run scripts/install-opencode.sh")
@@ -563,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="nexus-chaos-"))
     fake = FakeLLM().start()
-    nx = Nexus(work / "home")
+    nx = Nexus(work / "home", trace_memory=args.trace_memory)
     result: dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
                               "counts": vars(args), "targets": TARGETS}
@@ -572,7 +709,8 @@ def main(argv: list[str] | None = None) -> int:
         rg = shutil.which("rg") or (str(Path(sys.executable).parent / "rg")
                                     if (Path(sys.executable).parent / "rg").exists() else None)
         env = opencode_env(fake.base_url, str(work / "opencode-state"), str(Path(rg).parent) if rg else None)
-        nx.configure({"server.binary": str(OPENCODE), "server.env": env, "server.workspace": str(work / "workspace"),
+        env = {k: v for k, v in env.items() if not is_injection_name(k)}  # server.env refuses these (SHELL...)
+        nx.configure({"security.require_login_locally": False, "server.binary": str(OPENCODE), "server.env": env, "server.workspace": str(work / "workspace"),
                       "restart.initial_delay": 0.2, "restart.max_attempts": 1000, "restart.reset_after": 1.0})
         nx.start()
         nx.wait_running()
@@ -612,6 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         fake.stop()
         shutil.rmtree(work, ignore_errors=True)
     result["seconds"] = round(time.monotonic() - began, 1)
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     say(json.dumps({k: v for k, v in result.items() if k not in ("counts", "targets")}, indent=2))
     if not args.no_save:
         path = ROOT / "bench" / "results.json"

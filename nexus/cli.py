@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_desktop(getattr(args, "data_dir", None), getattr(args, "port", DEFAULT_PORT))
     if args.command == "serve":
+        from nexus.malloc_arenas import limit_malloc_arenas
+
+        limit_malloc_arenas()  # before any thread starts: RSS that glibc's per-thread arenas would keep
         from nexus.host.headless import serve
 
         return serve(args.host, args.port, args.data_dir)

@@ -217,7 +217,8 @@ class ChatService:
     def transcript_state(self, session_id: str) -> dict[str, Any]:
         stream = self.hub.stream(session_id)
         with stream.lock:
-            return stream.transcript.snapshot()
+            # "released": messages whose parts are only in the store (transcript.KEEP_PARTS_OF).
+            return {**stream.transcript.snapshot(), "released": sorted(stream.transcript.released)}
 
     def _load(self, session_id: str) -> tuple[Transcript, int]:
         session = self.repo.get_session(session_id)

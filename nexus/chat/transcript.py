@@ -13,6 +13,14 @@ from typing import Any
 
 from nexus.chat import events as ev
 
+# Memory stays bounded in a long session: beyond its newest KEEP_PARTS_OF messages (more
+# than the snapshot's 50), a finished and saved message keeps its few fields but releases
+# its parts (the text, the bulk) from memory; they stay in the store, where the page loads
+# older messages from. Only for engines that keep the conversation themselves: the
+# Anthropic engine resends the whole transcript with each prompt.
+KEEP_PARTS_OF = 60
+RELEASING_ENGINES = frozenset({"opencode"})
+
 
 class Transcript:
     def __init__(self, session: dict[str, Any], messages: list[dict[str, Any]] | None = None,
@@ -31,6 +39,7 @@ class Transcript:
         self.dirty_parts: set[str] = set()
         self.session_dirty = False
         self.removed_messages: set[str] = set()  # to delete from the store
+        self.released: set[str] = set()  # ids of messages whose parts were let go (see KEEP_PARTS_OF)
 
     # ----- reading --------------------------------------------------------------------------
 
@@ -132,6 +141,24 @@ class Transcript:
         message["error"] = data.get("error")
         message["completed_at"] = data.get("completed_at") or time.time()
         self.dirty_messages.add(message["id"])
+        self.release_old_parts()
+
+    def release_old_parts(self) -> int:
+        """Let go of the parts of finished, saved messages older than the newest KEEP_PARTS_OF;
+        returns how many messages released theirs now."""
+        if self.session.get("engine") not in RELEASING_ENGINES or len(self.messages) <= KEEP_PARTS_OF:
+            return 0
+        released = 0
+        for message in list(self.messages.values())[:-KEEP_PARTS_OF]:
+            if message["id"] in self.released or not message.get("completed_at") \
+                    or message["id"] in self.dirty_messages or any(p["id"] in self.dirty_parts for p in message["parts"]):
+                continue  # still streaming, or not saved yet: the next end looks again
+            for part in message["parts"]:
+                self._parts.pop(part["id"], None)
+            message["parts"] = []
+            self.released.add(message["id"])
+            released += 1
+        return released
 
     def _on_permission_asked(self, data: dict[str, Any]) -> None:
         permission = data["permission"]
@@ -161,6 +188,7 @@ class Transcript:
             self._parts.pop(part["id"], None)
             self.dirty_parts.discard(part["id"])
         self.dirty_messages.discard(message["id"])
+        self.released.discard(message["id"])
         self.removed_messages.add(message["id"])
 
     def _on_snapshot(self, data: dict[str, Any]) -> None:

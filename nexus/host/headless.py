@@ -50,6 +50,9 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     except (StoreError, PortInUse) as exc:
         return _fail(str(exc))
 
+    from nexus import debug_memory
+
+    debug_memory.install_from_env()  # tracemalloc for the chaos bench; nothing unless its variable is set
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus.chat import events as ev
+from nexus.chat.transcript import KEEP_PARTS_OF
 
 Emitted = tuple[str, str, dict[str, Any]]  # (OpenCode session id, event type, data)
 
@@ -136,6 +137,24 @@ class _SessionMemory:
     diffs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user message id -> files
     parents: dict[str, str] = field(default_factory=dict)  # assistant message id -> user message id
     part_messages: dict[str, str] = field(default_factory=dict)  # part id -> message id
+    # Messages whose parts were let go, here and in the transcript (transcript.KEEP_PARTS_OF):
+    # a reconcile does not announce their parts again (the store has them; clients do not).
+    released: set[str] = field(default_factory=set)
+
+
+def _release_old_parts(memory: _SessionMemory) -> None:
+    """Forget the parts (their text: the bulk) of ended messages older than the newest
+    KEEP_PARTS_OF, as the transcript does; the few fields of each message stay."""
+    old = [mid for mid in list(memory.messages)[:-KEEP_PARTS_OF]
+           if mid not in memory.released and memory.messages[mid]["ended"]]
+    if not old:
+        return
+    memory.released.update(old)
+    gone = set(old)
+    for part_id in [p for p, mid in memory.owners.items() if mid in gone]:
+        memory.parts.pop(part_id, None)
+        memory.owners.pop(part_id, None)
+        memory.part_messages.pop(part_id, None)
 
 
 class OpenCodeMapper:
@@ -161,6 +180,7 @@ class OpenCodeMapper:
             for part in message.get("parts", []):
                 memory.parts[part["id"]] = {k: v for k, v in part.items() if k != "message_id"}
                 memory.owners[part["id"]] = message["id"]
+        memory.released.update(state.get("released") or [])
         memory.permissions = {p["id"] for p in state.get("permissions", [])}
         memory.questions = {q["id"]: q for q in state.get("questions", [])}
         memory.status = (state.get("status") or {}).get("status", "idle")
@@ -286,6 +306,7 @@ class OpenCodeMapper:
             seen["ended"] = True
             out.append((ref, ev.MESSAGE_END, {"message_id": info["id"], "finish": info.get("finish"),
                                               "error": error_of(info.get("error")), "completed_at": completed}))
+            _release_old_parts(memory)
         return out
 
     def part(self, ref: str, message_id: str, raw: dict[str, Any], *, reconciling: bool = False) -> list[Emitted]:
@@ -293,6 +314,8 @@ class OpenCodeMapper:
         if part is None:
             return []
         memory = self._memory(ref)
+        if reconciling and message_id in memory.released:
+            return []  # an old message: its parts are in the store, and OpenCode's are the same
         memory.part_messages[part["id"]] = message_id
         part = self._with_real_diff(memory, message_id, part)
         previous = memory.parts.get(part["id"])
@@ -486,6 +509,7 @@ class OpenCodeMapper:
         ref, message_id = props["sessionID"], props["messageID"]
         memory = self._memory(ref)
         memory.messages.pop(message_id, None)
+        memory.released.discard(message_id)
         memory.diffs.pop(message_id, None)
         for part_id in [p for p, m in memory.part_messages.items() if m == message_id]:
             memory.part_messages.pop(part_id, None)

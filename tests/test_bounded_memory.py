@@ -1,0 +1,105 @@
+"""A long session does not grow Nexus's memory without bound (issue 13, the chaos soak's RSS
+slope): beyond the newest `KEEP_PARTS_OF` messages, finished and saved messages let go of
+their parts in the transcript and in the OpenCode mapper, and a reconcile after OpenCode
+restarts neither announces those parts again nor reorders the transcript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexus.chat.engines.opencode_mapper import OpenCodeMapper
+from nexus.chat.hub import SNAPSHOT_MESSAGES
+from nexus.chat.transcript import KEEP_PARTS_OF, Transcript
+
+REF = "ses_long"
+REPLIES = 150
+
+
+def _info(n: int, role: str) -> dict[str, Any]:
+    created = 1_000_000 + n * 10
+    return {"id": f"msg_{n:05d}", "sessionID": REF, "role": role, "time": {"created": created, "completed": created + 5},
+            "finish": "stop" if role == "assistant" else None, "providerID": "fake", "modelID": "fake-model",
+            "tokens": {"input": 3, "output": 4, "cache": {"read": 0, "write": 0}}, "cost": 0.0}
+
+
+def _part(n: int, text: str) -> dict[str, Any]:
+    return {"id": f"prt_{n:05d}", "type": "text", "text": text, "messageID": f"msg_{n:05d}", "sessionID": REF}
+
+
+def _text(n: int) -> str:
+    return f"reply {n} " + "word " * 400  # a couple of kB each, like the bench's replies
+
+
+def _converse(engine: str) -> tuple[OpenCodeMapper, Transcript, list[dict[str, Any]]]:
+    """REPLIES exchanges streamed through the mapper into a transcript, each saved (dirty
+    marks cleared, as the writer does) before the next; and OpenCode's own copy of them."""
+    mapper, transcript = OpenCodeMapper(), Transcript({"id": "s1", "engine": engine, "status": "idle"})
+    opencode: list[dict[str, Any]] = []
+    for i in range(REPLIES):
+        for n, role, words in ((2 * i, "user", f"question {i}"), (2 * i + 1, "assistant", _text(2 * i + 1))):
+            info, part = _info(n, role), _part(n, words)
+            emitted = mapper.message(REF, {**info, "time": {"created": info["time"]["created"]}})
+            emitted += mapper.part(REF, info["id"], {**part, "text": ""})
+            emitted += mapper.on_event({"type": "message.part.delta", "properties": {
+                "sessionID": REF, "messageID": info["id"], "partID": part["id"], "field": "text", "delta": words}})
+            emitted += mapper.message(REF, info)
+            for _, type_, data in emitted:
+                transcript.apply(type_, data)
+            transcript.dirty_messages.clear()
+            transcript.dirty_parts.clear()
+            opencode.append({"info": info, "parts": [part]})
+    return mapper, transcript, opencode
+
+
+def _held(transcript: Transcript) -> list[dict[str, Any]]:
+    return [m for m in transcript.messages.values() if m["parts"]]
+
+
+def test_a_long_opencode_session_keeps_the_parts_of_its_newest_messages_only() -> None:
+    mapper, transcript, _ = _converse("opencode")
+    assert len(transcript.messages) == 2 * REPLIES, "every message is still known (its fields)"
+    assert len(_held(transcript)) == KEEP_PARTS_OF
+    assert [m["id"] for m in _held(transcript)] == list(transcript.messages)[-KEEP_PARTS_OF:]
+    memory = mapper._sessions[REF]
+    assert len(memory.parts) == KEEP_PARTS_OF and len(memory.owners) == KEEP_PARTS_OF
+    # What a page is drawn with is whole: the snapshot's messages all have their text.
+    assert SNAPSHOT_MESSAGES <= KEEP_PARTS_OF
+    snapshot = transcript.snapshot(SNAPSHOT_MESSAGES)
+    last = 2 * REPLIES - 1
+    assert snapshot["messages"][-1]["parts"][0]["text"] == _text(last)
+    assert all(m["parts"] for m in snapshot["messages"])
+
+
+def test_an_unsaved_message_keeps_its_parts() -> None:
+    _, transcript, _ = _converse("opencode")
+    oldest_held = _held(transcript)[0]["id"]
+    transcript.dirty_messages.add(oldest_held)  # the writer has not saved it yet
+    transcript.apply("message.start", {"message": {"id": "msg_new", "role": "user", "created_at": 9e9}})
+    transcript.apply("message.end", {"message_id": "msg_new", "completed_at": 9e9})
+    assert transcript.messages[oldest_held]["parts"], "released before it was saved"
+
+
+def test_an_anthropic_session_keeps_every_part() -> None:
+    _, transcript, _ = _converse("anthropic")  # it resends the whole conversation with each prompt
+    assert len(_held(transcript)) == 2 * REPLIES
+    assert not transcript.released
+
+
+def test_a_reconcile_does_not_announce_released_parts_again() -> None:
+    mapper, transcript, opencode = _converse("opencode")
+    order = list(transcript.messages)
+    # OpenCode restarted: the engine seeds the mapper with Nexus's state and reconciles with
+    # everything OpenCode has (ChatService.transcript_state carries the released ids).
+    restarted = OpenCodeMapper()
+    restarted.seed(REF, {**transcript.snapshot(), "released": sorted(transcript.released)})
+    emitted = restarted.reconcile(REF, opencode, None, [])
+    changed = [(t, d) for _, t, d in emitted if t not in ("session.status",)]
+    assert changed == [], f"re-announced: {changed[:3]}"
+    # The same with the mapper that streamed them (no restart, only a reconnect).
+    mapper.seed(REF, {**transcript.snapshot(), "released": sorted(transcript.released)})
+    emitted = mapper.reconcile(REF, opencode, None, [])
+    for _, type_, data in emitted:
+        transcript.apply(type_, data)
+    assert [t for _, t, _ in emitted if t != "session.status"] == []
+    assert list(transcript.messages) == order
+    assert len(_held(transcript)) == KEEP_PARTS_OF
