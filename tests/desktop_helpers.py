@@ -97,11 +97,12 @@ def fake_browser(folder: Path) -> tuple[Path, Path]:
 
 def prepare_home(home: Path, settings: dict, *, owner: bool = True) -> None:
     """Setup finished and, with `owner`, an owner password (so a window that shows `/` has
-    signed itself in), plus the given settings."""
-    from nexus.runtime import Runtime
+    signed itself in), plus the given settings. Without `owner` the install is a finished test
+    install (tests/runtime_helpers.py): its owner turned local sign-in off."""
     from tests.auth_helpers import make_owner
+    from tests.runtime_helpers import open_runtime
 
-    rt = Runtime.open(home, console_log=False)
+    rt = open_runtime(home)
     try:
         if owner:
             make_owner(rt)

@@ -8,16 +8,12 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
 from nexus import websocket_client
-from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.chat_helpers import wait_for_opencode
 
 pytestmark = pytest.mark.opencode
@@ -25,17 +21,13 @@ DATABASES = ("sqlite", "postgres")
 
 
 @pytest.fixture
-def live(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+def live_chat(database_url: str, opencode_settings: dict, no_leftover_processes, make_runtime, serve_runtime):
+    rt = make_runtime(opencode_settings, **{"server.autostart": True})
+    server = serve_runtime(rt)
     rt.start()
     wait_for_opencode(rt)
-    http = httpx2.Client(base_url=server.url, timeout=10, trust_env=False)
-    yield server, rt, http
-    http.close()
-    server.stop()
-    rt.stop()
+    with httpx2.Client(base_url=server.url, timeout=10, trust_env=False) as http:
+        yield server, rt, http
 
 
 class WsReader:
@@ -97,8 +89,8 @@ def deltas(messages: list[dict[str, Any]]) -> str:
     return "".join(m["data"]["delta"] for m in messages if m["type"] == "text.delta")
 
 
-def test_session_lifecycle_over_rest_and_websocket(live) -> None:
-    server, rt, http = live
+def test_session_lifecycle_over_rest_and_websocket(live_chat) -> None:
+    server, rt, http = live_chat
     res = http.post("/api/sessions", json={"title": "  Fix   the build  "})
     assert res.status_code == 201
     session = res.json()
@@ -143,8 +135,8 @@ def test_session_lifecycle_over_rest_and_websocket(live) -> None:
     assert http.get(f"/api/sessions/{sid}").json()["state"] == "active"
 
 
-def test_reconnect_gets_exactly_what_was_missed(live) -> None:
-    server, rt, http = live
+def test_reconnect_gets_exactly_what_was_missed(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "flaky phone"}).json()["id"]
     first = WsReader(server.url)
     first.follow(sid)
@@ -170,8 +162,8 @@ def test_reconnect_gets_exactly_what_was_missed(live) -> None:
         again.close()
 
 
-def test_two_clients_stay_in_step_and_sse_fallback_matches(live) -> None:
-    server, rt, http = live
+def test_two_clients_stay_in_step_and_sse_fallback_matches(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "shared"}).json()["id"]
     a, b = WsReader(server.url), WsReader(server.url)
     try:
@@ -197,8 +189,8 @@ def test_two_clients_stay_in_step_and_sse_fallback_matches(live) -> None:
         b.close()
 
 
-def test_permission_answered_over_rest(live) -> None:
-    server, rt, http = live
+def test_permission_answered_over_rest(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "tools"}).json()["id"]
     reader = WsReader(server.url)
     try:
@@ -216,8 +208,8 @@ def test_permission_answered_over_rest(live) -> None:
         reader.close()
 
 
-def test_bad_input_gets_clear_errors_and_changes_nothing(live) -> None:
-    server, rt, http = live
+def test_bad_input_gets_clear_errors_and_changes_nothing(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "errors"}).json()["id"]
     cases = [
         (http.post(f"/api/sessions/{sid}/prompt", json={"text": "   "}), 400, "empty_prompt"),
@@ -247,8 +239,8 @@ def test_bad_input_gets_clear_errors_and_changes_nothing(live) -> None:
         reader.close()
 
 
-def test_attachments_reach_opencode_as_file_parts(live, fake_llm) -> None:
-    server, rt, http = live
+def test_attachments_reach_opencode_as_file_parts(live_chat, fake_llm) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "files"}).json()["id"]
     data = base64.b64encode(b"print('attached')\n").decode()
     before = len(fake_llm.requests)
@@ -268,11 +260,11 @@ def test_attachments_reach_opencode_as_file_parts(live, fake_llm) -> None:
     assert "attached" in sent, "the file's content reached the model"
 
 
-def test_pages_hear_about_list_changes_and_a_quiet_stream_still_pings(live, monkeypatch) -> None:
+def test_pages_hear_about_list_changes_and_a_quiet_stream_still_pings(live_chat, monkeypatch) -> None:
     import nexus.ui.live as live_transport
 
     monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)
-    server, rt, http = live
+    server, rt, http = live_chat
     reader = WsReader(server.url)
     try:
         assert reader.until(lambda m: m["type"] == "ping", timeout=5)

@@ -21,8 +21,8 @@ DATABASES = ("sqlite", "postgres")
 
 
 @pytest.fixture
-def chat_runtime(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+def chat_runtime(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes, make_runtime):
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     rt.start()
     wait_for_opencode(rt)
@@ -173,14 +173,14 @@ def test_kill_9_mid_reply_then_restart_keeps_the_session(chat_runtime: Runtime) 
     assert "SLOW" in texts and "after the crash" in texts
 
 
-def test_transcript_survives_a_restart_of_nexus(tmp_path: Path, opencode_settings: dict, chat_runtime: Runtime) -> None:
+def test_transcript_survives_a_restart_of_nexus(tmp_path: Path, opencode_settings: dict, chat_runtime: Runtime, make_runtime) -> None:
     rt = chat_runtime
     session, client = open_session(rt)
     rt.chat.prompt(session["id"], text="remember me")
     collect(client, ended())
     data_dir = rt.data_dir
     rt.stop()
-    again = Runtime.open(data_dir, console_log=False)
+    again = make_runtime(data_dir=data_dir)
     try:
         again.settings.update({"server.autostart": False})
         messages = again.chat.messages(session["id"])["messages"]

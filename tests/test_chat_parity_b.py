@@ -19,7 +19,7 @@ ORIGINAL = "alpha\nbeta\ngamma\n"
 
 
 @pytest.fixture
-def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
+def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes, make_runtime):
     workspace = Path(opencode_settings["server.workspace"])
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "notes.txt").write_text(ORIGINAL)
@@ -28,7 +28,7 @@ def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "start"], check=True)
-    runtime = Runtime.open(tmp_path / "data", console_log=False)
+    runtime = make_runtime()
     runtime.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     runtime.start()
     wait_for_opencode(runtime)

@@ -23,13 +23,13 @@ SESSION = "ses_firstrun"
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, no_leftover_processes, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Runtime]]:
+def fresh(tmp_path: Path, no_leftover_processes, monkeypatch: pytest.MonkeyPatch, make_runtime) -> Iterator[tuple[str, Runtime]]:
     """A new install served on a free loopback port: setup not done, no owner."""
     monkeypatch.setenv("SHELL", "/bin/sh")
     monkeypatch.setenv("HOME", str(tmp_path))
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     rt.settings.update({"server.autostart": False, "server.workspace": str(workspace)})
     rt.chat.repo.create_session({"id": SESSION, "engine": "opencode", "engine_ref": "ses_x", "title": "W"})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()

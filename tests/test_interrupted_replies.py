@@ -76,8 +76,8 @@ def test_a_reply_begun_after_the_status_was_read_is_not_closed() -> None:
 
 
 @pytest.fixture
-def chat_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+def chat_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes, make_runtime):
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     rt.start()
     try:

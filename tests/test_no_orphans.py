@@ -17,7 +17,6 @@ import httpx2
 import psutil
 import pytest
 
-from nexus.runtime import Runtime
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
 from tests.chat_helpers import wait_for_opencode
 
@@ -32,9 +31,9 @@ def _gone(pid: int) -> bool:
 
 
 def test_stop_after_a_restart_under_an_open_terminal_stops_opencode(tmp_path: Path, opencode_settings: dict,
-                                                                    no_leftover_processes, monkeypatch) -> None:
+                                                                    no_leftover_processes, monkeypatch, make_runtime) -> None:
     monkeypatch.setenv("SHELL", "/bin/sh")
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True})
     rt.start()
     try:

@@ -13,12 +13,12 @@ import httpx2
 import pytest
 
 from nexus import websocket_client
-from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import PASSWORD, remember
 from tests.chat_helpers import wait_for_opencode
-from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env, preconfigure
+from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env
+from tests.runtime_helpers import open_runtime
 from tests.test_chat_api import WsReader as _ChatWsReader
 from tests.test_chat_api import deltas, reply_done
 from tests.test_workspace_pane import _read_until, _ready, _type, _ws
@@ -87,7 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[s
     attached_env = {**opencode_env(fake_llm.base_url, str(base / "attached-state"), _rg_dir(),
                                    permission_bash="allow"), "OPENCODE_SERVER_PASSWORD": ATTACHED_PASSWORD}
     attached, attached_url = _serve(attached_env, projects["gamma"], base / "attached.log")
-    rt = preconfigure(Runtime.open(base / "data", console_log=False))
+    rt = open_runtime(base / "data")
     rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": as_server_env(spawned_env),
                         "server.workspace": str(projects["alpha"]), "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx2
 
-from nexus.runtime import Runtime
 from nexus.server import ServerState
 from nexus.server.client import OpenCodeClient
 
@@ -24,7 +23,7 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 
 def test_a_busy_server_is_slow_not_dead_until_its_grace_runs_out(tmp_path: Path, no_leftover_processes,
-                                                                  monkeypatch) -> None:
+                                                                  monkeypatch, make_runtime) -> None:
     binary = tmp_path / "opencode"
     binary.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE} \"$@\"\n")
     binary.chmod(0o755)
@@ -37,7 +36,7 @@ def test_a_busy_server_is_slow_not_dead_until_its_grace_runs_out(tmp_path: Path,
         return real_health(self, timeout=timeout)
 
     monkeypatch.setattr(OpenCodeClient, "health", counted)
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     try:
         rt.settings.update({"server.binary": str(binary), "server.workspace": str(workspace),
                             "server.autostart": False, "server.protect": False, "server.health_interval": 0.3,

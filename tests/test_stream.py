@@ -16,19 +16,17 @@ from nexus.ui.http_server import WebServer
 
 
 @pytest.fixture
-def live(runtime):
+def live_stream(runtime, serve_runtime):
     runtime.start()
-    server = WebServer(create_app(runtime), "127.0.0.1", 0).start()
-    yield server
-    server.stop()
+    return serve_runtime(runtime)
 
 
 def _ws_url(server: WebServer) -> str:
     return server.url.replace("http://", "ws://") + "/api/stream"
 
 
-def test_websocket_sends_hello_then_live_metrics_and_state(live, runtime) -> None:
-    ws = websocket_client.connect(_ws_url(live))
+def test_websocket_sends_hello_then_live_metrics_and_state(live_stream, runtime) -> None:
+    ws = websocket_client.connect(_ws_url(live_stream))
     try:
         hello = json.loads(ws.receive(timeout=5))
         assert hello["type"] == "hello"
@@ -44,8 +42,8 @@ def test_websocket_sends_hello_then_live_metrics_and_state(live, runtime) -> Non
         ws.close()
 
 
-def test_sse_fallback_carries_the_same_messages(live) -> None:
-    with httpx2.stream("GET", f"{live.url}/api/stream/sse", timeout=10) as res:
+def test_sse_fallback_carries_the_same_messages(live_stream) -> None:
+    with httpx2.stream("GET", f"{live_stream.url}/api/stream/sse", timeout=10) as res:
         assert res.headers["content-type"].startswith("text/event-stream")
         types = []
         for line in res.iter_lines():
@@ -57,9 +55,9 @@ def test_sse_fallback_carries_the_same_messages(live) -> None:
     assert "server.metrics" in types
 
 
-def test_websocket_from_a_foreign_origin_is_refused(live) -> None:
+def test_websocket_from_a_foreign_origin_is_refused(live_stream) -> None:
     with pytest.raises(simple_websocket.ConnectionError):
-        websocket_client.connect(_ws_url(live), headers={"Origin": "https://evil.example"})
+        websocket_client.connect(_ws_url(live_stream), headers={"Origin": "https://evil.example"})
 
 
 def test_stopping_the_server_ends_open_streams(runtime) -> None:

@@ -32,8 +32,8 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> obje
 
 
 @pytest.fixture
-def server_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes) -> Runtime:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+def server_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes, make_runtime) -> Runtime:
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": False, "server.stop_timeout": 3.0,
                         "restart.initial_delay": 0.2, "restart.factor": 2.0, "restart.max_delay": 1.0,
                         "restart.reset_after": 600.0})

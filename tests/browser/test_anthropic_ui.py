@@ -23,17 +23,12 @@ REPLY = 15_000
 
 
 @pytest.fixture
-def fake(fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
-    return fake_anthropic
-
-
-@pytest.fixture
-def nexus(live_nexus: Any, fake: fa.FakeAnthropic, tmp_path: Path) -> Any:
+def nexus(live_nexus: Any, fake_anthropic: fa.FakeAnthropic, tmp_path: Path) -> Any:
     workspace = tmp_path / "project"
     workspace.mkdir()
     (workspace / "app.py").write_text("def greet():\n    return 'hello'\n")
     (tmp_path / "secret.txt").write_text("top secret")
-    live_nexus.runtime.settings.update({"anthropic.base_url": fake.url, "anthropic.max_retries": 0,
+    live_nexus.runtime.settings.update({"anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0,
                                         "server.workspace": str(workspace)})
     live_nexus.workspace = workspace
     return live_nexus
@@ -45,7 +40,7 @@ def _card(page: Page) -> Any:
     return page.locator(f'.session.card[data-session="{card.get_attribute("data-session")}"]')
 
 
-def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fake: fa.FakeAnthropic,
+def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fake_anthropic: fa.FakeAnthropic,
                                                                  new_page: Any) -> None:
     page = new_page(nexus.url, viewport={"width": 1440, "height": 900})
     errors: list[str] = []
@@ -87,11 +82,11 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     card = _card(page)
 
     # read -> edit (asks; allowed once; diff shown) -> bash (asks; allowed) -> answer.
-    fake.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="I should read app.py first."))
-    fake.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
+    fake_anthropic.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="I should read app.py first."))
+    fake_anthropic.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
                                                 "newString": "'hello, world'"}))
-    fake.queue(fa.tool_call("toolu_3", "bash", {"command": "python3 -c 'import app; print(app.greet())'"}))
-    fake.queue(fa.reply("Done: the greeting is now hello, world."))
+    fake_anthropic.queue(fa.tool_call("toolu_3", "bash", {"command": "python3 -c 'import app; print(app.greet())'"}))
+    fake_anthropic.queue(fa.reply("Done: the greeting is now hello, world."))
     send(card, "Change the greeting and run it")
     prompt = card.locator(".permission")
     expect(prompt).to_contain_text("app.py", timeout=REPLY)
@@ -117,7 +112,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
 
     # Stop mid-stream: the partial text stays, the cost is marked estimated.
     gate = threading.Event()
-    fake.queue([fa.message_start(input_tokens=50), *fa.text_block(0, "Partial ", "answer ")[:-1], fa.hold(gate)])
+    fake_anthropic.queue([fa.message_start(input_tokens=50), *fa.text_block(0, "Partial ", "answer ")[:-1], fa.hold(gate)])
     send(card, "Write a long essay")
     expect(last_reply(card)).to_contain_text("Partial answer", timeout=REPLY)
     card.get_by_role("button", name="Stop").click()
@@ -128,9 +123,9 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
 
     # A path outside the workspace is refused, a symlink out of it too.
     (nexus.workspace / "link.txt").symlink_to(nexus.workspace.parent / "secret.txt")
-    fake.queue(fa.tool_call("toolu_x", "read", {"filePath": "../secret.txt"}))
-    fake.queue(fa.tool_call("toolu_y", "read", {"filePath": "link.txt"}))
-    fake.queue(fa.reply("I may not read that."))
+    fake_anthropic.queue(fa.tool_call("toolu_x", "read", {"filePath": "../secret.txt"}))
+    fake_anthropic.queue(fa.tool_call("toolu_y", "read", {"filePath": "link.txt"}))
+    fake_anthropic.queue(fa.reply("I may not read that."))
     send(card, "Read the secret")
     expect(last_reply(card)).to_contain_text("I may not read that.", timeout=REPLY)
     idle(card)
@@ -138,7 +133,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     expect(refused).to_have_count(2)
     refused.first.locator("summary").click()
     expect(refused.first).to_contain_text("outside the workspace")
-    assert not any("top secret" in str(r["body"]) for r in fake.requests)
+    assert not any("top secret" in str(r["body"]) for r in fake_anthropic.requests)
 
     # Every error in plain words, with what to do.
     for status, type_, headers, words in [
@@ -147,7 +142,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
         (529, "overloaded_error", {}, "Anthropic is overloaded right now."),
         (400, "invalid_request_error", {}, "The conversation is too long for the model's context window."),
     ]:
-        fake.queue_error(status, type_, "prompt is too long: 300000 tokens > 200000 maximum"
+        fake_anthropic.queue_error(status, type_, "prompt is too long: 300000 tokens > 200000 maximum"
                          if status == 400 else "error", headers)
         send(card, f"trigger {status}")
         expect(last_reply(card).locator(".msg-error")).to_contain_text(words, timeout=REPLY)
@@ -212,7 +207,7 @@ def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_pag
 
 
 @pytest.mark.parametrize("view", ["desktop-light", "phone-dark"])
-def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake: fa.FakeAnthropic, new_page: Any, view: str) -> None:
+def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake_anthropic: fa.FakeAnthropic, new_page: Any, view: str) -> None:
     nexus.runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
     nexus.runtime.agents.create({"name": "Haiku helper", "engine": "anthropic", "model": "claude-haiku-4-5"})
     page = new_page(nexus.url, **VIEWS[view])
@@ -234,7 +229,7 @@ def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake: fa.FakeAnthrop
     else:
         view_ = _card(page)
     expect(view_).to_contain_text("claude-haiku-4-5")
-    fake.queue(fa.reply("Hi from Haiku.", input_tokens=1000, output_tokens=1000))
+    fake_anthropic.queue(fa.reply("Hi from Haiku.", input_tokens=1000, output_tokens=1000))
     view_.get_by_label("Message", exact=True).fill("hello")
     view_.get_by_role("button", name="Send").click()  # on a phone Enter makes a new line
     expect(last_reply(view_)).to_contain_text("Hi from Haiku.", timeout=REPLY)
