@@ -175,6 +175,27 @@ def runtime(make_runtime: Callable[..., Runtime], database_url: str) -> Runtime:
 
 
 @pytest.fixture
+def live_stream(runtime: Runtime, serve_runtime: Callable[..., Any]) -> Any:
+    """The `runtime` started and served on a real loopback socket (OpenCode not started): the
+    WebServer, with its `url`."""
+    runtime.start()
+    return serve_runtime(runtime)
+
+
+@pytest.fixture
+def chat_runtime(database_url: str, opencode_settings: dict, no_leftover_processes: None,
+                 make_runtime: Callable[..., Runtime]) -> Runtime:
+    """A started runtime with the real OpenCode (fake model) running and the engine following
+    its event stream; quick restarts."""
+    from tests.chat_helpers import wait_for_opencode
+
+    rt = make_runtime(opencode_settings, **{"server.autostart": True, "restart.initial_delay": 0.2})
+    rt.start()
+    wait_for_opencode(rt)
+    return rt
+
+
+@pytest.fixture
 def app(runtime: Runtime):
     from nexus.ui import create_app
 

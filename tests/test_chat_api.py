@@ -14,7 +14,8 @@ import httpx2
 import pytest
 
 from nexus import websocket_client
-from tests.chat_helpers import wait_for_opencode
+from tests.chat_helpers import collect, wait_for_opencode
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 DATABASES = ("sqlite", "postgres")
@@ -144,8 +145,11 @@ def test_reconnect_gets_exactly_what_was_missed(live_chat) -> None:
     http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"})
     seen = first.until(lambda m: m["type"] == "text.delta" and "word4 " in m["data"]["delta"])
     last_seq = seen[-1]["seq"]
+    watcher = rt.chat.hub.client()  # inside Nexus: sees what the phone misses
+    rt.chat.follow(watcher, sid, last_seq, first.epoch)
     first.close()  # the connection drops mid-stream
-    time.sleep(0.8)  # more events happen while it is away
+    collect(watcher, lambda e: e.type == "text.delta" and "word8 " in e.data["delta"])  # more happens while away
+    watcher.close()
 
     again = WsReader(server.url)
     try:
@@ -247,13 +251,14 @@ def test_attachments_reach_opencode_as_file_parts(live_chat, fake_llm) -> None:
     res = http.post(f"/api/sessions/{sid}/prompt",
                     json={"text": "see file", "files": [{"name": "snippet.py", "mime": "text/plain", "data": data}]})
     assert res.status_code == 202
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def stored_parts() -> list[dict] | None:
         messages = http.get(f"/api/sessions/{sid}/messages").json()["messages"]
         parts = [p for m in messages for p in m["parts"]]
-        if any(p["kind"] == "file" for p in parts) and any(m["completed_at"] for m in messages[1:]):
-            break
-        time.sleep(0.2)
+        return parts if any(p["kind"] == "file" for p in parts) and any(m["completed_at"] for m in messages[1:]) \
+            else None
+
+    parts = wait_until(stored_parts, 30, "the file part and the reply stored")
     file_part = next(p for p in parts if p["kind"] == "file")
     assert file_part["filename"] == "snippet.py"
     sent = json.dumps(fake_llm.requests[before:])

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.fake_llm import TITLE, FakeLLM, opencode_config, opencode_env
+from tests.wait_helpers import wait_until
 
 # Chat turns from OpenCode always carry tools; a request without them looks like title generation.
 TOOLS = [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}]
@@ -235,9 +236,13 @@ def test_requests_are_recorded_and_logged(logged_fake_llm: FakeLLM) -> None:
 def test_client_disconnect_mid_stream_is_quiet(
     logged_fake_llm: FakeLLM, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    before = set(fake_threads())
     sock = open_slow_stream(logged_fake_llm)
+    streaming = [t for t in fake_threads() if t not in before and "-conn-" in t.name]
+    assert streaming, "the stream has its own connection thread"
     sock.close()  # abort, as OpenCode does on session abort
-    time.sleep(0.3)  # let the handler hit the closed socket on its next write
+    # The sentinel: that handler ended (its next write hit the closed socket), quietly or not.
+    wait_until(lambda: not any(t.is_alive() for t in streaming), 10, "the aborted stream's handler to end")
     assert post(logged_fake_llm, chat("ping"))[0] == 200
     assert "Traceback" not in capfd.readouterr().err
 

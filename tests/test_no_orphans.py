@@ -19,6 +19,7 @@ import pytest
 
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
 from tests.chat_helpers import wait_for_opencode
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 
@@ -78,19 +79,12 @@ def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path,
             line = proc.stdout.readline()
         assert "running at " in line, "nexus started"
         with _http(*served_address(line), timeout=10) as http:
-            deadline = time.monotonic() + 45
-            while (status := http.get("/api/server").json())["state"] != "running":
-                assert time.monotonic() < deadline, status
-                time.sleep(0.2)
-        opencode = status["pid"]
+            opencode = _running_pid(http)
         proc.stdout.close()  # the reader of Nexus's console goes away
         proc.stderr.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, "a clean stop, whatever the console"
-        deadline = time.monotonic() + 10
-        while not _gone(opencode):
-            assert time.monotonic() < deadline, "OpenCode was stopped"
-            time.sleep(0.1)
+        wait_until(lambda: _gone(opencode), 10, "OpenCode stopped")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -120,13 +114,8 @@ def _http(url: str, token: str, timeout: float) -> Iterator[httpx2.Client]:
 
 
 def _running_pid(http: httpx2.Client, not_pid: int | None = None) -> int:
-    deadline = time.monotonic() + 45
-    while True:
-        status = http.get("/api/server").json()
-        if status["state"] == "running" and status["pid"] not in (None, not_pid):
-            return status["pid"]
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+    return wait_until(lambda: (status := http.get("/api/server").json())["state"] == "running"
+                      and status["pid"] not in (None, not_pid) and status["pid"], 45, "OpenCode running")
 
 
 def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, opencode_settings: dict) -> None:
@@ -159,10 +148,7 @@ def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, open
                 http.get("/api/server/metrics")
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        deadline = time.monotonic() + 15
-        while not _gone(pid):
-            assert time.monotonic() < deadline, "OpenCode died with Nexus"
-            time.sleep(0.1)
+        wait_until(lambda: _gone(pid), 15, "OpenCode to die with Nexus")
     finally:
         if proc.poll() is None:
             proc.kill()

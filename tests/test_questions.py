@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx2
@@ -15,7 +14,6 @@ import pytest
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper
 from nexus.chat.questions import AnswerError, check_answers
 from nexus.runtime import Runtime
-from nexus.server import ServerState
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 
 ASKED = {"id": "que_1", "sessionID": "ses_1", "tool": {"messageID": "msg_1", "callID": "call_1"},
@@ -157,11 +155,7 @@ def test_an_unanswered_question_survives_an_opencode_restart_and_a_nexus_restart
         sid = session["id"]
         old_pid = rt.supervisor.pid
         os.kill(old_pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while not (rt.supervisor.state == ServerState.RUNNING and rt.supervisor.pid != old_pid
-                   and rt.chat.engines["opencode"].connected.is_set()):
-            assert time.monotonic() < deadline, "OpenCode restarted and the stream reconnected"
-            time.sleep(0.1)
+        wait_for_opencode(rt, 60, not_pid=old_pid)
         detached = collect(client, lambda e: e.type == "question.asked").pop().data["question"]
         assert detached["id"] == question["id"] and detached["detached"] is True
         assert rt.chat.get(sid)["status"] == "waiting", "still needs the user after OpenCode restarted"

@@ -16,6 +16,7 @@ from nexus import websocket_client
 from nexus.auth.remote_shell import approval_refused, runs_shell
 from tests.auth_helpers import remember
 from tests.chat_helpers import wait_for_opencode
+from tests.wait_helpers import wait_until
 
 TUNNEL = {"Cf-Connecting-Ip": "203.0.113.9"}
 
@@ -78,10 +79,7 @@ def test_remote_approval_of_a_shell_command_is_refused_while_the_policy_is_off(l
         _until(ws, "message.end")
 
         # The phone can always deny.
-        deadline = time.monotonic() + 30
-        while local.get(f"/api/sessions/{sid}").json()["status"] != "idle":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until(lambda: local.get(f"/api/sessions/{sid}").json()["status"] == "idle", 30, "the session idle")
         assert remote.post(f"/api/sessions/{sid}/prompt", json={"text": "TOOL:echo denied"}).status_code == 202
         asked = _until(ws, "permission.asked")["permission"]
         res = remote.post(f"/api/sessions/{sid}/permissions/{asked['id']}", json={"reply": "reject"})
@@ -90,10 +88,7 @@ def test_remote_approval_of_a_shell_command_is_refused_while_the_policy_is_off(l
         assert answered["reply"] == "reject"
 
         # The owner allows shell commands from remote devices: the same approval now works.
-        deadline = time.monotonic() + 30
-        while local.get(f"/api/sessions/{sid}").json()["status"] != "idle":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until(lambda: local.get(f"/api/sessions/{sid}").json()["status"] == "idle", 30, "the session idle")
         rt.settings.update({"terminal.remote_enabled": True})
         assert remote.post(f"/api/sessions/{sid}/prompt", json={"text": "TOOL:echo allowed-remote"}).status_code == 202
         asked = _until(ws, "permission.asked")["permission"]

@@ -13,12 +13,7 @@ import simple_websocket
 from nexus import websocket_client
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
-
-
-@pytest.fixture
-def live_stream(runtime, serve_runtime):
-    runtime.start()
-    return serve_runtime(runtime)
+from tests.wait_helpers import wait_until
 
 
 def _ws_url(server: WebServer) -> str:
@@ -83,20 +78,15 @@ def test_stopping_the_server_ends_open_streams(runtime) -> None:
         # Wait for the sentinel (the first SSE line), not a fixed time: under load the
         # handler can take longer than any guess to start.
         assert sse_open.wait(30), "the SSE stream opened"
-        deadline = time.monotonic() + 30
-        while len(handler_threads := {t for t in threading.enumerate()
-                                      if "process_request_thread" in t.name}) < 2:
-            assert time.monotonic() < deadline, "both stream handlers run"
-            time.sleep(0.05)
+        handler_threads = wait_until(lambda: len(found := {t for t in threading.enumerate()
+                                                           if "process_request_thread" in t.name}) >= 2 and found,
+                                     30, "both stream handlers to run")
         assert len(handler_threads) == 2
         started = time.monotonic()
         server.stop()
         assert time.monotonic() - started < 10
         assert sse_done.wait(10), "the SSE response ended"
-        deadline = time.monotonic() + 10
-        while any(t.is_alive() for t in handler_threads) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [t for t in handler_threads if t.is_alive()], "stream handler threads ended"
+        wait_until(lambda: not any(t.is_alive() for t in handler_threads), 10, "the stream handler threads to end")
         assert not ws.connected, "the server closed the WebSocket"
     finally:
         server.stop()  # idempotent: a failure above never leaves the server's threads running
