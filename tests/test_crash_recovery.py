@@ -18,6 +18,7 @@ import simple_websocket
 
 from nexus import websocket_client
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
+from tests.runtime_helpers import open_runtime
 from tests.wait_helpers import wait_until
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
@@ -52,17 +53,9 @@ def _wait_running(http: httpx2.Client) -> dict:
 
 def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> None:
     home = tmp_path / "home"
-    for key, value in opencode_settings.items():
-        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
-                       env=_env(home), check=True, capture_output=True)
-    # The test process starts Nexus the way the user does; mark setup as done as a user would have.
-    from nexus.auth.repository import AuthRepository
-    from nexus.store import Database
-    from nexus.store.database import sqlite_url
-
-    db = Database.open(sqlite_url(home / "nexus.db"))
-    AuthRepository(db).save_setup_progress("done", 1.0)
-    db.close()
+    # The test process starts Nexus the way the user does, after a setup without an owner (so
+    # `nexus serve` prints its setup token).
+    open_runtime(home, opencode_settings, owner=False, setup_done=True).stop()
 
     first, line = _serve(home)
     url, token = served_address(line)
@@ -138,16 +131,7 @@ def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp
     """The OpenCode a killed Nexus left is gone too (no adoption possible): the next start
     closes the cut-off reply as interrupted, with the reason, and keeps its text."""
     home = tmp_path / "home"
-    for key, value in opencode_settings.items():
-        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
-                       env=_env(home), check=True, capture_output=True)
-    from nexus.auth.repository import AuthRepository
-    from nexus.store import Database
-    from nexus.store.database import sqlite_url
-
-    db = Database.open(sqlite_url(home / "nexus.db"))
-    AuthRepository(db).save_setup_progress("done", 1.0)
-    db.close()
+    open_runtime(home, opencode_settings, owner=False, setup_done=True).stop()
     first, line = _serve(home)
     second = None
     try:

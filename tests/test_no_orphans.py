@@ -4,7 +4,6 @@ away, not when Nexus is stopped right after OpenCode was restarted under an open
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
 from tests.chat_helpers import wait_for_opencode
+from tests.runtime_helpers import open_runtime
 from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
@@ -58,12 +58,11 @@ def _nexus(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "nexus", *args]
 
 
-def _configured_home(home: Path, settings: dict) -> dict[str, str]:
-    env = {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    for key, value in settings.items():
-        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
-                       env=env, check=True, capture_output=True)
-    return env
+def _configured_home(home: Path, settings: dict, *, setup_done: bool = False) -> dict[str, str]:
+    """A data dir with `settings` and no owner (`nexus serve` prints its setup token); the
+    environment of a `python -m nexus` child on it."""
+    open_runtime(home, settings, owner=False, setup_done=setup_done).stop()
+    return {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
 
 def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path, opencode_settings: dict) -> None:
@@ -124,14 +123,7 @@ def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, open
     if not sys.platform.startswith("linux"):
         pytest.skip("the parent-death signal is Linux's")
     home = tmp_path / "home"
-    env = _configured_home(home, {**opencode_settings, "server.adopt_after_crash": False})
-    from nexus.auth.repository import AuthRepository
-    from nexus.store import Database
-    from nexus.store.database import sqlite_url
-
-    db = Database.open(sqlite_url(home / "nexus.db"))
-    AuthRepository(db).save_setup_progress("done", 1.0)
-    db.close()
+    env = _configured_home(home, {**opencode_settings, "server.adopt_after_crash": False}, setup_done=True)
     proc, url, token = _serve(home, env)
     pid = None
     try:

@@ -23,7 +23,7 @@ REPLY = 15_000
 
 
 @pytest.fixture
-def nexus(live_nexus: Any, fake_anthropic: fa.FakeAnthropic, tmp_path: Path) -> Any:
+def anthropic_nexus(live_nexus: Any, fake_anthropic: fa.FakeAnthropic, tmp_path: Path) -> Any:
     workspace = tmp_path / "project"
     workspace.mkdir()
     (workspace / "app.py").write_text("def greet():\n    return 'hello'\n")
@@ -40,9 +40,9 @@ def _card(page: Page) -> Any:
     return page.locator(f'.session.card[data-session="{card.get_attribute("data-session")}"]')
 
 
-def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fake_anthropic: fa.FakeAnthropic,
+def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(anthropic_nexus: Any, fake_anthropic: fa.FakeAnthropic,
                                                                  new_page: Any) -> None:
-    page = new_page(nexus.url, viewport={"width": 1440, "height": 900})
+    page = new_page(anthropic_nexus.url, viewport={"width": 1440, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto("/agents")
@@ -58,7 +58,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     expect(page.locator("#key-status")).to_have_text("Saved. Anthropic accepted the key.")
     expect(page.locator("#key-state")).to_have_text("key set")
     expect(page.get_by_label("API key", exact=True)).to_have_value("")
-    assert nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
+    assert anthropic_nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
 
     # An agent: a bad thinking budget is marked, then fixed.
     page.get_by_role("button", name="New agent").click()
@@ -97,7 +97,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     prompt.get_by_role("button", name="Allow once").click()
     expect(last_reply(card)).to_contain_text("Done: the greeting is now hello, world.", timeout=REPLY)
     idle(card)
-    assert "'hello, world'" in (nexus.workspace / "app.py").read_text()
+    assert "'hello, world'" in (anthropic_nexus.workspace / "app.py").read_text()
     edit = card.locator("details.tool", has_text="edit")
     edit.locator("summary").click()
     expect(edit.locator("pre.diff")).to_contain_text("+    return 'hello, world'")
@@ -122,7 +122,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     expect(last_reply(card).locator(".md")).to_have_text("Partial answer")
 
     # A path outside the workspace is refused, a symlink out of it too.
-    (nexus.workspace / "link.txt").symlink_to(nexus.workspace.parent / "secret.txt")
+    (anthropic_nexus.workspace / "link.txt").symlink_to(anthropic_nexus.workspace.parent / "secret.txt")
     fake_anthropic.queue(fa.tool_call("toolu_x", "read", {"filePath": "../secret.txt"}))
     fake_anthropic.queue(fa.tool_call("toolu_y", "read", {"filePath": "link.txt"}))
     fake_anthropic.queue(fa.reply("I may not read that."))
@@ -161,13 +161,13 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
 
 
 @pytest.mark.parametrize("view", list(VIEWS))
-def test_agents_page_looks_right_and_passes_axe(nexus: Any, new_page: Any, view: str) -> None:
-    nexus.runtime.agents.create({"name": "Reviewer with a rather long name", "engine": "anthropic",
+def test_agents_page_looks_right_and_passes_axe(anthropic_nexus: Any, new_page: Any, view: str) -> None:
+    anthropic_nexus.runtime.agents.create({"name": "Reviewer with a rather long name", "engine": "anthropic",
                                  "model": "claude-opus-5-5", "tools": ["read", "grep", "list"],
                                  "system_prompt": "Review.", "thinking_budget": 2048, "max_tokens": 8192})
-    nexus.runtime.agents.create({"name": "Builder", "engine": "opencode", "opencode_agent": "build",
+    anthropic_nexus.runtime.agents.create({"name": "Builder", "engine": "opencode", "opencode_agent": "build",
                                  "system_prompt": "Build."})
-    page = new_page(nexus.url, **VIEWS[view])
+    page = new_page(anthropic_nexus.url, **VIEWS[view])
     page.goto("/agents")
     expect(page.locator(".agent-list li")).to_have_count(2)
     page.get_by_role("button", name="Edit Reviewer with a rather long name").click()
@@ -188,9 +188,9 @@ def test_agents_page_looks_right_and_passes_axe(nexus: Any, new_page: Any, view:
 
 
 @pytest.mark.fresh_install
-def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_page: Any) -> None:
-    page = new_page(nexus.url, **VIEWS["desktop-light"])
-    page.goto(f"/setup?token={nexus.runtime.auth.setup_token()}")
+def test_wizard_takes_an_optional_anthropic_key_and_tests_it(anthropic_nexus: Any, new_page: Any) -> None:
+    page = new_page(anthropic_nexus.url, **VIEWS["desktop-light"])
+    page.goto(f"/setup?token={anthropic_nexus.runtime.auth.setup_token()}")
     page.get_by_role("button", name="Start").click()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="OpenCode server")).to_be_visible()
@@ -198,19 +198,19 @@ def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_pag
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#anthropic-key-error")).to_contain_text("Anthropic refused the API key")
     expect(page.get_by_label("Anthropic API key")).to_have_attribute("aria-invalid", "true")
-    assert nexus.runtime.secrets.get(API_KEY_SECRET) is None
+    assert anthropic_nexus.runtime.secrets.get(API_KEY_SECRET) is None
     page.screenshot(path=shot(page, "wizard-anthropic-key-desktop-light"), full_page=True)
     page.get_by_label("Anthropic API key").fill(remember(fa.VALID_KEY))
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Owner password")).to_be_visible()
-    assert nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
+    assert anthropic_nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
 
 
 @pytest.mark.parametrize("view", ["desktop-light", "phone-dark"])
-def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake_anthropic: fa.FakeAnthropic, new_page: Any, view: str) -> None:
-    nexus.runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
-    nexus.runtime.agents.create({"name": "Haiku helper", "engine": "anthropic", "model": "claude-haiku-4-5"})
-    page = new_page(nexus.url, **VIEWS[view])
+def test_new_session_dialog_picks_a_named_agent(anthropic_nexus: Any, fake_anthropic: fa.FakeAnthropic, new_page: Any, view: str) -> None:
+    anthropic_nexus.runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
+    anthropic_nexus.runtime.agents.create({"name": "Haiku helper", "engine": "anthropic", "model": "claude-haiku-4-5"})
+    page = new_page(anthropic_nexus.url, **VIEWS[view])
     page.goto("/")
     wait_live(page)
     page.get_by_role("button", name="New session").first.click()
@@ -237,5 +237,5 @@ def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake_anthropic: fa.F
     # $1 + $5 per million tokens for 1000 each: $0.006
     expect(view_.locator(".counters")).to_contain_text("$0.0060")
     shot(page, f"anthropic-session-{view}")
-    session = nexus.runtime.chat.list("active")[0][0]
+    session = anthropic_nexus.runtime.chat.list("active")[0][0]
     assert session["cost"] == pytest.approx(0.006)
