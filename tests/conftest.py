@@ -74,13 +74,14 @@ def _no_real_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+def make_runtime(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Callable[..., Runtime]]:
     """make_runtime(settings=None, *, data_dir=tmp_path / "data", owner=True, setup_done=None,
     **more_settings) -> a real Runtime, opened (not started) with cheap Argon2 and the settings
     (dotted keys: pass a dict, or `**{"server.autostart": True}`). By default the install has
     the owner OWNER/PASSWORD with local sign-in off and a finished setup; `owner=False` gives a
     new install (no owner, setup not done), as does marking the test `fresh_install`. Every
-    runtime it made is stopped after the test, passed or failed (stopping twice is harmless)."""
+    runtime it made is stopped after the test, passed or failed (stopping twice is harmless),
+    before its store (`database_url`: SQLite, or PostgreSQL in modules that ask for both) goes."""
     made: list[Runtime] = []
     fresh = request.node.get_closest_marker("fresh_install") is not None
 
