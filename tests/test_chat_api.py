@@ -136,6 +136,19 @@ def test_session_lifecycle_over_rest_and_websocket(live_chat) -> None:
     assert http.get(f"/api/sessions/{sid}").json()["state"] == "active"
 
 
+def text_reaches(words: str) -> Callable[[dict[str, Any]], bool]:
+    """For WsReader.until: the deltas read so far contain `words` (OpenCode may split a word
+    over two deltas, so no single one need hold it)."""
+    text: list[str] = []
+
+    def check(message: dict[str, Any]) -> bool:
+        if message["type"] == "text.delta":
+            text.append(message["data"]["delta"])
+        return words in "".join(text)
+
+    return check
+
+
 def test_reconnect_gets_exactly_what_was_missed(live_chat) -> None:
     server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "flaky phone"}).json()["id"]
@@ -143,7 +156,7 @@ def test_reconnect_gets_exactly_what_was_missed(live_chat) -> None:
     first.follow(sid)
     first.until(lambda m: m["type"] == "snapshot")
     http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"})
-    seen = first.until(lambda m: m["type"] == "text.delta" and "word4 " in m["data"]["delta"])
+    seen = first.until(text_reaches("word4 "))
     last_seq = seen[-1]["seq"]
     first.close()  # the connection drops mid-stream
     wait_until(lambda: rt.chat.hub.stream(sid).seq >= last_seq + 5, 30, "more events while it is away")
@@ -152,7 +165,7 @@ def test_reconnect_gets_exactly_what_was_missed(live_chat) -> None:
     try:
         assert again.epoch == first.epoch
         again.follow(sid, after=last_seq)
-        resumed = again.until(lambda m: m["type"] == "text.delta" and "word15 " in m["data"]["delta"])
+        resumed = again.until(text_reaches("word15 "))
         assert resumed[0].get("from_seq", resumed[0]["seq"]) == last_seq + 1, "the very next event, no gap"
         assert_contiguous(resumed)
         text = deltas(seen) + deltas(resumed)
