@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from nexus.chat.events import ChatEvent
 from nexus.chat.hub import ClientStream
+from tests.wait_helpers import wait_until
 
 if TYPE_CHECKING:
     from nexus.runtime import Runtime
@@ -42,11 +43,11 @@ def text_of(events: list[ChatEvent], kind: str = "text") -> str:
     return "".join(e.data["delta"] for e in events if e.type == f"{kind}.delta")
 
 
-def wait_for_opencode(rt: Runtime, timeout: float = 40.0) -> None:
-    """Until OpenCode runs and the engine follows its event stream: a prompt before that is lost."""
+def wait_for_opencode(rt: Runtime, timeout: float = 40.0, *, not_pid: int | None = None) -> None:
+    """Until OpenCode runs and the engine follows its event stream: a prompt before that is lost.
+    With `not_pid`: until a new OpenCode (another process than that one) does, after a restart."""
     from nexus.server import ServerState
 
-    deadline = time.monotonic() + timeout
-    while not (rt.supervisor.state == ServerState.RUNNING and rt.chat.engines["opencode"].connected.is_set()):
-        assert time.monotonic() < deadline, "OpenCode came up and the event stream connected"
-        time.sleep(0.1)
+    wait_until(lambda: rt.supervisor.state == ServerState.RUNNING and rt.supervisor.pid != not_pid
+               and rt.chat.engines["opencode"].connected.is_set(), timeout,
+               "OpenCode running and the event stream connected" + (" after the restart" if not_pid else ""))

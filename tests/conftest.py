@@ -7,11 +7,13 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from nexus.runtime import Runtime
+from tests.runtime_helpers import CHEAP_ARGON2, open_runtime, preconfigure  # noqa: F401  (older tests import them from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENCODE_BIN = Path(os.environ.get(
@@ -51,7 +53,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fresh_install: runtimes start as a new install (setup wizard not done)")
+    config.addinivalue_line("markers", "fresh_install: make_runtime (and `runtime`) give a new install: no owner, setup not done")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -68,9 +70,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-CHEAP_ARGON2 = {"security.argon2_time_cost": 1, "security.argon2_memory_kib": 1024, "security.argon2_parallelism": 1}
-
-
 @pytest.fixture(autouse=True)
 def _no_real_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never touch the developer's OS keyring: secrets go to the encrypted file store
@@ -78,43 +77,47 @@ def _no_real_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nexus.secrets.store.keyring_usable", lambda backend=None: backend is not None)
 
 
-@pytest.fixture(autouse=True)
-def _preconfigured_runtimes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests written before the setup wizard existed open runtimes that have finished setup
-    with cheap Argon2 parameters and an owner who turned `security.require_login_locally`
-    off (so this computer is served without sign-in, as before; through the tunnel sign-in
-    is needed). Mark a test `fresh_install` to get a runtime as a new user would: no owner,
-    nothing answers without the setup token."""
-    if request.node.get_closest_marker("fresh_install"):
-        monkeypatch.setattr(Runtime, "open", _cheap_open(Runtime.open))
-        return
-    monkeypatch.setattr(Runtime, "open", _cheap_open(Runtime.open, setup_done=True))
+@pytest.fixture
+def make_runtime(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Callable[..., Runtime]]:
+    """make_runtime(settings=None, *, data_dir=tmp_path / "data", owner=True, setup_done=None,
+    **more_settings) -> a real Runtime, opened (not started) with cheap Argon2 and the settings
+    (dotted keys: pass a dict, or `**{"server.autostart": True}`). By default the install has
+    the owner OWNER/PASSWORD with local sign-in off and a finished setup; `owner=False` gives a
+    new install (no owner, setup not done), as does marking the test `fresh_install`. Every
+    runtime it made is stopped after the test, passed or failed (stopping twice is harmless),
+    before its store (`database_url`: SQLite, or PostgreSQL in modules that ask for both) goes."""
+    made: list[Runtime] = []
+    fresh = request.node.get_closest_marker("fresh_install") is not None
 
-
-def _cheap_open(real_open, setup_done: bool = False):
-    def open_configured(*args, **kwargs) -> Runtime:
-        rt = real_open(*args, **kwargs)
-        rt.settings.update(CHEAP_ARGON2)
-        if setup_done:
-            preconfigure(rt)
+    def make(settings: dict[str, Any] | None = None, /, *, data_dir: Path | None = None, owner: bool | None = None,
+             setup_done: bool | None = None, **more_settings: Any) -> Runtime:
+        rt = open_runtime(data_dir or tmp_path / "data", {**(settings or {}), **more_settings},
+                          owner=not fresh if owner is None else owner, setup_done=setup_done)
+        made.append(rt)
         return rt
 
-    return staticmethod(open_configured)
+    yield make
+    for rt in reversed(made):
+        rt.stop()
 
 
-def preconfigure(rt: Runtime) -> Runtime:
-    """Setup finished, cheap Argon2, an owner who turned local sign-in off: what the autouse
-    fixture gives function-scoped runtimes, for module-scoped fixtures that open their own."""
-    rt.settings.update(CHEAP_ARGON2)
-    if not rt.setup.completed:
-        from nexus.auth.repository import AuthRepository
-        from tests.auth_helpers import OWNER, PASSWORD
+@pytest.fixture
+def serve_runtime(make_runtime: Callable[..., Runtime]) -> Iterator[Callable[..., Any]]:
+    """serve_runtime(rt, port=0) -> a real threaded WebServer for `rt`'s app on 127.0.0.1 (its
+    `url`). Every server it started is stopped after the test, before the runtimes are."""
+    from nexus.ui import create_app
+    from nexus.ui.http_server import WebServer
 
-        if not rt.auth.has_owner():
-            rt.settings.update({"security.require_login_locally": False})
-            rt.auth.set_owner(OWNER, PASSWORD)
-        AuthRepository(rt.db).save_setup_progress("done", 1.0)
-    return rt
+    servers: list[WebServer] = []
+
+    def serve(rt: Runtime, port: int = 0) -> WebServer:
+        server = WebServer(create_app(rt), "127.0.0.1", port).start()
+        servers.append(server)
+        return server
+
+    yield serve
+    for server in reversed(servers):
+        server.stop()
 
 
 # ----- the store: SQLite and a real PostgreSQL --------------------------------------------------
@@ -170,12 +173,31 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
-    """A Nexus runtime whose services are built but not started; OpenCode autostart off."""
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False})
-    yield rt
-    rt.stop()
+def runtime(make_runtime: Callable[..., Runtime], database_url: str) -> Runtime:
+    """A Nexus runtime (see make_runtime) whose services are built but not started; OpenCode
+    autostart off."""
+    return make_runtime({"server.autostart": False})
+
+
+@pytest.fixture
+def live_stream(runtime: Runtime, serve_runtime: Callable[..., Any]) -> Any:
+    """The `runtime` started and served on a real loopback socket (OpenCode not started): the
+    WebServer, with its `url`."""
+    runtime.start()
+    return serve_runtime(runtime)
+
+
+@pytest.fixture
+def chat_runtime(database_url: str, opencode_settings: dict, no_leftover_processes: None,
+                 make_runtime: Callable[..., Runtime]) -> Runtime:
+    """A started runtime with the real OpenCode (fake model) running and the engine following
+    its event stream; quick restarts."""
+    from tests.chat_helpers import wait_for_opencode
+
+    rt = make_runtime(opencode_settings, **{"server.autostart": True, "restart.initial_delay": 0.2})
+    rt.start()
+    wait_for_opencode(rt)
+    return rt
 
 
 @pytest.fixture

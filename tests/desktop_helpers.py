@@ -14,8 +14,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.wait_helpers import wait_until
 
 NEXUS = [sys.executable, "-m", "nexus"]
 
@@ -97,11 +100,12 @@ def fake_browser(folder: Path) -> tuple[Path, Path]:
 
 def prepare_home(home: Path, settings: dict, *, owner: bool = True) -> None:
     """Setup finished and, with `owner`, an owner password (so a window that shows `/` has
-    signed itself in), plus the given settings."""
-    from nexus.runtime import Runtime
+    signed itself in), plus the given settings. Without `owner` the install is a finished test
+    install (tests/runtime_helpers.py): its owner turned local sign-in off."""
     from tests.auth_helpers import make_owner
+    from tests.runtime_helpers import open_runtime
 
-    rt = Runtime.open(home, console_log=False)
+    rt = open_runtime(home)
     try:
         if owner:
             make_owner(rt)
@@ -189,9 +193,9 @@ def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
     from Xlib import X
     from Xlib import display as xdisplay
 
-    deadline = time.monotonic() + timeout
     d = xdisplay.Display(display_name)
-    while True:
+
+    def shown() -> Any:
         stack = [d.screen().root]
         while stack:
             win = stack.pop()
@@ -201,14 +205,17 @@ def find_window(display_name: str, title_prefix: str, timeout: float = 20.0):
                 # (visible) window is the one the user sees.
                 if isinstance(name, str) and name.startswith(title_prefix) \
                         and win.get_attributes().map_state == X.IsViewable:
-                    return d, win
+                    return win
                 stack.extend(win.query_tree().children)
             except Exception:  # a window vanished while we walked the tree
                 continue
-        if time.monotonic() > deadline:
-            d.close()
-            raise AssertionError(f"no window titled {title_prefix!r} on {display_name}")
-        time.sleep(0.2)
+        return None
+
+    try:
+        return d, wait_until(shown, timeout, f"a window titled {title_prefix!r} on {display_name}", interval=0.2)
+    except AssertionError:
+        d.close()
+        raise
 
 
 def wait_until_hidden(display_name: str, title_prefix: str = "Nexus", timeout: float = 20.0) -> None:
@@ -278,14 +285,16 @@ def window_title(display_name: str, title_prefix: str = "Nexus") -> str:
 
 
 def wait_for_title(display_name: str, expected: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    title = ""
-    while time.monotonic() < deadline:
-        title = window_title(display_name)
-        if title == expected:
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"the window title stayed {title!r}, expected {expected!r}")
+    titles = [""]
+
+    def title_is_expected() -> bool:
+        titles.append(window_title(display_name))
+        return titles[-1] == expected
+
+    try:
+        wait_until(title_is_expected, timeout, f"the window title {expected!r}", interval=0.3)
+    except AssertionError:
+        raise AssertionError(f"the window title stayed {titles[-1]!r}, expected {expected!r}") from None
 
 
 def close_window(display_name: str, title_prefix: str = "Nexus") -> None:

@@ -12,7 +12,7 @@ DATABASES = ("sqlite", "postgres")  # the repositories behind these tests run on
 
 
 @pytest.fixture
-def fake(runtime, fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
+def configured_anthropic(runtime, fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
     runtime.settings.update({"anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0})
     return fake_anthropic
 
@@ -55,7 +55,7 @@ def test_bad_agents_are_refused_whole_with_a_message_per_field(client) -> None:
     assert client.post("/api/agent-configs", data="x", content_type="text/plain").status_code == 415
 
 
-def test_api_key_is_tested_stored_and_never_returned(client, runtime, fake) -> None:
+def test_api_key_is_tested_stored_and_never_returned(client, runtime, configured_anthropic) -> None:
     assert client.get("/api/anthropic/key").json["has_key"] is False
     assert client.post("/api/anthropic/key/test").status_code == 404
     wrong = remember("sk-ant-wrong-0123456789abcdef")
@@ -81,7 +81,7 @@ def test_scripts_with_an_api_key_cannot_manage_the_anthropic_key(client, runtime
     assert res.status_code == 403 and res.json["error"]["code"] == "needs_session"
 
 
-def test_a_session_started_with_a_named_agent_copies_its_settings(client, runtime, fake) -> None:
+def test_a_session_started_with_a_named_agent_copies_its_settings(client, runtime, configured_anthropic) -> None:
     runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
     agent = client.post("/api/agent-configs", json=AGENT).json
     session = client.post("/api/sessions", json={"agent_id": agent["id"]})

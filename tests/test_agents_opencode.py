@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from nexus.runtime import Runtime
 from tests.chat_helpers import collect, ended, status_is, wait_for_opencode
 
 pytestmark = pytest.mark.opencode
 
 
 def test_named_opencode_agent_sends_its_system_prompt_and_tool_choice(tmp_path: Path, opencode_settings: dict,
-                                                                       fake_llm, no_leftover_processes) -> None:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+                                                                       fake_llm, no_leftover_processes, make_runtime) -> None:
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True})
     rt.start()
     try:

@@ -18,11 +18,6 @@ from tests.fakes import fake_anthropic as fa
 
 
 @pytest.fixture
-def fake(fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
-    return fake_anthropic
-
-
-@pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     root.mkdir()
@@ -31,9 +26,9 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def rt(tmp_path: Path, fake: fa.FakeAnthropic, workspace: Path) -> Iterator[Runtime]:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False, "anthropic.base_url": fake.url, "anthropic.max_retries": 0,
+def rt(tmp_path: Path, fake_anthropic: fa.FakeAnthropic, workspace: Path, make_runtime) -> Iterator[Runtime]:
+    rt = make_runtime()
+    rt.settings.update({"server.autostart": False, "anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0,
                         "server.workspace": str(workspace)})
     rt.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
     rt.start()
@@ -49,8 +44,8 @@ def _session(rt: Runtime, **agent) -> tuple[str, object]:
     return session["id"], client
 
 
-def test_streams_thinking_and_text_and_prices_the_usage(rt: Runtime, fake: fa.FakeAnthropic) -> None:
-    fake.queue(fa.reply("Hello from the fake model.", thinking="Let me think about this.", input_tokens=1200,
+def test_streams_thinking_and_text_and_prices_the_usage(rt: Runtime, fake_anthropic: fa.FakeAnthropic) -> None:
+    fake_anthropic.queue(fa.reply("Hello from the fake model.", thinking="Let me think about this.", input_tokens=1200,
                         output_tokens=340, cache_read=5000, cache_write=800))
     sid, client = _session(rt, system_prompt="Be brief.", thinking_budget=2048, max_tokens=4096)
     rt.chat.prompt(sid, text="hi")
@@ -64,7 +59,7 @@ def test_streams_thinking_and_text_and_prices_the_usage(rt: Runtime, fake: fa.Fa
                 + 800 * price["cache_write"]) / 1_000_000
     assert usage["cost"] == pytest.approx(expected) and usage["estimated"] is False
     # What the real SDK sent: key header, version header, the agent's options.
-    request = fake.requests[-1]
+    request = fake_anthropic.requests[-1]
     assert request["headers"]["Authorization"] == f"Bearer {fa.VALID_KEY}" and request["headers"]["anthropic-version"]
     body = request["body"]
     assert body["stream"] is True and body["system"] == "Be brief." and body["max_tokens"] == 4096
@@ -81,13 +76,13 @@ def test_streams_thinking_and_text_and_prices_the_usage(rt: Runtime, fake: fa.Fa
     assert rt.chat.get(sid)["title"] == "hi"  # an untitled session is named after its first message
 
 
-def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake: fa.FakeAnthropic, workspace: Path,
+def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake_anthropic: fa.FakeAnthropic, workspace: Path,
                                                      no_leftover_processes) -> None:
-    fake.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="Read it first."))
-    fake.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
+    fake_anthropic.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="Read it first."))
+    fake_anthropic.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
                                                 "newString": "'hello, world'"}))
-    fake.queue(fa.tool_call("toolu_3", "bash", {"command": "python3 -c 'import app; print(app.greet())'"}))
-    fake.queue(fa.reply("Done: it prints hello, world."))
+    fake_anthropic.queue(fa.tool_call("toolu_3", "bash", {"command": "python3 -c 'import app; print(app.greet())'"}))
+    fake_anthropic.queue(fa.reply("Done: it prints hello, world."))
     sid, client = _session(rt, thinking_budget=1024, max_tokens=2048)
     rt.chat.prompt(sid, text="change the greeting and run it")
     events = collect(client, lambda e: e.type == "permission.asked")
@@ -107,7 +102,7 @@ def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake: fa.Fake
     assert bash["status"] == "completed" and "hello, world" in bash["output"] and bash["metadata"]["exit"] == 0
     assert text_of(events) == "Done: it prints hello, world."
     # The last request carried the whole loop: signed thinking, tool_use and tool_result pairs.
-    sent = fake.requests[-1]["body"]["messages"]
+    sent = fake_anthropic.requests[-1]["body"]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user", "assistant", "user", "assistant", "user"]
     assert sent[1]["content"][0] == {"type": "thinking", "thinking": "Read it first.",
                                      "signature": "c2lnbmF0dXJlLWZha2U="}
@@ -115,33 +110,33 @@ def test_tool_loop_read_edit_with_permission_then_run(rt: Runtime, fake: fa.Fake
     assert "hello, world" in sent[6]["content"][0]["content"]
 
 
-def test_conversation_is_rebuilt_from_the_store_after_a_restart(tmp_path: Path, fake: fa.FakeAnthropic,
-                                                                 workspace: Path) -> None:
+def test_conversation_is_rebuilt_from_the_store_after_a_restart(tmp_path: Path, fake_anthropic: fa.FakeAnthropic,
+                                                                 workspace: Path, make_runtime) -> None:
     def open_runtime() -> Runtime:
-        rt = Runtime.open(tmp_path / "data", console_log=False)
-        rt.settings.update({"server.autostart": False, "anthropic.base_url": fake.url, "anthropic.max_retries": 0,
+        rt = make_runtime()
+        rt.settings.update({"server.autostart": False, "anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0,
                             "server.workspace": str(workspace)})
         rt.start()
         return rt
 
     rt = open_runtime()
     rt.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
-    fake.queue(fa.tool_call("toolu_9", "list", {"path": "."}, thinking="Look around."))
-    fake.queue(fa.reply("There is app.py."))
+    fake_anthropic.queue(fa.tool_call("toolu_9", "list", {"path": "."}, thinking="Look around."))
+    fake_anthropic.queue(fa.reply("There is app.py."))
     sid, client = _session(rt, thinking_budget=1024, max_tokens=2048)
     rt.chat.prompt(sid, text="what is here?")
     collect(client, status_is("idle"))
-    first = fake.requests[-1]["body"]["messages"]
+    first = fake_anthropic.requests[-1]["body"]["messages"]
     rt.stop()
 
     rt = open_runtime()
     try:
         client = rt.chat.hub.client()
         rt.chat.follow(client, sid, None, None)
-        fake.queue(fa.reply("Still app.py."))
+        fake_anthropic.queue(fa.reply("Still app.py."))
         rt.chat.prompt(sid, text="and now?")
         collect(client, status_is("idle"))
-        resumed = fake.requests[-1]["body"]["messages"]
+        resumed = fake_anthropic.requests[-1]["body"]["messages"]
         assert resumed[:3] == first  # the same history, tool_use/tool_result pairs included
         assert resumed[1]["content"][0]["signature"] == "c2lnbmF0dXJlLWZha2U="
         assert resumed[-2] == {"role": "assistant", "content": [{"type": "text", "text": "There is app.py."}]}
@@ -150,11 +145,11 @@ def test_conversation_is_rebuilt_from_the_store_after_a_restart(tmp_path: Path, 
         rt.stop()
 
 
-def test_stop_mid_stream_keeps_the_partial_text_and_estimates_the_cost(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+def test_stop_mid_stream_keeps_the_partial_text_and_estimates_the_cost(rt: Runtime, fake_anthropic: fa.FakeAnthropic) -> None:
     gate = threading.Event()
     events = [fa.message_start(input_tokens=100), *fa.text_block(0, "Partial ", "answer ")]
     events.insert(-1, fa.hold(gate))  # the stream stalls before the block ends
-    fake.queue(events + fa.message_end(output_tokens=50))
+    fake_anthropic.queue(events + fa.message_end(output_tokens=50))
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="write a lot")
     collect(client, lambda e: e.type == "text.delta" and "answer" in e.data["delta"])
@@ -178,10 +173,10 @@ def test_stop_mid_stream_keeps_the_partial_text_and_estimates_the_cost(rt: Runti
     (529, "overloaded_error", {}, "overloaded", "overloaded"),
     (400, "invalid_request_error", {}, "context_too_long", "too long for the model's context window"),
 ])
-def test_errors_are_reported_in_plain_words(rt: Runtime, fake: fa.FakeAnthropic, status: int, type_: str,
+def test_errors_are_reported_in_plain_words(rt: Runtime, fake_anthropic: fa.FakeAnthropic, status: int, type_: str,
                                             headers: dict, code: str, words: str) -> None:
     message = "prompt is too long: 210000 tokens > 200000 maximum" if code == "context_too_long" else "nope"
-    fake.queue_error(status, type_, message, headers)
+    fake_anthropic.queue_error(status, type_, message, headers)
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="hi")
     events = collect(client, status_is("idle"))
@@ -194,7 +189,7 @@ def test_errors_are_reported_in_plain_words(rt: Runtime, fake: fa.FakeAnthropic,
     assert rt.chat.messages(sid)["messages"][-1]["error"] == end["error"]
 
 
-def test_network_error_names_the_address(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+def test_network_error_names_the_address(rt: Runtime, fake_anthropic: fa.FakeAnthropic) -> None:
     rt.settings.update({"anthropic.base_url": "http://127.0.0.1:9"})
     rt.anthropic.remember_key(fa.VALID_KEY)  # entered again for the new address
     sid, client = _session(rt)
@@ -203,38 +198,38 @@ def test_network_error_names_the_address(rt: Runtime, fake: fa.FakeAnthropic) ->
     assert error["name"] == "network" and "127.0.0.1:9" in error["message"]
 
 
-def test_path_escape_is_refused_and_symlinks_too(rt: Runtime, fake: fa.FakeAnthropic, workspace: Path,
+def test_path_escape_is_refused_and_symlinks_too(rt: Runtime, fake_anthropic: fa.FakeAnthropic, workspace: Path,
                                                  tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("top secret")
     (workspace / "link.txt").symlink_to(tmp_path / "secret.txt")
-    fake.queue(fa.tool_call("toolu_a", "read", {"filePath": "../secret.txt"}))
-    fake.queue(fa.tool_call("toolu_b", "read", {"filePath": "link.txt"}))
-    fake.queue(fa.reply("I cannot."))
+    fake_anthropic.queue(fa.tool_call("toolu_a", "read", {"filePath": "../secret.txt"}))
+    fake_anthropic.queue(fa.tool_call("toolu_b", "read", {"filePath": "link.txt"}))
+    fake_anthropic.queue(fa.reply("I cannot."))
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="read the secret")
     events = collect(client, status_is("idle"))
     ends = [e.data["part"] for e in events if e.type == "tool.end"]
     assert [p["status"] for p in ends] == ["error", "error"]
     assert all("outside the workspace" in p["error"] for p in ends)
-    assert not any("top secret" in str(r["body"]) for r in fake.requests)
+    assert not any("top secret" in str(r["body"]) for r in fake_anthropic.requests)
 
 
-def test_denied_write_changes_nothing_and_tells_the_model(rt: Runtime, fake: fa.FakeAnthropic,
+def test_denied_write_changes_nothing_and_tells_the_model(rt: Runtime, fake_anthropic: fa.FakeAnthropic,
                                                           workspace: Path) -> None:
-    fake.queue(fa.tool_call("toolu_w", "write", {"filePath": "new.txt", "content": "x"}))
-    fake.queue(fa.reply("OK, I will not."))
+    fake_anthropic.queue(fa.tool_call("toolu_w", "write", {"filePath": "new.txt", "content": "x"}))
+    fake_anthropic.queue(fa.reply("OK, I will not."))
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="write a file")
     asked = collect(client, lambda e: e.type == "permission.asked")[-1].data["permission"]
     rt.chat.reply_permission(sid, asked["id"], "reject", "not now")
     collect(client, status_is("idle"))
     assert not (workspace / "new.txt").exists()
-    result = fake.requests[-1]["body"]["messages"][-1]["content"][0]
+    result = fake_anthropic.requests[-1]["body"]["messages"][-1]["content"][0]
     assert result["is_error"] is True and "denied" in result["content"] and "not now" in result["content"]
 
 
-def test_no_key_is_a_clear_error(tmp_path: Path) -> None:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+def test_no_key_is_a_clear_error(tmp_path: Path, make_runtime) -> None:
+    rt = make_runtime()
     try:
         config = rt.agents.create({"name": "A", "engine": "anthropic"})
         from nexus.chat.engines.base import EngineError
@@ -244,18 +239,18 @@ def test_no_key_is_a_clear_error(tmp_path: Path) -> None:
         rt.stop()
 
 
-def test_key_check_uses_a_cheap_authenticated_call(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+def test_key_check_uses_a_cheap_authenticated_call(rt: Runtime, fake_anthropic: fa.FakeAnthropic) -> None:
     assert rt.anthropic.check_key(fa.VALID_KEY)["ok"] is True
-    assert fake.requests[-1]["path"].startswith("/v1/models")
+    assert fake_anthropic.requests[-1]["path"].startswith("/v1/models")
     from nexus.chat.engines.base import EngineError
     with pytest.raises(EngineError) as caught:
         rt.anthropic.check_key(remember("sk-ant-wrong-key-abcdef"))
     assert caught.value.code == "invalid_key"
 
 
-def test_stop_joins_a_running_turn(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+def test_stop_joins_a_running_turn(rt: Runtime, fake_anthropic: fa.FakeAnthropic) -> None:
     gate = threading.Event()
-    fake.queue([fa.message_start(), fa.hold(gate), *fa.message_end()])
+    fake_anthropic.queue([fa.message_start(), fa.hold(gate), *fa.message_end()])
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="hang")
     collect(client, status_is("busy"))
@@ -264,10 +259,10 @@ def test_stop_joins_a_running_turn(rt: Runtime, fake: fa.FakeAnthropic) -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("nexus-anthropic-")]
 
 
-def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, fake: fa.FakeAnthropic,
-                                                                workspace: Path) -> None:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False, "anthropic.base_url": fake.url, "anthropic.max_retries": 0,
+def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, fake_anthropic: fa.FakeAnthropic,
+                                                                workspace: Path, make_runtime) -> None:
+    rt = make_runtime()
+    rt.settings.update({"server.autostart": False, "anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0,
                         "server.workspace": str(workspace)})
     rt.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
     sid, _ = _session(rt)
@@ -281,7 +276,7 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
     rt.chat.writer.flush(sid)
     rt.db.close()
 
-    again = Runtime.open(tmp_path / "data", console_log=False)
+    again = make_runtime()
     again.settings.update({"server.autostart": False})
     try:
         assert again.chat.repo.get_session(sid)["status"] == "busy"
@@ -291,7 +286,7 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
         assert last["finish"] == "interrupted" and last["parts"][0]["text"] == "half "
         assert last["error"] == {"name": "interrupted", "message": "Interrupted: Nexus was closed while this reply ran."}
         assert last["parts"][1]["status"] == "error" and last["parts"][1]["error"].startswith("Interrupted:")
-        fake.queue(fa.reply("back again"))
+        fake_anthropic.queue(fa.reply("back again"))
         client = again.chat.hub.client()
         again.chat.follow(client, sid, None, None)
         again.chat.prompt(sid, text="continue")  # not refused as busy
@@ -300,10 +295,10 @@ def test_a_reply_cut_off_by_a_crash_is_ended_at_the_next_start(tmp_path: Path, f
         again.stop()
 
 
-def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake: fa.FakeAnthropic,
+def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake_anthropic: fa.FakeAnthropic,
                                                            no_leftover_processes) -> None:
-    fake.queue(fa.tool_call("toolu_s", "bash", {"command": "echo first; sleep 1; echo second"}))
-    fake.queue(fa.reply("ok"))
+    fake_anthropic.queue(fa.tool_call("toolu_s", "bash", {"command": "echo first; sleep 1; echo second"}))
+    fake_anthropic.queue(fa.reply("ok"))
     sid, client = _session(rt, tools=["bash"])
     rt.chat.prompt(sid, text="run it")
     asked = collect(client, lambda e: e.type == "permission.asked")[-1].data["permission"]
@@ -319,7 +314,7 @@ def test_a_running_command_shows_its_output_before_it_ends(rt: Runtime, fake: fa
     assert "**Tool `bash`** — completed" in markdown and "second" in markdown
 
 
-def test_the_key_is_never_sent_to_an_address_it_was_not_entered_for(rt: Runtime, fake: fa.FakeAnthropic) -> None:
+def test_the_key_is_never_sent_to_an_address_it_was_not_entered_for(rt: Runtime, fake_anthropic: fa.FakeAnthropic) -> None:
     sid, client = _session(rt)
     rt.chat.prompt(sid, text="first use binds the key to this address")
     collect(client, status_is("idle"))
@@ -336,9 +331,9 @@ def test_the_key_is_never_sent_to_an_address_it_was_not_entered_for(rt: Runtime,
 
 
 def test_a_message_sent_while_busy_is_queued_then_sent_with_the_chosen_model(rt: Runtime,
-                                                                           fake: fa.FakeAnthropic) -> None:
+                                                                           fake_anthropic: fa.FakeAnthropic) -> None:
     gate = threading.Event()
-    fake.queue([fa.message_start(), *fa.text_block(0, "first "), fa.hold(gate), *fa.message_end()])
+    fake_anthropic.queue([fa.message_start(), *fa.text_block(0, "first "), fa.hold(gate), *fa.message_end()])
     sid, client = _session(rt)
     assert rt.chat.prompt(sid, text="one")["queued"] is False
     collect(client, status_is("busy"))
@@ -349,7 +344,7 @@ def test_a_message_sent_while_busy_is_queued_then_sent_with_the_chosen_model(rt:
     collect(client, lambda e: e.type == "queue.updated" and not e.data["queue"], timeout=20)
     collect(client, ended(), timeout=20)
     collect(client, status_is("idle"), timeout=20)
-    bodies = [r["body"] for r in fake.requests if r["path"].startswith("/v1/messages")]
+    bodies = [r["body"] for r in fake_anthropic.requests if r["path"].startswith("/v1/messages")]
     assert [b["model"] for b in bodies][-2:] == ["claude-sonnet-5-5", "claude-opus-5-5"]
     users = [p["text"] for m in rt.chat.messages(sid)["messages"] if m["role"] == "user" for p in m["parts"]]
     assert users == ["one", "two"]

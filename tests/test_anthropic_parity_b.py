@@ -26,8 +26,8 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def rt(tmp_path: Path, fake_anthropic: fa.FakeAnthropic, workspace: Path) -> Iterator[Runtime]:
-    runtime = Runtime.open(tmp_path / "data", console_log=False)
+def rt(tmp_path: Path, fake_anthropic: fa.FakeAnthropic, workspace: Path, make_runtime) -> Iterator[Runtime]:
+    runtime = make_runtime()
     runtime.settings.update({"server.autostart": False, "anthropic.base_url": fake_anthropic.url,
                              "anthropic.max_retries": 0, "server.workspace": str(workspace)})
     runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))

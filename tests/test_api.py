@@ -6,6 +6,7 @@ import time
 import pytest
 
 from nexus.ui import MAX_REQUEST_BYTES
+from tests.wait_helpers import wait_until
 
 
 def test_healthz(client) -> None:
@@ -124,8 +125,8 @@ def test_restart_history_and_metrics_endpoints(runtime, client) -> None:
     assert [r["id"] for r in page] == [ids[2], ids[1]]
     older = client.get(f"/api/server/restarts?before={ids[1]}").json["restarts"]
     assert [r["id"] for r in older] == [ids[0]]
-    runtime.metrics.sample()
-    time.sleep(0.01)  # samples are stamped to the millisecond
+    first = runtime.metrics.sample()
+    wait_until(lambda: round(time.time(), 3) > first["at"], 5, "the next millisecond (samples are stamped to it)")
     runtime.metrics.sample()
     samples = client.get("/api/server/metrics").json["samples"]
     assert len(samples) == 2 and samples[0]["state"] == "stopped"

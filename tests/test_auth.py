@@ -290,9 +290,10 @@ def test_desktop_one_time_token_works_once_and_only_on_loopback(owner, app) -> N
     assert "desktop-login" in events(owner)
 
 
-def test_desktop_token_expires(owner, app) -> None:
-    token = remember(owner.auth.issue_desktop_token(ttl=0.01))
-    time.sleep(0.05)
+def test_desktop_token_expires(owner, app, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = remember(owner.auth.issue_desktop_token(ttl=60))
+    a_minute_later = owner.auth._clock() + 61
+    monkeypatch.setattr(owner.auth, "_clock", lambda: a_minute_later)
     assert app.test_client().get(f"/auth/desktop?token={token}").status_code == 401
 
 

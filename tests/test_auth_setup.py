@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from nexus.runtime import Runtime
 from nexus.ui import create_app
 from tests.auth_helpers import PASSWORD, TUNNEL_TOKEN, with_setup_token
 
@@ -29,8 +28,8 @@ def test_wizard_is_local_only_before_it_is_done(client, runtime) -> None:
     assert res.status_code == 403 and res.json["error"]["code"] == "setup_local_only"
 
 
-def test_steps_in_order_validated_and_resumable(tmp_path) -> None:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+def test_steps_in_order_validated_and_resumable(tmp_path, make_runtime) -> None:
+    rt = make_runtime()
     client = create_app(rt, {"TESTING": True}).test_client()
     csrf = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()}).json["csrf_token"]
     h = {"X-CSRF-Token": csrf}
@@ -49,7 +48,7 @@ def test_steps_in_order_validated_and_resumable(tmp_path) -> None:
     rt.stop()
 
     # A crash here: the next start resumes at the password step.
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     client = create_app(rt, {"TESTING": True}).test_client()
     csrf = client.get("/api/auth/session", query_string={"token": rt.auth.setup_token()}).json["csrf_token"]
     h = {"X-CSRF-Token": csrf}

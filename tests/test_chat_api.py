@@ -9,34 +9,27 @@ import json
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
 from nexus import websocket_client
-from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.chat_helpers import wait_for_opencode
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 DATABASES = ("sqlite", "postgres")
 
 
 @pytest.fixture
-def live(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+def live_chat(database_url: str, opencode_settings: dict, no_leftover_processes, make_runtime, serve_runtime):
+    rt = make_runtime(opencode_settings, **{"server.autostart": True})
+    server = serve_runtime(rt)
     rt.start()
     wait_for_opencode(rt)
-    http = httpx2.Client(base_url=server.url, timeout=10, trust_env=False)
-    yield server, rt, http
-    http.close()
-    server.stop()
-    rt.stop()
+    with httpx2.Client(base_url=server.url, timeout=10, trust_env=False) as http:
+        yield server, rt, http
 
 
 class WsReader:
@@ -98,8 +91,8 @@ def deltas(messages: list[dict[str, Any]]) -> str:
     return "".join(m["data"]["delta"] for m in messages if m["type"] == "text.delta")
 
 
-def test_session_lifecycle_over_rest_and_websocket(live) -> None:
-    server, rt, http = live
+def test_session_lifecycle_over_rest_and_websocket(live_chat) -> None:
+    server, rt, http = live_chat
     res = http.post("/api/sessions", json={"title": "  Fix   the build  "})
     assert res.status_code == 201
     session = res.json()
@@ -145,35 +138,47 @@ def test_session_lifecycle_over_rest_and_websocket(live) -> None:
 
 
 def _last_word(messages: list[dict[str, Any]]) -> int:
-    """The highest `word<i>` the SLOW reply's deltas in `messages` reached (-1: none yet)."""
-    return max((int(n) for n in re.findall(r"word(\d+)", deltas(messages))), default=-1)
+    """The highest whole `word<i> ` the SLOW reply's deltas in `messages` reached (-1: none
+    yet). Read across deltas: OpenCode may split a word over two, and the relay merges many."""
+    return max((int(n) for n in re.findall(r"word(\d+) ", deltas(messages))), default=-1)
 
 
-def test_reconnect_gets_exactly_what_was_missed(live) -> None:
-    server, rt, http = live
+def reaches_word(n: int) -> Callable[[dict[str, Any]], bool]:
+    """For WsReader.until: the deltas read so far hold `word<n> ` (or a later word)."""
+    read: list[dict[str, Any]] = []
+
+    def check(message: dict[str, Any]) -> bool:
+        if message["type"] == "text.delta":
+            read.append(message)
+        return _last_word(read) >= n
+
+    return check
+
+
+def test_reconnect_gets_exactly_what_was_missed(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "flaky phone"}).json()["id"]
     first, watcher = WsReader(server.url), WsReader(server.url)
     for reader in (first, watcher):
         reader.follow(sid)
         reader.until(lambda m: m["type"] == "snapshot")
     http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"})
-    # Deltas arrive merged (one frame per flush), so wait by word number, not for one word's frame.
-    seen = first.until(lambda m: m["type"] == "text.delta" and _last_word([m]) >= 4)
+    seen = first.until(reaches_word(4))
     last_seq, left_at = seen[-1]["seq"], _last_word(seen)
     first.close()  # the connection drops mid-stream
     # More events happen while it is away: a client that stayed sees five more words.
-    away = watcher.until(lambda m: m["type"] == "text.delta" and _last_word([m]) >= min(left_at + 5, 199), 60)
+    away = watcher.until(reaches_word(min(left_at + 5, 199)), 60)
     target = min(_last_word(away) + 1, 199)
 
     again = WsReader(server.url)
     try:
         assert again.epoch == first.epoch
         again.follow(sid, after=last_seq)
-        resumed = again.until(lambda m: m["type"] == "text.delta" and _last_word([m]) >= target, 60)
+        resumed = again.until(reaches_word(target), 60)
         assert resumed[0].get("from_seq", resumed[0]["seq"]) == last_seq + 1, "the very next event, no gap"
         assert_contiguous(resumed)
         text = deltas(seen) + deltas(resumed)
-        words = text.split()
+        words = text[:text.rfind(" ") + 1].split()  # whole words: the last delta may end mid-word
         assert words == [f"word{i}" for i in range(len(words))], "the text reads on without a hole"
         assert len(words) > target, "it reached past what happened while it was away"
     finally:
@@ -182,8 +187,8 @@ def test_reconnect_gets_exactly_what_was_missed(live) -> None:
         watcher.close()
 
 
-def test_two_clients_stay_in_step_and_sse_fallback_matches(live) -> None:
-    server, rt, http = live
+def test_two_clients_stay_in_step_and_sse_fallback_matches(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "shared"}).json()["id"]
     a, b = WsReader(server.url), WsReader(server.url)
     try:
@@ -209,8 +214,8 @@ def test_two_clients_stay_in_step_and_sse_fallback_matches(live) -> None:
         b.close()
 
 
-def test_permission_answered_over_rest(live) -> None:
-    server, rt, http = live
+def test_permission_answered_over_rest(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "tools"}).json()["id"]
     reader = WsReader(server.url)
     try:
@@ -228,8 +233,8 @@ def test_permission_answered_over_rest(live) -> None:
         reader.close()
 
 
-def test_bad_input_gets_clear_errors_and_changes_nothing(live) -> None:
-    server, rt, http = live
+def test_bad_input_gets_clear_errors_and_changes_nothing(live_chat) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "errors"}).json()["id"]
     cases = [
         (http.post(f"/api/sessions/{sid}/prompt", json={"text": "   "}), 400, "empty_prompt"),
@@ -259,32 +264,33 @@ def test_bad_input_gets_clear_errors_and_changes_nothing(live) -> None:
         reader.close()
 
 
-def test_attachments_reach_opencode_as_file_parts(live, fake_llm) -> None:
-    server, rt, http = live
+def test_attachments_reach_opencode_as_file_parts(live_chat, fake_llm) -> None:
+    server, rt, http = live_chat
     sid = http.post("/api/sessions", json={"title": "files"}).json()["id"]
     data = base64.b64encode(b"print('attached')\n").decode()
     before = len(fake_llm.requests)
     res = http.post(f"/api/sessions/{sid}/prompt",
                     json={"text": "see file", "files": [{"name": "snippet.py", "mime": "text/plain", "data": data}]})
     assert res.status_code == 202
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def stored_parts() -> list[dict] | None:
         messages = http.get(f"/api/sessions/{sid}/messages").json()["messages"]
         parts = [p for m in messages for p in m["parts"]]
-        if any(p["kind"] == "file" for p in parts) and any(m["completed_at"] for m in messages[1:]):
-            break
-        time.sleep(0.2)
+        return parts if any(p["kind"] == "file" for p in parts) and any(m["completed_at"] for m in messages[1:]) \
+            else None
+
+    parts = wait_until(stored_parts, 30, "the file part and the reply stored")
     file_part = next(p for p in parts if p["kind"] == "file")
     assert file_part["filename"] == "snippet.py"
     sent = json.dumps(fake_llm.requests[before:])
     assert "attached" in sent, "the file's content reached the model"
 
 
-def test_pages_hear_about_list_changes_and_a_quiet_stream_still_pings(live, monkeypatch) -> None:
+def test_pages_hear_about_list_changes_and_a_quiet_stream_still_pings(live_chat, monkeypatch) -> None:
     import nexus.ui.live as live_transport
 
     monkeypatch.setattr(live_transport, "HEARTBEAT_SECONDS", 0.5)
-    server, rt, http = live
+    server, rt, http = live_chat
     reader = WsReader(server.url)
     try:
         assert reader.until(lambda m: m["type"] == "ping", timeout=5)

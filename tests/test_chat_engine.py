@@ -12,22 +12,11 @@ import pytest
 
 from nexus.chat.service import ChatError
 from nexus.runtime import Runtime
-from nexus.server import ServerState
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 from tests.postgres_server import on_postgres
 
 pytestmark = pytest.mark.opencode
 DATABASES = ("sqlite", "postgres")
-
-
-@pytest.fixture
-def chat_runtime(tmp_path: Path, database_url: str, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
-    rt.start()
-    wait_for_opencode(rt)
-    yield rt
-    rt.stop()
 
 
 def open_session(rt: Runtime, title: str = "test"):
@@ -159,11 +148,7 @@ def test_kill_9_mid_reply_then_restart_keeps_the_session(chat_runtime: Runtime) 
     collect(client, lambda e: e.type == "text.delta" and "word3 " in e.data["delta"])
     old_pid = rt.supervisor.pid
     os.kill(old_pid, signal.SIGKILL)
-    deadline = time.monotonic() + 40
-    while not (rt.supervisor.state == ServerState.RUNNING and rt.supervisor.pid != old_pid
-               and rt.chat.engines["opencode"].connected.is_set()):
-        assert time.monotonic() < deadline, "OpenCode restarted and the stream reconnected"
-        time.sleep(0.1)
+    wait_for_opencode(rt, 40, not_pid=old_pid)
     # Reconciling marks the interrupted run idle; the history is intact, and the session works.
     collect(client, status_is("idle"))
     rt.chat.prompt(session["id"], text="after the crash")
@@ -175,14 +160,14 @@ def test_kill_9_mid_reply_then_restart_keeps_the_session(chat_runtime: Runtime) 
     assert "SLOW" in texts and "after the crash" in texts
 
 
-def test_transcript_survives_a_restart_of_nexus(tmp_path: Path, opencode_settings: dict, chat_runtime: Runtime) -> None:
+def test_transcript_survives_a_restart_of_nexus(tmp_path: Path, opencode_settings: dict, chat_runtime: Runtime, make_runtime) -> None:
     rt = chat_runtime
     session, client = open_session(rt)
     rt.chat.prompt(session["id"], text="remember me")
     collect(client, ended())
     data_dir = rt.data_dir
     rt.stop()
-    again = Runtime.open(data_dir, console_log=False)
+    again = make_runtime(data_dir=data_dir)
     try:
         again.settings.update({"server.autostart": False})
         messages = again.chat.messages(session["id"])["messages"]

@@ -7,6 +7,7 @@ import threading
 
 from nexus.chat.hub import REPLAY_BUFFER, ChatHub
 from nexus.chat.transcript import Transcript
+from tests.wait_helpers import wait_until
 
 
 def make_hub() -> ChatHub:
@@ -149,7 +150,6 @@ def test_an_unwatched_idle_session_is_evicted_and_reloaded_with_its_numbers(runt
 
 
 def test_the_writer_evicts_sessions_nobody_watches(runtime, monkeypatch) -> None:
-    import time
 
     from nexus.chat import hub
 
@@ -160,10 +160,8 @@ def test_the_writer_evicts_sessions_nobody_watches(runtime, monkeypatch) -> None
         _reply(runtime, sid, "a short reply", message_id=f"m_{sid}")  # message ids are global
     watcher = runtime.chat.hub.client()
     watcher.follow(sids[0], None, None)
-    deadline = time.monotonic() + 15
-    while any(runtime.chat.hub.existing(s) is not None for s in sids[1:]):
-        assert time.monotonic() < deadline, "unwatched sessions were evicted by the writer's rounds"
-        time.sleep(0.05)
+    wait_until(lambda: all(runtime.chat.hub.existing(s) is None for s in sids[1:]), 15,
+               "unwatched sessions evicted by the writer's rounds")
     assert runtime.chat.hub.existing(sids[0]) is not None, "the watched one stays"
     watcher.close()
     reloaded = runtime.chat.hub.stream(sids[1]).snapshot_event().data["messages"]

@@ -4,7 +4,6 @@ items 6, 7, 9): the real OpenCode server driven by the project's fake model prov
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from nexus.chat.service import ChatError
 from nexus.runtime import Runtime
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 
@@ -19,7 +19,7 @@ ORIGINAL = "alpha\nbeta\ngamma\n"
 
 
 @pytest.fixture
-def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
+def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes, make_runtime):
     workspace = Path(opencode_settings["server.workspace"])
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "notes.txt").write_text(ORIGINAL)
@@ -28,7 +28,7 @@ def rt(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "start"], check=True)
-    runtime = Runtime.open(tmp_path / "data", console_log=False)
+    runtime = make_runtime()
     runtime.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     runtime.start()
     wait_for_opencode(runtime)
@@ -57,16 +57,6 @@ def _messages(rt: Runtime, session_id: str) -> list[dict]:
 
 def _user_ids(rt: Runtime, session_id: str) -> list[str]:
     return [m["id"] for m in _messages(rt, session_id) if m["role"] == "user"]
-
-
-def _wait(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_todo_list_is_an_event_kept_in_the_snapshot_and_the_store(rt: Runtime) -> None:
@@ -100,9 +90,9 @@ def test_a_task_runs_a_sub_agent_session_kept_apart_from_its_parent(rt: Runtime)
     children = rt.chat.history.children(parent["id"])
     assert [c["id"] for c in children] == [child_id]
     assert children[0]["parent_id"] == parent["id"] and "general" in children[0]["title"]
-    child_texts = _wait(lambda: [p.get("text") for m in _messages(rt, child_id) for p in m["parts"]
+    child_texts = wait_until(lambda: [p.get("text") for m in _messages(rt, child_id) for p in m["parts"]
                                  if p["kind"] == "text" and m["role"] == "assistant"],
-                        what="the sub-agent's reply in its own transcript")
+                             what="the sub-agent's reply in its own transcript")
     assert child_texts == ["Hello from fake LLM. You said: child work please"]
     assert [p["text"] for m in _messages(rt, child_id) if m["role"] == "user" for p in m["parts"]] == \
         ["child work please"]
@@ -119,14 +109,14 @@ def test_an_overwrite_shows_its_real_diff_and_each_turn_its_changes(rt: Runtime)
     session, client = _open(rt)
     events = _turn(rt, client, session["id"], "OVERWRITE:notes.txt:alpha\\nBETA\\ngamma")
     user_id = _user_ids(rt, session["id"])[-1]
-    diff_part = _wait(lambda: next((p for m in _messages(rt, session["id"]) if m["id"] == user_id
+    diff_part = wait_until(lambda: next((p for m in _messages(rt, session["id"]) if m["id"] == user_id
                                     for p in m["parts"] if p["kind"] == "diff"), None),
-                      what="the turn's diff part")
+                           what="the turn's diff part")
     [changed] = diff_part["files"]
     assert changed["file"] == "notes.txt" and changed["deletions"] >= 1 and changed["additions"] >= 1
-    write = _wait(lambda: next((p for m in _messages(rt, session["id"]) for p in m["parts"]
+    write = wait_until(lambda: next((p for m in _messages(rt, session["id"]) for p in m["parts"]
                                 if p.get("tool") == "write" and (p.get("metadata") or {}).get("diff")), None),
-                  what="the write's real diff")
+                       what="the write's real diff")
     patch = write["metadata"]["diff"].splitlines()
     assert "-beta" in patch and "+BETA" in patch, "removed and added lines, not pure additions"
     assert any(e.type == "part.update" and e.data["part"]["kind"] == "diff" for e in events) or diff_part

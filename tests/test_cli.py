@@ -16,6 +16,8 @@ import httpx2
 import psutil
 import pytest
 
+from tests.wait_helpers import wait_until
+
 NEXUS = [sys.executable, "-m", "nexus"]
 SETUP_TOKENS: dict[str, str] = {}  # url -> the setup token `nexus serve` printed with it
 
@@ -55,10 +57,9 @@ def test_serve_prints_url_answers_and_stops_cleanly_on_sigterm(tmp_path: Path, o
     proc, url = _start(home, "serve", "--port", "0")
     try:
         assert httpx2.get(f"{url}/healthz", timeout=5).json() == {"ok": True}
-        deadline = time.monotonic() + 30
-        while httpx2.get(f"{url}/api/server", timeout=5, params={"token": SETUP_TOKENS[url]}).json()["state"] != "running":
-            assert time.monotonic() < deadline, "autostart brought OpenCode up"
-            time.sleep(0.2)
+        wait_until(lambda: httpx2.get(f"{url}/api/server", timeout=5,
+                                      params={"token": SETUP_TOKENS[url]}).json()["state"] == "running",
+                   30, "autostart to bring OpenCode up")
         children = psutil.Process(proc.pid).children(recursive=True)
         assert any("opencode" in " ".join(c.cmdline()) for c in children)
     finally:

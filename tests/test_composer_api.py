@@ -11,8 +11,6 @@ import httpx2
 import pytest
 
 from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 from tests.conftest import _rg_dir, as_server_env
 from tests.fakes.fake_llm import MODEL_ID, opencode_config, opencode_env
@@ -23,7 +21,7 @@ SECOND_MODEL = "fake-model-small"
 
 
 @pytest.fixture
-def live(tmp_path: Path, opencode_bin: str, fake_llm, no_leftover_processes):
+def live_composer(tmp_path: Path, opencode_bin: str, fake_llm, no_leftover_processes, make_runtime, serve_runtime):
     workspace = tmp_path / "workspace"
     (workspace / ".opencode" / "command").mkdir(parents=True)
     (workspace / ".opencode" / "command" / "greet.md").write_text(
@@ -34,17 +32,13 @@ def live(tmp_path: Path, opencode_bin: str, fake_llm, no_leftover_processes):
     config["provider"]["fake"]["models"][SECOND_MODEL] = {"name": "Fake Small", "tool_call": True,
                                                           "limit": {"context": 32000, "output": 1024}}
     env = opencode_env(fake_llm.base_url, str(tmp_path / "opencode-state"), _rg_dir(), config=config)
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.binary": opencode_bin, "server.env": as_server_env(env), "server.workspace": str(workspace),
-                        "server.autostart": True})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    rt = make_runtime({"server.binary": opencode_bin, "server.env": as_server_env(env), "server.workspace": str(workspace),
+                       "server.autostart": True})
+    server = serve_runtime(rt)
     rt.start()
     wait_for_opencode(rt)
-    http = httpx2.Client(base_url=server.url, timeout=20, trust_env=False)
-    yield rt, http, fake_llm
-    http.close()
-    server.stop()
-    rt.stop()
+    with httpx2.Client(base_url=server.url, timeout=20, trust_env=False) as http:
+        yield rt, http, fake_llm
 
 
 def follow(rt: Runtime, title: str = "composer"):
@@ -54,8 +48,8 @@ def follow(rt: Runtime, title: str = "composer"):
     return session["id"], client
 
 
-def test_slash_commands_are_listed_and_run_and_unknown_ones_refused(live) -> None:
-    rt, http, _ = live
+def test_slash_commands_are_listed_and_run_and_unknown_ones_refused(live_composer) -> None:
+    rt, http, _ = live_composer
     sid, client = follow(rt)
     commands = {c["name"]: c for c in http.get(f"/api/sessions/{sid}/commands").json()["commands"]}
     assert "init" in commands and commands["init"]["description"], "a built-in command, described"
@@ -72,8 +66,8 @@ def test_slash_commands_are_listed_and_run_and_unknown_ones_refused(live) -> Non
     collect(client, status_is("idle"))
 
 
-def test_mentions_send_project_files_and_refuse_others(live) -> None:
-    rt, http, fake = live
+def test_mentions_send_project_files_and_refuse_others(live_composer) -> None:
+    rt, http, fake = live_composer
     sid, client = follow(rt)
     assert http.get(f"/api/sessions/{sid}/mentions", params={"q": "note"}).json() == {"files": ["notes.txt"],
                                                                                        "agents": []}
@@ -108,8 +102,8 @@ def test_mentions_send_project_files_and_refuse_others(live) -> None:
     assert "call the task tool" in json.dumps(fake.requests[before:])
 
 
-def test_model_per_message_is_remembered_and_compaction_shows(live) -> None:
-    rt, http, _ = live
+def test_model_per_message_is_remembered_and_compaction_shows(live_composer) -> None:
+    rt, http, _ = live_composer
     sid, client = follow(rt)
     models = {m["id"]: m for m in http.get("/api/models").json()["models"]}
     assert models[f"fake/{SECOND_MODEL}"]["context"] == 32000 and models[f"fake/{MODEL_ID}"]["context"] == 100000

@@ -18,6 +18,8 @@ import simple_websocket
 
 from nexus import websocket_client
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
+from tests.runtime_helpers import open_runtime
+from tests.wait_helpers import wait_until
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
 
@@ -45,28 +47,15 @@ def _serve(home: Path) -> tuple[subprocess.Popen[str], str]:  # (process, its "r
 
 
 def _wait_running(http: httpx2.Client) -> dict:
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        status = http.get("/api/server").json()
-        if status["state"] == "running":
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"OpenCode did not come up: {status}")
+    return wait_until(lambda: (status := http.get("/api/server").json())["state"] == "running" and status, 45,
+                      "OpenCode to come up")
 
 
 def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> None:
     home = tmp_path / "home"
-    for key, value in opencode_settings.items():
-        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
-                       env=_env(home), check=True, capture_output=True)
-    # The test process starts Nexus the way the user does; mark setup as done as a user would have.
-    from nexus.auth.repository import AuthRepository
-    from nexus.store import Database
-    from nexus.store.database import sqlite_url
-
-    db = Database.open(sqlite_url(home / "nexus.db"))
-    AuthRepository(db).save_setup_progress("done", 1.0)
-    db.close()
+    # The test process starts Nexus the way the user does, after a setup without an owner (so
+    # `nexus serve` prints its setup token).
+    open_runtime(home, opencode_settings, owner=False, setup_done=True).stop()
 
     first, line = _serve(home)
     url, token = served_address(line)
@@ -74,7 +63,10 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
     try:
         http = open_with_setup_token(httpx2.Client(base_url=url, timeout=10, trust_env=False), token)
         orphan_pid = _wait_running(http)["pid"]
-        time.sleep(1.0)  # the engine's event stream connects
+        # Nexus (a child process here) shows no sign of its engine following OpenCode's event
+        # stream; a prompt sent before would lose its first events. A margin, not a sentinel:
+        # if it is too short, the reply's words below never come and the test fails, not passes.
+        time.sleep(1.0)
         sid = http.post("/api/sessions", json={"title": "crash"}).json()["id"]
         ws = websocket_client.connect(url.replace("http://", "ws://") + "/api/chat/stream",
                                              headers=cookie_header(http))
@@ -106,21 +98,14 @@ def test_kill_9_of_nexus_mid_reply(tmp_path: Path, opencode_settings: dict) -> N
         assert status["pid"] == orphan_pid, "the next start adopted the OpenCode the killed Nexus left running"
 
         # ...and the reply it was streaming goes on to its real end: nothing lost, nothing cut.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            messages = http.get(f"/api/sessions/{sid}/messages").json()["messages"]
-            reply = messages[-1]
-            if reply["role"] == "assistant" and reply["completed_at"]:
-                break
-            time.sleep(0.5)
-        assert reply["role"] == "assistant" and reply["completed_at"], reply
+        messages = wait_until(lambda: (got := http.get(f"/api/sessions/{sid}/messages").json()["messages"])[-1]["role"]
+                              == "assistant" and got[-1]["completed_at"] and got, 60, "the reply to end")
+        reply = messages[-1]
         assert reply["finish"] != "interrupted" and not reply["error"], reply
         text = "".join(p.get("text", "") for p in reply["parts"] if p["kind"] == "text")
         assert text.startswith(seen[: len(seen) - 200]) and "word199" in text, text[-200:]
         assert [m["role"] for m in messages][:1] == ["user"]
-        deadline = time.monotonic() + 20
-        while http.get(f"/api/sessions/{sid}").json()["status"] != "idle" and time.monotonic() < deadline:
-            time.sleep(0.3)
+        wait_until(lambda: http.get(f"/api/sessions/{sid}").json()["status"] == "idle", 20, "the session idle")
         assert http.post(f"/api/sessions/{sid}/prompt", json={"text": "still there?"}).status_code == 202
         second.send_signal(signal.SIGTERM)
         assert second.wait(60) == 0
@@ -146,16 +131,7 @@ def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp
     """The OpenCode a killed Nexus left is gone too (no adoption possible): the next start
     closes the cut-off reply as interrupted, with the reason, and keeps its text."""
     home = tmp_path / "home"
-    for key, value in opencode_settings.items():
-        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
-                       env=_env(home), check=True, capture_output=True)
-    from nexus.auth.repository import AuthRepository
-    from nexus.store import Database
-    from nexus.store.database import sqlite_url
-
-    db = Database.open(sqlite_url(home / "nexus.db"))
-    AuthRepository(db).save_setup_progress("done", 1.0)
-    db.close()
+    open_runtime(home, opencode_settings, owner=False, setup_done=True).stop()
     first, line = _serve(home)
     second = None
     try:
@@ -171,13 +147,12 @@ def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp
             sid = answer.json()["id"] if answer.status_code == 201 else None
             assert time.monotonic() < deadline, answer.text
         assert http.post(f"/api/sessions/{sid}/prompt", json={"text": "SLOW"}).status_code == 202
-        deadline = time.monotonic() + 30
-        while True:  # until some streamed words are saved
+
+        def some_words_saved() -> bool:
             last = (http.get(f"/api/sessions/{sid}/messages").json()["messages"] or [{"role": None}])[-1]
-            if last["role"] == "assistant" and "word3 " in "".join(p.get("text", "") for p in last["parts"]):
-                break
-            assert time.monotonic() < deadline, last
-            time.sleep(0.2)
+            return last["role"] == "assistant" and "word3 " in "".join(p.get("text", "") for p in last["parts"])
+
+        wait_until(some_words_saved, 30, "some streamed words saved")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         os.killpg(opencode, signal.SIGKILL)  # OpenCode dies too (power loss, OOM killer)
@@ -188,17 +163,12 @@ def test_kill_9_of_nexus_and_its_opencode_closes_the_reply_at_the_next_start(tmp
         if token:
             open_with_setup_token(http, token)
         assert _wait_running(http)["pid"] != opencode
-        deadline = time.monotonic() + 30
-        while not (reply := http.get(f"/api/sessions/{sid}/messages").json()["messages"][-1])["completed_at"]:
-            assert time.monotonic() < deadline, reply
-            time.sleep(0.3)
+        reply = wait_until(lambda: (last := http.get(f"/api/sessions/{sid}/messages").json()["messages"][-1])
+                           ["completed_at"] and last, 30, "the cut reply ended")
         assert reply["finish"] == "interrupted", reply
         assert reply["error"]["message"] == "Interrupted: Nexus was restarted before the reply finished."
         assert "word3 " in "".join(p.get("text", "") for p in reply["parts"]), "its text is kept"
-        deadline = time.monotonic() + 20
-        while http.get(f"/api/sessions/{sid}").json()["status"] != "idle":
-            assert time.monotonic() < deadline, "the session is idle again"
-            time.sleep(0.3)
+        wait_until(lambda: http.get(f"/api/sessions/{sid}").json()["status"] == "idle", 20, "the session idle again")
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:

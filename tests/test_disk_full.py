@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from nexus.chat import events as ev
-from nexus.runtime import Runtime
 
 
 @pytest.fixture
@@ -91,10 +90,10 @@ def nexus_log() -> Iterator[_Records]:
         logger.removeHandler(handler)
 
 
-def test_a_full_disk_while_running(small_disk: Path, nexus_log: _Records) -> None:
+def test_a_full_disk_while_running(small_disk: Path, nexus_log: _Records, make_runtime) -> None:
     from nexus.ui import create_app
 
-    rt = Runtime.open(small_disk / "home", console_log=False)
+    rt = make_runtime(data_dir=small_disk / "home")
     try:
         sid = f"s_{uuid.uuid4().hex[:20]}"
         rt.chat.repo.create_session({"id": sid, "engine": "opencode", "engine_ref": "ses_x", "title": "full",

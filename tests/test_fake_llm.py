@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from tests.fakes.fake_llm import TITLE, FakeLLM, opencode_config, opencode_env
+from tests.wait_helpers import wait_until
 
 # Chat turns from OpenCode always carry tools; a request without them looks like title generation.
 TOOLS = [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}]
 
 
 @pytest.fixture
-def fake(tmp_path: Any) -> Iterator[FakeLLM]:
+def logged_fake_llm(tmp_path: Any) -> Iterator[FakeLLM]:
     with FakeLLM(log_path=str(tmp_path / "requests.jsonl")) as server:
         yield server
 
@@ -36,9 +37,9 @@ def chat(text: str, *, stream: bool = True, **extra: Any) -> dict[str, Any]:
 
 
 def post(
-    fake: FakeLLM, body: dict[str, Any] | bytes, path: str = "/v1/chat/completions"
+    logged_fake_llm: FakeLLM, body: dict[str, Any] | bytes, path: str = "/v1/chat/completions"
 ) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", logged_fake_llm.port, timeout=10)
     try:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
@@ -72,9 +73,9 @@ def tool_calls_of(chunks: list[dict[str, Any]]) -> tuple[str, dict[str, Any], in
     return name, json.loads(args), pieces
 
 
-def open_slow_stream(fake: FakeLLM) -> socket.socket:
+def open_slow_stream(logged_fake_llm: FakeLLM) -> socket.socket:
     """Start a SLOW stream on a raw socket and return once its first data frame has arrived."""
-    sock = socket.create_connection(("127.0.0.1", fake.port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", logged_fake_llm.port), timeout=10)
     body = json.dumps(chat("SLOW")).encode()
     sock.sendall(
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
@@ -92,8 +93,8 @@ def fake_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("fake-llm")]
 
 
-def test_streamed_plain_reply_reassembles(fake: FakeLLM) -> None:
-    status, raw = post(fake, chat("ping"))
+def test_streamed_plain_reply_reassembles(logged_fake_llm: FakeLLM) -> None:
+    status, raw = post(logged_fake_llm, chat("ping"))
     assert status == 200
     chunks = sse_chunks(raw)
     assert content_of(chunks) == "Hello from fake LLM. You said: ping"
@@ -104,13 +105,13 @@ def test_streamed_plain_reply_reassembles(fake: FakeLLM) -> None:
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > 0
 
 
-def test_text_parts_and_non_stream_reply(fake: FakeLLM) -> None:
+def test_text_parts_and_non_stream_reply(logged_fake_llm: FakeLLM) -> None:
     body = chat("", stream=False)
     body["messages"][0]["content"] = [
         {"type": "text", "text": "hi"},
         {"type": "text", "text": "there"},
     ]
-    status, raw = post(fake, body)
+    status, raw = post(logged_fake_llm, body)
     reply = json.loads(raw)
     assert status == 200 and reply["object"] == "chat.completion"
     assert reply["choices"][0]["message"] == {
@@ -134,16 +135,16 @@ def test_text_parts_and_non_stream_reply(fake: FakeLLM) -> None:
     ],
 )
 def test_tool_call_arguments_reassemble_to_json(
-    fake: FakeLLM, text: str, name: str, args: dict[str, str]
+    logged_fake_llm: FakeLLM, text: str, name: str, args: dict[str, str]
 ) -> None:
-    chunks = sse_chunks(post(fake, chat(text))[1])
+    chunks = sse_chunks(post(logged_fake_llm, chat(text))[1])
     got_name, got_args, pieces = tool_calls_of(chunks)
     assert (got_name, got_args) == (name, args)
     assert pieces > 1  # really streamed in pieces
     assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
 
 
-def test_tool_result_gets_a_text_reply(fake: FakeLLM) -> None:
+def test_tool_result_gets_a_text_reply(logged_fake_llm: FakeLLM) -> None:
     call = {
         "id": "call_1",
         "type": "function",
@@ -154,32 +155,32 @@ def test_tool_result_gets_a_text_reply(fake: FakeLLM) -> None:
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "call_1", "content": "hi\n"},
     ]
-    chunks = sse_chunks(post(fake, {"stream": True, "tools": TOOLS, "messages": messages})[1])
+    chunks = sse_chunks(post(logged_fake_llm, {"stream": True, "tools": TOOLS, "messages": messages})[1])
     assert content_of(chunks) == "Tool said: hi"
 
 
-def test_non_stream_tool_call(fake: FakeLLM) -> None:
-    reply = json.loads(post(fake, chat("TOOL:ls", stream=False))[1])
+def test_non_stream_tool_call(logged_fake_llm: FakeLLM) -> None:
+    reply = json.loads(post(logged_fake_llm, chat("TOOL:ls", stream=False))[1])
     (call,) = reply["choices"][0]["message"]["tool_calls"]
     assert json.loads(call["function"]["arguments"])["command"] == "ls"
     assert reply["choices"][0]["finish_reason"] == "tool_calls"
 
 
-def test_think_streams_reasoning_then_text(fake: FakeLLM) -> None:
-    chunks = sse_chunks(post(fake, chat("THINK"))[1])
+def test_think_streams_reasoning_then_text(logged_fake_llm: FakeLLM) -> None:
+    chunks = sse_chunks(post(logged_fake_llm, chat("THINK"))[1])
     assert content_of(chunks, "reasoning_content") == "Let me think about this carefully."
     assert content_of(chunks) == "The answer is 42."
 
 
-def test_burst_sends_n_chunks_at_the_given_pace(fake: FakeLLM) -> None:
+def test_burst_sends_n_chunks_at_the_given_pace(logged_fake_llm: FakeLLM) -> None:
     started = time.monotonic()
-    chunks = sse_chunks(post(fake, chat("BURST:50:2"))[1])
+    chunks = sse_chunks(post(logged_fake_llm, chat("BURST:50:2"))[1])
     elapsed = time.monotonic() - started
     assert content_of(chunks) == "".join(f"tok{i} " for i in range(50))
     assert 0.09 <= elapsed < 2  # 50 x 2 ms, paced against deadlines
 
 
-def test_title_request_gets_a_fixed_title(fake: FakeLLM) -> None:
+def test_title_request_gets_a_fixed_title(logged_fake_llm: FakeLLM) -> None:
     body = {
         "stream": True,
         "messages": [
@@ -190,29 +191,29 @@ def test_title_request_gets_a_fixed_title(fake: FakeLLM) -> None:
             {"role": "user", "content": "TOOL:rm -rf /"},
         ],
     }
-    assert content_of(sse_chunks(post(fake, body)[1])) == TITLE
+    assert content_of(sse_chunks(post(logged_fake_llm, body)[1])) == TITLE
     # Without the title prompt, a request without tools is an ordinary chat turn.
     plain = {"stream": True, "messages": [{"role": "user", "content": "ping"}]}
-    assert content_of(sse_chunks(post(fake, plain)[1])).startswith("Hello from fake LLM")
+    assert content_of(sse_chunks(post(logged_fake_llm, plain)[1])).startswith("Hello from fake LLM")
 
 
-def test_fail_gives_500_json_error(fake: FakeLLM) -> None:
-    status, raw = post(fake, chat("please FAIL"))
+def test_fail_gives_500_json_error(logged_fake_llm: FakeLLM) -> None:
+    status, raw = post(logged_fake_llm, chat("please FAIL"))
     assert status == 500
     assert json.loads(raw)["error"]["message"] == "fake failure"
 
 
-def test_malformed_body_gives_400_and_server_keeps_serving(fake: FakeLLM) -> None:
-    status, raw = post(fake, b"{not json")
+def test_malformed_body_gives_400_and_server_keeps_serving(logged_fake_llm: FakeLLM) -> None:
+    status, raw = post(logged_fake_llm, b"{not json")
     assert status == 400 and "malformed JSON" in json.loads(raw)["error"]["message"]
-    assert post(fake, b"[1, 2]")[0] == 400
-    assert post(fake, {"messages": "nope"})[0] == 400
-    assert post(fake, chat("ping"))[0] == 200
+    assert post(logged_fake_llm, b"[1, 2]")[0] == 400
+    assert post(logged_fake_llm, {"messages": "nope"})[0] == 400
+    assert post(logged_fake_llm, chat("ping"))[0] == 200
 
 
-def test_unknown_route_is_404_and_models_lists_fake_model(fake: FakeLLM) -> None:
-    assert post(fake, chat("ping"), path="/v1/embeddings")[0] == 404
-    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=10)
+def test_unknown_route_is_404_and_models_lists_fake_model(logged_fake_llm: FakeLLM) -> None:
+    assert post(logged_fake_llm, chat("ping"), path="/v1/embeddings")[0] == 404
+    conn = http.client.HTTPConnection("127.0.0.1", logged_fake_llm.port, timeout=10)
     conn.request("GET", "/v1/models")
     resp = conn.getresponse()
     assert resp.status == 200
@@ -220,12 +221,12 @@ def test_unknown_route_is_404_and_models_lists_fake_model(fake: FakeLLM) -> None
     conn.close()
 
 
-def test_requests_are_recorded_and_logged(fake: FakeLLM) -> None:
-    post(fake, chat("one"))
-    post(fake, chat("two", stream=False))
-    assert [r["messages"][0]["content"] for r in fake.requests] == ["one", "two"]
-    assert fake.log_path is not None
-    with open(fake.log_path, encoding="utf-8") as log:
+def test_requests_are_recorded_and_logged(logged_fake_llm: FakeLLM) -> None:
+    post(logged_fake_llm, chat("one"))
+    post(logged_fake_llm, chat("two", stream=False))
+    assert [r["messages"][0]["content"] for r in logged_fake_llm.requests] == ["one", "two"]
+    assert logged_fake_llm.log_path is not None
+    with open(logged_fake_llm.log_path, encoding="utf-8") as log:
         assert [json.loads(line)["body"]["messages"][0]["content"] for line in log] == [
             "one",
             "two",
@@ -233,35 +234,39 @@ def test_requests_are_recorded_and_logged(fake: FakeLLM) -> None:
 
 
 def test_client_disconnect_mid_stream_is_quiet(
-    fake: FakeLLM, capfd: pytest.CaptureFixture[str]
+    logged_fake_llm: FakeLLM, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    sock = open_slow_stream(fake)
+    before = set(fake_threads())
+    sock = open_slow_stream(logged_fake_llm)
+    streaming = [t for t in fake_threads() if t not in before and "-conn-" in t.name]
+    assert streaming, "the stream has its own connection thread"
     sock.close()  # abort, as OpenCode does on session abort
-    time.sleep(0.3)  # let the handler hit the closed socket on its next write
-    assert post(fake, chat("ping"))[0] == 200
+    # The sentinel: that handler ended (its next write hit the closed socket), quietly or not.
+    wait_until(lambda: not any(t.is_alive() for t in streaming), 10, "the aborted stream's handler to end")
+    assert post(logged_fake_llm, chat("ping"))[0] == 200
     assert "Traceback" not in capfd.readouterr().err
 
 
 def test_stop_leaves_no_thread_alive() -> None:
     others = set(fake_threads())  # a session-wide fake of other tests may be running
-    fake = FakeLLM().start()
-    assert fake.base_url == f"http://127.0.0.1:{fake.port}/v1" and fake.port > 0
+    logged_fake_llm = FakeLLM().start()
+    assert logged_fake_llm.base_url == f"http://127.0.0.1:{logged_fake_llm.port}/v1" and logged_fake_llm.port > 0
     # One stream in flight and one idle keep-alive connection: stop() must end both.
-    slow = open_slow_stream(fake)
-    idle = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=10)
+    slow = open_slow_stream(logged_fake_llm)
+    idle = http.client.HTTPConnection("127.0.0.1", logged_fake_llm.port, timeout=10)
     idle.request("GET", "/v1/models")
     idle.getresponse().read()
     assert len(set(fake_threads()) - others) >= 3
 
     started = time.monotonic()
-    fake.stop()
+    logged_fake_llm.stop()
     assert time.monotonic() - started < 3
     assert [t for t in fake_threads() if t not in others] == []
-    fake.stop()  # idempotent
+    logged_fake_llm.stop()  # idempotent
     slow.close()
     idle.close()
     with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", fake.port), timeout=1).close()
+        socket.create_connection(("127.0.0.1", logged_fake_llm.port), timeout=1).close()
 
 
 def test_opencode_config_and_env(tmp_path: Any) -> None:

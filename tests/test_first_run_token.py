@@ -4,7 +4,6 @@ answers without the setup token `nexus serve` prints (as Jupyter's), over real s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -13,8 +12,6 @@ import simple_websocket
 
 from nexus import websocket_client
 from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.auth_helpers import PASSWORD, cookie_header, open_with_setup_token, remember
 
 pytestmark = pytest.mark.fresh_install
@@ -23,22 +20,18 @@ SESSION = "ses_firstrun"
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, no_leftover_processes, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Runtime]]:
+def live_new_install(tmp_path: Path, no_leftover_processes, monkeypatch: pytest.MonkeyPatch, make_runtime,
+                     serve_runtime) -> tuple[str, Runtime]:
     """A new install served on a free loopback port: setup not done, no owner."""
     monkeypatch.setenv("SHELL", "/bin/sh")
     monkeypatch.setenv("HOME", str(tmp_path))
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False, "server.workspace": str(workspace)})
+    rt = make_runtime({"server.autostart": False, "server.workspace": str(workspace)}, owner=False)
     rt.chat.repo.create_session({"id": SESSION, "engine": "opencode", "engine_ref": "ses_x", "title": "W"})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    server = serve_runtime(rt)
     rt.start()
-    try:
-        yield server.url, rt
-    finally:
-        server.stop()
-        rt.stop()
+    return server.url, rt
 
 
 def _run_command(url: str, headers: dict[str, str] | None = None) -> str:
@@ -63,8 +56,8 @@ def _run_command(url: str, headers: dict[str, str] | None = None) -> str:
         ws.close()
 
 
-def test_a_local_program_without_the_token_gets_nothing(fresh) -> None:
-    url, rt = fresh
+def test_a_local_program_without_the_token_gets_nothing(live_new_install) -> None:
+    url, rt = live_new_install
     with httpx2.Client(base_url=url, timeout=10, trust_env=False) as http:
         # The run-command WebSocket: no shell for anybody without the token.
         assert "ran-it" not in _run_command(url)
@@ -95,8 +88,8 @@ def test_a_local_program_without_the_token_gets_nothing(fresh) -> None:
     assert rt.settings["security.require_login_locally"] is True and rt.setup.step == "welcome"
 
 
-def test_the_printed_token_opens_the_wizard_and_ends_with_the_owner(fresh) -> None:
-    url, rt = fresh
+def test_the_printed_token_opens_the_wizard_and_ends_with_the_owner(live_new_install) -> None:
+    url, rt = live_new_install
     token = remember(rt.auth.setup_token())
     with httpx2.Client(base_url=url, timeout=10, trust_env=False) as http:
         # The address `nexus serve` prints: the token is swapped for a cookie and leaves the address bar.
@@ -125,8 +118,8 @@ def test_the_printed_token_opens_the_wizard_and_ends_with_the_owner(fresh) -> No
         assert res.status_code == 401 and res.json()["error"]["code"] == "login_required"
 
 
-def test_the_desktop_window_needs_no_printed_token(fresh) -> None:
-    url, rt = fresh
+def test_the_desktop_window_needs_no_printed_token(live_new_install) -> None:
+    url, rt = live_new_install
     with httpx2.Client(base_url=url, timeout=10, trust_env=False) as http:
         # The launcher hands the window a one-time token of its own (nexus/desktop/app.py).
         res = http.get("/auth/desktop", params={"token": rt.auth.issue_desktop_token(), "next": "/"})
@@ -134,8 +127,8 @@ def test_the_desktop_window_needs_no_printed_token(fresh) -> None:
         assert http.get("/api/setup").json()["step"] == "welcome"
 
 
-def test_setup_token_helper_signs_a_script_in(fresh) -> None:
-    url, rt = fresh
+def test_setup_token_helper_signs_a_script_in(live_new_install) -> None:
+    url, rt = live_new_install
     with httpx2.Client(base_url=url, timeout=10, trust_env=False) as http:
         open_with_setup_token(http, remember(rt.auth.setup_token()))
         assert http.get("/api/settings").status_code == 200

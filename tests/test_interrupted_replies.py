@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper
 from nexus.runtime import Runtime
-from nexus.server import ServerState
 from tests.chat_helpers import collect, status_is, wait_for_opencode
 
 
@@ -75,18 +73,6 @@ def test_a_reply_begun_after_the_status_was_read_is_not_closed() -> None:
 # ----- the real OpenCode ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def chat_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
-    rt.start()
-    try:
-        wait_for_opencode(rt)
-        yield rt
-    finally:
-        rt.stop()
-
-
 def _follow(rt: Runtime, title: str):
     session = rt.chat.create(title=title)
     client = rt.chat.hub.client()
@@ -128,11 +114,7 @@ def test_a_tool_waiting_on_a_permission_ends_with_the_opencode_it_ran_in(chat_ru
     assert tools and tools[-1]["status"] == "error" and tools[-1]["error"].startswith("Interrupted:")
     assert any(e.type == "permission.answered" for e in events) or not rt.chat.transcript_state(
         session["id"])["permissions"], "no prompt is left to answer for a dead run"
-    deadline = time.monotonic() + 40
-    while not (rt.supervisor.state == ServerState.RUNNING and rt.supervisor.pid != old
-               and rt.chat.engines["opencode"].connected.is_set()):
-        assert time.monotonic() < deadline, "OpenCode came back"
-        time.sleep(0.1)
+    wait_for_opencode(rt, 40, not_pid=old)
     state = rt.chat.transcript_state(session["id"])
     tool = [p for m in state["messages"] for p in m["parts"] if p["kind"] == "tool"][-1]
     assert tool["status"] == "error", "the restarted OpenCode's stale 'running' does not reopen it"

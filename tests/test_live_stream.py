@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -25,6 +25,7 @@ from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.chat_stream import ChatFeed
 from nexus.ui.http_server import WebServer
+from tests.wait_helpers import wait_until
 
 BURST = 2000
 
@@ -51,14 +52,6 @@ def burst(rt: Runtime, sid: str, n: int = BURST) -> str:
         rt.chat.emit(sid, ev.TEXT_DELTA, {"message_id": "m1", "part_id": "p1", "delta": f"t{i} "})
     rt.chat.emit(sid, ev.MESSAGE_END, {"message_id": "m1", "finish": "stop", "completed_at": time.time()})
     return "".join(f"t{i} " for i in range(n))
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def messages_of(raw: str) -> list[dict[str, Any]]:
@@ -141,7 +134,7 @@ def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, ru
     monkeypatch.setitem(server.app.config, "NEXUS_WEBSOCKETS_PER_CLIENT", 32)  # six streams from one address
     sid = make_session(runtime)
     idle_subs = runtime.bus.subscriber_count
-    wait_for(lambda: not _handler_threads(), "no request threads before the test")
+    wait_until(lambda: not _handler_threads(), 15, "no request threads before the test")
     base = server.url.replace("http://", "ws://")
     with contextlib.ExitStack() as clients:
         for path in ("/api/stream", "/api/chat/stream", "/api/logs/stream"):
@@ -156,8 +149,8 @@ def test_threads_and_subscriptions_return_to_idle_after_clients_leave(server, ru
         assert runtime.chat.hub.stream(sid).client_count == 1
         assert runtime.bus.subscriber_count == idle_subs + 6, [s.topics for s in runtime.bus._subscriptions]
     # Nothing is published meanwhile: the streams must notice their clients left by themselves.
-    wait_for(lambda: runtime.bus.subscriber_count == idle_subs, "every subscription closed")
-    wait_for(lambda: not _handler_threads(), "every stream thread ended")
+    wait_until(lambda: runtime.bus.subscriber_count == idle_subs, 15, "every subscription closed")
+    wait_until(lambda: not _handler_threads(), 15, "every stream thread ended")
     assert runtime.chat.hub.stream(sid).client_count == 0
 
 
@@ -168,7 +161,7 @@ def test_a_page_view_leaves_no_subscription_without_waiting_for_a_heartbeat(serv
     assert messages_of(ws.receive(timeout=10))[0]["type"] == "hello"
     assert runtime.bus.subscriber_count == idle_subs + 1
     ws.close()
-    wait_for(lambda: runtime.bus.subscriber_count == idle_subs, "the page view's subscription closed", timeout=5)
+    wait_until(lambda: runtime.bus.subscriber_count == idle_subs, 5, "the page view's subscription closed")
 
 
 def test_sse_carries_the_same_visible_heartbeat_as_websocket(server, monkeypatch) -> None:
@@ -204,15 +197,15 @@ def test_websockets_per_client_are_capped_with_a_clear_close_reason(server, monk
         assert refused.status_code == 429, "the SSE fallback counts against the same cap"
         assert refused.json()["error"]["code"] == "too_many_connections"
         held.pop().close()
-        wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3, "a slot freed")
+        wait_until(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3, 15, "a slot freed")
         with httpx2.stream("GET", f"{server.url}/api/stream/sse", timeout=10, trust_env=False) as sse:
             assert sse.status_code == 200, "a freed slot serves SSE too"
             lines = sse.iter_lines()
             assert next(line for line in lines if line.startswith("data: "))
             assert server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 4
             lines.close()
-        wait_for(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3,
-                 "the SSE stream's slot freed when it ended", timeout=20)
+        wait_until(lambda: server.app.extensions["nexus.websocket_cap"].count("127.0.0.1") == 3, 20,
+                   "the SSE stream's slot freed when it ended")
         again = websocket_client.connect(url)
         held.append(again)
         assert messages_of(again.receive(timeout=10))[0]["type"] == "hello", "a freed slot is usable again"
@@ -314,10 +307,10 @@ def test_a_client_that_vanishes_mid_stream_is_not_logged_as_an_error(server, run
     sid = make_session(runtime)
     raw = RawWebSocket(server.port)
     raw.send({"op": "follow", "session": sid})
-    wait_for(lambda: runtime.chat.hub.stream(sid).client_count == 1, "the follow arrived")
+    wait_until(lambda: runtime.chat.hub.stream(sid).client_count == 1, 15, "the follow arrived")
     raw.vanish()  # no close frame: a reset
     burst(runtime, sid, 500)
-    wait_for(lambda: runtime.chat.hub.stream(sid).client_count == 0, "the stream ended with its client")
+    wait_until(lambda: runtime.chat.hub.stream(sid).client_count == 0, 15, "the stream ended with its client")
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
     assert not errors, [r.getMessage() for r in errors]
 

@@ -16,6 +16,7 @@ from nexus.bus import EventBus
 from nexus.logs.follower import TOPIC, LogFollower
 from nexus.logs.reader import CursorGone, LogFilter, LogReader, lines_backwards, log_files
 from nexus.logs.setup import RetainingFileHandler, prune_rotated
+from tests.wait_helpers import wait_until
 
 
 def entry(i: int, level: str = "INFO", source: str = "nexus", message: str | None = None) -> str:
@@ -207,16 +208,18 @@ def test_follower_follows_the_real_rotating_handler_in_its_own_thread(log_path: 
         with bus.subscribe([TOPIC], maxsize=10_000) as sub:
             follower.start()
             assert "nexus-log-follower" in {t.name for t in threading.enumerate()} - threads_before
+            got: list[str] = []
+
+            def published(message: str) -> bool:
+                while (event := sub.get(timeout=0.05)) is not None:
+                    got.extend(e["message"] for e in event.data["lines"])
+                return message in got
+
             for i in range(300):
                 logger.info("message %d", i)
-                if i % 25 == 0:
-                    time.sleep(0.06)  # let the follower see some rotations happen between its rounds
-            deadline = time.monotonic() + 5
-            got: list[str] = []
-            while len(got) < 300 and time.monotonic() < deadline:
-                event = sub.get(timeout=0.2)
-                if event is not None:
-                    got += [e["message"] for e in event.data["lines"]]
+                if i % 25 == 0:  # the follower reads between rotations too, not only after all of them
+                    wait_until(lambda i=i: published(f"message {i}"), 10, f"the follower to publish message {i}")
+            wait_until(lambda: published("message 299"), 10, "the follower to publish every line")
             assert len(log_files(log_path)) > 5  # it did rotate, many times
             assert got == [f"message {i}" for i in range(300)]
     finally:

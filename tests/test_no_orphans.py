@@ -4,7 +4,6 @@ away, not when Nexus is stopped right after OpenCode was restarted under an open
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -17,9 +16,10 @@ import httpx2
 import psutil
 import pytest
 
-from nexus.runtime import Runtime
 from tests.auth_helpers import cookie_header, open_with_setup_token, served_address
 from tests.chat_helpers import wait_for_opencode
+from tests.runtime_helpers import open_runtime
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 
@@ -32,9 +32,9 @@ def _gone(pid: int) -> bool:
 
 
 def test_stop_after_a_restart_under_an_open_terminal_stops_opencode(tmp_path: Path, opencode_settings: dict,
-                                                                    no_leftover_processes, monkeypatch) -> None:
+                                                                    no_leftover_processes, monkeypatch, make_runtime) -> None:
     monkeypatch.setenv("SHELL", "/bin/sh")
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True})
     rt.start()
     try:
@@ -58,12 +58,11 @@ def _nexus(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "nexus", *args]
 
 
-def _configured_home(home: Path, settings: dict) -> dict[str, str]:
-    env = {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    for key, value in settings.items():
-        subprocess.run(_nexus(home, "settings", "set", key, value if isinstance(value, str) else json.dumps(value)),
-                       env=env, check=True, capture_output=True)
-    return env
+def _configured_home(home: Path, settings: dict, *, setup_done: bool = False) -> dict[str, str]:
+    """A data dir with `settings` and no owner (`nexus serve` prints its setup token); the
+    environment of a `python -m nexus` child on it."""
+    open_runtime(home, settings, owner=False, setup_done=setup_done).stop()
+    return {**os.environ, "NEXUS_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
 
 def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path, opencode_settings: dict) -> None:
@@ -79,19 +78,12 @@ def test_sigterm_with_the_console_pipe_gone_still_stops_opencode(tmp_path: Path,
             line = proc.stdout.readline()
         assert "running at " in line, "nexus started"
         with _http(*served_address(line), timeout=10) as http:
-            deadline = time.monotonic() + 45
-            while (status := http.get("/api/server").json())["state"] != "running":
-                assert time.monotonic() < deadline, status
-                time.sleep(0.2)
-        opencode = status["pid"]
+            opencode = _running_pid(http)
         proc.stdout.close()  # the reader of Nexus's console goes away
         proc.stderr.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, "a clean stop, whatever the console"
-        deadline = time.monotonic() + 10
-        while not _gone(opencode):
-            assert time.monotonic() < deadline, "OpenCode was stopped"
-            time.sleep(0.1)
+        wait_until(lambda: _gone(opencode), 10, "OpenCode stopped")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -121,13 +113,8 @@ def _http(url: str, token: str, timeout: float) -> Iterator[httpx2.Client]:
 
 
 def _running_pid(http: httpx2.Client, not_pid: int | None = None) -> int:
-    deadline = time.monotonic() + 45
-    while True:
-        status = http.get("/api/server").json()
-        if status["state"] == "running" and status["pid"] not in (None, not_pid):
-            return status["pid"]
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+    return wait_until(lambda: (status := http.get("/api/server").json())["state"] == "running"
+                      and status["pid"] not in (None, not_pid) and status["pid"], 45, "OpenCode running")
 
 
 def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, opencode_settings: dict) -> None:
@@ -136,14 +123,7 @@ def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, open
     if not sys.platform.startswith("linux"):
         pytest.skip("the parent-death signal is Linux's")
     home = tmp_path / "home"
-    env = _configured_home(home, {**opencode_settings, "server.adopt_after_crash": False})
-    from nexus.auth.repository import AuthRepository
-    from nexus.store import Database
-    from nexus.store.database import sqlite_url
-
-    db = Database.open(sqlite_url(home / "nexus.db"))
-    AuthRepository(db).save_setup_progress("done", 1.0)
-    db.close()
+    env = _configured_home(home, {**opencode_settings, "server.adopt_after_crash": False}, setup_done=True)
     proc, url, token = _serve(home, env)
     pid = None
     try:
@@ -160,10 +140,7 @@ def test_without_adoption_opencode_dies_with_a_killed_nexus(tmp_path: Path, open
                 http.get("/api/server/metrics")
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        deadline = time.monotonic() + 15
-        while not _gone(pid):
-            assert time.monotonic() < deadline, "OpenCode died with Nexus"
-            time.sleep(0.1)
+        wait_until(lambda: _gone(pid), 15, "OpenCode to die with Nexus")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -13,15 +13,28 @@ import pytest
 
 from nexus import websocket_client
 from tests.auth_helpers import login, make_owner
-from tests.test_chat_engine import chat_runtime  # noqa: F401  (the fixture: Nexus with the real OpenCode)
-from tests.test_stream import live  # noqa: F401  (the fixture: Nexus started, on a real socket)
-from tests.test_supervisor import wait_for
+from tests.wait_helpers import wait_until
 
 DATABASES = ("sqlite", "postgres")  # the repositories behind these tests run on both stores
 
 
 def _wait_for(condition, timeout: float = 5.0):
-    return wait_for(condition, timeout, "the notification center")
+    return wait_until(condition, timeout, "the notification center")
+
+
+SENTINEL = "s_sentinel"
+
+
+def _handled_so_far(bus, center) -> None:
+    """Returns once the center has handled every event published before: it handles them in
+    order on one thread, so a sentinel event published now is handled after them. Its
+    notification is left out by `_titles` and `_items`."""
+    bus.publish("chat.session", session_id=SENTINEL, type="permission.asked", seq=1, status="waiting")
+    _wait_for(lambda: any(n["link"] == f"/s/{SENTINEL}" for n in center.repo.recent(100)))
+
+
+def _items(center) -> list[dict]:
+    return [n for n in center.repo.recent(100) if n["link"] != f"/s/{SENTINEL}"]
 
 
 @pytest.fixture
@@ -32,7 +45,7 @@ def center(runtime):
 
 
 def _titles(center) -> list[str]:
-    return [n["title"] for n in reversed(center.repo.recent(100))]
+    return [n["title"] for n in reversed(_items(center))]
 
 
 def _server(bus, state: str, previous: str, reason: str = "") -> None:
@@ -48,8 +61,7 @@ def test_a_crash_loop_gives_one_crash_then_one_recovery(runtime, center) -> None
     _server(bus, "backing-off", "crashed")
     _server(bus, "starting", "backing-off")
     _server(bus, "running", "starting", "ready")
-    _wait_for(lambda: center.repo.count() == 2)
-    time.sleep(0.2)
+    _handled_so_far(bus, center)
     assert _titles(center) == ["OpenCode crashed", "OpenCode is running again"]
     crash = center.repo.recent(10)[-1]
     assert crash["kind"] == "server_crash" and crash["level"] == "error" and "code -9" in crash["body"]
@@ -69,8 +81,8 @@ def test_a_manual_stop_and_start_notify_nothing(runtime, center) -> None:
     for state, previous in (("stopping", "running"), ("stopped", "stopping"), ("starting", "stopped"),
                             ("running", "starting")):
         _server(runtime.bus, state, previous)
-    time.sleep(0.4)
-    assert center.repo.count() == 0
+    _handled_so_far(runtime.bus, center)
+    assert _titles(center) == []
 
 
 def test_tunnel_up_and_down(runtime, center) -> None:
@@ -97,9 +109,8 @@ def test_a_permission_request_is_announced_once_with_the_session_title(runtime, 
     bus.publish("chat.session", **{**asked, "seq": 2})  # re-seen after a reconnect
     bus.publish("chat.session", session_id=session_id, type="session.status", seq=3, status="busy")
     bus.publish("chat.session", **{**asked, "seq": 4})  # a new request after the answer
-    _wait_for(lambda: center.repo.count() == 2)
-    time.sleep(0.2)
-    items = center.repo.recent(10)
+    _handled_so_far(bus, center)
+    items = _items(center)
     assert len(items) == 2
     assert items[0]["kind"] == "permission" and items[0]["link"] == f"/s/{session_id}"
     assert "Refactor the parser" in items[0]["body"]
@@ -209,8 +220,8 @@ def test_through_the_tunnel_sign_in_is_required(runtime, app) -> None:
 
 # ----- the live topic -------------------------------------------------------------------------
 
-def test_new_notifications_reach_a_narrowed_stream(live, runtime) -> None:
-    url = live.url.replace("http://", "ws://") + "/api/stream?topics=notifications.,settings.changed"
+def test_new_notifications_reach_a_narrowed_stream(live_stream, runtime) -> None:
+    url = live_stream.url.replace("http://", "ws://") + "/api/stream?topics=notifications.,settings.changed"
     ws = websocket_client.connect(url)
     try:
         hello = json.loads(ws.receive(timeout=5))
@@ -229,8 +240,8 @@ def test_new_notifications_reach_a_narrowed_stream(live, runtime) -> None:
         ws.close()
 
 
-def test_an_unknown_topic_is_a_clear_error(live) -> None:
-    res = httpx2.get(f"{live.url}/api/stream/sse?topics=server.,secrets.", timeout=5)
+def test_an_unknown_topic_is_a_clear_error(live_stream) -> None:
+    res = httpx2.get(f"{live_stream.url}/api/stream/sse?topics=server.,secrets.", timeout=5)
     assert res.status_code == 400
     assert "secrets." in res.json()["error"]["message"]
 

@@ -5,10 +5,11 @@ download from the registry); it runs as a real child process."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.wait_helpers import wait_until
 
 HOST = {"Host": "127.0.0.1"}
 pytestmark = pytest.mark.fresh_install
@@ -31,13 +32,8 @@ def _fake_npm(folder: Path, seconds: float, code: int = 0) -> None:
 
 
 def _wait_done(client, deadline: float = 30.0) -> dict:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        state = client.get("/api/setup/opencode-install", headers=HOST).json
-        if state["state"] != "running":
-            return state
-        time.sleep(0.05)
-    raise AssertionError("the install never ended")
+    return wait_until(lambda: (state := client.get("/api/setup/opencode-install", headers=HOST).json)["state"]
+                      != "running" and state, deadline, "the install to end")
 
 
 def test_install_runs_npm_and_shows_its_output(runtime, client, tmp_path: Path,

@@ -4,7 +4,6 @@ browser's rules through the tunnel (the terminal's)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -12,8 +11,6 @@ import pytest
 
 from nexus.projects.folders import ProjectError, browse, check_local_folder
 from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.auth_helpers import OWNER, PASSWORD, make_owner, remember
 
 TUNNEL = {"Cf-Connecting-Ip": "203.0.113.9"}
@@ -59,20 +56,15 @@ def test_browse_lists_folders_only_and_never_leaves_home(home: Path) -> None:
 
 
 @pytest.fixture
-def live(tmp_path: Path, home: Path) -> Iterator[tuple[str, Runtime]]:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False, "server.workspace": str(home / "code" / "app")})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+def live_folders(home: Path, make_runtime, serve_runtime) -> tuple[str, Runtime]:
+    rt = make_runtime({"server.autostart": False, "server.workspace": str(home / "code" / "app")})
+    server = serve_runtime(rt)
     rt.start()
-    try:
-        yield server.url, rt
-    finally:
-        server.stop()
-        rt.stop()
+    return server.url, rt
 
 
-def test_the_browser_and_new_folders_follow_the_terminals_rules_through_the_tunnel(live, home: Path) -> None:
-    url, rt = live
+def test_the_browser_and_new_folders_follow_the_terminals_rules_through_the_tunnel(live_folders, home: Path) -> None:
+    url, rt = live_folders
     with httpx2.Client(base_url=url, timeout=10, trust_env=False) as local:
         local.headers["X-CSRF-Token"] = local.get("/api/auth/session").json()["csrf_token"]
         assert [f["name"] for f in local.get("/api/projects/browse").json()["folders"]] == ["code"]
@@ -98,8 +90,8 @@ def test_the_browser_and_new_folders_follow_the_terminals_rules_through_the_tunn
         remote.close()
 
 
-def test_an_api_key_through_the_tunnel_cannot_attach_servers(live) -> None:
-    url, rt = live
+def test_an_api_key_through_the_tunnel_cannot_attach_servers(live_folders) -> None:
+    url, rt = live_folders
     make_owner(rt, login_locally=False)
     with httpx2.Client(base_url=url, timeout=10, trust_env=False, headers=TUNNEL) as remote:
         token = remote.get("/api/auth/session").json()["csrf_token"]

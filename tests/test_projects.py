@@ -13,15 +13,16 @@ import httpx2
 import pytest
 
 from nexus import websocket_client
-from nexus.runtime import Runtime
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import PASSWORD, remember
 from tests.chat_helpers import wait_for_opencode
-from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env, preconfigure
+from tests.conftest import OPENCODE_BIN, _rg_dir, as_server_env
+from tests.runtime_helpers import open_runtime
 from tests.test_chat_api import WsReader as _ChatWsReader
 from tests.test_chat_api import deltas, reply_done
 from tests.test_workspace_pane import _read_until, _ready, _type, _ws
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 
@@ -55,15 +56,17 @@ def _serve(env: dict[str, str], cwd: Path, log: Path) -> tuple[subprocess.Popen,
     out = log.open("w+")
     proc = subprocess.Popen([str(OPENCODE_BIN), "serve", "--hostname", "127.0.0.1", "--port", "0"], cwd=cwd,
                             env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for line in log.read_text().splitlines():
-            if "listening on http://" in line:
-                return proc, line.split("listening on ", 1)[1].strip()
+
+    def listening() -> str | None:
         assert proc.poll() is None, log.read_text()
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the attached OpenCode server did not start: " + log.read_text())
+        return next((line for line in log.read_text().splitlines() if "listening on http://" in line), None)
+
+    try:
+        line = wait_until(listening, 60, "the attached OpenCode server to listen")
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, line.split("listening on ", 1)[1].strip()
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -87,7 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[s
     attached_env = {**opencode_env(fake_llm.base_url, str(base / "attached-state"), _rg_dir(),
                                    permission_bash="allow"), "OPENCODE_SERVER_PASSWORD": ATTACHED_PASSWORD}
     attached, attached_url = _serve(attached_env, projects["gamma"], base / "attached.log")
-    rt = preconfigure(Runtime.open(base / "data", console_log=False))
+    rt = open_runtime(base / "data")
     rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": as_server_env(spawned_env),
                         "server.workspace": str(projects["alpha"]), "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
@@ -103,16 +106,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[s
         server.stop()
         rt.stop()
         _stop(attached)
-
-
-def _wait(check, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _confirm(http: httpx2.Client) -> None:
@@ -133,7 +126,7 @@ def _attach(world: dict[str, Any]) -> str:
                                               "password": ATTACHED_PASSWORD})
     assert created.status_code == 201, created.text
     server_id = created.json()["id"]
-    _wait(lambda: world["rt"].chat.server_engines[server_id].connected.is_set(), 30, "the attached event stream")
+    wait_until(lambda: world["rt"].chat.server_engines[server_id].connected.is_set(), 30, "the attached event stream")
     return server_id
 
 
@@ -246,8 +239,8 @@ def test_sessions_started_before_the_server_was_attached_are_caught_up(world) ->
         other.post(f"/session/{info['id']}/message", params={"directory": str(world["projects"]["gamma"])},
                    json={"parts": [{"type": "text", "text": "early words"}]}, timeout=120)
     server_id = _attach(world)
-    found = _wait(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
-                           if s["engine_ref"] == info["id"]], 10, "the caught-up session")
+    found = wait_until(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
+                                if s["engine_ref"] == info["id"]], 10, "the caught-up session")
     assert found[0]["server"] == server_id and found[0]["directory"] == str(world["projects"]["gamma"])
     history = http.get(f"/api/sessions/{found[0]['id']}/messages").json()["messages"]
     assert [m["role"] for m in history] == ["user", "assistant"]
@@ -272,8 +265,8 @@ def test_session_started_in_another_client_of_an_attached_server_is_adopted_and_
     try:
         # What OpenCode's terminal client does: create a session over OpenCode's HTTP API.
         info = other.post("/session", params={"directory": str(delta)}, json={"title": "From the TUI"}).json()
-        found = _wait(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
-                               if s["engine_ref"] == info["id"]], 2.0, "the adopted session (within 2 s)")
+        found = wait_until(lambda: [s for s in http.get("/api/sessions").json()["sessions"]
+                                    if s["engine_ref"] == info["id"]], 2.0, "the adopted session (within 2 s)")
         session = found[0]
         assert session["directory"] == str(delta) and session["server"] == server_id
         assert session["origin"] == "adopted" and session["server_name"] == "Box"
@@ -332,7 +325,7 @@ def test_adoption_can_be_limited_to_sessions_started_in_nexus(world) -> None:
                              json={"title": "Not for Nexus"}).json()
         engine = rt.chat.server_engines[server_id]
         # The engine has seen it (and set it aside) once it is among the sessions it leaves alone.
-        _wait(lambda: ignored["id"] in engine._foreign, 10, "the engine to consider the session")
+        wait_until(lambda: ignored["id"] in engine._foreign, 10, "the engine to consider the session")
         assert rt.chat.repo.find_by_engine_ref("opencode", ignored["id"], include_deleted=True) is None
         assert not [s for s in http.get("/api/sessions").json()["sessions"] if s["engine_ref"] == ignored["id"]]
     finally:
@@ -353,7 +346,7 @@ def test_servers_are_renamed_checked_again_and_deleting_can_reach_opencode(world
     assert http.patch("/api/servers/local", json={"name": "x"}).status_code == 400
     renamed = http.patch(f"/api/servers/{server_id}", json={"name": "Box"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Box"
-    _wait(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the rebuilt event stream")
+    wait_until(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the rebuilt event stream")
     # Deleting with ?opencode=1 removes OpenCode's copy too (its other clients lose it).
     gamma = world["projects"]["gamma"]
     created = http.post("/api/sessions", json={"directory": str(gamma), "server": server_id, "title": "Doomed"})
@@ -491,8 +484,8 @@ def test_a_server_that_goes_away_marks_its_sessions_unreachable(world, fake_llm)
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
     _stop(world["attached"])
-    _wait(lambda: http.get(f"/api/sessions/{session_id}").json()["server_state"] == "unreachable", 20,
-          "the session to show its server unreachable")
+    wait_until(lambda: http.get(f"/api/sessions/{session_id}").json()["server_state"] == "unreachable", 20,
+               "the session to show its server unreachable")
     refused = http.post(f"/api/sessions/{session_id}/prompt", json={"text": "hello"})
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "server_unreachable"
     port = world["attached_url"].rsplit(":", 1)[1]
@@ -503,8 +496,8 @@ def test_a_server_that_goes_away_marks_its_sessions_unreachable(world, fake_llm)
                              env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     world["attached"] = again
     # Back (running, or unhealthy: slow health checks on a loaded machine, still usable).
-    _wait(lambda: http.get(f"/api/sessions/{session_id}").json()["reachable"], 150, "the server to come back")
-    _wait(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the event stream again")
+    wait_until(lambda: http.get(f"/api/sessions/{session_id}").json()["reachable"], 150, "the server to come back")
+    wait_until(lambda: rt.chat.server_engines[server_id].connected.is_set(), 60, "the event stream again")
     reader = WsReader(world["url"])
     try:
         reader.follow(session_id)

@@ -5,31 +5,24 @@ and the fake model provider; real SQLite."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import httpx2
 import pytest
 
 from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.chat_helpers import collect, ended, status_is, wait_for_opencode
 
 pytestmark = pytest.mark.opencode
 
 
 @pytest.fixture
-def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+def live_queue(opencode_settings: dict, no_leftover_processes, make_runtime, serve_runtime):
+    rt = make_runtime(opencode_settings, **{"server.autostart": True})
+    server = serve_runtime(rt)
     rt.start()
     wait_for_opencode(rt)
-    http = httpx2.Client(base_url=server.url, timeout=20, trust_env=False)
-    yield rt, http
-    http.close()
-    server.stop()
-    rt.stop()
+    with httpx2.Client(base_url=server.url, timeout=20, trust_env=False) as http:
+        yield rt, http
 
 
 def user_texts(rt: Runtime, sid: str) -> list[str]:
@@ -37,8 +30,8 @@ def user_texts(rt: Runtime, sid: str) -> list[str]:
             for p in m["parts"] if p["kind"] == "text"]
 
 
-def test_two_sends_at_once_become_one_prompt_and_one_queued_in_order(live) -> None:
-    rt, http = live
+def test_two_sends_at_once_become_one_prompt_and_one_queued_in_order(live_queue) -> None:
+    rt, http = live_queue
     session = rt.chat.create(title="race")
     sid = session["id"]
     client = rt.chat.hub.client()
@@ -80,8 +73,8 @@ def test_two_sends_at_once_become_one_prompt_and_one_queued_in_order(live) -> No
     assert texts[-3:] == ["SLOW", "third", "fourth"]
 
 
-def test_a_queued_message_can_be_edited_or_cancelled_and_bad_ids_change_nothing(live) -> None:
-    rt, http = live
+def test_a_queued_message_can_be_edited_or_cancelled_and_bad_ids_change_nothing(live_queue) -> None:
+    rt, http = live_queue
     sid = rt.chat.create(title="queue edits")["id"]
     client = rt.chat.hub.client()
     rt.chat.follow(client, sid, None, None)

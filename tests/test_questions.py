@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx2
@@ -15,9 +14,6 @@ import pytest
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper
 from nexus.chat.questions import AnswerError, check_answers
 from nexus.runtime import Runtime
-from nexus.server import ServerState
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.chat_helpers import collect, ended, status_is, text_of, wait_for_opencode
 
 ASKED = {"id": "que_1", "sessionID": "ses_1", "tool": {"messageID": "msg_1", "callID": "call_1"},
@@ -93,17 +89,13 @@ pytest_opencode = pytest.mark.opencode
 
 
 @pytest.fixture
-def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+def live_questions(opencode_settings: dict, no_leftover_processes, make_runtime, serve_runtime):
+    rt = make_runtime(opencode_settings, **{"server.autostart": True, "restart.initial_delay": 0.2})
+    server = serve_runtime(rt)
     rt.start()
     wait_for_opencode(rt)
-    http = httpx2.Client(base_url=server.url, timeout=20, trust_env=False)
-    yield rt, http
-    http.close()
-    server.stop()
-    rt.stop()
+    with httpx2.Client(base_url=server.url, timeout=20, trust_env=False) as http:
+        yield rt, http
 
 
 def ask(rt: Runtime, text: str = "QUESTION:Pick a color?"):
@@ -117,8 +109,8 @@ def ask(rt: Runtime, text: str = "QUESTION:Pick a color?"):
 
 
 @pytest_opencode
-def test_a_question_is_answered_over_rest_and_bad_answers_change_nothing(live) -> None:
-    rt, http = live
+def test_a_question_is_answered_over_rest_and_bad_answers_change_nothing(live_questions) -> None:
+    rt, http = live_questions
     session, client, question = ask(rt, 'QUESTION:[{"header": "Color", "question": "Pick colors?", "multiple": true, '
                                         '"options": [{"label": "Red", "description": "warm"}, '
                                         '{"label": "Blue", "description": "cold"}]}]')
@@ -150,8 +142,8 @@ def test_a_question_is_answered_over_rest_and_bad_answers_change_nothing(live) -
 
 
 @pytest_opencode
-def test_a_dismissed_question_tells_the_agent(live) -> None:
-    rt, http = live
+def test_a_dismissed_question_tells_the_agent(live_questions) -> None:
+    rt, http = live_questions
     session, client, question = ask(rt)
     assert http.post(f"/api/sessions/{session['id']}/questions/{question['id']}",
                      json={"reject": True}).status_code == 200
@@ -164,8 +156,8 @@ def test_a_dismissed_question_tells_the_agent(live) -> None:
 
 @pytest_opencode
 def test_an_unanswered_question_survives_an_opencode_restart_and_a_nexus_restart(
-        tmp_path: Path, opencode_settings: dict, no_leftover_processes) -> None:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+        tmp_path: Path, opencode_settings: dict, no_leftover_processes, make_runtime) -> None:
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True, "restart.initial_delay": 0.2})
     rt.start()
     try:
@@ -174,18 +166,14 @@ def test_an_unanswered_question_survives_an_opencode_restart_and_a_nexus_restart
         sid = session["id"]
         old_pid = rt.supervisor.pid
         os.kill(old_pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while not (rt.supervisor.state == ServerState.RUNNING and rt.supervisor.pid != old_pid
-                   and rt.chat.engines["opencode"].connected.is_set()):
-            assert time.monotonic() < deadline, "OpenCode restarted and the stream reconnected"
-            time.sleep(0.1)
+        wait_for_opencode(rt, 60, not_pid=old_pid)
         detached = collect(client, lambda e: e.type == "question.asked").pop().data["question"]
         assert detached["id"] == question["id"] and detached["detached"] is True
         assert rt.chat.get(sid)["status"] == "waiting", "still needs the user after OpenCode restarted"
     finally:
         rt.stop()
 
-    again = Runtime.open(tmp_path / "data", console_log=False)
+    again = make_runtime()
     again.start()
     try:
         wait_for_opencode(again)

@@ -9,21 +9,19 @@ from pathlib import Path
 
 from nexus.runtime import Runtime
 from nexus.server import ServerState
+from tests.wait_helpers import wait_until
 
 
-def test_shutdown_during_a_hung_start_is_quick(tmp_path: Path, no_leftover_processes) -> None:
+def test_shutdown_during_a_hung_start_is_quick(tmp_path: Path, no_leftover_processes, make_runtime) -> None:
     hung = tmp_path / "opencode"
     hung.write_text("#!/bin/sh\necho starting but never listening\nexec sleep 120\n")
     hung.chmod(0o755)
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     try:
         rt.settings.update({"server.binary": str(hung), "server.autostart": True, "server.start_timeout": 60})
         rt.supervisor.start_background()
-        deadline = time.monotonic() + 20
-        while not (rt.supervisor.state == ServerState.STARTING and rt.supervisor._process is not None
-                   and rt.supervisor._process.pid):
-            assert time.monotonic() < deadline, "the start began"
-            time.sleep(0.05)
+        wait_until(lambda: rt.supervisor.state == ServerState.STARTING and rt.supervisor._process is not None
+                   and rt.supervisor._process.pid, 20, "the start to begin")
         began = time.monotonic()
         rt.supervisor.shutdown()
         took = time.monotonic() - began

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -15,34 +14,25 @@ import pytest
 
 from nexus import websocket_client
 from nexus.auth.remote_shell import approval_refused, runs_shell
-from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
 from tests.auth_helpers import remember
 from tests.chat_helpers import wait_for_opencode
+from tests.wait_helpers import wait_until
 
 TUNNEL = {"Cf-Connecting-Ip": "203.0.113.9"}
 
 
 @pytest.fixture
-def live(tmp_path: Path, opencode_settings: dict, no_leftover_processes):
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({**opencode_settings, "server.autostart": True})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+def live_policy(opencode_settings: dict, no_leftover_processes, make_runtime, serve_runtime):
+    rt = make_runtime(opencode_settings, **{"server.autostart": True})
+    server = serve_runtime(rt)
     rt.start()
-    try:
-        wait_for_opencode(rt)
-        _, key = rt.auth.create_key("phone script", scopes=["chat", "approve"], remote=True)
-        remote = httpx2.Client(base_url=server.url, timeout=10, trust_env=False,
-                               headers={**TUNNEL, "Authorization": f"Bearer {remember(key)}"})
-        local = httpx2.Client(base_url=server.url, timeout=10, trust_env=False)
+    wait_for_opencode(rt)
+    _, key = rt.auth.create_key("phone script", scopes=["chat", "approve"], remote=True)
+    with httpx2.Client(base_url=server.url, timeout=10, trust_env=False,
+                       headers={**TUNNEL, "Authorization": f"Bearer {remember(key)}"}) as remote, \
+            httpx2.Client(base_url=server.url, timeout=10, trust_env=False) as local:
         local.headers["X-CSRF-Token"] = local.get("/api/auth/session").json()["csrf_token"]
         yield server, rt, remote, local
-        remote.close()
-        local.close()
-    finally:
-        server.stop()
-        rt.stop()
 
 
 def _events(url: str, sid: str) -> websocket_client.Client:
@@ -66,8 +56,8 @@ def _until(ws: websocket_client.Client, kind: str, timeout: float = 45) -> dict[
 
 
 @pytest.mark.opencode
-def test_remote_approval_of_a_shell_command_is_refused_while_the_policy_is_off(live) -> None:
-    server, rt, remote, local = live
+def test_remote_approval_of_a_shell_command_is_refused_while_the_policy_is_off(live_policy) -> None:
+    server, rt, remote, local = live_policy
     assert rt.settings["terminal.remote_enabled"] is False
     sid = remote.post("/api/sessions", json={"title": "from the phone"}).json()["id"]
     ws = _events(server.url, sid)
@@ -89,10 +79,7 @@ def test_remote_approval_of_a_shell_command_is_refused_while_the_policy_is_off(l
         _until(ws, "message.end")
 
         # The phone can always deny.
-        deadline = time.monotonic() + 30
-        while local.get(f"/api/sessions/{sid}").json()["status"] != "idle":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until(lambda: local.get(f"/api/sessions/{sid}").json()["status"] == "idle", 30, "the session idle")
         assert remote.post(f"/api/sessions/{sid}/prompt", json={"text": "TOOL:echo denied"}).status_code == 202
         asked = _until(ws, "permission.asked")["permission"]
         res = remote.post(f"/api/sessions/{sid}/permissions/{asked['id']}", json={"reply": "reject"})
@@ -101,10 +88,7 @@ def test_remote_approval_of_a_shell_command_is_refused_while_the_policy_is_off(l
         assert answered["reply"] == "reject"
 
         # The owner allows shell commands from remote devices: the same approval now works.
-        deadline = time.monotonic() + 30
-        while local.get(f"/api/sessions/{sid}").json()["status"] != "idle":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until(lambda: local.get(f"/api/sessions/{sid}").json()["status"] == "idle", 30, "the session idle")
         rt.settings.update({"terminal.remote_enabled": True})
         assert remote.post(f"/api/sessions/{sid}/prompt", json={"text": "TOOL:echo allowed-remote"}).status_code == 202
         asked = _until(ws, "permission.asked")["permission"]

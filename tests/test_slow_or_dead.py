@@ -4,27 +4,19 @@ its CPU time advances is left alone (up to `server.slow_grace`); a frozen one is
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import httpx2
 
-from nexus.runtime import Runtime
 from nexus.server import ServerState
 from nexus.server.client import OpenCodeClient
+from tests.wait_helpers import wait_until
 
 FAKE = Path(__file__).parent / "fakes" / "busy_server.py"
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def test_a_busy_server_is_slow_not_dead_until_its_grace_runs_out(tmp_path: Path, no_leftover_processes,
-                                                                  monkeypatch) -> None:
+                                                                  monkeypatch, make_runtime) -> None:
     binary = tmp_path / "opencode"
     binary.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE} \"$@\"\n")
     binary.chmod(0o755)
@@ -37,7 +29,7 @@ def test_a_busy_server_is_slow_not_dead_until_its_grace_runs_out(tmp_path: Path,
         return real_health(self, timeout=timeout)
 
     monkeypatch.setattr(OpenCodeClient, "health", counted)
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     try:
         rt.settings.update({"server.binary": str(binary), "server.workspace": str(workspace),
                             "server.autostart": False, "server.protect": False, "server.health_interval": 0.3,
@@ -48,22 +40,22 @@ def test_a_busy_server_is_slow_not_dead_until_its_grace_runs_out(tmp_path: Path,
         sup.start()
         pid, url = sup.pid, sup.status()["url"]
         httpx2.post(f"{url}/work", timeout=5, trust_env=False)  # one thread spinning: no answers now
-        _wait(lambda: sup.state == ServerState.UNHEALTHY, 20, "the late answers are noticed")
+        wait_until(lambda: sup.state == ServerState.UNHEALTHY, 20, "the late answers are noticed")
         seen = checks[0]
         # Far more failed checks than `health_failures` (2): a dead server would be gone by now.
-        _wait(lambda: checks[0] >= seen + 10, 30, "ten more health checks ran")
+        wait_until(lambda: checks[0] >= seen + 10, 30, "ten more health checks ran")
         assert sup.pid == pid and sup.restart_count == 0 and sup.status()["health_failures"] == 0
         assert sup.state == ServerState.UNHEALTHY
 
         (workspace / "rest").touch()  # the work ends; it answers again
-        _wait(lambda: sup.state == ServerState.RUNNING, 20, "healthy again")
+        wait_until(lambda: sup.state == ServerState.RUNNING, 20, "healthy again")
         assert sup.pid == pid
 
         # Busy for longer than the grace: hung in a loop after all, so restarted.
         (workspace / "rest").unlink()
         rt.settings.update({"server.slow_grace": 1.0})
         httpx2.post(f"{url}/work", timeout=5, trust_env=False)
-        _wait(lambda: sup.pid not in (None, pid) and sup.state == ServerState.RUNNING, 40,
+        wait_until(lambda: sup.pid not in (None, pid) and sup.state == ServerState.RUNNING, 40,
               "restarted once its grace ran out")
         [entry] = sup.history()
         assert entry["reason"] == "unhealthy"

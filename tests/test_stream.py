@@ -13,22 +13,15 @@ import simple_websocket
 from nexus import websocket_client
 from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
-
-
-@pytest.fixture
-def live(runtime):
-    runtime.start()
-    server = WebServer(create_app(runtime), "127.0.0.1", 0).start()
-    yield server
-    server.stop()
+from tests.wait_helpers import wait_until
 
 
 def _ws_url(server: WebServer) -> str:
     return server.url.replace("http://", "ws://") + "/api/stream"
 
 
-def test_websocket_sends_hello_then_live_metrics_and_state(live, runtime) -> None:
-    ws = websocket_client.connect(_ws_url(live))
+def test_websocket_sends_hello_then_live_metrics_and_state(live_stream, runtime) -> None:
+    ws = websocket_client.connect(_ws_url(live_stream))
     try:
         hello = json.loads(ws.receive(timeout=5))
         assert hello["type"] == "hello"
@@ -44,8 +37,8 @@ def test_websocket_sends_hello_then_live_metrics_and_state(live, runtime) -> Non
         ws.close()
 
 
-def test_sse_fallback_carries_the_same_messages(live) -> None:
-    with httpx2.stream("GET", f"{live.url}/api/stream/sse", timeout=10) as res:
+def test_sse_fallback_carries_the_same_messages(live_stream) -> None:
+    with httpx2.stream("GET", f"{live_stream.url}/api/stream/sse", timeout=10) as res:
         assert res.headers["content-type"].startswith("text/event-stream")
         types = []
         for line in res.iter_lines():
@@ -57,9 +50,9 @@ def test_sse_fallback_carries_the_same_messages(live) -> None:
     assert "server.metrics" in types
 
 
-def test_websocket_from_a_foreign_origin_is_refused(live) -> None:
+def test_websocket_from_a_foreign_origin_is_refused(live_stream) -> None:
     with pytest.raises(simple_websocket.ConnectionError):
-        websocket_client.connect(_ws_url(live), headers={"Origin": "https://evil.example"})
+        websocket_client.connect(_ws_url(live_stream), headers={"Origin": "https://evil.example"})
 
 
 def test_stopping_the_server_ends_open_streams(runtime) -> None:
@@ -85,20 +78,15 @@ def test_stopping_the_server_ends_open_streams(runtime) -> None:
         # Wait for the sentinel (the first SSE line), not a fixed time: under load the
         # handler can take longer than any guess to start.
         assert sse_open.wait(30), "the SSE stream opened"
-        deadline = time.monotonic() + 30
-        while len(handler_threads := {t for t in threading.enumerate()
-                                      if "process_request_thread" in t.name}) < 2:
-            assert time.monotonic() < deadline, "both stream handlers run"
-            time.sleep(0.05)
+        handler_threads = wait_until(lambda: len(found := {t for t in threading.enumerate()
+                                                           if "process_request_thread" in t.name}) >= 2 and found,
+                                     30, "both stream handlers to run")
         assert len(handler_threads) == 2
         started = time.monotonic()
         server.stop()
         assert time.monotonic() - started < 10
         assert sse_done.wait(10), "the SSE response ended"
-        deadline = time.monotonic() + 10
-        while any(t.is_alive() for t in handler_threads) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [t for t in handler_threads if t.is_alive()], "stream handler threads ended"
+        wait_until(lambda: not any(t.is_alive() for t in handler_threads), 10, "the stream handler threads to end")
         assert not ws.connected, "the server closed the WebSocket"
     finally:
         server.stop()  # idempotent: a failure above never leaves the server's threads running

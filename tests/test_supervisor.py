@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import stat
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
@@ -17,23 +15,14 @@ import pytest
 from nexus.runtime import Runtime
 from nexus.server import ServerState
 from nexus.server.supervisor import ATTACH_PASSWORD_SECRET, ServerError
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.opencode
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.fixture
-def server_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes) -> Runtime:
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+def server_runtime(tmp_path: Path, opencode_settings: dict, no_leftover_processes, make_runtime) -> Runtime:
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": False, "server.stop_timeout": 3.0,
                         "restart.initial_delay": 0.2, "restart.factor": 2.0, "restart.max_delay": 1.0,
                         "restart.reset_after": 600.0})
@@ -104,7 +93,7 @@ def test_survives_five_kill_9_in_a_row_with_backoff(server_runtime: Runtime) -> 
             pid = sup.pid
             assert pid
             os.kill(pid, signal.SIGKILL)
-            wait_for(lambda: sup.state == ServerState.RUNNING and sup.pid not in (None, pid), 30,  # noqa: B023 - called at once
+            wait_until(lambda: sup.state == ServerState.RUNNING and sup.pid not in (None, pid), 30,  # noqa: B023 - called at once
                      f"restart after kill #{round_ + 1}")
         events = []
         while (event := sub.get(timeout=0)) is not None:
@@ -118,13 +107,13 @@ def test_survives_five_kill_9_in_a_row_with_backoff(server_runtime: Runtime) -> 
     assert [h["exit_code"] for h in history] == [-9] * 5
     assert [h["outcome"] for h in history] == ["ok"] * 5
     # The listener runs in the supervisor's thread just after the state changes: wait for it.
-    wait_for(lambda: len(outcomes_when_running) >= 5, 10, "the fifth running event was heard")
+    wait_until(lambda: len(outcomes_when_running) >= 5, 10, "the fifth running event was heard")
     assert outcomes_when_running == ["ok"] * 5
     assert [h["attempt"] for h in reversed(history)] == [1, 2, 3, 4, 5]
     assert sup.status()["restarts"] == 5
 
 
-def test_gives_up_after_max_attempts(server_runtime: Runtime, tmp_path: Path) -> None:
+def test_gives_up_after_max_attempts(server_runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rt = server_runtime
     crasher = tmp_path / "opencode-that-crashes"
     crasher.write_text("#!/bin/sh\necho 'boom: cannot start' >&2\nexit 3\n")
@@ -132,7 +121,7 @@ def test_gives_up_after_max_attempts(server_runtime: Runtime, tmp_path: Path) ->
     rt.settings.update({"server.binary": str(crasher), "restart.max_attempts": 3, "server.autostart": True})
     with rt.bus.subscribe(["server.state"]) as sub:
         rt.start()
-        wait_for(lambda: rt.supervisor.state == ServerState.GAVE_UP, 20, "gave-up")
+        wait_until(lambda: rt.supervisor.state == ServerState.GAVE_UP, 20, "gave-up")
         events = []
         while (event := sub.get(timeout=0)) is not None:
             events.append(event)
@@ -141,8 +130,13 @@ def test_gives_up_after_max_attempts(server_runtime: Runtime, tmp_path: Path) ->
     assert "boom: cannot start" in rt.supervisor.status()["last_error"]
     history = rt.supervisor.history()
     assert [h["outcome"] for h in history] == ["gave-up", "failed", "failed", "failed"]
-    # The monitor stays quiet once it gave up.
-    time.sleep(1.0)
+    # The monitor stays quiet once it gave up: watched for more of its rounds than the longest
+    # back-off (restart.max_delay, 1 s) takes.
+    ticks = []
+    real_tick = rt.supervisor._tick
+    monkeypatch.setattr(rt.supervisor, "_tick", lambda: (real_tick(), ticks.append(rt.supervisor.state)))
+    wait_until(lambda: len(ticks) >= 8, 20, "eight rounds of the monitor")
+    assert set(ticks) == {ServerState.GAVE_UP}
     assert rt.supervisor.state == ServerState.GAVE_UP
     assert len(rt.supervisor.history()) == 4
 
@@ -158,7 +152,7 @@ def test_unanswering_server_is_restarted_after_failed_health_checks(server_runti
     # A stopped process keeps its port open but never answers: the "hung server" case.
     os.killpg(frozen, signal.SIGSTOP)
     try:
-        wait_for(lambda: sup.state == ServerState.RUNNING and sup.pid not in (None, frozen), 40,
+        wait_until(lambda: sup.state == ServerState.RUNNING and sup.pid not in (None, frozen), 40,
                  "restart of the hung server")
     finally:
         try:
@@ -207,7 +201,6 @@ def test_metrics_measure_the_real_process(server_runtime: Runtime) -> None:
     rt.supervisor.start()
     rt.metrics.sample()
     rt.supervisor.client.json("GET", "/session")
-    time.sleep(0.3)
     sample = rt.metrics.sample()
     assert sample["state"] == "running"
     assert sample["rss_bytes"] > 50 * 1024 * 1024, "OpenCode is a Bun binary of a few hundred MB"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
 
 import psutil
@@ -17,6 +16,7 @@ from nexus.tunnel import TOKEN_SECRET, TunnelError, download_cloudflared, find_c
 from nexus.tunnel.manager import plain_reason
 from tests.auth_helpers import TUNNEL_TOKEN
 from tests.fakes.fake_cloudflared import make_fake_binary
+from tests.wait_helpers import wait_until
 
 
 @pytest.fixture
@@ -98,20 +98,15 @@ def test_bad_token_is_said_in_plain_words(tunnel_rt, monkeypatch) -> None:
                                "tunnel.restart_max_attempts": 0})
     tunnel_rt.tunnel.start()
     assert tunnel_rt.tunnel.wait_for({"error"}, 15) == "error"
-    time.sleep(0.3)
-    assert "token is not valid" in tunnel_rt.tunnel.status()["reason"]
+    wait_until(lambda: "token is not valid" in tunnel_rt.tunnel.status()["reason"], 5, "the plain reason")
 
 
 def test_offline_gives_up_after_the_configured_restarts(tunnel_rt, monkeypatch, no_leftover_processes) -> None:
     monkeypatch.setenv("FAKE_CF_BEHAVIOUR", "offline")
     tunnel_rt.settings.update({"tunnel.mode": "quick", "tunnel.restart_max_attempts": 1})
     tunnel_rt.tunnel.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        status = tunnel_rt.tunnel.status()
-        if status["state"] == "error" and "Gave up" in status["reason"]:
-            break
-        time.sleep(0.1)
+    status = wait_until(lambda: (s := tunnel_rt.tunnel.status())["state"] == "error" and "Gave up" in s["reason"]
+                        and s, 20, "giving up")
     assert "could not reach Cloudflare" in status["reason"] and status["restarts"] == 1, status
     tunnel_rt.tunnel.stop()
 
@@ -122,9 +117,7 @@ def test_restarts_with_backoff_when_cloudflared_dies(tunnel_rt, monkeypatch, no_
     states = []
     tunnel_rt.bus.listen(lambda e: states.append(e.data["state"]), topics=["tunnel.state"])
     tunnel_rt.tunnel.start()
-    deadline = time.monotonic() + 20
-    while tunnel_rt.tunnel.status()["restarts"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: tunnel_rt.tunnel.status()["restarts"] >= 1, 20, "a restart")
     assert tunnel_rt.tunnel.wait_for({"connected"}, 10) == "connected"
     assert tunnel_rt.tunnel.status()["restarts"] >= 1
     assert "connected" in states and "error" in states
@@ -135,7 +128,8 @@ def test_stderr_goes_to_the_log_continuously(tunnel_rt) -> None:
     tunnel_rt.settings.update({"tunnel.mode": "quick"})
     tunnel_rt.tunnel.start()
     tunnel_rt.tunnel.wait_for({"connected"}, 15)
-    time.sleep(0.3)
+    wait_until(lambda: "Registered tunnel connection" in tunnel_rt.paths.log_file.read_text(), 10,
+               "cloudflared's lines in the log while it runs")
     tunnel_rt.tunnel.stop()
     lines = [json.loads(l) for l in tunnel_rt.paths.log_file.read_text().splitlines()]
     from_cf = [l["message"] for l in lines if l.get("source") == "cloudflared"]

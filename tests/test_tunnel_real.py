@@ -29,6 +29,7 @@ from nexus.tunnel import TOKEN_SECRET
 from nexus.tunnel.manager import free_port, plain_reason
 from tests.conftest import REAL_CLOUDFLARED_VERSION as REAL_VERSION
 from tests.conftest import ROOT
+from tests.wait_helpers import wait_until
 
 NETWORK_REASON = "could not reach Cloudflare"
 # A well-formed named-tunnel token (account tag, tunnel id, secret), as the dashboard hands out.
@@ -58,16 +59,6 @@ def processes_of(binary: Path, marker: str) -> list[psutil.Process]:
             except psutil.Error:
                 pass
     return found
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def wait_for_error(rt, timeout: float = 20.0) -> dict:

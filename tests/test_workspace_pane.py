@@ -48,13 +48,13 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def live(tmp_path: Path, workspace: Path, no_leftover_processes,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Runtime]]:
+def live_workspace(tmp_path: Path, workspace: Path, no_leftover_processes,
+                   monkeypatch: pytest.MonkeyPatch, make_runtime) -> Iterator[tuple[str, Runtime]]:
     # A plain shell with no start-up files: the developer's ~/.bashrc (pyenv hooks, say)
     # is not part of what is tested and can take seconds.
     monkeypatch.setenv("SHELL", "/bin/sh")
     monkeypatch.setenv("HOME", str(tmp_path))
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     rt.settings.update({"server.autostart": False, "server.workspace": str(workspace)})
     rt.chat.repo.create_session({"id": SESSION, "engine": "opencode", "engine_ref": "ses_x", "title": "W"})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
@@ -67,8 +67,8 @@ def live(tmp_path: Path, workspace: Path, no_leftover_processes,
 
 
 @pytest.fixture
-def http(live) -> Iterator[httpx2.Client]:
-    url, _ = live
+def http(live_workspace) -> Iterator[httpx2.Client]:
+    url, _ = live_workspace
     with httpx2.Client(base_url=url, timeout=10, trust_env=False) as client:
         client.headers["X-CSRF-Token"] = client.get("/api/auth/session").json()["csrf_token"]
         yield client
@@ -181,18 +181,18 @@ def test_changes_show_modified_and_new_files(http, workspace: Path) -> None:
     assert "+print('bye')" in files[1]["diff"] and files[0]["diff"].startswith("diff --git")
 
 
-def test_changes_outside_git_say_so(http, live, tmp_path: Path) -> None:
+def test_changes_outside_git_say_so(http, live_workspace, tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    live[1].settings.update({"server.workspace": str(plain)})
+    live_workspace[1].settings.update({"server.workspace": str(plain)})
     body = http.get(f"/api/sessions/{SESSION}/changes").json()
     assert body["git"] is False and body["files"] == [] and "not a git repository" in body["message"]
 
 
 # ----- terminals -----------------------------------------------------------------------------------
 
-def test_terminal_echo_resize_reconnect_and_close(live, http, workspace: Path) -> None:
-    url, rt = live
+def test_terminal_echo_resize_reconnect_and_close(live_workspace, http, workspace: Path) -> None:
+    url, rt = live_workspace
     created = http.post(f"/api/sessions/{SESSION}/terminals", json={"cols": 100, "rows": 30})
     assert created.status_code == 201, created.text
     term = created.json()
@@ -227,7 +227,7 @@ def test_terminal_echo_resize_reconnect_and_close(live, http, workspace: Path) -
     assert gone.close_reason == 4404
 
 
-def test_several_terminals_and_the_limit(live, http) -> None:
+def test_several_terminals_and_the_limit(live_workspace, http) -> None:
     ids = [http.post(f"/api/sessions/{SESSION}/terminals", json={}).json()["id"] for _ in range(4)]
     assert len(set(ids)) == 4
     extra = http.post(f"/api/sessions/{SESSION}/terminals", json={})
@@ -236,8 +236,8 @@ def test_several_terminals_and_the_limit(live, http) -> None:
     assert bad.status_code == 400
 
 
-def test_terminals_close_when_the_session_is_archived(live, http) -> None:
-    url, rt = live
+def test_terminals_close_when_the_session_is_archived(live_workspace, http) -> None:
+    url, rt = live_workspace
     term = http.post(f"/api/sessions/{SESSION}/terminals", json={}).json()
     shell = psutil.Process(rt.workspace.terminals.get(term["id"]).pty.pid)
     ws = _ws(url, f"/api/terminals/{term['id']}/connect")
@@ -259,8 +259,8 @@ def test_terminals_close_when_the_session_is_archived(live, http) -> None:
     assert texts[-1]["type"] == "exit"
 
 
-def test_shell_exit_ends_the_connection(live, http) -> None:
-    url, _ = live
+def test_shell_exit_ends_the_connection(live_workspace, http) -> None:
+    url, _ = live_workspace
     term = http.post(f"/api/sessions/{SESSION}/terminals", json={}).json()
     ws = _ws(url, f"/api/terminals/{term['id']}/connect")
     _ready(ws)
@@ -291,15 +291,15 @@ def _run(url: str, command: str, stop_after: bytes | None = None) -> tuple[str, 
             return output, frame
 
 
-def test_manual_command_runs_in_the_workspace(live, workspace: Path) -> None:
-    output, done = _run(live[0], "ls src; echo oops >&2; exit 4")
+def test_manual_command_runs_in_the_workspace(live_workspace, workspace: Path) -> None:
+    output, done = _run(live_workspace[0], "ls src; echo oops >&2; exit 4")
     assert "app.py" in output and "oops" in output
     assert done["exit_code"] == 4 and done["summary"].startswith("Exited with code 4")
 
 
-def test_manual_command_can_be_stopped(live) -> None:
+def test_manual_command_can_be_stopped(live_workspace) -> None:
     started = time.monotonic()
-    output, done = _run(live[0], "echo started; sleep 60", stop_after=b"started")
+    output, done = _run(live_workspace[0], "echo started; sleep 60", stop_after=b"started")
     assert done["cancelled"] and done["exit_code"] is None and done["summary"] == "Stopped by the user."
     assert time.monotonic() - started < 10
 
@@ -373,8 +373,8 @@ def _refusal(url: str, path: str, headers: dict[str, str]) -> tuple[int | None, 
     return ws.close_reason, ws.close_message
 
 
-def test_tunnel_without_sign_in_cannot_open_a_terminal(live, http) -> None:
-    url, rt = live
+def test_tunnel_without_sign_in_cannot_open_a_terminal(live_workspace, http) -> None:
+    url, rt = live_workspace
     make_owner(rt, login_locally=False)
     term = http.post(f"/api/sessions/{SESSION}/terminals", json={}).json()
     with pytest.raises(Exception) as refused:  # the handshake itself gets 401
@@ -384,8 +384,8 @@ def test_tunnel_without_sign_in_cannot_open_a_terminal(live, http) -> None:
     assert res.status_code in (401, 403)
 
 
-def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live, http) -> None:
-    url, rt = live
+def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live_workspace, http) -> None:
+    url, rt = live_workspace
     make_owner(rt, login_locally=False)
     term = http.post(f"/api/sessions/{SESSION}/terminals", json={}).json()
     remote = _remote_login(url)
@@ -425,10 +425,10 @@ def test_tunnel_signed_in_is_refused_while_remote_terminals_are_off(live, http) 
 
 @pytest.mark.opencode
 def test_opencode_session_gets_opencodes_pty_through_nexus(tmp_path: Path, opencode_settings: dict,
-                                                           no_leftover_processes, monkeypatch) -> None:
+                                                           no_leftover_processes, monkeypatch, make_runtime) -> None:
     monkeypatch.setenv("SHELL", "/bin/sh")
     monkeypatch.setenv("HOME", str(tmp_path))
-    rt = Runtime.open(tmp_path / "data", console_log=False)
+    rt = make_runtime()
     rt.settings.update({**opencode_settings, "server.autostart": True})
     server = WebServer(create_app(rt), "127.0.0.1", 0).start()
     rt.start()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import psutil
 import pytest
 
 from nexus.workspace.commands import run_command
 from nexus.workspace.confine import PathEscapeError, Workspace
+from tests.wait_helpers import wait_until
 
 
 @pytest.fixture
@@ -120,16 +120,18 @@ def test_empty_command_is_refused(workspace):
 
 
 def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    """Whether process `pid` ends within 5 s (a zombie has ended); one that does not is killed."""
+    def ended() -> bool:
         try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             return True
-        time.sleep(0.05)
-    os.kill(pid, 9)
-    return False
+
+    try:
+        return wait_until(ended, 5, f"process {pid} to end")
+    except AssertionError:
+        os.kill(pid, 9)
+        return False
 
 
 def test_content_search_without_ripgrep_never_follows_links_out(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from typing import Any
 
 from nexus.runtime import Runtime
 from nexus.settings import is_injection_name
+from tests.runtime_helpers import open_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENCODE_BIN = Path(os.environ.get(
@@ -38,21 +39,6 @@ def _rg_dir() -> str | None:
     rg = shutil.which("rg") or (str(Path(sys.executable).parent / "rg")
                                 if (Path(sys.executable).parent / "rg").exists() else None)
     return str(Path(rg).parent) if rg else None
-
-
-def _finish_setup(rt: Runtime) -> None:
-    """Setup finished by an owner who turned local sign-in off: this computer is served without
-    sign-in (through the tunnel it is needed), as in tests/conftest.py."""
-    from nexus.auth.repository import AuthRepository
-    from tests.auth_helpers import OWNER, PASSWORD
-
-    rt.settings.update({"security.argon2_time_cost": 1, "security.argon2_memory_kib": 1024,
-                        "security.argon2_parallelism": 1})
-    if not rt.auth.has_owner():
-        rt.settings.update({"security.require_login_locally": False})
-        rt.auth.set_owner(OWNER, PASSWORD)
-    if not rt.setup.completed:
-        AuthRepository(rt.db).save_setup_progress("done", 1.0)
 
 
 @contextlib.contextmanager
@@ -82,8 +68,7 @@ def chat_nexus(base_dir: Path, port: int = 0, opencode: bool = True) -> Iterator
 
     base_dir.mkdir(parents=True, exist_ok=True)
     with FakeLLM() as fake:
-        rt = Runtime.open(base_dir / "data", console_log=False)
-        _finish_setup(rt)
+        rt = open_runtime(base_dir / "data")
         if opencode:
             if not OPENCODE_BIN.exists():
                 raise RuntimeError(f"The real OpenCode binary is missing at {OPENCODE_BIN}: run "

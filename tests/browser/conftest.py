@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,20 +70,12 @@ class LiveNexus:
 
 
 @pytest.fixture
-def live_nexus(tmp_path: Path) -> Iterator[LiveNexus]:
+def live_nexus(make_runtime: Callable[..., Runtime], serve_runtime: Callable[..., Any]) -> LiveNexus:
     """A real Nexus (runtime, services, threaded web server on a free loopback port); OpenCode not started."""
-    from nexus.ui import create_app
-    from nexus.ui.http_server import WebServer
-
-    rt = Runtime.open(tmp_path / "data", console_log=False)
-    rt.settings.update({"server.autostart": False})
-    server = WebServer(create_app(rt), "127.0.0.1", 0).start()
+    rt = make_runtime({"server.autostart": False})
+    server = serve_runtime(rt)
     rt.start(web_url=server.url)  # the tunnel forwards here
-    try:
-        yield LiveNexus(server.url, rt, server)
-    finally:
-        server.stop()
-        rt.stop()
+    return LiveNexus(server.url, rt, server)
 
 
 @pytest.fixture

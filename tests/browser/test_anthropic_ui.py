@@ -23,17 +23,12 @@ REPLY = 15_000
 
 
 @pytest.fixture
-def fake(fake_anthropic: fa.FakeAnthropic) -> fa.FakeAnthropic:
-    return fake_anthropic
-
-
-@pytest.fixture
-def nexus(live_nexus: Any, fake: fa.FakeAnthropic, tmp_path: Path) -> Any:
+def anthropic_nexus(live_nexus: Any, fake_anthropic: fa.FakeAnthropic, tmp_path: Path) -> Any:
     workspace = tmp_path / "project"
     workspace.mkdir()
     (workspace / "app.py").write_text("def greet():\n    return 'hello'\n")
     (tmp_path / "secret.txt").write_text("top secret")
-    live_nexus.runtime.settings.update({"anthropic.base_url": fake.url, "anthropic.max_retries": 0,
+    live_nexus.runtime.settings.update({"anthropic.base_url": fake_anthropic.url, "anthropic.max_retries": 0,
                                         "server.workspace": str(workspace)})
     live_nexus.workspace = workspace
     return live_nexus
@@ -45,9 +40,9 @@ def _card(page: Page) -> Any:
     return page.locator(f'.session.card[data-session="{card.get_attribute("data-session")}"]')
 
 
-def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fake: fa.FakeAnthropic,
+def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(anthropic_nexus: Any, fake_anthropic: fa.FakeAnthropic,
                                                                  new_page: Any) -> None:
-    page = new_page(nexus.url, viewport={"width": 1440, "height": 900})
+    page = new_page(anthropic_nexus.url, viewport={"width": 1440, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto("/agents")
@@ -63,7 +58,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     expect(page.locator("#key-status")).to_have_text("Saved. Anthropic accepted the key.")
     expect(page.locator("#key-state")).to_have_text("key set")
     expect(page.get_by_label("API key", exact=True)).to_have_value("")
-    assert nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
+    assert anthropic_nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
 
     # An agent: a bad thinking budget is marked, then fixed.
     page.get_by_role("button", name="New agent").click()
@@ -87,11 +82,11 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     card = _card(page)
 
     # read -> edit (asks; allowed once; diff shown) -> bash (asks; allowed) -> answer.
-    fake.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="I should read app.py first."))
-    fake.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
+    fake_anthropic.queue(fa.tool_call("toolu_1", "read", {"filePath": "app.py"}, thinking="I should read app.py first."))
+    fake_anthropic.queue(fa.tool_call("toolu_2", "edit", {"filePath": "app.py", "oldString": "'hello'",
                                                 "newString": "'hello, world'"}))
-    fake.queue(fa.tool_call("toolu_3", "bash", {"command": "python3 -c 'import app; print(app.greet())'"}))
-    fake.queue(fa.reply("Done: the greeting is now hello, world."))
+    fake_anthropic.queue(fa.tool_call("toolu_3", "bash", {"command": "python3 -c 'import app; print(app.greet())'"}))
+    fake_anthropic.queue(fa.reply("Done: the greeting is now hello, world."))
     send(card, "Change the greeting and run it")
     prompt = card.locator(".permission")
     expect(prompt).to_contain_text("app.py", timeout=REPLY)
@@ -102,7 +97,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     prompt.get_by_role("button", name="Allow once").click()
     expect(last_reply(card)).to_contain_text("Done: the greeting is now hello, world.", timeout=REPLY)
     idle(card)
-    assert "'hello, world'" in (nexus.workspace / "app.py").read_text()
+    assert "'hello, world'" in (anthropic_nexus.workspace / "app.py").read_text()
     edit = card.locator("details.tool", has_text="edit")
     edit.locator("summary").click()
     expect(edit.locator("pre.diff")).to_contain_text("+    return 'hello, world'")
@@ -117,7 +112,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
 
     # Stop mid-stream: the partial text stays, the cost is marked estimated.
     gate = threading.Event()
-    fake.queue([fa.message_start(input_tokens=50), *fa.text_block(0, "Partial ", "answer ")[:-1], fa.hold(gate)])
+    fake_anthropic.queue([fa.message_start(input_tokens=50), *fa.text_block(0, "Partial ", "answer ")[:-1], fa.hold(gate)])
     send(card, "Write a long essay")
     expect(last_reply(card)).to_contain_text("Partial answer", timeout=REPLY)
     card.get_by_role("button", name="Stop").click()
@@ -127,10 +122,10 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     expect(last_reply(card).locator(".md")).to_have_text("Partial answer")
 
     # A path outside the workspace is refused, a symlink out of it too.
-    (nexus.workspace / "link.txt").symlink_to(nexus.workspace.parent / "secret.txt")
-    fake.queue(fa.tool_call("toolu_x", "read", {"filePath": "../secret.txt"}))
-    fake.queue(fa.tool_call("toolu_y", "read", {"filePath": "link.txt"}))
-    fake.queue(fa.reply("I may not read that."))
+    (anthropic_nexus.workspace / "link.txt").symlink_to(anthropic_nexus.workspace.parent / "secret.txt")
+    fake_anthropic.queue(fa.tool_call("toolu_x", "read", {"filePath": "../secret.txt"}))
+    fake_anthropic.queue(fa.tool_call("toolu_y", "read", {"filePath": "link.txt"}))
+    fake_anthropic.queue(fa.reply("I may not read that."))
     send(card, "Read the secret")
     expect(last_reply(card)).to_contain_text("I may not read that.", timeout=REPLY)
     idle(card)
@@ -138,7 +133,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
     expect(refused).to_have_count(2)
     refused.first.locator("summary").click()
     expect(refused.first).to_contain_text("outside the workspace")
-    assert not any("top secret" in str(r["body"]) for r in fake.requests)
+    assert not any("top secret" in str(r["body"]) for r in fake_anthropic.requests)
 
     # Every error in plain words, with what to do.
     for status, type_, headers, words in [
@@ -147,7 +142,7 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
         (529, "overloaded_error", {}, "Anthropic is overloaded right now."),
         (400, "invalid_request_error", {}, "The conversation is too long for the model's context window."),
     ]:
-        fake.queue_error(status, type_, "prompt is too long: 300000 tokens > 200000 maximum"
+        fake_anthropic.queue_error(status, type_, "prompt is too long: 300000 tokens > 200000 maximum"
                          if status == 400 else "error", headers)
         send(card, f"trigger {status}")
         expect(last_reply(card).locator(".msg-error")).to_contain_text(words, timeout=REPLY)
@@ -166,13 +161,13 @@ def test_agent_page_key_and_agent_then_tool_loop_stop_and_errors(nexus: Any, fak
 
 
 @pytest.mark.parametrize("view", list(VIEWS))
-def test_agents_page_looks_right_and_passes_axe(nexus: Any, new_page: Any, view: str) -> None:
-    nexus.runtime.agents.create({"name": "Reviewer with a rather long name", "engine": "anthropic",
+def test_agents_page_looks_right_and_passes_axe(anthropic_nexus: Any, new_page: Any, view: str) -> None:
+    anthropic_nexus.runtime.agents.create({"name": "Reviewer with a rather long name", "engine": "anthropic",
                                  "model": "claude-opus-5-5", "tools": ["read", "grep", "list"],
                                  "system_prompt": "Review.", "thinking_budget": 2048, "max_tokens": 8192})
-    nexus.runtime.agents.create({"name": "Builder", "engine": "opencode", "opencode_agent": "build",
+    anthropic_nexus.runtime.agents.create({"name": "Builder", "engine": "opencode", "opencode_agent": "build",
                                  "system_prompt": "Build."})
-    page = new_page(nexus.url, **VIEWS[view])
+    page = new_page(anthropic_nexus.url, **VIEWS[view])
     page.goto("/agents")
     expect(page.locator(".agent-list li")).to_have_count(2)
     page.get_by_role("button", name="Edit Reviewer with a rather long name").click()
@@ -193,9 +188,9 @@ def test_agents_page_looks_right_and_passes_axe(nexus: Any, new_page: Any, view:
 
 
 @pytest.mark.fresh_install
-def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_page: Any) -> None:
-    page = new_page(nexus.url, **VIEWS["desktop-light"])
-    page.goto(f"/setup?token={nexus.runtime.auth.setup_token()}")
+def test_wizard_takes_an_optional_anthropic_key_and_tests_it(anthropic_nexus: Any, new_page: Any) -> None:
+    page = new_page(anthropic_nexus.url, **VIEWS["desktop-light"])
+    page.goto(f"/setup?token={anthropic_nexus.runtime.auth.setup_token()}")
     page.get_by_role("button", name="Start").click()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="OpenCode server")).to_be_visible()
@@ -203,19 +198,19 @@ def test_wizard_takes_an_optional_anthropic_key_and_tests_it(nexus: Any, new_pag
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#anthropic-key-error")).to_contain_text("Anthropic refused the API key")
     expect(page.get_by_label("Anthropic API key")).to_have_attribute("aria-invalid", "true")
-    assert nexus.runtime.secrets.get(API_KEY_SECRET) is None
+    assert anthropic_nexus.runtime.secrets.get(API_KEY_SECRET) is None
     page.screenshot(path=shot(page, "wizard-anthropic-key-desktop-light"), full_page=True)
     page.get_by_label("Anthropic API key").fill(remember(fa.VALID_KEY))
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Owner password")).to_be_visible()
-    assert nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
+    assert anthropic_nexus.runtime.secrets.get(API_KEY_SECRET) == fa.VALID_KEY
 
 
 @pytest.mark.parametrize("view", ["desktop-light", "phone-dark"])
-def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake: fa.FakeAnthropic, new_page: Any, view: str) -> None:
-    nexus.runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
-    nexus.runtime.agents.create({"name": "Haiku helper", "engine": "anthropic", "model": "claude-haiku-4-5"})
-    page = new_page(nexus.url, **VIEWS[view])
+def test_new_session_dialog_picks_a_named_agent(anthropic_nexus: Any, fake_anthropic: fa.FakeAnthropic, new_page: Any, view: str) -> None:
+    anthropic_nexus.runtime.secrets.set(API_KEY_SECRET, remember(fa.VALID_KEY))
+    anthropic_nexus.runtime.agents.create({"name": "Haiku helper", "engine": "anthropic", "model": "claude-haiku-4-5"})
+    page = new_page(anthropic_nexus.url, **VIEWS[view])
     page.goto("/")
     wait_live(page)
     page.get_by_role("button", name="New session").first.click()
@@ -234,7 +229,7 @@ def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake: fa.FakeAnthrop
     else:
         view_ = _card(page)
     expect(view_).to_contain_text("claude-haiku-4-5")
-    fake.queue(fa.reply("Hi from Haiku.", input_tokens=1000, output_tokens=1000))
+    fake_anthropic.queue(fa.reply("Hi from Haiku.", input_tokens=1000, output_tokens=1000))
     view_.get_by_label("Message", exact=True).fill("hello")
     view_.get_by_role("button", name="Send").click()  # on a phone Enter makes a new line
     expect(last_reply(view_)).to_contain_text("Hi from Haiku.", timeout=REPLY)
@@ -242,5 +237,5 @@ def test_new_session_dialog_picks_a_named_agent(nexus: Any, fake: fa.FakeAnthrop
     # $1 + $5 per million tokens for 1000 each: $0.006
     expect(view_.locator(".counters")).to_contain_text("$0.0060")
     shot(page, f"anthropic-session-{view}")
-    session = nexus.runtime.chat.list("active")[0][0]
+    session = anthropic_nexus.runtime.chat.list("active")[0][0]
     assert session["cost"] == pytest.approx(0.006)
