@@ -418,10 +418,12 @@ def stream_drops(nx: Nexus, transport: str, drops: int, burst: str) -> dict[str,
                     if ended:
                         break
                     continue
-                if last is not None and seq <= last:
+                # A merged delta covers from_seq..seq (the relay sends one frame per flush).
+                first = event.get("from_seq", seq)
+                if last is not None and first <= last:
                     duplicates += 1
                     continue
-                if last is not None and seq != last + 1:
+                if last is not None and first != last + 1:
                     gaps += 1
                 last = seq
                 got += 1
