@@ -97,7 +97,8 @@ def _type(ws: websocket_client.Client, text: str) -> None:
 def _resize_and_check(ws: websocket_client.Client, cols: int, rows: int) -> None:
     """The shell sees the new size (the page sends one whenever its pane changes size)."""
     ws.send(json.dumps({"op": "resize", "cols": cols, "rows": rows}))
-    time.sleep(0.3)
+    # No wait needed: the server applies a connection's messages in order, so the size is set
+    # before the shell reads the command below.
     _type(ws, "stty size\n")
     _read_until(ws, f"{rows} {cols}".encode())
 
@@ -318,8 +319,8 @@ def _wait_until(check, what: str, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_manual_command_ends_when_its_page_goes(live, tmp_path: Path) -> None:
-    url, rt = live
+def test_a_manual_command_ends_when_its_page_goes(live_workspace, tmp_path: Path) -> None:
+    url, rt = live_workspace
     pid_file = tmp_path / "command.pid"
     ws = _ws(url, f"/api/sessions/{SESSION}/run")
     ws.send(json.dumps({"op": "run", "command": f"echo $$ > {pid_file}; echo started; exec sleep 60"}))
@@ -335,10 +336,10 @@ def test_a_manual_command_ends_when_its_page_goes(live, tmp_path: Path) -> None:
     _wait_until(lambda: rt.workspace.manual_commands_running() == 0, "the workspace let the command go")
 
 
-def test_stopping_the_workspace_stops_its_manual_commands(live, tmp_path: Path) -> None:
+def test_stopping_the_workspace_stops_its_manual_commands(live_workspace, tmp_path: Path) -> None:
     from nexus.errors import ServiceError
 
-    _, rt = live
+    _, rt = live_workspace
     pid_file = tmp_path / "command.pid"
     command = rt.workspace.manual_command(SESSION)
     assert command.folder == rt.workspace.folder_for(SESSION)
