@@ -90,6 +90,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[s
     attached_env = {**opencode_env(fake_llm.base_url, str(base / "attached-state"), _rg_dir(),
                                    permission_bash="allow"), "OPENCODE_SERVER_PASSWORD": ATTACHED_PASSWORD}
     attached, attached_url = _serve(attached_env, projects["gamma"], base / "attached.log")
+    # The last test stops the attached server and starts another in its place: the one to stop
+    # at the end is whatever this dict holds then (stopping the first one leaked the second).
+    shared: dict[str, Any] = {"attached": attached}
     rt = open_runtime(base / "data")
     rt.settings.update({"server.binary": str(OPENCODE_BIN), "server.env": as_server_env(spawned_env),
                         "server.workspace": str(projects["alpha"]), "server.autostart": True})
@@ -99,13 +102,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, fake_llm) -> Iterator[dict[s
         rt.start()
         wait_for_opencode(rt, timeout=90)
         http.headers["X-CSRF-Token"] = http.get("/api/auth/session").json()["csrf_token"]
-        yield {"rt": rt, "url": server.url, "http": http, "projects": projects, "attached_url": attached_url,
-               "attached": attached, "base": base}
+        shared.update({"rt": rt, "url": server.url, "http": http, "projects": projects,
+                       "attached_url": attached_url, "base": base})
+        yield shared
     finally:
         http.close()
         server.stop()
         rt.stop()
-        _stop(attached)
+        _stop(shared["attached"])
 
 
 def _confirm(http: httpx2.Client) -> None:
