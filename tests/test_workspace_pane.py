@@ -21,6 +21,7 @@ from nexus.ui import create_app
 from nexus.ui.http_server import WebServer
 from tests.auth_helpers import OWNER, PASSWORD, make_owner
 from tests.chat_helpers import wait_for_opencode
+from tests.wait_helpers import wait_until
 
 TUNNEL = {"Cf-Connecting-Ip": "203.0.113.9"}
 SESSION = "s_ws"
@@ -216,10 +217,8 @@ def test_terminal_echo_resize_reconnect_and_close(live_workspace, http, workspac
     assert [t["id"] for t in listed] == [term["id"]]
 
     assert http.delete(f"/api/sessions/{SESSION}/terminals/{term['id']}").status_code == 204
-    deadline = time.monotonic() + 5
-    while psutil.pid_exists(shell_pid) and psutil.Process(shell_pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "the shell ended"
-        time.sleep(0.05)
+    wait_until(lambda: not psutil.pid_exists(shell_pid) or psutil.Process(shell_pid).status() == psutil.STATUS_ZOMBIE,
+               5, "the shell ended")
     assert http.get(f"/api/sessions/{SESSION}/terminals").json()["terminals"] == []
     gone = _ws(url, f"/api/terminals/{term['id']}/connect")
     with pytest.raises(simple_websocket.ConnectionClosed):
@@ -244,10 +243,8 @@ def test_terminals_close_when_the_session_is_archived(live_workspace, http) -> N
     ws = _ws(url, f"/api/terminals/{term['id']}/connect")
     _ready(ws)
     _type(ws, "sleep 300 &\n")  # a background job must go with the shell
-    deadline = time.monotonic() + 5
-    while not (jobs := [p for p in shell.children(recursive=True) if "sleep" in p.name()]):
-        assert time.monotonic() < deadline, "the background job started"
-        time.sleep(0.05)
+    jobs = wait_until(lambda: [p for p in shell.children(recursive=True) if "sleep" in p.name()], 5,
+                      "the background job started")
     rt.chat.archive(SESSION)
     assert rt.workspace.terminals.list(SESSION) == []
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in [shell, *jobs])
@@ -312,13 +309,6 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _wait_until(check, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 def test_a_manual_command_ends_when_its_page_goes(live_workspace, tmp_path: Path) -> None:
     url, rt = live_workspace
     pid_file = tmp_path / "command.pid"
@@ -332,8 +322,8 @@ def test_a_manual_command_ends_when_its_page_goes(live_workspace, tmp_path: Path
     pid = int(pid_file.read_text())
     assert rt.workspace.manual_commands_running() == 1 and not _gone(pid)
     ws.close()
-    _wait_until(lambda: _gone(pid), "the command stopped when the page went")
-    _wait_until(lambda: rt.workspace.manual_commands_running() == 0, "the workspace let the command go")
+    wait_until(lambda: _gone(pid), 15, "the command stopped when the page went")
+    wait_until(lambda: rt.workspace.manual_commands_running() == 0, 15, "the workspace let the command go")
 
 
 def test_stopping_the_workspace_stops_its_manual_commands(live_workspace, tmp_path: Path) -> None:
@@ -344,7 +334,7 @@ def test_stopping_the_workspace_stops_its_manual_commands(live_workspace, tmp_pa
     command = rt.workspace.manual_command(SESSION)
     assert command.folder == rt.workspace.folder_for(SESSION)
     command.start(f"echo $$ > {pid_file}; exec sleep 60")
-    _wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the command started")
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", 15, "the command started")
     pid = int(pid_file.read_text())
     rt.workspace.stop()  # what Runtime.stop() does on the way out
     assert command.finished and command.outcome()["cancelled"], command.outcome()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.browser.chat_fixtures import ChatNexus, module_chat_nexus
 from tests.browser.conftest import SCREENSHOTS
+from tests.wait_helpers import wait_until
 
 REPLY = 45_000  # generous: the machine is shared
 DESKTOP = {"width": 1440, "height": 900}
@@ -98,10 +98,8 @@ def test_phone_opens_a_session_started_outside_nexus(new_page: Any, nexus: ChatN
     # What OpenCode's terminal client does: a session and a prompt straight through OpenCode's API.
     client = rt.supervisor.client
     info = client.json("POST", "/session", params={"directory": str(sigma)}, json={"title": "Started in the TUI"})
-    deadline = time.monotonic() + 10
-    while rt.chat.repo.find_by_engine_ref("opencode", info["id"]) is None:
-        assert time.monotonic() < deadline, "the session was adopted"
-        time.sleep(0.1)
+    wait_until(lambda: rt.chat.repo.find_by_engine_ref("opencode", info["id"]) is not None, 10,
+               "the session was adopted")
     client.json("POST", f"/session/{info['id']}/message", params={"directory": str(sigma)},
                 json={"parts": [{"type": "text", "text": "hi from the terminal"}]}, timeout=60)
     page = new_page(nexus.url, **PHONE)
@@ -140,10 +138,7 @@ def test_workspace_pane_of_a_session_on_an_attached_server(new_page: Any, nexus:
     proc, url = _serve(env, kappa, base / "box.log")
     try:
         server_id = rt.servers.add(name="Box", url=url, password=password)["id"]
-        deadline = time.monotonic() + 30
-        while not rt.chat.server_engines[server_id].connected.is_set():
-            assert time.monotonic() < deadline, "the attached server's event stream"
-            time.sleep(0.1)
+        wait_until(rt.chat.server_engines[server_id].connected.is_set, 30, "the attached server's event stream")
         session = rt.chat.create(title="On the box", directory=str(kappa), server=server_id)
         for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
             page = new_page(nexus.url, viewport=viewport) if name == "desktop" else new_page(nexus.url, **viewport)
