@@ -94,3 +94,14 @@ def new_page(browser: Any) -> Iterator[Any]:
     yield _new
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def fresh(nexus: Any) -> Any:
+    """The module's own Nexus (its `nexus` fixture, a ChatNexus) with no active session:
+    whatever an earlier test of the module left open is archived."""
+    chat = nexus.runtime.chat
+    sessions, _ = chat.list("active", limit=200)
+    for s in sessions:
+        chat.archive(s["id"])
+    return nexus

@@ -13,7 +13,6 @@ from .test_chat_ui import (  # noqa: F401 - fixtures used by name
     DESKTOP,
     PHONE,
     ChatNexus,
-    fresh,
     idle,
     last_reply,
     nexus,

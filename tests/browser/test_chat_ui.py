@@ -36,16 +36,6 @@ def nexus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatNexus]:
         yield nx
 
 
-@pytest.fixture
-def fresh(nexus: ChatNexus) -> ChatNexus:
-    """No active session: archive whatever an earlier test left open."""
-    chat = nexus.runtime.chat
-    sessions, _ = chat.list("active", limit=200)
-    for s in sessions:
-        chat.archive(s["id"])
-    return nexus
-
-
 class Watch:
     def __init__(self, page: Page) -> None:
         self.errors: list[str] = []

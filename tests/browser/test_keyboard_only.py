@@ -59,16 +59,6 @@ def nexus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatNexus]:
         yield nx
 
 
-@pytest.fixture
-def fresh(nexus: ChatNexus) -> ChatNexus:
-    """No active session: archive whatever an earlier test left open."""
-    chat = nexus.runtime.chat
-    sessions, _ = chat.list("active", limit=200)
-    for s in sessions:
-        chat.archive(s["id"])
-    return nexus
-
-
 def focused(page: Page) -> str:
     return page.evaluate(DESCRIBE_JS)
 
