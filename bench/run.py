@@ -434,6 +434,7 @@ def bench_idle_rss(scratch: Path, idle: float) -> dict[str, Any]:
             nexus_settings(main_dir, env, "server.binary", str(OPENCODE))
             nexus_settings(main_dir, env, "server.env", json.dumps(extra))
             nexus_settings(main_dir, env, "server.autostart", "true")
+            nexus_open_locally(main_dir, env)  # the bench reads /api/server, which needs an owner
             result["opencode_env_from"] = source
             result["fake_llm"] = base_url if fake else "tests.fakes.fake_llm missing: no LLM behind OpenCode"
             result["rg"] = rg_dir
@@ -462,6 +463,8 @@ def bench_idle_rss(scratch: Path, idle: float) -> dict[str, Any]:
         if have_opencode:
             def running() -> dict[str, Any] | None:
                 status, body = get(port, "/api/server")
+                if status in (401, 403):
+                    raise BenchError(f"/api/server answered {status}: {body[:200]!r}")
                 data = json.loads(body) if status == 200 else {}
                 if data.get("state") in ("gave-up", "crashed") and data.get("last_error"):
                     raise BenchError(f"OpenCode did not start: {data['last_error']}")
