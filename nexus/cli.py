@@ -72,14 +72,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in (None, "window", "serve"):
+        from nexus.malloc_arenas import limit_malloc_arenas
+
+        # Both run the whole server: before any thread starts, so glibc's per-thread arenas
+        # cannot keep the high-water mark of every connection's thread.
+        limit_malloc_arenas()
     if args.command is None or args.command == "window":
         from nexus.desktop.app import run_desktop
 
         return run_desktop(getattr(args, "data_dir", None), getattr(args, "port", DEFAULT_PORT))
     if args.command == "serve":
-        from nexus.malloc_arenas import limit_malloc_arenas
-
-        limit_malloc_arenas()  # before any thread starts: RSS that glibc's per-thread arenas would keep
         from nexus.host.headless import serve
 
         return serve(args.host, args.port, args.data_dir)

@@ -28,3 +28,21 @@ def test_glibc_takes_the_limit() -> None:
 
 def test_the_environment_still_wins() -> None:
     assert _run({**os.environ, "MALLOC_ARENA_MAX": "4"}) == "False"
+
+
+@pytest.mark.parametrize("argv", [[], ["window"], ["serve"]])
+def test_every_command_that_runs_the_server_limits_arenas_first(argv: list[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desktop window runs the same server threads as `nexus serve`: both limit arenas,
+    and before the server (and so any of its threads) starts."""
+    import nexus.desktop.app
+    import nexus.host.headless
+    import nexus.malloc_arenas
+    from nexus.cli import main
+
+    calls: list[str] = []
+    monkeypatch.setattr(nexus.malloc_arenas, "limit_malloc_arenas", lambda: calls.append("limit") or True)
+    monkeypatch.setattr(nexus.desktop.app, "run_desktop", lambda *a: calls.append("window") or 0)
+    monkeypatch.setattr(nexus.host.headless, "serve", lambda *a: calls.append("serve") or 0)
+    assert main(argv) == 0
+    assert calls == ["limit", "serve" if argv == ["serve"] else "window"]
