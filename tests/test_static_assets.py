@@ -138,3 +138,31 @@ def test_security_page_marks_its_own_link_not_settings(runtime, client) -> None:
     html = client.get("/security").get_data(as_text=True)
     assert '<a href="/security" aria-current="page">Security</a>' in html
     assert '<a href="/settings" aria-current="page">' not in html
+
+
+def test_module_graph_follows_static_imports_only(tmp_path: Path) -> None:
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "critical.css").write_text(":root{}")
+    js = tmp_path / "js"
+    (js / "sub").mkdir(parents=True)
+    (js / "page.js").write_text('import { a } from "./sub/a.js";\nimport {\n  b,\n} from "./b.js";\n'
+                                'import "./side.js";\nconst t = () => import("./later.js");\n')
+    (js / "sub" / "a.js").write_text('export { b } from "../b.js";\n')
+    (js / "b.js").write_text('import "../vendor/lib.js"; export const b = 1;\n')
+    (js / "side.js").write_text("")
+    (js / "later.js").write_text("")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "lib.js").write_text("")
+    assert AssetStore(tmp_path).module_graph("js/page.js") == [
+        "js/page.js", "js/sub/a.js", "js/b.js", "js/side.js", "vendor/lib.js"]
+
+
+@pytest.mark.parametrize(("path", "entry"), [("/", "js/chat/home.js"), ("/s/nope", "js/chat/session-page.js")])
+def test_chat_pages_preload_their_whole_module_graph_in_head(client, path: str, entry: str) -> None:
+    """Every module the page's entry imports, at any depth, asked for from <head> at once."""
+    html = client.get(path, headers=HOST).get_data(as_text=True)
+    head = html.split("</head>", 1)[0]
+    preloaded = set(re.findall(r'<link rel="modulepreload"[^>]* href="/static/v/[0-9a-f]{16}/([^"]+)"', head))
+    graph = asset_store().module_graph(entry)
+    assert len(graph) > 10 and preloaded == set(graph)
+    assert "js/workspace/terminal.js" not in preloaded  # loaded when a terminal opens, not before
