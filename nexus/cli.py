@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in (None, "window", "serve"):
-        from nexus.malloc_arenas import limit_malloc_arenas
+        from nexus.glibc_malloc import limit_malloc_arenas
 
         # Both run the whole server: before any thread starts, so glibc's per-thread arenas
         # cannot keep the high-water mark of every connection's thread.

@@ -1,7 +1,8 @@
 """A long session does not grow Nexus's memory without bound (issue 13, the chaos soak's RSS
-slope): beyond the newest `KEEP_PARTS_OF` messages, finished and saved messages let go of
-their parts in the transcript and in the OpenCode mapper, and a reconcile after OpenCode
-restarts neither announces those parts again nor reorders the transcript."""
+slope): beyond the newest `KEEP_PARTS_OF` messages, or beyond `KEEP_TEXT_BYTES` of their
+text, finished and saved messages let go of their parts in the transcript and in the
+OpenCode mapper; what a page is drawn with never holds a released message; and a reconcile
+after OpenCode restarts neither announces those parts again nor reorders the transcript."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from nexus.chat.engines.opencode_mapper import OpenCodeMapper
 from nexus.chat.hub import SNAPSHOT_MESSAGES
-from nexus.chat.transcript import KEEP_PARTS_OF, Transcript
+from nexus.chat.transcript import KEEP_AT_LEAST, KEEP_PARTS_OF, KEEP_TEXT_BYTES, Transcript
 
 REF = "ses_long"
 REPLIES = 150
@@ -30,13 +31,13 @@ def _text(n: int) -> str:
     return f"reply {n} " + "word " * 400  # a couple of kB each, like the bench's replies
 
 
-def _converse(engine: str) -> tuple[OpenCodeMapper, Transcript, list[dict[str, Any]]]:
+def _converse(engine: str, text: Any = None) -> tuple[OpenCodeMapper, Transcript, list[dict[str, Any]]]:
     """REPLIES exchanges streamed through the mapper into a transcript, each saved (dirty
     marks cleared, as the writer does) before the next; and OpenCode's own copy of them."""
     mapper, transcript = OpenCodeMapper(), Transcript({"id": "s1", "engine": engine, "status": "idle"})
     opencode: list[dict[str, Any]] = []
     for i in range(REPLIES):
-        for n, role, words in ((2 * i, "user", f"question {i}"), (2 * i + 1, "assistant", _text(2 * i + 1))):
+        for n, role, words in ((2 * i, "user", f"question {i}"), (2 * i + 1, "assistant", (text or _text)(2 * i + 1))):
             info, part = _info(n, role), _part(n, words)
             emitted = mapper.message(REF, {**info, "time": {"created": info["time"]["created"]}})
             emitted += mapper.part(REF, info["id"], {**part, "text": ""})
@@ -103,3 +104,28 @@ def test_a_reconcile_does_not_announce_released_parts_again() -> None:
     assert [t for _, t, _ in emitted if t != "session.status"] == []
     assert list(transcript.messages) == order
     assert len(_held(transcript)) == KEEP_PARTS_OF
+
+
+def _wordy(n: int) -> str:
+    return f"reply {n} " + "x" * 40_000  # a long answer: 40 kB of text
+
+
+def test_wordy_replies_are_held_up_to_the_text_budget() -> None:
+    mapper, transcript, _ = _converse("opencode", _wordy)
+    held = _held(transcript)
+    text = sum(len(p["text"]) for m in held for p in m["parts"])
+    assert KEEP_AT_LEAST <= len(held) < KEEP_PARTS_OF
+    assert text <= KEEP_TEXT_BYTES + len(_wordy(0)), "more than the budget (plus the one that crossed it)"
+    assert [m["id"] for m in held] == list(transcript.messages)[-len(held):], "the newest are the ones held"
+    memory = mapper._sessions[REF]
+    assert sorted({memory.owners[p] for p in memory.parts}) == sorted(m["id"] for m in held)
+    # The page is drawn with held messages only; the rest comes from the store on scroll.
+    snapshot = transcript.snapshot(SNAPSHOT_MESSAGES)
+    assert [m["id"] for m in snapshot["messages"]] == [m["id"] for m in held]
+    assert snapshot["has_more"] is True
+    assert snapshot["messages"][-1]["parts"][0]["text"] == _wordy(2 * REPLIES - 1)
+
+
+def test_the_newest_messages_are_held_whatever_their_size() -> None:
+    _, transcript, _ = _converse("opencode", lambda n: "y" * (KEEP_TEXT_BYTES * 2))
+    assert [m["id"] for m in _held(transcript)] == list(transcript.messages)[-KEEP_AT_LEAST:]

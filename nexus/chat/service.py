@@ -217,7 +217,7 @@ class ChatService:
     def transcript_state(self, session_id: str) -> dict[str, Any]:
         stream = self.hub.stream(session_id)
         with stream.lock:
-            # "released": messages whose parts are only in the store (transcript.KEEP_PARTS_OF).
+            # "released": messages whose parts are only in the store (transcript.first_kept).
             return {**stream.transcript.snapshot(), "released": sorted(stream.transcript.released)}
 
     def _load(self, session_id: str) -> tuple[Transcript, int]:

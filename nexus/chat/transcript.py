@@ -13,13 +13,43 @@ from typing import Any
 
 from nexus.chat import events as ev
 
-# Memory stays bounded in a long session: beyond its newest KEEP_PARTS_OF messages (more
-# than the snapshot's 50), a finished and saved message keeps its few fields but releases
-# its parts (the text, the bulk) from memory; they stay in the store, where the page loads
-# older messages from. Only for engines that keep the conversation themselves: the
-# Anthropic engine resends the whole transcript with each prompt.
+# Memory stays bounded in a long session: a finished and saved message keeps its parts (the
+# text, the bulk) only while it is among the newest KEEP_PARTS_OF messages AND the newest
+# messages' text, counted from the newest, fits in KEEP_TEXT_BYTES (the newest KEEP_AT_LEAST
+# always keep theirs). Older ones keep their few fields and release their parts from memory;
+# they stay in the store, where the page loads older messages from. So a session holds at
+# most ~KEEP_TEXT_BYTES of text however long or wordy it is, and a busy session reaches that
+# bound within a few replies instead of after sixty. Only for engines that keep the
+# conversation themselves: the Anthropic engine resends the whole transcript with each prompt.
 KEEP_PARTS_OF = 60
+KEEP_TEXT_BYTES = 128 * 1024
+KEEP_AT_LEAST = 4
 RELEASING_ENGINES = frozenset({"opencode"})
+
+
+def part_weight(part: dict[str, Any]) -> int:
+    """About how much memory a part's content holds: the length of its strings, one level
+    into its dicts and lists (a tool's input and output, a patch's files)."""
+    total = 0
+    for value in part.values():
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, dict | list):
+            for inner in value.values() if isinstance(value, dict) else value:
+                total += len(inner) if isinstance(inner, str) else 64
+    return total
+
+
+def first_kept(weights: list[int]) -> int:
+    """Given each message's weight, oldest first: the index of the oldest message that keeps
+    its parts (len(weights) when none needs to)."""
+    total = kept = 0
+    for weight in reversed(weights):
+        if kept >= KEEP_PARTS_OF or (kept >= KEEP_AT_LEAST and total + weight > KEEP_TEXT_BYTES):
+            break
+        total += weight
+        kept += 1
+    return len(weights) - kept
 
 
 class Transcript:
@@ -47,10 +77,17 @@ class Transcript:
         return self._parts.get(part_id)
 
     def snapshot(self, limit: int | None = None) -> dict[str, Any]:
+        """The whole state; with `limit`, what a page is drawn with: at most the newest `limit`
+        messages and none older than the newest released one (its parts are only in the store;
+        the page loads it, and what is older, from there)."""
         messages = list(self.messages.values())
         has_more = self.has_more
-        if limit is not None and len(messages) > limit:
-            messages, has_more = messages[-limit:], True
+        if limit is not None:
+            start = max(len(messages) - limit, 0)
+            if self.released:
+                start = max(start, max((i + 1 for i, m in enumerate(messages) if m["id"] in self.released), default=0))
+            if start:
+                messages, has_more = messages[start:], True
         return {"session": copy.deepcopy(self.session), "messages": copy.deepcopy(messages),
                 "permissions": list(copy.deepcopy(self.permissions).values()),
                 "questions": list(copy.deepcopy(self.questions).values()), "queue": copy.deepcopy(self.queue),
@@ -144,12 +181,14 @@ class Transcript:
         self.release_old_parts()
 
     def release_old_parts(self) -> int:
-        """Let go of the parts of finished, saved messages older than the newest KEEP_PARTS_OF;
-        returns how many messages released theirs now."""
-        if self.session.get("engine") not in RELEASING_ENGINES or len(self.messages) <= KEEP_PARTS_OF:
+        """Let go of the parts of finished, saved messages older than the ones the policy above
+        keeps; returns how many messages released theirs now."""
+        if self.session.get("engine") not in RELEASING_ENGINES or len(self.messages) <= KEEP_AT_LEAST:
             return 0
+        messages = list(self.messages.values())
+        weights = [sum(part_weight(p) for p in m["parts"]) for m in messages]
         released = 0
-        for message in list(self.messages.values())[:-KEEP_PARTS_OF]:
+        for message in messages[:first_kept(weights)]:
             if message["id"] in self.released or not message.get("completed_at") \
                     or message["id"] in self.dirty_messages or any(p["id"] in self.dirty_parts for p in message["parts"]):
                 continue  # still streaming, or not saved yet: the next end looks again

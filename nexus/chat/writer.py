@@ -6,7 +6,7 @@ every `interval` seconds, so a hard kill loses at most that much streamed text; 
 message wakes the writer, so it is saved within milliseconds. Search indexing happens once,
 when a message has finished, not on every batch of streamed text. After each round it asks
 the hub to evict the sessions nobody watches (nexus/chat/hub.py), which only ever drops
-what is saved.
+what is saved, and has glibc give freed pages back.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from nexus.background import PeriodicWorker
 from nexus.chat.hub import ChatHub, SessionStream
 from nexus.chat.repository import ChatRepository
+from nexus.glibc_malloc import return_free_memory
 from nexus.store.space import StorageProblem, storage_problem
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ class TranscriptWriter:
     def _round(self) -> None:
         self.flush_all()
         self._hub.evict_idle()
+        # What was saved, released (transcript.first_kept) or evicted is garbage now: give its
+        # pages back, or the heap keeps them (nexus/glibc_malloc.py; at most every 30 s).
+        return_free_memory()
 
     def flush_all(self) -> None:
         problem = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus.chat import events as ev
-from nexus.chat.transcript import KEEP_PARTS_OF
+from nexus.chat.transcript import first_kept, part_weight
 
 Emitted = tuple[str, str, dict[str, Any]]  # (OpenCode session id, event type, data)
 
@@ -137,15 +137,21 @@ class _SessionMemory:
     diffs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user message id -> files
     parents: dict[str, str] = field(default_factory=dict)  # assistant message id -> user message id
     part_messages: dict[str, str] = field(default_factory=dict)  # part id -> message id
-    # Messages whose parts were let go, here and in the transcript (transcript.KEEP_PARTS_OF):
+    # Messages whose parts were let go, here and in the transcript (transcript.first_kept):
     # a reconcile does not announce their parts again (the store has them; clients do not).
     released: set[str] = field(default_factory=set)
 
 
 def _release_old_parts(memory: _SessionMemory) -> None:
-    """Forget the parts (their text: the bulk) of ended messages older than the newest
-    KEEP_PARTS_OF, as the transcript does; the few fields of each message stay."""
-    old = [mid for mid in list(memory.messages)[:-KEEP_PARTS_OF]
+    """Forget the parts (their text: the bulk) of ended messages the transcript's policy
+    does not keep (transcript.first_kept); the few fields of each message stay."""
+    weights: dict[str, int] = {}
+    for part_id, owner in memory.owners.items():
+        part = memory.parts.get(part_id)
+        if part is not None:
+            weights[owner] = weights.get(owner, 0) + part_weight(part)
+    order = list(memory.messages)
+    old = [mid for mid in order[:first_kept([weights.get(mid, 0) for mid in order])]
            if mid not in memory.released and memory.messages[mid]["ended"]]
     if not old:
         return
