@@ -633,6 +633,9 @@ def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> 
               "open_files": {"idle": idle["open_files"], "peak": max(s["open_files"] for s in samples),
                              "after_clients_left": after["open_files"]},
               "rss_slope_mb_per_min_second_half": _slope(samples, "rss_mb"),
+              # The curve itself: a bound still being reached and a leak differ in shape.
+              "rss_mb_series": [round(s["rss_mb"], 1) for s in samples],
+              "open_files_series": [s["open_files"] for s in samples],
               "thread_slope_per_min_second_half": _slope(samples, "threads")}
     slope = result["rss_slope_mb_per_min_second_half"]
     say(f"  soak: {seconds:.0f} s, {sessions} sessions, {received[0]} events/polls, {len(errors)} client errors; "
@@ -696,6 +699,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run Nexus with tracemalloc and print where memory grew in the soak's second half "
                              "(slows Nexus and adds to its RSS: figures of such a run are not the real ones)")
     args = parser.parse_args(argv)
+    # A SIGTERM (a timeout, an impatient Ctrl+C elsewhere) unwinds like an error: the finally
+    # below stops Nexus and OpenCode instead of leaving them running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not OPENCODE.exists():
         say(f"the OpenCode binary is missing at {OPENCODE}: run scripts/install-opencode.sh")
         return 2
