@@ -129,3 +129,30 @@ def test_wordy_replies_are_held_up_to_the_text_budget() -> None:
 def test_the_newest_messages_are_held_whatever_their_size() -> None:
     _, transcript, _ = _converse("opencode", lambda n: "y" * (KEEP_TEXT_BYTES * 2))
     assert [m["id"] for m in _held(transcript)] == list(transcript.messages)[-KEEP_AT_LEAST:]
+
+
+def test_a_live_session_past_its_budget_loses_nothing_between_snapshot_and_store(make_runtime: Any) -> None:
+    """What the page is drawn with (the snapshot) and what it loads on scroll (the store,
+    before the snapshot's oldest message) are together the whole conversation, in order."""
+    rt = make_runtime()
+    sid = "s_budget_test_0000001"
+    rt.chat.repo.create_session({"id": sid, "engine": "opencode", "engine_ref": "ses_budget", "title": "Wordy",
+                                 "agent": "build", "model": "fake/fake-model", "directory": None,
+                                 "state": "active", "status": "idle"})
+    ids = []
+    for n in range(30):
+        mid, pid = f"msg_{n:04d}", f"prt_{n:04d}"
+        ids.append(mid)
+        rt.chat.hub.emit(sid, "message.start", {"message": {"id": mid, "role": "assistant", "created_at": 1000.0 + n}})
+        rt.chat.hub.emit(sid, "part.update", {"message_id": mid, "part": {"id": pid, "kind": "text", "text": ""}})
+        rt.chat.hub.emit(sid, "text.delta", {"message_id": mid, "part_id": pid, "delta": _wordy(n)})
+        rt.chat.hub.emit(sid, "message.end", {"message_id": mid, "finish": "stop", "completed_at": 1000.5 + n})
+        rt.chat.writer.flush(sid)
+    stream = rt.chat.hub.stream(sid)
+    assert stream.transcript.released, "30 replies of 40 kB are past the budget"
+    snapshot = stream.snapshot_event().data
+    shown = [m["id"] for m in snapshot["messages"]]
+    assert snapshot["has_more"] and all(m["parts"] for m in snapshot["messages"])
+    older = rt.chat.messages(sid, before=shown[0], limit=100)["messages"]
+    assert [m["id"] for m in older] + shown == ids
+    assert all(m["parts"][0]["text"] == _wordy(int(m["id"][4:])) for m in older)
