@@ -33,9 +33,11 @@ print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 
 # Imported by a later action, never by the first request: the ORM (Nexus uses Core), Alembic
 # (only an existing store that needs migrating), the terminals and what they pull in, the
-# tunnel's download and metrics helpers.
+# tunnel's download and metrics helpers; flask-sock and the WebSocket machinery it pulls in (the
+# first WebSocket request imports it, nexus/ui/websocket_view.py).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
-                         "urllib.request", "tarfile", "statistics")
+                         "urllib.request", "tarfile", "statistics",
+                         "flask_sock", "simple_websocket", "wsproto", "h11")
 
 
 @pytest.mark.parametrize("launch", ["first", "later"])

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Flask
 from flask_compress import Compress
-from flask_sock import Sock
 
 from nexus.runtime import Runtime
 from nexus.ui.api_chat import session_prompt_limit
@@ -18,6 +17,7 @@ from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
 from nexus.ui.static_files import install_static_files
 from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
+from nexus.ui.websocket_view import add_websocket_route
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -39,10 +39,9 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     app.extensions["nexus.websocket_cap"] = WebSocketCap()
     app.extensions["nexus.openapi"] = build_document(ROUTES)
 
-    sock = Sock(app)
     for route in ROUTES:
         if route.websocket:
-            sock.route(route.rule, endpoint=route.endpoint)(capped(route.view))
+            add_websocket_route(app, route.rule, route.endpoint, capped(route.view))
         else:
             # The live streams' SSE fallbacks (nexus/ui/live.py) hold a thread each, like a WebSocket.
             view = capped_stream(route.view) if route.rule.endswith("/stream/sse") else route.view
