@@ -11,7 +11,6 @@ Called before Nexus starts its threads; `MALLOC_ARENA_MAX` in the environment st
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -24,7 +23,9 @@ def limit_malloc_arenas() -> bool:
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The process's own symbols, libc's among them: ctypes.util.find_library would cost
+        # ~10 ms of start-up (it imports subprocess and tempfile and runs ldconfig).
+        libc = ctypes.CDLL(None)
         return bool(libc.mallopt(M_ARENA_MAX, ARENAS))
     except (OSError, AttributeError):
         return False
