@@ -16,6 +16,7 @@ from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
 from nexus.ui.static_files import install_static_files
+from nexus.ui.url_rules import LazyBuilderRule
 from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
 from nexus.ui.websocket_view import add_websocket_route
 
@@ -24,6 +25,7 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.url_rule_class = LazyBuilderRule  # URL builders compiled on first url_for, not at start
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         JSON_SORT_KEYS=False,
