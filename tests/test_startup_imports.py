@@ -1,6 +1,7 @@
 """What `nexus serve` imports before it answers its first request (issue 16: start-up is
-mostly imports). A child process opens a runtime, builds the app and gets a 200 from
-/healthz, then names the modules it holds; what only a later action needs must not be there."""
+mostly imports). A child process opens a Host as `nexus serve` does (instance lock, runtime,
+app, web server) and gets a 200 from /healthz, then names the modules it holds; what only a
+later action needs must not be there."""
 
 from __future__ import annotations
 
@@ -14,30 +15,26 @@ import pytest
 
 CHILD = r"""
 import http.client, json, sys
-from nexus.runtime import Runtime
-from nexus.ui import create_app
-from nexus.ui.http_server import WebServer
+from nexus.host.host import Host
 
-rt = Runtime.open(sys.argv[1])
-server = WebServer(create_app(rt), "127.0.0.1", 0)
-server.start()
+host = Host(sys.argv[1], "127.0.0.1", 0, console_log=False).open()  # what `nexus serve` opens: the lock too
 try:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", host.server.port, timeout=10)
     conn.request("GET", "/healthz")
     status = conn.getresponse().status
 finally:
-    server.stop()
-    rt.stop()
+    host.stop()
 print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 """
 
 # Imported by a later action, never by the first request: the ORM (Nexus uses Core), Alembic
 # (only an existing store that needs migrating), the terminals and what they pull in, the
 # tunnel's download and metrics helpers; flask-sock and the WebSocket machinery it pulls in (the
-# first WebSocket request imports it, nexus/ui/websocket_view.py).
+# first WebSocket request imports it, nexus/ui/websocket_view.py); psutil (the metrics sampler
+# imports it on its thread; the instance lock reads /proc on Linux).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
                          "urllib.request", "tarfile", "statistics",
-                         "flask_sock", "simple_websocket", "wsproto", "h11")
+                         "flask_sock", "simple_websocket", "wsproto", "h11", "psutil")
 
 
 @pytest.mark.parametrize("launch", ["first", "later"])
