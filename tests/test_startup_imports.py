@@ -1,6 +1,6 @@
 """What `nexus serve` imports before it answers its first request (issue 16: start-up is
-mostly imports). A child process opens a Host as `nexus serve` does (instance lock, runtime,
-app, web server) and gets a 200 from /healthz, then names the modules it holds; what only a
+mostly imports). A child process opens a Host and starts its services as `nexus serve` does
+(instance lock, runtime, app, web server, supervisor...) and gets a 200 from /healthz, then names the modules it holds; what only a
 later action needs must not be there."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from nexus.host.host import Host
 
 host = Host(sys.argv[1], "127.0.0.1", 0, console_log=False).open()  # what `nexus serve` opens: the lock too
 try:
+    host.start_services()  # then starts, before its first request is answered
     conn = http.client.HTTPConnection("127.0.0.1", host.server.port, timeout=10)
     conn.request("GET", "/healthz")
     status = conn.getresponse().status
