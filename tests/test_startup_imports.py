@@ -19,6 +19,9 @@ from nexus.host.host import Host
 
 host = Host(sys.argv[1], "127.0.0.1", 0, console_log=False).open()  # what `nexus serve` opens: the lock too
 try:
+    from nexus import debug_memory
+
+    debug_memory.install_from_env()
     host.start_services()  # then starts, before its first request is answered
     conn = http.client.HTTPConnection("127.0.0.1", host.server.port, timeout=10)
     conn.request("GET", "/healthz")
@@ -32,10 +35,11 @@ print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 # (only an existing store that needs migrating), the terminals and what they pull in, the
 # tunnel's download and metrics helpers; flask-sock and the WebSocket machinery it pulls in (the
 # first WebSocket request imports it, nexus/ui/websocket_view.py); psutil (the metrics sampler
-# imports it on its thread; the instance lock reads /proc on Linux).
+# imports it on its thread; the instance lock reads /proc on Linux); tracemalloc (the chaos bench's
+# memory snapshots, nexus/debug_memory.py, only when asked).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
                          "urllib.request", "tarfile", "statistics",
-                         "flask_sock", "simple_websocket", "wsproto", "h11", "psutil")
+                         "flask_sock", "simple_websocket", "wsproto", "h11", "psutil", "tracemalloc")
 
 
 @pytest.mark.parametrize("launch", ["first", "later"])
