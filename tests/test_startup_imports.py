@@ -36,10 +36,10 @@ print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 # tunnel's download and metrics helpers; flask-sock and the WebSocket machinery it pulls in (the
 # first WebSocket request imports it, nexus/ui/websocket_view.py); psutil (the metrics sampler
 # imports it on its thread; the instance lock reads /proc on Linux); tracemalloc (the chaos bench's
-# memory snapshots, nexus/debug_memory.py, only when asked).
+# memory snapshots, nexus/debug_memory.py, only when asked); argon2 (a sign-in or a new password).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
                          "urllib.request", "tarfile", "statistics",
-                         "flask_sock", "simple_websocket", "wsproto", "h11", "psutil", "tracemalloc")
+                         "flask_sock", "simple_websocket", "wsproto", "h11", "psutil", "tracemalloc", "argon2")
 
 
 @pytest.mark.parametrize("launch", ["first", "later"])
