@@ -49,11 +49,12 @@ print(json.dumps({"code": code, **seen}))
 # first WebSocket request imports it, nexus/ui/websocket_view.py); psutil (the metrics sampler
 # imports it on its thread; the instance lock reads /proc on Linux); tracemalloc (the chaos bench's
 # memory snapshots, nexus/debug_memory.py, only when asked); argon2 (a sign-in or a new password);
-# webbrowser (a second launch hands over); ctypes.util (the malloc limit needs no library search).
+# webbrowser (a second launch hands over); ctypes.util (the malloc limit needs no library search);
+# urllib.error (a running tunnel's health checks).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
                          "urllib.request", "tarfile", "statistics",
                          "flask_sock", "simple_websocket", "wsproto", "h11", "psutil", "tracemalloc", "argon2",
-                         "webbrowser", "ctypes.util")
+                         "webbrowser", "ctypes.util", "urllib.error")
 
 
 @pytest.mark.parametrize("launch", ["first", "later"])
