@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 CHILD = r"""
-import http.client, json, os, signal, sys, threading, time
+import gc, http.client, json, os, signal, sys, threading, time
 from nexus.cli import main
 
 data_dir, port = sys.argv[1], int(sys.argv[2])
@@ -35,6 +35,9 @@ def first_request():
     seen["modules"] = sorted(sys.modules)
     while signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and time.monotonic() < deadline:
         time.sleep(0.01)  # serve installs its handler just after the server starts answering
+    while not gc.isenabled() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the collector is back once the services have started (nexus/startup_gc.py)
+    seen["gc"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
     os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -57,26 +60,36 @@ NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty
                          "webbrowser", "ctypes.util", "urllib.error", "zoneinfo")
 
 
-@pytest.mark.parametrize("launch", ["first", "later"])
-def test_the_first_request_imports_only_what_it_needs(tmp_path: Path, launch: str) -> None:
-    data_dir = tmp_path / "data"
+def _serve(tmp_path: Path, data_dir: Path) -> dict:
+    """One `nexus serve` in a child, stopped after its first 200: what CHILD saw."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEXUS_", "OPENCODE_"))}
     env.update(HOME=str(tmp_path), PATH="/usr/bin:/bin")  # no OpenCode binary to autostart
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-
-    def run() -> dict:
-        with socket.socket() as probe:  # a free port for this launch
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        done = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(port)], env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    if launch == "later":
-        run()  # creates the store
-    out = run()
+    with socket.socket() as probe:  # a free port for this launch
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(port)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out: dict = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["code"] == 0 and out.get("status") == 200, out.get("status")
+    return out
+
+
+@pytest.mark.parametrize("launch", ["first", "later"])
+def test_the_first_request_imports_only_what_it_needs(tmp_path: Path, launch: str) -> None:
+    data_dir = tmp_path / "data"
+    if launch == "later":
+        _serve(tmp_path, data_dir)  # creates the store
+    out = _serve(tmp_path, data_dir)
     loaded = [m for m in out["modules"] if m in NOT_ON_THE_START_PATH or m.startswith("sqlalchemy.orm.")]
     assert loaded == [], f"imported before the first request: {loaded}"
     assert "sqlalchemy" in out["modules"], "the check ran against a runtime that opened its store"
+
+
+def test_start_up_objects_are_frozen_once_the_services_run(tmp_path: Path) -> None:
+    """The collector, off during start-up, is back once the services run, with what start-up
+    made (the imported modules: tens of thousands of objects) in the permanent generation."""
+    out = _serve(tmp_path, tmp_path / "data")
+    assert out["gc"]["enabled"], "the garbage collector stayed off after start-up"
+    assert out["gc"]["frozen"] > 20_000, out["gc"]
