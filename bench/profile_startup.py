@@ -34,6 +34,8 @@ def mark(name, t0):
 
 t_all = time.perf_counter()
 t = time.perf_counter(); import nexus.cli; mark("import nexus.cli (argparse, CLI)", t)
+from nexus import startup_gc
+startup_gc.pause()  # as nexus.cli.main does for `nexus serve`: no collections during start-up
 t = time.perf_counter()
 from nexus.runtime import Runtime
 mark("import nexus.runtime (store, settings, supervisor...)", t)

@@ -73,19 +73,23 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in (None, "window", "serve"):
+        from nexus import startup_gc
         from nexus.glibc_malloc import limit_malloc_arenas
 
         # Both run the whole server: before any thread starts, so glibc's per-thread arenas
         # cannot keep the high-water mark of every connection's thread.
         limit_malloc_arenas()
-    if args.command is None or args.command == "window":
-        from nexus.desktop.app import run_desktop
+        startup_gc.pause()  # until the services have started (Host.start_services)
+        try:
+            if args.command == "serve":
+                from nexus.host.headless import serve
 
-        return run_desktop(getattr(args, "data_dir", None), getattr(args, "port", DEFAULT_PORT))
-    if args.command == "serve":
-        from nexus.host.headless import serve
+                return serve(args.host, args.port, args.data_dir)
+            from nexus.desktop.app import run_desktop
 
-        return serve(args.host, args.port, args.data_dir)
+            return run_desktop(getattr(args, "data_dir", None), getattr(args, "port", DEFAULT_PORT))
+        finally:
+            startup_gc.resume()  # a start that never got that far (a refusal, a hand-over)
     if args.command == "doctor":
         return doctor(args.data_dir, as_json=args.json)
     if args.command == "settings":

@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import threading
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,8 @@ def install_from_env() -> bool:
     target = os.environ.get(DUMP_ENV)
     if not target:
         return False
+    import tracemalloc  # only when asked: `nexus serve` calls this at every start
+
     folder = Path(target)
     folder.mkdir(parents=True, exist_ok=True)
     tracing = bool(os.environ.get(TRACE_ENV))

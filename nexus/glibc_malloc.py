@@ -23,7 +23,6 @@ Called before Nexus starts its threads; `MALLOC_ARENA_MAX` in the environment st
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 import threading
@@ -50,7 +49,9 @@ def _glibc() -> Any:
         _libc = False
         if sys.platform.startswith("linux"):
             try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                # The process's own symbols, libc's among them: ctypes.util.find_library would
+                # cost ~10 ms of start-up (it imports subprocess and tempfile, runs ldconfig).
+                libc = ctypes.CDLL(None)
                 libc.gnu_get_libc_version  # noqa: B018 -- only glibc has it
                 _libc = libc
             except (OSError, AttributeError):

@@ -76,14 +76,18 @@ def test_every_command_that_runs_the_server_limits_arenas_first(argv: list[str],
     and before the server (and so any of its threads) starts."""
     import nexus.desktop.app
     import nexus.host.headless
+    import nexus.startup_gc
     from nexus.cli import main
 
     calls: list[str] = []
     monkeypatch.setattr(glibc_malloc, "limit_malloc_arenas", lambda: calls.append("limit") or True)
+    # The collector's pause too comes before the server, and is ended however the command ends.
+    monkeypatch.setattr(nexus.startup_gc, "pause", lambda: calls.append("pause"))
+    monkeypatch.setattr(nexus.startup_gc, "resume", lambda: calls.append("resume"))
     monkeypatch.setattr(nexus.desktop.app, "run_desktop", lambda *a: calls.append("window") or 0)
     monkeypatch.setattr(nexus.host.headless, "serve", lambda *a: calls.append("serve") or 0)
     assert main(argv) == 0
-    assert calls == ["limit", "serve" if argv == ["serve"] else "window"]
+    assert calls == ["limit", "pause", "serve" if argv == ["serve"] else "window", "resume"]
 
 
 def test_the_transcript_writer_gives_pages_back_after_it_saved_and_evicted(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -75,3 +75,25 @@ def test_release_leaves_a_lock_it_does_not_hold(tmp_path: Path) -> None:
     lock.path.write_text(json.dumps(other))  # someone replaced it (it is stale for us too)
     lock.release()
     assert lock.path.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux reads /proc instead of importing psutil")
+def test_a_process_start_time_agrees_with_psutil_and_a_gone_process_has_none() -> None:
+    import psutil
+
+    from nexus.host.instance_lock import _process_started
+
+    # A command name with spaces and parentheses, which sit inside /proc/<pid>/stat's line.
+    child = subprocess.Popen([sys.executable, "-c", "import sys; open('/proc/self/comm', 'w').write('a) b (c'); "
+                              "print('ready', flush=True); sys.stdin.read()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        assert psutil.Process(child.pid).name() == "a) b (c"
+        assert _process_started(child.pid) == pytest.approx(psutil.Process(child.pid).create_time(), abs=0.01)
+        assert _process_started(os.getpid()) == pytest.approx(psutil.Process().create_time(), abs=0.01)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert _process_started(child.pid) is None
+    assert _process_started(0) is None

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
 
 from nexus.errors import ServiceError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 MAX_DAYS = 400
 
@@ -59,6 +62,8 @@ class LocalDays:
 def _zone(name: str) -> ZoneInfo:
     if len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
         raise AnalyticsRangeError(f"Unknown time zone {name[:64]!r}; send an IANA name like Europe/Berlin.")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # when analytics are asked for, not at start
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

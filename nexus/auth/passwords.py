@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from nexus.settings import Settings  # typed reads only: no import at run time
+
+# argon2 is imported by the functions that hash or verify: a start answers its first request
+# without signing anyone in (issue 16).
 
 MIN_LENGTH = 10
 MIN_SCORE = 2  # zxcvbn: 0 too guessable ... 4 very unguessable
@@ -36,6 +38,8 @@ class HashParams:
                 "parallelism": self.parallelism}
 
     def hasher(self) -> PasswordHasher:
+        from argon2 import PasswordHasher, Type
+
         return PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism,
                               hash_len=32, salt_len=16, type=Type.ID)
 
@@ -45,6 +49,8 @@ def hash_password(password: str, params: HashParams) -> str:
 
 
 def verify_password(stored_hash: str, password: str, params: HashParams) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
         return params.hasher().verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -52,6 +58,8 @@ def verify_password(stored_hash: str, password: str, params: HashParams) -> bool
 
 
 def needs_rehash(stored_hash: str, params: HashParams) -> bool:
+    from argon2.exceptions import InvalidHashError
+
     try:
         return params.hasher().check_needs_rehash(stored_hash)
     except InvalidHashError:

@@ -30,7 +30,6 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     if not _is_loopback(host):
         return _fail(f"refusing to listen on {host}: Nexus serves this computer only (use 127.0.0.1). "
                      "Reach it from other devices through its tunnel, which requires sign-in.")
-    from nexus.host.handover import hand_over
     from nexus.host.host import Host
     from nexus.host.instance_lock import AlreadyRunning
     from nexus.paths import resolve_data_dir
@@ -44,6 +43,8 @@ def serve(host: str, port: int, data_dir: str | None) -> int:
     except OSError as exc:  # the data folder is read-only, or its disk is full: said, not a traceback
         return _fail(unusable_data_dir(data_dir or resolve_data_dir(None), exc))
     except AlreadyRunning as exc:
+        from nexus.host.handover import hand_over  # a second launch only (webbrowser's import costs ~2 ms)
+
         info = host_.lock.wait_for_url() or exc.info
         print(f"nexus: {hand_over(info, open_browser=False)}", flush=True)
         return 0

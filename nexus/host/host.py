@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nexus import startup_gc
 from nexus.host.instance_lock import InstanceLock
 from nexus.paths import DataPaths, resolve_data_dir
 
@@ -75,10 +76,12 @@ class Host:
     def start_services(self) -> None:
         assert self.rt is not None
         self.rt.start(web_url=self.url)  # the tunnel forwards there
+        startup_gc.resume()  # start-up is over: its objects frozen, the collector back on
 
     def stop(self) -> None:
         """Web server first (no new requests), then the services (OpenCode, cloudflared, the
         store), then the lock. Idempotent."""
+        startup_gc.resume()  # a start that never reached start_services
         try:
             if self.server is not None:
                 self.server.stop()

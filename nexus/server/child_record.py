@@ -81,8 +81,6 @@ class ChildRecord:
 
     def _alive_record(self) -> tuple[dict[str, Any], Any] | None:
         """The record and its process, if that process is still the one Nexus started."""
-        import psutil
-
         try:
             record = json.loads(self.path.read_text())
             pid, created = int(record["pid"]), float(record["created"])
@@ -91,6 +89,8 @@ class ChildRecord:
         except (ValueError, KeyError, TypeError):
             self.forget()
             return None
+        import psutil  # only now: every start asks, and after a clean stop there is no record
+
         try:
             proc = psutil.Process(pid)
             if abs(proc.create_time() - created) > 0.01 or proc.status() == psutil.STATUS_ZOMBIE:
@@ -116,11 +116,11 @@ class ChildRecord:
 
     def reap(self, timeout: float = 5.0) -> int | None:
         """Stop the recorded process if it is still the one Nexus started. Returns its pid."""
-        import psutil
-
         found = self._alive_record()
         if found is None:
             return None
+        import psutil
+
         _, proc = found
         pid = proc.pid
         try:

@@ -34,11 +34,11 @@ class ProcessTreeMeter:
         self._procs: dict[int, psutil.Process] = {}
 
     def measure(self, pid: int | None) -> tuple[float, int, int]:
-        import psutil  # imported on the sampler thread, after Nexus is already serving
-
         if pid is None:
             self._procs.clear()
             return 0.0, 0, 0
+        import psutil  # on the sampler thread, once OpenCode runs: not on Nexus's start path
+
         try:
             root = self._procs.get(pid) or psutil.Process(pid)
             tree = [root, *root.children(recursive=True)]

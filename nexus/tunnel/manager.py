@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -368,6 +367,8 @@ class TunnelManager:
     def _ready(self) -> tuple[bool, int | None]:
         """cloudflared's /ready: (ready, connections registered with Cloudflare's edge); the
         count is None while its metrics server does not answer. It answers 503 until ready."""
+        import urllib.error  # with urllib.request (see _open): when a tunnel runs, not at start
+
         try:
             with _open(f"http://{self._metrics}/ready") as res:
                 status, body = res.status, res.read(4096)
@@ -383,6 +384,8 @@ class TunnelManager:
 
     def _get(self, path: str) -> str | None:
         """GET on cloudflared's metrics server: the body on 200, else None."""
+        import urllib.error
+
         try:
             with _open(f"http://{self._metrics}{path}") as res:
                 return res.read(64 * 1024).decode("utf-8", "replace") if res.status == 200 else None

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Flask
 from flask_compress import Compress
-from flask_sock import Sock
 
 from nexus.runtime import Runtime
 from nexus.ui.api_chat import session_prompt_limit
@@ -17,13 +16,16 @@ from nexus.ui.openapi import build_document
 from nexus.ui.routes import ROUTES
 from nexus.ui.security import install_security
 from nexus.ui.static_files import install_static_files
+from nexus.ui.url_rules import LazyBuilderRule
 from nexus.ui.websocket_cap import WebSocketCap, capped, capped_stream
+from nexus.ui.websocket_view import add_websocket_route
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.url_rule_class = LazyBuilderRule  # URL builders compiled on first url_for, not at start
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         JSON_SORT_KEYS=False,
@@ -39,10 +41,9 @@ def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     app.extensions["nexus.websocket_cap"] = WebSocketCap()
     app.extensions["nexus.openapi"] = build_document(ROUTES)
 
-    sock = Sock(app)
     for route in ROUTES:
         if route.websocket:
-            sock.route(route.rule, endpoint=route.endpoint)(capped(route.view))
+            add_websocket_route(app, route.rule, route.endpoint, capped(route.view))
         else:
             # The live streams' SSE fallbacks (nexus/ui/live.py) hold a thread each, like a WebSocket.
             view = capped_stream(route.view) if route.rule.endswith("/stream/sse") else route.view

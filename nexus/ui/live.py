@@ -35,9 +35,6 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from flask import Response, stream_with_context
-from simple_websocket import ConnectionClosed
-from wsproto.extensions import PerMessageDeflate
-from wsproto.frame_protocol import Opcode, RsvBits
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +42,6 @@ HEARTBEAT_SECONDS = 15.0
 FLUSH_SECONDS = 0.004
 SMALL_FRAME = 512
 PING = '{"type":"ping"}'
-GONE = (ConnectionClosed, OSError)  # BrokenPipeError, ConnectionResetError: the client left
 
 
 def dump(message: dict[str, Any]) -> str:
@@ -148,6 +144,10 @@ def _frames(feed: LiveFeed, stop: Closing, gone: Callable[[], bool] = lambda: Fa
 
 def _tune(ws: Any) -> None:
     """TCP_NODELAY, and no deflate for small frames (see the module's docstring)."""
+    # Imported here, not at start-up: only a WebSocket request needs them (issue 16).
+    from wsproto.extensions import PerMessageDeflate
+    from wsproto.frame_protocol import Opcode, RsvBits
+
     sock = getattr(ws, "sock", None)
     if sock is not None:
         try:
@@ -170,6 +170,8 @@ def _tune(ws: Any) -> None:
 
 def serve_websocket(ws: Any, feed: LiveFeed, stop: Closing) -> None:
     """Run `feed` over a flask-sock WebSocket until either side ends it."""
+    from simple_websocket import ConnectionClosed
+
     _tune(ws)
     # The reader thread of simple_websocket sets `ws.event` on every message and on close:
     # sharing the feed's event makes one wait cover the client, the sources and shutdown.
@@ -189,7 +191,7 @@ def serve_websocket(ws: Any, feed: LiveFeed, stop: Closing) -> None:
                 ws.close(item.code, item.reason)
                 return
             ws.send(item[0] if len(item) == 1 else "[" + ",".join(item) + "]")
-    except GONE as exc:
+    except (ConnectionClosed, OSError) as exc:  # BrokenPipeError, ConnectionResetError: the client left
         log.debug("live client left: %s", exc)
     finally:
         frames.close()

@@ -20,8 +20,6 @@ import socket
 import time
 from typing import Any
 
-from simple_websocket import ConnectionClosed
-
 from nexus.errors import ServiceError
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import closing, runtime
@@ -42,6 +40,8 @@ def _dump(obj: dict[str, Any]) -> str:
 def _end(ws: Any, code: int, reason: str) -> None:
     """Let the page close first (see the module's doc), then close with `code` and `reason`,
     and shut the socket so the HTTP response flask-sock writes afterwards goes nowhere."""
+    from simple_websocket import ConnectionClosed  # here: only a WebSocket request imports it (issue 16)
+
     deadline = time.monotonic() + LINGER
     try:
         while ws.connected and time.monotonic() < deadline:
@@ -69,6 +69,8 @@ def _refused(ws: Any) -> bool:
 
 
 def terminal_connect_ws(ws: Any, terminal_id: str) -> None:
+    from simple_websocket import ConnectionClosed
+
     if _refused(ws):
         return
     try:
@@ -134,6 +136,8 @@ def _terminal_op(ws: Any, terminal: Any, raw: Any) -> None:
 def run_command_ws(ws: Any, session_id: str) -> None:
     """Relays one manual command (nexus.workspace.manual_commands) to the page: the command
     runs in the workspace service; leaving the page or Nexus stopping stops it."""
+    from simple_websocket import ConnectionClosed
+
     if _refused(ws):
         return
     try:
