@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from nexus.server.repository import RestartRepository
 from nexus.store import Database, StoreError
-from nexus.store.database import MIGRATIONS_DIR, sqlite_url
+from nexus.store.database import MIGRATIONS_DIR, SQLITE_CACHE_KIB, sqlite_url
 from nexus.store.migrations import HEAD_REVISION
 from nexus.store.schema import metadata
 from tests.postgres_server import on_postgres
@@ -29,6 +29,8 @@ def test_migrates_an_empty_database_to_head(database_url: str) -> None:
         with db.engine.connect() as conn:
             if db.is_sqlite:
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                # A bounded page cache per pooled connection (RSS, issue 13).
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
             tables = set(inspect(conn).get_table_names())
         assert set(metadata.tables) <= tables
     finally:
