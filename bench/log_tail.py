@@ -32,7 +32,6 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -97,19 +96,6 @@ def generate(path: Path, size_bytes: int, distinct_blocks: int = 8) -> dict[str,
     return {"bytes": written, "lines": lines, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def finish_setup(data_dir: Path, env: dict[str, str]) -> None:
-    """Mark the first-run wizard done (no owner password: this computer is served without
-    sign-in), as after a real setup; otherwise /logs leads to /setup."""
-    code = ("import sys, time; from pathlib import Path; from nexus.auth.repository import AuthRepository; "
-            "from nexus.store.database import Database, sqlite_url; "
-            "db = Database.open(sqlite_url(Path(sys.argv[1]) / 'nexus.db')); "
-            "AuthRepository(db).save_setup_progress('done', time.time()); db.close()")
-    done = subprocess.run([str(R.VENV_PY), "-c", code, str(data_dir)], env=env, capture_output=True, text=True,
-                          timeout=60)
-    if done.returncode != 0:
-        raise R.BenchError(f"could not mark the setup done: {done.stderr.strip()[-500:]}")
-
-
 def timed_get(port: int, path: str, timeout: float = 30.0) -> tuple[float, int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -167,7 +153,7 @@ def bench_log_tail(scratch: Path, size_bytes: int = 1000 * MB, rounds: int = 7) 
     # Creates the store; the settings command leaves a small log behind, replaced below.
     R.nexus_settings(data_dir, env, "server.autostart", "false")
     R.nexus_settings(data_dir, env, "logs.max_bytes", str(1024 ** 3))
-    finish_setup(data_dir, env)
+    R.nexus_open_locally(data_dir, env)  # an owner and a finished setup, no sign-in on this computer
     log_file = data_dir / "logs" / "nexus.jsonl"
     for old in log_file.parent.glob("nexus.jsonl*"):
         old.unlink()
