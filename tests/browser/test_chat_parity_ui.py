@@ -4,6 +4,7 @@ Screenshots go to test-results/screenshots/."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +175,33 @@ def test_run_a_slash_command_from_the_palette_and_see_the_model_and_context(open
         no_horizontal_scroll(phone)
         shot(phone, f"composer-phone-{scheme}")
         assert not problems(watch, failed), problems(watch, failed)
+
+
+def test_mention_a_project_file_with_at_and_send_it(open_page: Any, fresh: ChatNexus) -> None:
+    """Type "@", pick a file of the session's project from the palette with the keyboard, send:
+    the message carries the file (OpenCode read it), shown as a chip on the user's message."""
+    workspace = fresh.runtime.settings["server.workspace"]
+    (Path(workspace) / "launch-notes.txt").write_text("the launch code is 4242\n")
+    session = fresh.runtime.chat.create(title="Mention a file")
+    page, watch = open_page(f"/s/{session['id']}", color_scheme="light", viewport=DESKTOP)
+    failed = failures(page)
+    wait_live(page)
+    view = page.locator(".session.full")
+    expect(view).to_have_attribute("data-loaded", "1")
+    box = view.get_by_label("Message", exact=True)
+    box.fill("what does ")
+    box.press("End")
+    box.type("@launch")
+    option = view.get_by_role("option", name="launch-notes.txt")
+    expect(option).to_be_visible(timeout=FIRST)
+    box.press("Enter")
+    expect(box).to_have_value("what does @launch-notes.txt ")
+    box.type("say?")
+    box.press("Enter")
+    expect(box).to_have_value("", timeout=FIRST)
+    user = view.locator('.msg[data-role="user"]').first
+    expect(user.locator(".file-chip")).to_contain_text("launch-notes.txt", timeout=FIRST)
+    expect(last_reply(view)).to_contain_text("You said:", timeout=FIRST)
+    idle(view)
+    shot(page, "mention-desktop-light")
+    assert not problems(watch, failed), problems(watch, failed)

@@ -20,7 +20,7 @@ export class QueueList {
       const files = (item.files || []).map((f) => f.name).join(", ");
       return el("li", { class: "queued-item", dataset: { queued: item.id } },
         el("span", { class: "queued-text", text: item.text || files }),
-        files && item.text ? el("span", { class: "queued-files", text: `📎 ${files}` }) : null,
+        files && item.text ? el("span", { class: "queued-files file-chip", text: files }) : null,
         el("span", { class: "queued-actions" },
           el("button", { type: "button", class: "btn", text: "Edit", "aria-label": `Edit queued message: ${item.text}`,
             onclick: () => this.edit(item) }),

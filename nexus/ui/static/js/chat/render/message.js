@@ -75,7 +75,7 @@ export class MessageView {
         return;
       }
       case "file":
-        node.replaceChildren(el("span", { class: "file-chip", text: `📎 ${part.filename || "file"}` }),
+        node.replaceChildren(el("span", { class: "file-chip", text: part.filename || "file" }),
           el("span", { class: "muted small", text: part.mime ? ` ${part.mime}` : "" }));
         return;
       case "diff":
