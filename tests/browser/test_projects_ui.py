@@ -155,6 +155,10 @@ def test_workspace_pane_of_a_session_on_an_attached_server(new_page: Any, nexus:
             expect(page.locator(".tree-item", has_text="omega-only.txt")).to_have_count(0)
             page.locator(".tree-item", has_text="kappa-only.txt").locator(".tree-label").click()
             expect(page.locator(".file-text")).to_contain_text("served by the box", timeout=15_000)
+            # The open file's name reads on one line, on a phone too (it broke every few letters).
+            lines = page.locator(".viewer-path").evaluate(
+                "e => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))")
+            assert lines == 1, f"the file's name takes {lines} lines"
             shot(page, f"attached-files-{name}")
             page.get_by_role("tab", name="Changes").click()
             expect(page.locator(".change-path", has_text="fresh.txt")).to_be_visible(timeout=15_000)
