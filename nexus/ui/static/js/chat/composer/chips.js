@@ -15,7 +15,8 @@ export class Chips {
     this.model = el("select", { id: modelId, class: "chip-select", disabled: true });
     this.agent = el("select", { id: agentId, class: "chip-select", disabled: true });
     this.el = el("div", { class: "composer-chips" },
-      el("span", { class: "chip" }, el("label", { for: agentId, class: "chip-label", text: "Agent" }), this.agent),
+      el("span", { class: "chip agent-chip" }, el("label", { for: agentId, class: "chip-label", text: "Agent" }),
+        this.agent),
       el("span", { class: "chip" }, el("label", { for: modelId, class: "chip-label", text: "Model" }), this.model));
     this.model.addEventListener("change", () => this.remember({ model: this.model.value }));
     this.agent.addEventListener("change", () => this.remember({ agent: this.agent.value }));
