@@ -35,6 +35,16 @@ def failures(page: Any) -> list[str]:
     return failed
 
 
+def open_session(open_page: Any, session_id: str, **context: Any) -> tuple[Any, Any, list[str], Any]:
+    """The session's page, live and drawn: (page, its watch, its failed requests, the session view)."""
+    page, watch = open_page(f"/s/{session_id}", **context)
+    failed = failures(page)
+    wait_live(page)
+    view = page.locator(".session.full")
+    expect(view).to_have_attribute("data-loaded", "1")
+    return page, watch, failed, view
+
+
 def problems(watch: Any, failed: list[str]) -> list[str]:
     return [e for e in watch.errors if not e.startswith("console: Failed to load resource")] + failed
 
@@ -110,11 +120,7 @@ def test_a_waiting_question_shows_on_the_card_and_can_be_dismissed(open_page: An
 
 def test_queue_a_message_while_a_reply_streams(open_page: Any, fresh: ChatNexus) -> None:
     session = fresh.runtime.chat.create(title="Queue while busy")
-    page, watch = open_page(f"/s/{session['id']}", color_scheme="light", viewport=DESKTOP)
-    failed = failures(page)
-    wait_live(page)
-    view = page.locator(".session.full")
-    expect(view).to_have_attribute("data-loaded", "1")
+    page, watch, failed, view = open_session(open_page, session["id"], color_scheme="light", viewport=DESKTOP)
     send(view, "BURST:80:100")
     expect(view).to_have_attribute("data-status", "busy", timeout=FIRST)
     expect(view.get_by_role("button", name="Queue")).to_be_visible()
@@ -183,11 +189,7 @@ def test_mention_a_project_file_with_at_and_send_it(open_page: Any, fresh: ChatN
     workspace = fresh.runtime.settings["server.workspace"]
     (Path(workspace) / "launch-notes.txt").write_text("the launch code is 4242\n")
     session = fresh.runtime.chat.create(title="Mention a file")
-    page, watch = open_page(f"/s/{session['id']}", color_scheme="light", viewport=DESKTOP)
-    failed = failures(page)
-    wait_live(page)
-    view = page.locator(".session.full")
-    expect(view).to_have_attribute("data-loaded", "1")
+    page, watch, failed, view = open_session(open_page, session["id"], color_scheme="light", viewport=DESKTOP)
     box = view.get_by_label("Message", exact=True)
     box.fill("what does ")
     box.press("End")
