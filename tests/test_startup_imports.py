@@ -38,6 +38,7 @@ def first_request():
     while not gc.isenabled() and time.monotonic() < deadline:
         time.sleep(0.01)  # the collector is back once the services have started (nexus/startup_gc.py)
     seen["gc"] = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+    seen["switch_interval"] = sys.getswitchinterval()
     os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -93,3 +94,10 @@ def test_start_up_objects_are_frozen_once_the_services_run(tmp_path: Path) -> No
     out = _serve(tmp_path, tmp_path / "data")
     assert out["gc"]["enabled"], "the garbage collector stayed off after start-up"
     assert out["gc"]["frozen"] > 20_000, out["gc"]
+
+
+def test_the_server_hands_the_gil_over_every_millisecond(tmp_path: Path) -> None:
+    """A woken sender thread gets the GIL within ~1 ms of a busy reader thread, not Python's
+    default 5 ms (a whole flush window of the relay, nexus/ui/live.py)."""
+    out = _serve(tmp_path, tmp_path / "data")
+    assert out["switch_interval"] <= 0.001, out["switch_interval"]
