@@ -39,6 +39,7 @@ def install_from_env() -> bool:
 
     folder = Path(target)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # what Nexus holds is for its user only, also in a folder that existed
     tracing = bool(os.environ.get(TRACE_ENV))
     if tracing:
         tracemalloc.start(FRAMES)

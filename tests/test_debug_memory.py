@@ -72,6 +72,7 @@ def test_sigusr2_writes_thread_names_memory_and_a_snapshot_and_nexus_goes_on(ser
         assert memory["sqlite"]["memory_used"] > 0 and any(c["schema"] > 0 for c in memory["sqlite"]["connections"])
         snapshot = tracemalloc.Snapshot.load(str(dumps / f"snapshot-{n}.pickle"))
         assert any("nexus" in stat.traceback[0].filename for stat in snapshot.statistics("filename"))
+    assert dumps.stat().st_mode & 0o777 == 0o700  # what Nexus holds: for its user only
     assert httpx2.get(f"{url}/healthz", timeout=10).json() == {"ok": True}
 
 

@@ -44,7 +44,7 @@ def _reply(repo: ChatRepository, n: int) -> None:
     """Exchange n: a question and its answer (two parts), saved as the transcript writer does."""
     messages = [{"id": f"m{n:04d}q", "session_id": "s", "role": "user", "created_at": 10.0 * n},
                 {"id": f"m{n:04d}a", "session_id": "s", "role": "assistant", "created_at": 10.0 * n + 1,
-                 "completed_at": 10.0 * n + 2, "finish": "stop"}]
+                 "completed_at": 10.0 * n + 2, "finish": "stop", "agent": "build", "model": f"fake/m{n}"}]
     parts = [(0, {"id": f"p{n:04d}q", "message_id": f"m{n:04d}q", "session_id": "s", "kind": "text",
                   "text": f"question {n}"}),
              (0, {"id": f"p{n:04d}r", "message_id": f"m{n:04d}a", "session_id": "s", "kind": "reasoning",
@@ -82,7 +82,7 @@ def test_loading_a_growing_session_runs_the_same_statements_and_reads_every_part
         assert [p["text"] for p in message["parts"]] == want, message["id"]
 
 
-def test_deleting_and_searching_many_messages_take_one_parameter(store) -> None:
+def test_deleting_searching_and_listing_by_many_ids_take_one_parameter(store) -> None:
     repo, _, texts, _ = store
     repo.create_session({"id": "s", "engine": "opencode", "title": "t"})
     for n in range(40):
@@ -97,6 +97,7 @@ def test_deleting_and_searching_many_messages_take_one_parameter(store) -> None:
     assert all(m["parts"] for m in messages)
     assert [s["id"] for s in repo.list_sessions(query="answer")[0]] == ["s"]
     assert repo.list_sessions(query="nowhere")[0] == []
+    assert repo.agents_and_models_used(["s", "unknown"]) == {"s": ("build", "fake/m39")}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
