@@ -573,7 +573,9 @@ def _native_growth(first: dict[str, Any], last: dict[str, Any]) -> dict[str, flo
                 "glibc_free": sum(a["free"] for a in arenas) / 1e6,
                 "sqlite": sqlite.get("memory_used", 0) / 1e6,
                 "sqlite_statements": sum(c["statements"] for c in sqlite.get("connections") or []) / 1e6,
-                "pymalloc_live": pymalloc.get("bytes_in_allocated_blocks", 0) / 1e6}
+                "pymalloc_live": pymalloc.get("bytes_in_allocated_blocks", 0) / 1e6,
+                **{f"glibc_free_{size}": sum((a.get("free_by_size") or {}).get(size, 0) for a in arenas) / 1e6
+                   for size in ("<1k", "1k-4k", "4k-8k", "8k-64k", ">=64k")}}
     before, after = figures(first), figures(last)
     return {key: round(after[key] - before[key], 2) for key in before}
 

@@ -28,6 +28,9 @@ from typing import Any
 DUMP_ENV = "NEXUS_DEBUG_DUMP"
 TRACE_ENV = "NEXUS_DEBUG_TRACEMALLOC"
 FRAMES = 12
+# Free chunks of glibc's arenas by size: under 1 kB (Python's bigger objects, C structs), up to
+# a page (SQLite's page-cache pages are 4.2 kB: just over), to 64 kB (texts, buffers), beyond.
+FREE_SIZES = {"<1k": 1024, "1k-4k": 4096, "4k-8k": 8192, "8k-64k": 65536, ">=64k": float("inf")}
 
 
 def install_from_env() -> bool:
@@ -115,8 +118,11 @@ def _malloc_info() -> dict[str, Any]:
         rest = sum(int(x) for x in re.findall(r'<total type="rest" count="\d+" size="(\d+)"', heap))
         current = re.search(r'<system type="current" size="(\d+)"', heap)
         mmap = re.search(r'<total type="mmap" count="\d+" size="(\d+)"', heap)
+        by_size = dict.fromkeys(FREE_SIZES, 0)  # free bytes by chunk size: what the holes are
+        for low, total in re.findall(r'<size from="(\d+)" to="\d+" total="(\d+)"', heap):
+            by_size[next(name for name, below in FREE_SIZES.items() if int(low) < below)] += int(total)
         arenas.append({"system": int(current.group(1)) if current else 0, "free": fast + rest,
-                       "mmap": int(mmap.group(1)) if mmap else 0})
+                       "mmap": int(mmap.group(1)) if mmap else 0, "free_by_size": by_size})
     tail = xml.rsplit("</heap>", 1)[-1]
     mmap_total = re.search(r'<total type="mmap" count="(\d+)" size="(\d+)"', tail)
     system = re.search(r'<system type="current" size="(\d+)"', tail)

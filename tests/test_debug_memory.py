@@ -67,6 +67,7 @@ def test_sigusr2_writes_thread_names_memory_and_a_snapshot_and_nexus_goes_on(ser
         assert "MainThread" in names and any(name.startswith("nexus-") for name in names), names
         memory = json.loads((dumps / f"memory-{n}.json").read_text())  # written before the names
         assert memory["smaps_kib"]["[heap]"] > 0 and memory["glibc"]["arenas"], memory
+        assert sum(memory["glibc"]["arenas"][0]["free_by_size"].values()) > 0, memory["glibc"]
         assert "unreadable" in memory["pymalloc"] and memory["python_objects"]["dict"] > 0, memory  # traced
         # Nexus's own store is open: its connections show their page cache, schema and statements.
         assert memory["sqlite"]["memory_used"] > 0 and any(c["schema"] > 0 for c in memory["sqlite"]["connections"])
