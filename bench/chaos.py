@@ -84,6 +84,7 @@ class Nexus:
             self.env["NEXUS_DEBUG_TRACEMALLOC"] = "1"
         self.trace_memory = trace_memory
         self._dumped = 0
+        self.memory: dict[str, Any] = {}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.http: httpx2.Client | None = None
@@ -178,7 +179,8 @@ class Nexus:
         return int(self.url.rsplit(":", 1)[1])
 
     def dump(self, timeout: float = 120) -> tuple[list[str], Path | None]:
-        """Nexus's live thread names, and the path of a tracemalloc snapshot if tracing."""
+        """Nexus's live thread names, and the path of a tracemalloc snapshot if tracing. Where
+        its memory is (nexus/debug_memory.py `native_memory`) is kept in `self.memory`."""
         assert self.proc is not None
         self.dumps.mkdir(exist_ok=True)
         for old in self.dumps.glob("threads-*.json"):  # numbering starts again with each Nexus
@@ -190,6 +192,8 @@ class Nexus:
             if written:
                 n = written[0].stem.split("-")[1]
                 names = json.loads(written[0].read_text())
+                memory = self.dumps / f"memory-{n}.json"  # written before the names
+                self.memory = json.loads(memory.read_text()) if memory.exists() else {}
                 snapshot = self.dumps / f"snapshot-{n}.pickle"
                 if not snapshot.exists():
                     return names, None
@@ -555,6 +559,27 @@ def _top_growth(first: Path, last: Path, count: int = 15) -> list[str]:
     return lines
 
 
+def _native_growth(first: dict[str, Any], last: dict[str, Any]) -> dict[str, float]:
+    """What grew between two of Nexus's memory reports (nexus/debug_memory.py), in MB: the
+    resident heap and anonymous mappings, glibc's arenas (held from the OS, and free inside),
+    SQLite's own allocations (its prepared statements apart), pymalloc's live small objects."""
+    def figures(report: dict[str, Any]) -> dict[str, float]:
+        smaps, glibc = report.get("smaps_kib", {}), report.get("glibc", {})
+        sqlite, pymalloc = report.get("sqlite", {}), report.get("pymalloc", {})
+        arenas = glibc.get("arenas") or []
+        return {"heap_rss": smaps.get("[heap]", 0) / 1e3, "anon_rss": (smaps.get("[anon>=1M]", 0)
+                                                                       + smaps.get("[anon<1M]", 0)) / 1e3,
+                "glibc_arenas": sum(a["system"] for a in arenas) / 1e6,
+                "glibc_free": sum(a["free"] for a in arenas) / 1e6,
+                "sqlite": sqlite.get("memory_used", 0) / 1e6,
+                "sqlite_statements": sum(c["statements"] for c in sqlite.get("connections") or []) / 1e6,
+                "pymalloc_live": pymalloc.get("bytes_in_allocated_blocks", 0) / 1e6,
+                **{f"glibc_free_{size}": sum((a.get("free_by_size") or {}).get(size, 0) for a in arenas) / 1e6
+                   for size in ("<1k", "1k-4k", "4k-8k", "8k-64k", ">=64k")}}
+    before, after = figures(first), figures(last)
+    return {key: round(after[key] - before[key], 2) for key in before}
+
+
 def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> dict[str, Any]:
     idle, _ = _quiet(nx, [])
     idle_threads, _ = nx.dump()
@@ -608,13 +633,19 @@ def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> 
     began = time.monotonic()
     deadline = began + seconds
     snapshots: list[Path] = []
+    memory: list[dict[str, Any]] = []  # where Nexus's memory is as the second half starts, and at its end
     while time.monotonic() < deadline:
         time.sleep(min(every, max(0.0, deadline - time.monotonic())))
-        if nx.trace_memory and not snapshots and time.monotonic() - began >= seconds / 2:
-            snapshots.append(nx.dump()[1])  # type: ignore[arg-type]  # the second half starts
+        if not memory and time.monotonic() - began >= seconds / 2:
+            snapshot = nx.dump()[1]  # the second half starts
+            memory.append(nx.memory)
+            if snapshot is not None:
+                snapshots.append(snapshot)
         samples.append(_sample(nx.pid))
-    if nx.trace_memory:
-        snapshots.append(nx.dump()[1])  # type: ignore[arg-type]
+    snapshot = nx.dump()[1]
+    memory.append(nx.memory)
+    if snapshot is not None:
+        snapshots.append(snapshot)
     stop.set()
     for thread in threads:
         thread.join(60)
@@ -644,6 +675,9 @@ def soak(nx: Nexus, seconds: float, sessions: int, every: float, burst: str) -> 
         f"{'met' if slope is not None and slope <= TARGETS['rss_slope_mb_per_min'] else 'MISSED'}); threads "
         f"{'back to idle' if after['threads'] <= idle['threads'] else 'NOT back to idle'} "
         f"({idle['threads']} idle, {after['threads']} after, quiet after {waited:.1f} s)")
+    if len(memory) == 2:
+        result["native_growth_second_half_mb"] = _native_growth(*memory)
+        say(f"  where RSS went over the second half (MB): {result['native_growth_second_half_mb']}")
     if len(snapshots) == 2:
         result["traced_growth_second_half"] = _top_growth(*snapshots)
         say("  traced allocations, growth over the second half:")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from nexus.chat import events as ev
 from nexus.store.database import Database
+from nexus.store.one_of import one_of
 from nexus.store.schema import chat_messages, chat_parts, chat_sessions
 
 _TOKEN_KEYS = ("input", "output", "reasoning", "cache_read", "cache_write")
@@ -82,6 +83,10 @@ class ChatRepository:
         self.fts = db.is_sqlite and self._has_fts()
         self.tsvector = db.is_postgres and self._has_tsvector()
 
+    def _one_of(self, column: Any, values: Iterable[str]) -> Any:
+        """`column IN values` in one SQL text for any number of values (nexus/store/one_of.py)."""
+        return one_of(column, values, postgres=self._db.is_postgres)
+
     def _has_fts(self) -> bool:
         with self._db.engine.connect() as conn:
             return bool(conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'chat_search'")).scalar())
@@ -138,7 +143,7 @@ class ChatRepository:
         if state and state != "deleted":
             conditions.append(chat_sessions.c.state == state)
         if query:
-            conditions.append(chat_sessions.c.id.in_(self._matching_session_ids(query, deleted=state == "deleted")))
+            conditions.append(self._one_of(chat_sessions.c.id, self._matching_session_ids(query, deleted=state == "deleted")))
         if agent:
             conditions.append(chat_sessions.c.agent == agent)
         if model:
@@ -166,7 +171,7 @@ class ChatRepository:
         if not session_ids:
             return {}
         newest = (select(chat_messages.c.session_id, func.max(chat_messages.c.created_at).label("at"))
-                  .where(chat_messages.c.session_id.in_(session_ids), chat_messages.c.role == "assistant",
+                  .where(self._one_of(chat_messages.c.session_id, session_ids), chat_messages.c.role == "assistant",
                          chat_messages.c.model.is_not(None))
                   .group_by(chat_messages.c.session_id).subquery())
         query = select(chat_messages.c.session_id, chat_messages.c.agent, chat_messages.c.model).join(
@@ -252,7 +257,7 @@ class ChatRepository:
             messages = [message_from_row(r) for r in rows]
             by_id = {m["id"]: m for m in messages}
             if by_id:
-                for prow in conn.execute(select(chat_parts).where(chat_parts.c.message_id.in_(list(by_id)))
+                for prow in conn.execute(select(chat_parts).where(self._one_of(chat_parts.c.message_id, by_id))
                                          .order_by(chat_parts.c.message_id, chat_parts.c.position)):
                     by_id[prow.message_id]["parts"].append(part_from_row(prow))
         return messages, has_more
@@ -317,8 +322,8 @@ class ChatRepository:
                 for message_id in ids:
                     conn.execute(text("DELETE FROM chat_search WHERE part_id IN "
                                       "(SELECT id FROM chat_parts WHERE message_id = :m)"), {"m": message_id})
-            conn.execute(delete(chat_parts).where(chat_parts.c.message_id.in_(ids)))
-            conn.execute(delete(chat_messages).where(chat_messages.c.id.in_(ids)))
+            conn.execute(delete(chat_parts).where(self._one_of(chat_parts.c.message_id, ids)))
+            conn.execute(delete(chat_messages).where(self._one_of(chat_messages.c.id, ids)))
 
     def message_session(self, message_id: str) -> str | None:
         with self._db.engine.connect() as conn:
@@ -361,7 +366,7 @@ class ChatRepository:
                 return []
             deleted_at = chat_sessions.c.deleted_at
             live = {r.id: session_from_row(r) for r in conn.execute(
-                select(chat_sessions).where(chat_sessions.c.id.in_(list(hits)),
+                select(chat_sessions).where(self._one_of(chat_sessions.c.id, hits),
                                             deleted_at.is_not(None) if deleted else deleted_at.is_(None)))}
         return [{**hit, "session": live[sid]} for sid, hit in hits.items() if sid in live][:limit]
 
