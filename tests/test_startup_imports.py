@@ -54,11 +54,12 @@ print(json.dumps({"code": code, **seen}))
 # imports it on its thread; the instance lock reads /proc on Linux); tracemalloc (the chaos bench's
 # memory snapshots, nexus/debug_memory.py, only when asked); argon2 (a sign-in or a new password);
 # webbrowser (a second launch hands over); ctypes.util (the malloc limit needs no library search);
-# urllib.error (a running tunnel's health checks); zoneinfo (the analytics' days).
+# urllib.error (a running tunnel's health checks); zoneinfo (the analytics' days); the PostgreSQL
+# dialect (a PostgreSQL store).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
                          "urllib.request", "tarfile", "statistics",
                          "flask_sock", "simple_websocket", "wsproto", "h11", "psutil", "tracemalloc", "argon2",
-                         "webbrowser", "ctypes.util", "urllib.error", "zoneinfo")
+                         "webbrowser", "ctypes.util", "urllib.error", "zoneinfo", "sqlalchemy.dialects.postgresql")
 
 
 def _serve(tmp_path: Path, data_dir: Path) -> dict:
