@@ -61,6 +61,34 @@ def test_fixed_thresholds_give_freed_big_blocks_back() -> None:
     assert default - fixed >= 30, f"RSS after freeing 38 MB: {default} MB by default, {fixed} MB fixed"
 
 
+# Blocks of 64-128 kB (a streaming part's text, a page of messages) between small blocks that
+# stay: from the heap by default, where freeing them leaves holes only malloc_trim could reach;
+# above the fixed 64 kB threshold, each is mapped on its own and unmapped when freed.
+_MID_BLOCKS = """
+import ctypes, sys
+from nexus.glibc_malloc import limit_malloc_arenas
+if sys.argv[1] == "fixed":
+    limit_malloc_arenas()
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+big, small = [], []
+for _ in range(400):
+    big.append(libc.malloc(80 << 10))
+    ctypes.memset(big[-1], 1, 80 << 10)
+    small.append(libc.malloc(200))  # stays: the freed blocks below it cannot be trimmed off the top
+for b in big:
+    libc.free(ctypes.c_void_p(b))
+print(int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20)
+"""
+
+
+def test_freed_blocks_of_64_to_128_kb_are_given_back() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    default = int(_run(_MID_BLOCKS.replace("sys.argv[1]", "'default'"), env))
+    fixed = int(_run(_MID_BLOCKS.replace("sys.argv[1]", "'fixed'"), env))
+    assert default - fixed >= 20, f"RSS after freeing 31 MB of 80 kB blocks: {default} MB by default, {fixed} MB fixed"
+
+
 def test_return_free_memory_runs_at_most_every_trim_every_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(glibc_malloc, "_last_trim", [0.0])
     start = 1_000_000.0
