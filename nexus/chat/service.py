@@ -217,8 +217,7 @@ class ChatService:
     def transcript_state(self, session_id: str) -> dict[str, Any]:
         stream = self.hub.stream(session_id)
         with stream.lock:
-            # "released": messages whose parts are only in the store (transcript.first_kept).
-            return {**stream.transcript.snapshot(), "released": sorted(stream.transcript.released)}
+            return stream.transcript.state()
 
     def _load(self, session_id: str) -> tuple[Transcript, int]:
         session = self.repo.get_session(session_id)
@@ -608,10 +607,9 @@ class ChatService:
 
     def messages(self, session_id: str, *, before: str | None = None, limit: int = 100) -> dict[str, Any]:
         self.get(session_id)
-        messages, has_more = self.repo.load_messages(session_id, before=before, limit=limit)
         if before is None:
             self.writer.flush(session_id)  # include what is still in the write batch
-            messages, has_more = self.repo.load_messages(session_id, limit=limit)
+        messages, has_more = self.repo.load_messages(session_id, before=before, limit=limit)
         return {"messages": messages, "has_more": has_more}
 
     def initial_snapshot(self, session_id: str) -> dict[str, Any]:

@@ -25,6 +25,17 @@ KEEP_PARTS_OF = 60
 KEEP_TEXT_BYTES = 128 * 1024
 KEEP_AT_LEAST = 4
 RELEASING_ENGINES = frozenset({"opencode"})
+# A released message's few fields (~1.4 kB each, with the engine's own record of it) are let go
+# too once it is older than the newest KEEP_MESSAGES: a page is drawn with the newest
+# SNAPSHOT_MESSAGES (50) and loads what is older from the store. `horizon` is then the newest
+# message id let go: OpenCode's message ids ascend with time, so an event about a message at or
+# below it is about one that only the store holds now, and is not announced as new.
+KEEP_MESSAGES = 100
+
+
+def beyond_horizon(message_id: str, horizon: str | None) -> bool:
+    """Whether a message id is at or below a horizon (see KEEP_MESSAGES)."""
+    return horizon is not None and message_id <= horizon
 
 
 def part_weight(part: dict[str, Any]) -> int:
@@ -52,6 +63,11 @@ def first_kept(weights: list[int]) -> int:
     return len(weights) - kept
 
 
+def forgettable(order: list[str], released: set[str]) -> list[str]:
+    """Of message ids oldest first, the released ones older than the newest KEEP_MESSAGES."""
+    return [message_id for message_id in order[:max(len(order) - KEEP_MESSAGES, 0)] if message_id in released]
+
+
 class Transcript:
     def __init__(self, session: dict[str, Any], messages: list[dict[str, Any]] | None = None,
                  has_more: bool = False) -> None:
@@ -70,6 +86,8 @@ class Transcript:
         self.session_dirty = False
         self.removed_messages: set[str] = set()  # to delete from the store
         self.released: set[str] = set()  # ids of messages whose parts were let go (see KEEP_PARTS_OF)
+        self.horizon: str | None = None  # the newest id of the messages let go entirely (KEEP_MESSAGES)
+        self.release_old_parts()
 
     # ----- reading --------------------------------------------------------------------------
 
@@ -94,12 +112,24 @@ class Transcript:
                 "status": dict(self.status),
                 "has_more": has_more}
 
+    def state(self) -> dict[str, Any]:
+        """What an engine's mapper is seeded with after a restart: the whole snapshot, the
+        messages whose parts are only in the store ("released", KEEP_PARTS_OF) and the newest
+        id of the messages only the store holds ("horizon", KEEP_MESSAGES)."""
+        return {**self.snapshot(), "released": sorted(self.released), "horizon": self.horizon}
+
     # ----- applying events ------------------------------------------------------------------
 
     def apply(self, type_: str, data: dict[str, Any]) -> None:
         handler = _HANDLERS.get(type_)
-        if handler is not None:
-            handler(self, data)
+        if handler is None:
+            return
+        message = data.get("message")
+        message_id = data.get("message_id") or (message.get("id") if isinstance(message, dict) else None)
+        if (isinstance(message_id, str) and beyond_horizon(message_id, self.horizon)
+                and message_id not in self.messages and type_ != ev.MESSAGE_REMOVED):
+            return  # about a message only the store holds now: it is not drawn again as new
+        handler(self, data)
 
     def _add_message(self, message: dict[str, Any]) -> dict[str, Any]:
         message = {**_blank_message(message["id"]), **message}
@@ -157,20 +187,19 @@ class Transcript:
         self.dirty_parts.add(part["id"])
 
     def _on_usage(self, data: dict[str, Any]) -> None:
+        # The session's totals move by this message's change, so they stay right when older
+        # messages are not in memory (a long session loads its newest 500; see KEEP_MESSAGES).
         message = self._message(data["message_id"])
+        before, before_cost = message.get("tokens") or {}, float(message.get("cost") or 0.0)
         message["tokens"] = dict(data["tokens"])
         message["cost"] = data["cost"]
         self.dirty_messages.add(message["id"])
-        totals = ev.empty_tokens()
-        cost = 0.0
-        for m in self.messages.values():
-            for key in totals:
-                totals[key] += int((m.get("tokens") or {}).get(key, 0))
-            cost += float(m.get("cost") or 0.0)
-        if not self.has_more:  # with older messages unloaded, keep the stored totals
-            self.session["tokens"] = totals
-            self.session["cost"] = round(cost, 6)
-            self.session_dirty = True
+        totals = dict(self.session.get("tokens") or ev.empty_tokens())
+        for key in ev.empty_tokens():
+            totals[key] = int(totals.get(key) or 0) + int(message["tokens"].get(key) or 0) - int(before.get(key) or 0)
+        self.session["tokens"] = totals
+        self.session["cost"] = round(float(self.session.get("cost") or 0.0) + float(data["cost"] or 0.0) - before_cost, 6)
+        self.session_dirty = True
 
     def _on_message_end(self, data: dict[str, Any]) -> None:
         message = self._message(data["message_id"])
@@ -182,7 +211,8 @@ class Transcript:
 
     def release_old_parts(self) -> int:
         """Let go of the parts of finished, saved messages older than the ones the policy above
-        keeps; returns how many messages released theirs now."""
+        keeps, and of released messages older than the newest KEEP_MESSAGES; returns how many
+        messages released their parts now."""
         if self.session.get("engine") not in RELEASING_ENGINES or len(self.messages) <= KEEP_AT_LEAST:
             return 0
         messages = list(self.messages.values())
@@ -197,7 +227,15 @@ class Transcript:
             message["parts"] = []
             self.released.add(message["id"])
             released += 1
+        self._forget_old_messages()
         return released
+
+    def _forget_old_messages(self) -> None:
+        for message_id in forgettable(list(self.messages), self.released):
+            del self.messages[message_id]
+            self.released.discard(message_id)
+            self.horizon = max(self.horizon or message_id, message_id)
+            self.has_more = True
 
     def _on_permission_asked(self, data: dict[str, Any]) -> None:
         permission = data["permission"]
@@ -222,6 +260,8 @@ class Transcript:
     def _on_message_removed(self, data: dict[str, Any]) -> None:
         message = self.messages.pop(data["message_id"], None)
         if message is None:
+            if beyond_horizon(data["message_id"], self.horizon):
+                self.removed_messages.add(data["message_id"])  # only the store still has it
             return
         for part in message["parts"]:
             self._parts.pop(part["id"], None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nexus.chat import events as ev
-from nexus.chat.transcript import first_kept, part_weight
+from nexus.chat.transcript import beyond_horizon, first_kept, forgettable, part_weight
 
 Emitted = tuple[str, str, dict[str, Any]]  # (OpenCode session id, event type, data)
 
@@ -140,6 +140,26 @@ class _SessionMemory:
     # Messages whose parts were let go, here and in the transcript (transcript.first_kept):
     # a reconcile does not announce their parts again (the store has them; clients do not).
     released: set[str] = field(default_factory=set)
+    # The newest id of the messages forgotten entirely, here and in the transcript
+    # (transcript.KEEP_MESSAGES): an event about one at or below it is not announced again.
+    horizon: str | None = None
+
+    def forgotten(self, message_id: str) -> bool:
+        return message_id not in self.messages and beyond_horizon(message_id, self.horizon)
+
+
+def _forget_old_messages(memory: _SessionMemory) -> None:
+    """Forget released messages older than the newest KEEP_MESSAGES, as the transcript does."""
+    gone = set(forgettable(list(memory.messages), memory.released))
+    if not gone:
+        return
+    for message_id in gone:
+        del memory.messages[message_id]
+        memory.released.discard(message_id)
+        memory.diffs.pop(message_id, None)
+        memory.horizon = max(memory.horizon or message_id, message_id)
+    for child in [c for c, parent in memory.parents.items() if c in gone or parent in gone]:
+        del memory.parents[child]
 
 
 def _release_old_parts(memory: _SessionMemory) -> None:
@@ -161,6 +181,7 @@ def _release_old_parts(memory: _SessionMemory) -> None:
         memory.parts.pop(part_id, None)
         memory.owners.pop(part_id, None)
         memory.part_messages.pop(part_id, None)
+    _forget_old_messages(memory)
 
 
 class OpenCodeMapper:
@@ -187,6 +208,8 @@ class OpenCodeMapper:
                 memory.parts[part["id"]] = {k: v for k, v in part.items() if k != "message_id"}
                 memory.owners[part["id"]] = message["id"]
         memory.released.update(state.get("released") or [])
+        if state.get("horizon"):
+            memory.horizon = max(memory.horizon or state["horizon"], state["horizon"])
         memory.permissions = {p["id"] for p in state.get("permissions", [])}
         memory.questions = {q["id"]: q for q in state.get("questions", [])}
         memory.status = (state.get("status") or {}).get("status", "idle")
@@ -218,6 +241,8 @@ class OpenCodeMapper:
             return []
         ref, part_id = props["sessionID"], props["partID"]
         memory = self._memory(ref)
+        if memory.forgotten(props["messageID"]):
+            return []
         known = memory.parts.get(part_id)
         kind = known["kind"] if known else "text"
         if known is not None:
@@ -288,6 +313,8 @@ class OpenCodeMapper:
 
     def message(self, ref: str, info: dict[str, Any]) -> list[Emitted]:
         memory = self._memory(ref)
+        if memory.forgotten(info["id"]):
+            return []  # an old message only the store holds now (transcript.KEEP_MESSAGES)
         out: list[Emitted] = []
         seen = memory.messages.get(info["id"])
         if seen is None:
@@ -320,7 +347,7 @@ class OpenCodeMapper:
         if part is None:
             return []
         memory = self._memory(ref)
-        if reconciling and message_id in memory.released:
+        if (reconciling and message_id in memory.released) or memory.forgotten(message_id):
             return []  # an old message: its parts are in the store, and OpenCode's are the same
         memory.part_messages[part["id"]] = message_id
         part = self._with_real_diff(memory, message_id, part)
