@@ -206,6 +206,9 @@ def test_metrics_measure_the_real_process(server_runtime: Runtime) -> None:
     assert sample["rss_bytes"] > 50 * 1024 * 1024, "OpenCode is a Bun binary of a few hundred MB"
     assert sample["threads"] >= 1
     assert sample["requests"] >= 1 and sample["requests_total"] >= 2
+    # The live chart's ring gives back each sample whole (it keeps them as tuples), and `since`.
+    assert rt.metrics.history()[-1] == sample
+    assert rt.metrics.history(since=sample["at"] - 1e-3) == [sample]
 
 
 def test_missing_binary_is_a_clear_error(server_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,6 +61,10 @@ class ProcessTreeMeter:
         return cpu, rss, threads
 
 
+SAMPLE_FIELDS = ("at", "state", "cpu_percent", "rss_bytes", "threads", "uptime", "restarts", "requests_total",
+                 "errors_total", "requests", "errors")
+
+
 class MetricsSampler:
     def __init__(self, supervisor: Supervisor, settings: Settings, bus: EventBus, repo: MetricsRepository,
                  *, interval: float = 1.0, clock: Callable[[], float] = time.time) -> None:
@@ -72,7 +76,9 @@ class MetricsSampler:
         self._clock = clock
         self._meter = ProcessTreeMeter()
         self._lock = threading.Lock()
-        self._history: collections.deque[dict[str, Any]] = collections.deque(
+        # Each sample as a tuple of SAMPLE_FIELDS' values: 15 minutes of them take ~0.25 MB
+        # instead of ~0.55 MB as dicts (the ring fills for its first 15 minutes; issue 13).
+        self._history: collections.deque[tuple[Any, ...]] = collections.deque(
             maxlen=int(settings.current.metrics.history_seconds / interval))
         self._pending: list[dict[str, Any]] = []
         self._last_counts = (0, 0)
@@ -106,7 +112,7 @@ class MetricsSampler:
             "errors": errors - last_errors,
         }
         with self._lock:
-            self._history.append(sample)
+            self._history.append(tuple(sample[field] for field in SAMPLE_FIELDS))
             self._pending.append(sample)
             due = self._pending and sample["at"] - self._pending[0]["at"] >= self._settings.current.metrics.store_every
         self._bus.publish("server.metrics", **sample)
@@ -116,10 +122,8 @@ class MetricsSampler:
 
     def history(self, since: float | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            samples = list(self._history)
-        if since is None:
-            return samples
-        return [s for s in samples if s["at"] > since]
+            rows = list(self._history)
+        return [dict(zip(SAMPLE_FIELDS, row, strict=True)) for row in rows if since is None or row[0] > since]
 
     def stored(self, since: float) -> list[dict[str, Any]]:
         return self._repo.since(since)
