@@ -59,7 +59,6 @@ Tokens: {input, output, reasoning, cache_read, cache_write}. Times: UNIX seconds
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -67,6 +66,8 @@ from typing import Any, Literal, NotRequired, Required
 
 # typing_extensions, not typing: pydantic validates typing_extensions.TypedDict on Python 3.11
 from typing_extensions import TypedDict
+
+from nexus import wire
 
 SESSION_UPDATED = "session.updated"
 SESSION_STATUS = "session.status"
@@ -117,7 +118,7 @@ class ChatEvent:
     @cached_property
     def wire(self) -> str:
         """The JSON text sent to clients, made once however many clients receive it."""
-        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+        return wire.dumps(self.to_json())
 
 
 # ----- each event type's payload, declared (checked at emit: nexus/chat/event_check.py) ----------

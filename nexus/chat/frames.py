@@ -12,9 +12,9 @@ every client (`ChatEvent.wire`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from nexus import wire
 from nexus.chat import events as ev
 from nexus.chat.events import ChatEvent
 
@@ -48,7 +48,7 @@ class _Merged:
         message: dict[str, Any] = {"session": last.session_id, "seq": last.seq, "from_seq": self.first.seq,
                                    "type": last.type, "at": round(last.at, 3),
                                    "data": {**last.data, "delta": "".join(self.pieces)}}
-        return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        return wire.dumps(message)
 
 
 def merged_wire(events: list[ChatEvent]) -> list[str]:

@@ -10,6 +10,7 @@ from flask_compress import Compress
 from nexus.runtime import Runtime
 from nexus.ui.api_chat import session_prompt_limit
 from nexus.ui.errors import install_error_handlers
+from nexus.ui.json_provider import OrjsonProvider
 from nexus.ui.live import Closing
 from nexus.ui.navigation import install_navigation
 from nexus.ui.openapi import build_document
@@ -25,15 +26,14 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 def create_app(rt: Runtime, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.url_rule_class = LazyBuilderRule  # URL builders compiled on first url_for, not at start
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
-        JSON_SORT_KEYS=False,
         # Cloudflare drops WebSockets that are idle for ~100 s.
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": MAX_REQUEST_BYTES},
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     if config:
         app.config.update(config)
     app.extensions["nexus.runtime"] = rt

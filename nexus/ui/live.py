@@ -26,7 +26,6 @@ an error.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -35,6 +34,8 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from flask import Response, stream_with_context
+
+from nexus import wire
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ PING = '{"type":"ping"}'
 
 
 def dump(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return wire.dumps(message)
 
 
 class Closing(threading.Event):

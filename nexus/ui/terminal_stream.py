@@ -20,6 +20,7 @@ import socket
 import time
 from typing import Any
 
+from nexus import wire
 from nexus.errors import ServiceError
 from nexus.ui.api_workspace import shell_refusal
 from nexus.ui.context import closing, runtime
@@ -34,7 +35,7 @@ MAX_FRAME = 64 * 1024
 
 
 def _dump(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return wire.dumps(obj)
 
 
 def _end(ws: Any, code: int, reason: str) -> None:
