@@ -556,6 +556,11 @@ def _top_growth(first: Path, last: Path, count: int = 15) -> list[str]:
         where = [f"{f.filename.replace(str(ROOT) + '/', '').rsplit('site-packages/', 1)[-1]}:{f.lineno}"
                  for f in frames]
         lines.append(f"{stat.size_diff / 1e3:+9.1f} kB {stat.count_diff:+7d} blocks  " + " < ".join(where[:6]))
+    # Growth spread thinly over many call paths adds up per file: the same, by allocating file.
+    lines.append("by file:")
+    for stat in newer.compare_to(older, "filename")[:count]:
+        name = stat.traceback[0].filename.replace(str(ROOT) + "/", "").rsplit("site-packages/", 1)[-1]
+        lines.append(f"{stat.size_diff / 1e3:+9.1f} kB {stat.count_diff:+7d} blocks  {name}")
     return lines
 
 
@@ -790,6 +795,10 @@ def main(argv: list[str] | None = None) -> int:
             except (ProcessLookupError, PermissionError):
                 pass
         fake.stop()
+        keep = os.environ.get("NEXUS_CHAOS_KEEP")  # a folder: Nexus's data dir and dumps are copied there
+        for name in ("home", "dumps") if keep else ():
+            if (work / name).exists():
+                shutil.copytree(work / name, Path(keep) / name, dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     result["seconds"] = round(time.monotonic() - began, 1)
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
