@@ -20,7 +20,6 @@ import pytest
 from tests.auth_helpers import OWNER, PASSWORD
 from tests.desktop_helpers import (
     NEXUS,
-    close_window,
     close_window_until,
     fake_browser,
     finish,
@@ -69,6 +68,7 @@ def xvfb() -> Iterator[str]:
     yield from start_xvfb()
 
 
+@pytest.mark.timeout(330)  # up to 2 min of clicking close through an X stall (close_window_until)
 def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly(
         tmp_path: Path, opencode_settings: dict, xvfb: str) -> None:
     home = tmp_path / "home"
@@ -115,7 +115,7 @@ def test_window_opens_signed_in_second_launch_focuses_it_and_close_quits_cleanly
         assert "running at" not in second.stdout and "running at http" not in headless.stdout.replace(
             "already running at http", ""), "neither launch started a second Nexus (nor its supervisor)"
 
-        close_window(xvfb)
+        close_window_until(proc, xvfb, "shutting down", seen, attempts=8)
         out = finish(proc, 60)
     finally:
         kill_if_running(proc)
