@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--headers", help="a JSON object of headers every response carries (the page benches "
+                        "pass Nexus's security headers, to show what they cost a first paint)")
     args = parser.parse_args(argv)
+    if args.headers:
+        import json
+
+        extra = json.loads(args.headers)
+        app.after_request(lambda response: (response.headers.update(extra), response)[1])
 
     server = make_server(args.host, args.port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from trivial_page import flask_hello, popen_printing_url
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
@@ -118,36 +120,6 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the servers
-
-
-@contextlib.contextmanager
-def popen_printing_url(cmd: list[str], env: dict[str, str], log: Path, pattern: str) -> Iterator[str]:
-    """Start `cmd`, wait for a line matching `pattern` (its group 1 is returned), stop it by PID."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            match = re.search(pattern, log.read_text(errors="replace"))
-            if match:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{cmd[:4]} did not start:\n{log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.1)
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def flask_hello(scratch: Path) -> contextlib.AbstractContextManager[str]:
-    return popen_printing_url([sys.executable, str(BENCH / "flask_hello.py"), "--port", "0"], dict(os.environ),
-                              scratch / "flask.log", r"running at (http://\S+)")
 
 
 def first_run_nexus(scratch: Path) -> contextlib.AbstractContextManager[str]:

@@ -55,11 +55,12 @@ print(json.dumps({"code": code, **seen}))
 # memory snapshots, nexus/debug_memory.py, only when asked); argon2 (a sign-in or a new password);
 # webbrowser (a second launch hands over); ctypes.util (the malloc limit needs no library search);
 # urllib.error (a running tunnel's health checks); zoneinfo (the analytics' days); the PostgreSQL
-# dialect (a PostgreSQL store).
+# dialect (a PostgreSQL store); markdown-it and nh3 (a session page's first paint).
 NOT_ON_THE_START_PATH = ("sqlalchemy.orm", "alembic", "nexus.workspace.local_pty", "nexus.workspace.opencode_pty",
                          "urllib.request", "tarfile", "statistics",
                          "flask_sock", "simple_websocket", "wsproto", "h11", "psutil", "tracemalloc", "argon2",
-                         "webbrowser", "ctypes.util", "urllib.error", "zoneinfo", "sqlalchemy.dialects.postgresql")
+                         "webbrowser", "ctypes.util", "urllib.error", "zoneinfo", "sqlalchemy.dialects.postgresql",
+                         "markdown_it", "nh3")
 
 
 def _serve(tmp_path: Path, data_dir: Path) -> dict:

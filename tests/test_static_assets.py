@@ -157,12 +157,27 @@ def test_module_graph_follows_static_imports_only(tmp_path: Path) -> None:
         "js/page.js", "js/sub/a.js", "js/b.js", "js/side.js", "vendor/lib.js"]
 
 
-@pytest.mark.parametrize(("path", "entry"), [("/", "js/chat/home.js"), ("/s/nope", "js/chat/session-page.js")])
-def test_chat_pages_preload_their_whole_module_graph_in_head(client, path: str, entry: str) -> None:
-    """Every module the page's entry imports, at any depth, asked for from <head> at once."""
-    html = client.get(path, headers=HOST).get_data(as_text=True)
+def test_the_home_page_preloads_its_whole_module_graph_in_head(client) -> None:
+    """Every module the page's entry imports, at any depth, asked for from <head> at once: the
+    cards are drawn by script, so the sooner it runs the sooner they show."""
+    html = client.get("/", headers=HOST).get_data(as_text=True)
     head = html.split("</head>", 1)[0]
     preloaded = set(re.findall(r'<link rel="modulepreload"[^>]* href="/static/v/[0-9a-f]{16}/([^"]+)"', head))
-    graph = asset_store().module_graph(entry)
+    graph = asset_store().module_graph("js/chat/home.js")
     assert len(graph) > 10 and preloaded == set(graph)
     assert "js/workspace/terminal.js" not in preloaded  # loaded when a terminal opens, not before
+
+
+@pytest.fixture
+def seeded_session(runtime) -> str:
+    from tests.browser.chat_fixtures import seed_long_session
+
+    return seed_long_session(runtime, 20)
+
+
+def test_a_session_page_paints_before_it_preloads_anything(client, seeded_session: str) -> None:
+    """The session page's HTML is its first paint (its newest messages): preloading ~40 modules
+    from <head> held that paint back, so only its entry module is asked for, after the content."""
+    html = client.get(f"/s/{seeded_session}", headers=HOST).get_data(as_text=True)
+    assert "modulepreload" not in html
+    assert html.index('<article class="session full preview"') < html.rindex("js/chat/session-page.js")

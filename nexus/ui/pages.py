@@ -9,6 +9,7 @@ from flask import current_app, jsonify, make_response, render_template
 
 from nexus.ui.context import runtime
 from nexus.ui.security import CSP
+from nexus.ui.transcript_preview import transcript_preview
 
 
 def index() -> Any:
@@ -31,11 +32,13 @@ def session_page(session_id: str) -> Any:
     chat = runtime().chat
     missing = not chat.exists(session_id)
     initial = None if missing else chat.initial_snapshot(session_id)
+    # The newest messages as HTML too, painted before the page's script has loaded.
+    preview = None if initial is None else transcript_preview(initial["event"]["data"])
     # The terminal (xterm.js) sizes and colours its cells with <style> elements it creates;
     # a per-page nonce lets exactly those in, while inline styles stay refused.
     nonce = secrets.token_urlsafe(18)
     response = make_response(render_template("session.html", session_id=session_id, missing=missing,
-                                             initial=initial, style_nonce=nonce), 404 if missing else 200)
+                                             initial=initial, preview=preview, style_nonce=nonce), 404 if missing else 200)
     response.headers["Content-Security-Policy"] = CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
     return response
 

@@ -42,12 +42,12 @@ def _rg_dir() -> str | None:
 
 
 @contextlib.contextmanager
-def module_chat_nexus(base_dir: Path, **env: str) -> Iterator[ChatNexus]:
+def module_chat_nexus(base_dir: Path, opencode: bool = True, **env: str) -> Iterator[ChatNexus]:
     """chat_nexus for a module-wide pytest fixture: it does what tests/conftest.py's autouse
     fixtures do per test (its own NEXUS_HOME, no real keyring), with `env` set on top."""
     import pytest
 
-    if not OPENCODE_BIN.exists():
+    if opencode and not OPENCODE_BIN.exists():
         pytest.fail(f"The real OpenCode binary is missing at {OPENCODE_BIN}: run scripts/install-opencode.sh")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NEXUS_HOME", str(base_dir / "home"))
@@ -55,7 +55,7 @@ def module_chat_nexus(base_dir: Path, **env: str) -> Iterator[ChatNexus]:
         mp.setattr("nexus.secrets.store.keyring_usable", lambda backend=None: backend is not None)
         for name, value in env.items():
             mp.setenv(name, value)
-        with chat_nexus(base_dir) as nx:
+        with chat_nexus(base_dir, opencode=opencode) as nx:
             yield nx
 
 

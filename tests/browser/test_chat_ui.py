@@ -439,6 +439,9 @@ def test_long_session_shows_latest_messages_first(open_page: Any, fresh: ChatNex
     last = page.locator(f'.msg[data-id="msg_001999_{session_id[-6:]}"]')
     expect(last).to_be_visible(timeout=10_000)
     expect(last).to_be_in_viewport()
+    # The server's first paint, then the view in its place (tests/browser/test_session_first_paint.py).
+    expect(page.locator('.session.full[data-loaded="1"]')).to_be_visible()
+    expect(last).to_be_in_viewport()
     # Only a window of the transcript is drawn; scrolling up draws more.
     drawn = page.locator(".msg").count()
     assert drawn <= 60, drawn

@@ -29,6 +29,8 @@ const view = new SessionView(store, connection, id, {
     else toast("Archived. It stays readable here; sending a message reopens it.");
   },
 });
+// In place of the server's first paint of the newest messages (templates/session_preview.html),
+// drawn with the same structure, so nothing moves.
 host.replaceChildren(view.root);
 // Drawn from the page's snapshot before it was in the document: now it can scroll to the end.
 if (view.state.loaded) view.transcript.scrollTop = view.transcript.scrollHeight;
