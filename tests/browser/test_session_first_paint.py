@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from .auth_helpers import serious_violations
 from .chat_fixtures import ChatNexus, module_chat_nexus
 
 DESKTOP = {"viewport": {"width": 1440, "height": 900}}
@@ -119,3 +120,15 @@ def test_the_view_takes_the_first_paints_place_without_moving_it(new_page: Any, 
             assert abs(before[key][0] - after[key][0]) <= 2 and abs(before[key][1] - after[key][1]) <= 2, \
                 (options, key, before, after)
         assert not errors, errors
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_first_paint_is_accessible(new_page: Any, nexus: ChatNexus, scheme: str) -> None:
+    session_id, ids = seed(nexus, ["Question", "Answer with `code`:\n\n```sh\nmake\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |"])
+    for options in (DESKTOP, PHONE):
+        page = scripts_blocked(new_page(nexus.url, color_scheme=scheme, **options))
+        page.goto(f"/s/{session_id}")
+        expect(page.locator(f'.session.preview .msg[data-id="{ids[-1]}"]')).to_be_visible()
+        assert serious_violations(page) == [], (scheme, options)
+        # The page's title names the session before any script sets it.
+        assert page.title() == "First paint · Nexus"
