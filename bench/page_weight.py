@@ -9,6 +9,8 @@ stored sessions so cards are drawn), then loads `/` N times, each in a fresh bro
 
   * JS and CSS bytes: as transferred (Nexus serves static files uncompressed today), decoded,
     and gzip -9 of the same bytes (what they would weigh if Nexus compressed static files);
+  * time until every session on the page shows its newest message (each card, or the full
+    view), checked every animation frame;
   * time to first paint and first contentful paint (Paint Timing), median of the runs, and
     the trivial page's (bench/trivial_page.py) first contentful paint, interleaved: the ratio.
 
@@ -40,11 +42,29 @@ SESSION_BUDGET_BYTES = 150 * 1024
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 
 
+# When every session on the page (each card, or the full view) shows its newest message: checked
+# every animation frame from navigation start, by a script injected before the page loads.
+NEWEST_VISIBLE = """
+(() => {
+  const check = () => {
+    const sessions = [...document.querySelectorAll('article.session')];
+    const shown = sessions.length && sessions.every((s) => {
+      const last = [...s.querySelectorAll('.msg')].pop();
+      const r = last?.getBoundingClientRect();
+      return r && r.height > 0 && r.top >= 0 && r.bottom <= innerHeight + 1;
+    });
+    if (shown) window.__newestVisible = performance.now(); else requestAnimationFrame(check);
+  };
+  requestAnimationFrame(check);
+})();
+"""
+
+
 def measure(url: str, runs: int, trivial_url: str | None = None, secured_url: str | None = None) -> dict:
     from playwright.sync_api import sync_playwright
     from trivial_page import first_paint
 
-    paints, fcps, dcls, trivial, secured = [], [], [], [], []
+    paints, fcps, dcls, trivial, secured, newest = [], [], [], [], [], []
     resources: dict[str, dict] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
@@ -54,6 +74,7 @@ def measure(url: str, runs: int, trivial_url: str | None = None, secured_url: st
             if secured_url:
                 secured.append(first_paint(browser, secured_url))
             context = browser.new_context(viewport={"width": 1440, "height": 900})
+            context.add_init_script(NEWEST_VISIBLE)
             page = context.new_page()
             bodies: dict[str, bytes] = {}
 
@@ -78,6 +99,8 @@ def measure(url: str, runs: int, trivial_url: str | None = None, secured_url: st
               return {fp: paint['first-paint'], fcp: paint['first-contentful-paint'],
                       dcl: nav.domContentLoadedEventEnd, res};
             }""")
+            page.wait_for_function("() => window.__newestVisible !== undefined", timeout=10_000)
+            newest.append(page.evaluate("window.__newestVisible"))
             paints.append(timing["fp"])
             fcps.append(timing["fcp"])
             dcls.append(timing["dcl"])
@@ -90,7 +113,7 @@ def measure(url: str, runs: int, trivial_url: str | None = None, secured_url: st
                                             "gzip": len(gzip.compress(body, 9))}
             context.close()
         browser.close()
-    paints, fcps, dcls, trivial, secured = paints[1:], fcps[1:], dcls[1:], trivial[1:], secured[1:]
+    paints, fcps, dcls, trivial, secured, newest = paints[1:], fcps[1:], dcls[1:], trivial[1:], secured[1:], newest[1:]
     comparison = {}
     if trivial:
         comparison = {"trivial_page_first_contentful_paint_ms_median": round(statistics.median(trivial), 1),
@@ -105,6 +128,7 @@ def measure(url: str, runs: int, trivial_url: str | None = None, secured_url: st
         "runs": runs,
         "first_paint_ms_median": round(statistics.median(paints), 1),
         "first_contentful_paint_ms_median": round(statistics.median(fcps), 1),
+        "newest_messages_visible_ms_median": round(statistics.median(newest), 1),
         "dom_content_loaded_ms_median": round(statistics.median(dcls), 1),
         **comparison,
         "first_paint_ms_all": [round(x, 1) for x in paints],
@@ -137,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     result["session_page"] = {
         "js_css_bytes": session["js_css_bytes"], "by_kind": session["by_kind"],
         "first_contentful_paint_ms_median": session["first_contentful_paint_ms_median"],
+        "newest_messages_visible_ms_median": session["newest_messages_visible_ms_median"],
         "requests": len(session["files"]),
         "terminal_library_loaded": any("xterm" in name for name in session["files"]),
         "target_transfer_bytes_max": SESSION_BUDGET_BYTES,

@@ -24,7 +24,7 @@ def test_the_newest_messages_only_with_the_headers_words() -> None:
     messages = [message(i, "user" if i % 2 == 0 else "assistant", [text(i, f"**{i}**")],
                         model="fake/m" if i % 2 else None, agent="build" if i % 2 else None) for i in range(40)]
     p = transcript_preview(snapshot(messages))
-    assert [m["id"] for m in p["messages"]] == [f"m{i}" for i in range(40 - PREVIEW_MESSAGES, 40)]
+    assert [m["id"] for m in p["messages"]] == [f"m{i}" for i in range(40 - PREVIEW_MESSAGES["full"], 40)]
     assert (p["title"], p["status"], p["status_word"], p["agent"], p["model"]) == \
         ("Fix the build", "busy", "Working", "build", "fake/m")
     reply = p["messages"][-1]["parts"][0]
@@ -66,3 +66,10 @@ def test_an_empty_session_still_has_its_header() -> None:
     p = transcript_preview({"session": {}, "messages": []})
     assert p["title"] == "Untitled session" and p["messages"] == [] and p["status"] == "idle"
     assert p["agent"] == "default agent" and p["model"] == "default model"
+
+
+def test_a_card_shows_fewer_and_links_to_its_session() -> None:
+    messages = [message(i, "user" if i % 2 == 0 else "assistant", [text(i, str(i))]) for i in range(20)]
+    p = transcript_preview(snapshot(messages, id="s_card"), "card")
+    assert (p["mode"], p["id"]) == ("card", "s_card")
+    assert [m["id"] for m in p["messages"]] == [f"m{i}" for i in range(20 - PREVIEW_MESSAGES["card"], 20)]

@@ -14,15 +14,18 @@ from nexus.ui.transcript_preview import transcript_preview
 
 def index() -> Any:
     """The session cards (nexus/ui/static/js/chat/home.js draws them). The page carries the
-    open sessions' list and their snapshots, so the cards are drawn without another round trip, and one
-    placeholder of a card's fixed size per session: the page does not move as they fill in."""
+    open sessions' list and their snapshots, so the cards are drawn without another round trip, and
+    each card's newest messages drawn by the server in the card's place and size: the page shows
+    them at once and does not move as the cards take their places."""
     chat = runtime().chat
     sessions, total = chat.list("active", 50)
     # Each card's transcript snapshot too (as the session page carries its own): the cards
     # show their messages at once, and the live stream continues from those sequence numbers.
     snapshots = [chat.initial_snapshot(s["id"]) for s in sessions]
+    # ...and drawn as HTML in their places, painted before the page's script has loaded.
+    previews = [transcript_preview(snap["event"]["data"], "card") for snap in snapshots]
     return render_template("chat.html", initial_sessions={"sessions": sessions, "total": total,
-                                                          "snapshots": snapshots})
+                                                          "snapshots": snapshots}, previews=previews)
 
 
 def session_page(session_id: str) -> Any:

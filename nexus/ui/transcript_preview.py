@@ -5,6 +5,7 @@ drawn (bench/long_session.py: the last message visible at ~6x a trivial page's f
 Now templates/session_preview.html draws the newest messages of the page's snapshot on the
 server, in the browser view's structure and classes (js/chat/render/message.js), so they are
 painted with the page; the page's script replaces them with its own view once it has loaded.
+The main page's cards are drawn the same way, each where its card will be.
 
 Only what the reader sees first is drawn: the text of each part (markdown sanitized by
 nexus/ui/markdown_html.py), a tool call's one-line summary, a reasoning block folded, a file or
@@ -19,22 +20,25 @@ from markupsafe import Markup
 
 from nexus.ui.markdown_html import render_markdown
 
-# As many as the full view draws first (FIRST_BATCH.full in js/chat/view.js).
-PREVIEW_MESSAGES = 12
+# As many as the view draws first (FIRST_BATCH in js/chat/view.js): a full view, a card.
+PREVIEW_MESSAGES = {"full": 12, "card": 6}
 
 STATUS_WORDS = {"idle": "Idle", "busy": "Working", "retry": "Retrying", "waiting": "Needs you", "error": "Error",
                 "archived": "Archived"}  # as js/chat/ui.js says them
 TOOL_STATES = {"pending": "Pending", "running": "Running", "completed": "Done", "error": "Failed"}
 
 
-def transcript_preview(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """From a snapshot event's data (Transcript.snapshot): the header's words and the newest messages."""
+def transcript_preview(snapshot: dict[str, Any], mode: str = "full") -> dict[str, Any]:
+    """From a snapshot event's data (Transcript.snapshot): the header's words and the newest
+    messages, for the full view (`/s/<id>`) or a card (`/`)."""
     session = snapshot.get("session") or {}
     messages = snapshot.get("messages") or []
     status = (snapshot.get("status") or {}).get("status") or session.get("status") or "idle"
     latest: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "assistant" and m.get("model")), {})
     last_user = next((m["id"] for m in reversed(messages) if m.get("role") == "user"), None)
     return {
+        "mode": mode,
+        "id": session.get("id") or "",
         "title": session.get("title") or "Untitled session",
         "status": status,
         "status_word": STATUS_WORDS.get(status, status),
@@ -44,7 +48,7 @@ def transcript_preview(snapshot: dict[str, Any]) -> dict[str, Any]:
         "rewinds": (session.get("engine") or "opencode") == "opencode",
         # The composer's context meter shows once a reply has counted tokens (js/chat/composer/meter.js).
         "context_used": any(m.get("role") == "assistant" and any((m.get("tokens") or {}).values()) for m in messages),
-        "messages": [_message(m, m["id"] == last_user) for m in messages[-PREVIEW_MESSAGES:]],
+        "messages": [_message(m, m["id"] == last_user) for m in messages[-PREVIEW_MESSAGES[mode]:]],
     }
 
 

@@ -1,7 +1,7 @@
 """The main page does not move as its cards fill in (issue 16: layout shift <= 0.02), at 1440 and
-375 px, light and dark: the server draws a card-sized placeholder per open session and carries
-the sessions' snapshots; the cards take the placeholders' places in one go, scrolled to their
-newest message. Measured with the browser's own Layout Instability API."""
+375 px, light and dark: the server draws each open session's card (its newest messages, in the
+card's size) and carries the sessions' snapshots; the cards' views take their places in one go,
+scrolled to their newest message. Measured with the browser's own Layout Instability API."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def two_sessions(live_nexus: LiveNexus) -> tuple[LiveNexus, list[str]]:
     return live_nexus, ids
 
 
-def test_home_page_carries_placeholders_and_snapshots(two_sessions: tuple[LiveNexus, list[str]],
+def test_home_page_carries_drawn_cards_and_snapshots(two_sessions: tuple[LiveNexus, list[str]],
                                                       browser: Browser) -> None:
     nexus, ids = two_sessions
     context = browser.new_context(base_url=nexus.url)
@@ -45,10 +45,11 @@ def test_home_page_carries_placeholders_and_snapshots(two_sessions: tuple[LiveNe
         html = context.request.get("/").text()
     finally:
         context.close()
-    assert html.count('class="card-placeholder"') == 2
+    assert html.count('<article class="session card preview card-placeholder"') == 2
     assert 'id="initial-sessions"' in html
     assert all(sid in html for sid in ids)
     assert "Answer **39**" in html  # the newest message is in the page, not fetched afterwards
+    assert html.count("Answer <strong>39</strong>") == 2  # ...and drawn in each card
 
 
 @pytest.mark.parametrize("view", list(VIEWS))

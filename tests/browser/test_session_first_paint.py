@@ -1,5 +1,6 @@
-"""A session page paints its newest messages from its HTML, before any script has loaded, and
-the view its script draws takes their place without moving them (how fast: bench/long_session.py)."""
+"""A session page, and each card of the main page, paints its newest messages from its HTML,
+before any script has loaded, and the view its script draws takes their place without moving
+them (how fast: bench/long_session.py)."""
 
 from __future__ import annotations
 
@@ -132,3 +133,39 @@ def test_the_first_paint_is_accessible(new_page: Any, nexus: ChatNexus, scheme: 
         assert serious_violations(page) == [], (scheme, options)
         # The page's title names the session before any script sets it.
         assert page.title() == "First paint · Nexus"
+
+
+def test_the_main_pages_cards_are_drawn_first_and_their_views_take_their_places(new_page: Any,
+                                                                               nexus: ChatNexus) -> None:
+    chat = nexus.runtime.chat
+    for s in chat.list("active", 200)[0]:
+        chat.archive(s["id"])
+    ids = []
+    for i in range(2):
+        session_id, messages = seed(nexus, [f"Question {n}" if n % 2 == 0 else f"Answer **{n}** for card {i}:\n\n"
+                                            f"```python\nprint({n})\n```" for n in range(30)])
+        ids.append((session_id, messages[-1]))
+    where = """(ids) => ids.map(([sid, mid]) => {
+      const card = document.querySelector(`article.session.card:has(a[href="/s/${sid}"])`);
+      const box = (e) => { const r = e.getBoundingClientRect(); return [Math.round(r.top), Math.round(r.left),
+                                                                         Math.round(r.height)]; };
+      return [box(card), box(card.querySelector(`.msg[data-id="${mid}"]`))];
+    })"""
+    for options in (DESKTOP, PHONE):
+        painted = scripts_blocked(new_page(nexus.url, **options))
+        painted.goto("/")
+        expect(painted.locator("article.session.card.preview")).to_have_count(2)
+        for session_id, last in ids:
+            card = painted.locator(f'article.session.card.preview:has(a[href="/s/{session_id}"])')
+            expect(card.locator(f'.msg[data-id="{last}"]')).to_be_visible()
+        before = painted.evaluate(where, ids)
+
+        page = new_page(nexus.url, **options)
+        page.goto("/")
+        expect(page.locator("body")).to_have_attribute("data-ready", "1")
+        expect(page.locator("article.session.card.preview")).to_have_count(0)
+        expect(page.locator("article.session.card")).to_have_count(2)
+        after = page.evaluate(where, ids)
+        for b, a in zip(before, after, strict=True):
+            for box_before, box_after in zip(b, a, strict=True):
+                assert all(abs(x - y) <= 2 for x, y in zip(box_before, box_after, strict=True)), (options, before, after)
