@@ -140,44 +140,23 @@ def test_security_page_marks_its_own_link_not_settings(runtime, client) -> None:
     assert '<a href="/settings" aria-current="page">' not in html
 
 
-def test_module_graph_follows_static_imports_only(tmp_path: Path) -> None:
-    (tmp_path / "css").mkdir()
-    (tmp_path / "css" / "critical.css").write_text(":root{}")
-    js = tmp_path / "js"
-    (js / "sub").mkdir(parents=True)
-    (js / "page.js").write_text('import { a } from "./sub/a.js";\nimport {\n  b,\n} from "./b.js";\n'
-                                'import "./side.js";\nconst t = () => import("./later.js");\n')
-    (js / "sub" / "a.js").write_text('export { b } from "../b.js";\n')
-    (js / "b.js").write_text('import "../vendor/lib.js"; export const b = 1;\n')
-    (js / "side.js").write_text("")
-    (js / "later.js").write_text("")
-    (tmp_path / "vendor").mkdir()
-    (tmp_path / "vendor" / "lib.js").write_text("")
-    assert AssetStore(tmp_path).module_graph("js/page.js") == [
-        "js/page.js", "js/sub/a.js", "js/b.js", "js/side.js", "vendor/lib.js"]
-
-
-def test_the_home_page_preloads_its_whole_module_graph_in_head(client) -> None:
-    """Every module the page's entry imports, at any depth, asked for from <head> at once: the
-    cards are drawn by script, so the sooner it runs the sooner they show."""
-    html = client.get("/", headers=HOST).get_data(as_text=True)
-    head = html.split("</head>", 1)[0]
-    preloaded = set(re.findall(r'<link rel="modulepreload"[^>]* href="/static/v/[0-9a-f]{16}/([^"]+)"', head))
-    graph = asset_store().module_graph("js/chat/home.js")
-    assert len(graph) > 10 and preloaded == set(graph)
-    assert "js/workspace/terminal.js" not in preloaded  # loaded when a terminal opens, not before
-
-
 @pytest.fixture
 def seeded_session(runtime) -> str:
     from tests.browser.chat_fixtures import seed_long_session
 
-    return seed_long_session(runtime, 20)
+    session_id = seed_long_session(runtime, 20)
+    runtime.chat.repo.update_session(session_id, state="active")
+    return session_id
 
 
-def test_a_session_page_paints_before_it_preloads_anything(client, seeded_session: str) -> None:
-    """The session page's HTML is its first paint (its newest messages): preloading ~40 modules
-    from <head> held that paint back, so only its entry module is asked for, after the content."""
-    html = client.get(f"/s/{seeded_session}", headers=HOST).get_data(as_text=True)
+@pytest.mark.parametrize(("path", "entry", "drawn"), [
+    ("/", "js/chat/home.js", '<article class="session card preview'),
+    ("/s/{id}", "js/chat/session-page.js", '<article class="session full preview')])
+def test_chat_pages_paint_their_sessions_before_loading_any_module(client, seeded_session: str, path: str,
+                                                                   entry: str, drawn: str) -> None:
+    """The chat pages' HTML is their first paint (the newest messages, drawn by the server):
+    preloading ~30 modules from <head> held that paint back, so none is preloaded and the
+    entry module comes after what is drawn."""
+    html = client.get(path.format(id=seeded_session), headers=HOST).get_data(as_text=True)
     assert "modulepreload" not in html
-    assert html.index('<article class="session full preview"') < html.rindex("js/chat/session-page.js")
+    assert seeded_session in html and 0 <= html.index(drawn) < html.rindex(entry)

@@ -24,7 +24,6 @@ import functools
 import gzip
 import hashlib
 import mimetypes
-import posixpath
 import re
 import threading
 from dataclasses import dataclass
@@ -46,9 +45,6 @@ TAIL_PARTS = ("touch",)
 # Part name -> file. Page parts are css/<name>.css; these are the exceptions.
 SPECIAL_PARTS = {"uplot": "vendor/uplot-1.6.32/uPlot.min.css"}
 _PART = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-# A module's static imports: `import ... from "./x.js"`, `export ... from "./x.js"` and
-# `import "./x.js"` (relative specifiers only; `import("./x.js")`, loaded on demand, is not one).
-_STATIC_IMPORT = re.compile(r"""(?:\bfrom|(?:^|[;\n])\s*import)\s*["'](\.{1,2}/[^"']+)["']""")
 
 
 def _dark_rules(css: str) -> str:
@@ -78,7 +74,6 @@ class AssetStore:
         self.critical_csp = f"'sha256-{sha}'"
         self._cache: dict[str, Asset] = {}
         self._lock = threading.Lock()
-        self._graphs: dict[tuple[str, ...], list[str]] = {}
 
     @functools.cached_property
     def version(self) -> str:
@@ -151,31 +146,6 @@ class AssetStore:
         elif path.suffix == ".webmanifest":
             mimetype = "application/manifest+json"
         return self._remember(key, path.read_bytes(), mimetype)
-
-    def module_graph(self, *entries: str) -> list[str]:
-        """Every module the entry modules import, directly or not (static imports only), in
-        the order first met: what a page can ask for at once in <head> (modulepreload)
-        instead of finding it one import level per round trip. Read once per set of entries."""
-        cached = self._graphs.get(entries)
-        if cached is not None:
-            return cached
-        seen: list[str] = []
-        pending = list(entries)
-        while pending:
-            name = pending.pop(0)
-            if name in seen:
-                continue
-            asset = self.file(name)
-            if asset is None:
-                continue
-            seen.append(name)
-            base = posixpath.dirname(name)
-            for spec in _STATIC_IMPORT.findall(asset.body.decode("utf-8", "replace")):
-                target = posixpath.normpath(posixpath.join(base, spec))
-                if target not in seen:
-                    pending.append(target)
-        self._graphs[entries] = seen
-        return seen
 
     def bundle(self, digest: str, name: str) -> Asset | None:
         """The stylesheet bundle /static/b/<digest>/<name>.css; None if the name lists an unknown

@@ -71,5 +71,4 @@ def install_static_files(app: Flask) -> None:
     def critical_style() -> Markup:
         return Markup("<style>{}</style>").format(Markup(store.critical_css))
 
-    app.jinja_env.globals.update(stylesheet=stylesheet, critical_style=critical_style,
-                                 module_graph=store.module_graph)
+    app.jinja_env.globals.update(stylesheet=stylesheet, critical_style=critical_style)
