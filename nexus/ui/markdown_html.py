@@ -77,12 +77,20 @@ def _keep(tag: str, attribute: str, value: str) -> str | None:
 def _clean(markup: str) -> str:
     import nh3
 
+    return nh3.clean(markup, attributes=_attributes(), attribute_filter=_keep, link_rel="noopener noreferrer",
+                     url_schemes={"http", "https", "mailto"},
+                     set_tag_attribute_values={"a": {"target": "_blank"},
+                                               "img": {"loading": "lazy", "referrerpolicy": "no-referrer"}})
+
+
+@functools.cache
+def _attributes() -> dict[str, set[str]]:
+    """Ammonia's allowed attributes, plus the class and tabindex the wrappers need (made once)."""
+    import nh3
+
     attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
     for tag in ("div", "span", "code"):
         attributes.setdefault(tag, set()).add("class")
     for tag in ("div", "pre"):
         attributes.setdefault(tag, set()).add("tabindex")
-    return nh3.clean(markup, attributes=attributes, attribute_filter=_keep, link_rel="noopener noreferrer",
-                     url_schemes={"http", "https", "mailto"},
-                     set_tag_attribute_values={"a": {"target": "_blank"},
-                                               "img": {"loading": "lazy", "referrerpolicy": "no-referrer"}})
+    return attributes
